@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 JSON: TypeAlias = Any
-"""A JSON-compatible value as parsed from the transcript (dict, list, str, int, float, bool, None)."""
+"""A JSON value as parsed from the transcript (dict, list, str, int, float, bool, None)."""
 
 Role: TypeAlias = Literal["user", "assistant"]
 
@@ -96,7 +96,7 @@ class DocumentBlock:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompactionBlock:
-    """A server-side compaction summary (``compact_20260112``): the API drops everything before it."""
+    """A server compaction summary (``compact_20260112``): the API drops everything before it."""
 
     content: str
 
@@ -134,9 +134,9 @@ class Message:
     role: Role
     content: tuple[Block, ...]
     is_compact_summary: bool = False
-    """A Claude Code compact summary (``isCompactSummary``) or an SDK ``compaction_control`` summary."""
+    """A Claude Code compact summary (``isCompactSummary``) or an SDK compaction summary."""
     source: str = ""
-    """Where the message came from in the file: ``line 12`` or ``messages[3]``, for messages to users."""
+    """Where the message came from in the file: ``line 12`` or ``messages[3]``."""
 
     @property
     def is_tool_results_only(self) -> bool:
@@ -163,7 +163,7 @@ class ToolDefinition:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Iteration:
-    """One internal model call of a request (``usage.iterations[]``): ``message`` or ``compaction``."""
+    """One internal model call of a request (``usage.iterations[]``): message or compaction."""
 
     type: str
     input_tokens: int
@@ -190,7 +190,7 @@ class Usage:
     ephemeral_5m_input_tokens: int | None = None
     ephemeral_1h_input_tokens: int | None = None
     thinking_tokens: int | None = None
-    """``output_tokens_details.thinking_tokens`` (or OpenAI's ``reasoning_tokens``) when recorded."""
+    """``output_tokens_details.thinking_tokens`` (OpenAI: ``reasoning_tokens``) if recorded."""
     server_tool_use: Mapping[str, int] | None = None
     iterations: tuple[Iteration, ...] = ()
     service_tier: str | None = None
@@ -212,7 +212,7 @@ class Request:
     prompt_start: int
     prompt_end: int
     response: int | None
-    """Index in ``messages`` of the assistant message it returned; None for a request not yet sent."""
+    """Index in ``messages`` of the assistant message it returned; None if not yet sent."""
     usage: Usage | None = None
     model: str | None = None
     max_tokens: int | None = None
