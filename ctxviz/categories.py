@@ -1,0 +1,51 @@
+"""The categories a prompt is split into: one vocabulary for the simulator, figures and app."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, TypeAlias
+
+Category: TypeAlias = Literal[
+    "hidden_prefix",
+    "system",
+    "tools",
+    "summary",
+    "user_text",
+    "assistant_text",
+    "thinking",
+    "tool_inputs",
+    "tool_results",
+    "media",
+    "cleared_placeholders",
+    "other",
+]
+
+CATEGORIES: Final[tuple[Category, ...]] = (
+    "hidden_prefix",
+    "system",
+    "tools",
+    "summary",
+    "user_text",
+    "assistant_text",
+    "thinking",
+    "tool_inputs",
+    "tool_results",
+    "media",
+    "cleared_placeholders",
+    "other",
+)
+"""Stacking order, bottom to top: the stable prefix first, the most clearable content last."""
+
+LABELS: Final[dict[Category, str]] = {
+    "hidden_prefix": "Hidden prefix (system prompt + tools not in the file)",
+    "system": "System prompt",
+    "tools": "Tool definitions",
+    "summary": "Compaction summary",
+    "user_text": "User text",
+    "assistant_text": "Assistant text",
+    "thinking": "Thinking",
+    "tool_inputs": "Tool inputs",
+    "tool_results": "Tool results",
+    "media": "Images and documents",
+    "cleared_placeholders": "Cleared placeholders",
+    "other": "Other blocks",
+}
