@@ -244,6 +244,8 @@ class RecordedCompaction:
     """``auto`` / ``manual`` (Claude Code), ``input_tokens`` (server), ``threshold`` (SDK)."""
     pre_tokens: int | None = None
     """The prompt size the recording reports before compacting (Claude Code ``preTokens``)."""
+    summary_tokens: int | None = None
+    """The summary's size as recorded: output tokens of the call that wrote it, when known."""
 
 
 # ---- the conversation --------------------------------------------------------------------------
