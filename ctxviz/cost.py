@@ -1,0 +1,190 @@
+"""Prompt caching and dollars, per request, vectorised over a whole replay.
+
+Cache model (``cache_accounting``) — the assumptions, stated once:
+
+- The client puts a cache breakpoint at the end of every prompt (what Claude Code and most agent
+  loops do), so a request that can cache writes its whole prompt, and nothing is left uncached.
+- Request ``i`` reads the prefix it shares with request ``i-1``'s prompt
+  (``reusable_prefix_tokens[i]``, computed by the simulator from the blocks that are byte-identical
+  at the start of both prompts), provided request ``i-1`` was cached and the entry is still alive.
+  Only the previous request's entry is considered; this is optimistic after an edit that changes an
+  early block: the real API can only read at a block boundary where an entry exists (within 20
+  blocks of a breakpoint). A caller that knows better passes a smaller reusable prefix.
+- A prompt shorter than ``min_cacheable_tokens`` is neither read from nor written to the cache; a
+  shared prefix shorter than that minimum cannot be read either (no entry that short exists).
+- Entries never expire unless ``gaps_seconds`` is given: then an entry dies when the time since
+  the previous request exceeds the TTL (5 minutes or 1 hour; each use refreshes it).
+- All writes use one TTL; a recorded mix of 5m and 1h writes is priced by ``request_costs``.
+
+Prices (``request_costs``) follow the model table: cache writes at 1.25x (5m) or 2x (1h) the input
+price, reads at 0.1x, and, where the model has a long-context premium, every price of a request
+whose whole prompt exceeds 200K tokens multiplied (input side x2, output x1.5).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, TypeAlias, get_args
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ctxviz.models import ModelInfo
+
+CacheTTL: TypeAlias = Literal["5m", "1h"]
+
+TTL_SECONDS: Final[dict[CacheTTL, float]] = {"5m": 300.0, "1h": 3600.0}
+
+COST_COLUMNS: Final[tuple[str, ...]] = (
+    "cost_input_usd",
+    "cost_cache_write_usd",
+    "cost_cache_read_usd",
+    "cost_output_usd",
+    "cost_usd",
+)
+
+_PER_TOKEN: Final[float] = 1e-6  # prices are per million tokens
+
+
+def _tokens(name: str, values: npt.ArrayLike, n: int | None = None) -> npt.NDArray[np.int64]:
+    """A 1-D array of non-negative whole token counts, or ValueError naming the argument."""
+    arr = np.atleast_1d(np.asarray(values))
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D sequence of token counts, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} values (one per request), got {arr.shape[0]}")
+    if arr.size and not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    as_float = arr.astype(np.float64)
+    if np.isnan(as_float).any():
+        raise ValueError(f"{name}[{int(np.flatnonzero(np.isnan(as_float))[0])}]: missing value")
+    if (as_float < 0).any():
+        i = int(np.flatnonzero(as_float < 0)[0])
+        raise ValueError(f"{name}[{i}] = {arr[i]}: token counts cannot be negative")
+    if (as_float != np.round(as_float)).any():
+        i = int(np.flatnonzero(as_float != np.round(as_float))[0])
+        raise ValueError(f"{name}[{i}] = {arr[i]}: token counts are whole numbers")
+    return as_float.astype(np.int64)
+
+
+def _index_of(values: npt.ArrayLike, n: int) -> pd.Index:
+    if isinstance(values, pd.Series) and len(values) == n:
+        return values.index
+    return pd.RangeIndex(n)
+
+
+def _check_ttl(ttl: str) -> CacheTTL:
+    if ttl not in get_args(CacheTTL):
+        raise ValueError(f"ttl: expected '5m' or '1h', got {ttl!r}")
+    return ttl  # type: ignore[return-value]  # narrowed by the check above
+
+
+def cache_accounting(
+    prompt_tokens: npt.ArrayLike,
+    reusable_prefix_tokens: npt.ArrayLike,
+    *,
+    min_cacheable_tokens: int,
+    ttl: CacheTTL = "5m",
+    gaps_seconds: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Split each prompt into cache reads, cache writes and uncached input (module doc: why)."""
+    ttl = _check_ttl(ttl)
+    if isinstance(min_cacheable_tokens, bool) or not isinstance(min_cacheable_tokens, int):
+        raise ValueError(f"min_cacheable_tokens: expected an int, got {min_cacheable_tokens!r}")
+    if min_cacheable_tokens < 0:
+        raise ValueError(f"min_cacheable_tokens: expected >= 0, got {min_cacheable_tokens}")
+    prompt = _tokens("prompt_tokens", prompt_tokens)
+    n = prompt.shape[0]
+    shared = _tokens("reusable_prefix_tokens", reusable_prefix_tokens, n)
+
+    previous = np.concatenate(([0], prompt[:-1])) if n else prompt
+    # A shared prefix cannot exceed either prompt; larger values (rounding of scaled estimates)
+    # are clipped rather than trusted.
+    shared = np.minimum(shared, np.minimum(prompt, previous))
+    if n:
+        shared[0] = 0
+
+    cacheable = prompt >= max(min_cacheable_tokens, 1)
+    previous_cached = np.concatenate(([False], cacheable[:-1])) if n else cacheable
+    expired = np.zeros(n, dtype=bool)
+    if gaps_seconds is not None:
+        gaps = np.atleast_1d(np.asarray(gaps_seconds, dtype=np.float64))
+        if gaps.shape != (n,):
+            raise ValueError(f"gaps_seconds: expected {n} values (one per request)")
+        with np.errstate(invalid="ignore"):
+            expired = gaps > TTL_SECONDS[ttl]  # NaN (unknown time) never expires
+        if n:
+            expired[0] = False
+
+    alive = previous_cached & ~expired
+    read = np.where(cacheable & alive, shared, 0)
+    read = np.where(read >= max(min_cacheable_tokens, 1), read, 0)
+    write = np.where(cacheable, prompt - read, 0)
+    uncached = prompt - read - write
+    return pd.DataFrame(
+        {
+            "input_tokens": uncached,
+            "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read,
+            "cache_expired": expired & previous_cached,
+        },
+        index=_index_of(prompt_tokens, n),
+    )
+
+
+def request_costs(
+    model: ModelInfo,
+    *,
+    input_tokens: npt.ArrayLike,
+    cache_creation_input_tokens: npt.ArrayLike,
+    cache_read_input_tokens: npt.ArrayLike,
+    output_tokens: npt.ArrayLike,
+    ttl: CacheTTL = "5m",
+    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
+) -> pd.DataFrame:
+    """Dollars per request from API-shaped usage, with the model's cache and long-context rates."""
+    ttl = _check_ttl(ttl)
+    uncached = _tokens("input_tokens", input_tokens)
+    n = uncached.shape[0]
+    write = _tokens("cache_creation_input_tokens", cache_creation_input_tokens, n)
+    read = _tokens("cache_read_input_tokens", cache_read_input_tokens, n)
+    output = _tokens("output_tokens", output_tokens, n)
+    if cache_creation_1h_input_tokens is None:
+        write_1h = write if ttl == "1h" else np.zeros(n, dtype=np.int64)
+    else:
+        # Usage reports all writes in cache_creation_input_tokens and the 1h part of them apart.
+        write_1h = _tokens("cache_creation_1h_input_tokens", cache_creation_1h_input_tokens, n)
+        if (write_1h > write).any():
+            i = int(np.flatnonzero(write_1h > write)[0])
+            raise ValueError(
+                f"cache_creation_1h_input_tokens[{i}] = {write_1h[i]} exceeds "
+                f"cache_creation_input_tokens[{i}] = {write[i]} (the 1h writes are part of it)"
+            )
+    write_5m = write - write_1h
+
+    prompt = uncached + write + read
+    threshold = model.long_context_threshold_tokens
+    long_context = (
+        prompt > threshold if threshold is not None else np.zeros(n, dtype=bool)
+    )  # "more than 200K input tokens", the whole prompt counted
+    input_factor = np.where(long_context, model.long_context_input_multiplier, 1.0)
+    output_factor = np.where(long_context, model.long_context_output_multiplier, 1.0)
+
+    base = model.input_usd_per_mtok * _PER_TOKEN * input_factor
+    cost_input = uncached * base
+    cost_write = (
+        write_5m * model.cache_write_5m_multiplier + write_1h * model.cache_write_1h_multiplier
+    ) * base
+    cost_read = read * model.cache_read_multiplier * base
+    cost_output = output * model.output_usd_per_mtok * _PER_TOKEN * output_factor
+    return pd.DataFrame(
+        {
+            "cost_input_usd": cost_input,
+            "cost_cache_write_usd": cost_write,
+            "cost_cache_read_usd": cost_read,
+            "cost_output_usd": cost_output,
+            "cost_usd": cost_input + cost_write + cost_read + cost_output,
+            "long_context": long_context,
+        },
+        index=_index_of(input_tokens, n),
+    )
