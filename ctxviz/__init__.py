@@ -4,8 +4,36 @@ The public surface is fixed by the API contract (load, loads, count_tokens, simu
 everything else lives in private modules.
 """
 
+from ctxviz.cost import cache_accounting, request_costs
 from ctxviz.errors import TranscriptError
 from ctxviz.model import Conversation, Message, Request, Usage
+from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+from ctxviz.snippets import (
+    PolicyError,
+    compaction_control_dict,
+    context_management_json,
+    python_sdk_call,
+    validate_compaction_control,
+    validate_context_management,
+)
 
-__all__ = ["Conversation", "Message", "Request", "TranscriptError", "Usage"]
+__all__ = [
+    "Conversation",
+    "Message",
+    "ModelInfo",
+    "ModelTable",
+    "PolicyError",
+    "Request",
+    "TranscriptError",
+    "Usage",
+    "cache_accounting",
+    "compaction_control_dict",
+    "context_management_json",
+    "default_table",
+    "load_model_table",
+    "python_sdk_call",
+    "request_costs",
+    "validate_compaction_control",
+    "validate_context_management",
+]
 __version__ = "0.1.0"
