@@ -2546,12 +2546,15 @@ class ClaudeCodeWriter:
         rec["uuid"] = self.ids.uuid()
         self.add(rec)
 
-    def side_progress(self, data: Json, tool_use_id: str, parent_tool_use_id: str) -> None:
+    def side_progress(
+        self, data: Json, tool_use_id: str, parent_tool_use_id: str, stamp: str | None = None
+    ) -> None:
+        """A progress record beside the chain (nothing points to it)."""
         rec = self.base(self.last_uuid)
         rec["type"] = "progress"
         rec["data"] = data
         rec.update(toolUseID=tool_use_id, parentToolUseID=parent_tool_use_id)
-        rec.update(uuid=self.ids.uuid(), timestamp=self.tick())
+        rec.update(uuid=self.ids.uuid(), timestamp=stamp or self.tick())
         self.add(rec, chain=False)
 
     def user_prompt(self, text: str, *, first_in_agent: bool = False) -> Json:
@@ -2642,11 +2645,15 @@ class ClaudeCodeWriter:
         return out
 
     def tool_result(
-        self, use_line: Json, content: str | list[Json], result: Json, is_error: bool = False
+        self,
+        use_line: Json,
+        content: str | list[Json],
+        result: Json,
+        is_error: bool | None = None,
     ) -> Json:
         use = use_line["message"]["content"][0]
         block: Json = {"tool_use_id": use["id"], "type": "tool_result", "content": content}
-        if is_error or isinstance(content, str):
+        if is_error is not None:
             block["is_error"] = is_error
         rec = self.base(self.last_uuid)
         rec["type"] = "user"
@@ -3515,6 +3522,7 @@ def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Js
             },
             "agent_" + msg["id"],
             task_use["id"],
+            line["timestamp"],
         )
     w.t = sub.t
     total_sub_tokens = sub.prompts[-1] + sub.last_usage["output_tokens"]
