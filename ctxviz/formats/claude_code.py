@@ -1,0 +1,643 @@
+"""Claude Code session JSONL → ``Conversation``.
+
+A session file is an append-only log of records linked by ``parentUuid``. One API response is
+written as several ``assistant`` lines sharing ``message.id`` (one per content block, usage
+repeated, early lines carrying placeholder ``output_tokens``); parallel tool results are separate
+``user`` records that form one API message; bookkeeping records (progress, snapshots, queue and
+permission records…) sit in the chain but are not sent. Edits and retries leave abandoned
+branches behind.
+
+The main chain is found by walking ``parentUuid`` (``logicalParentUuid`` across a compact boundary)
+back from the last message record, then re-attaching what Claude Code hangs beside the chain: the
+other lines of a response on the chain, the results of its parallel tool calls, and meta records
+hanging off those. Messages keep file order; requests are one per ``message.id`` on the chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ctxviz.errors import TranscriptError
+from ctxviz.formats._blocks import (
+    Notes,
+    check_messages,
+    fail,
+    first_text,
+    kind,
+    parse_content,
+    parse_usage,
+    str_or,
+)
+from ctxviz.model import (
+    Block,
+    Conversation,
+    Message,
+    RecordedCompaction,
+    Request,
+    TextBlock,
+    ToolUseBlock,
+)
+
+SYNTHETIC_MODEL = "<synthetic>"
+AGENT_TOOLS = frozenset({"Task", "Agent"})
+
+# Attachments that Claude Code never sends to the model (from its attachment normaliser).
+_SILENT_ATTACHMENTS = frozenset(
+    {
+        "already_read_file",
+        "command_permissions",
+        "edited_image_file",
+        "hook_cancelled",
+        "hook_error_during_execution",
+        "hook_non_blocking_error",
+        "hook_system_message",
+        "structured_output",
+        "hook_permission_decision",
+        "dynamic_skill",
+        "context_efficiency",
+        "autocheckpointing",
+        "background_task_status",
+        "todo",
+        "task_progress",
+    }
+)
+
+
+@dataclass(slots=True)
+class _Item:
+    """A message being assembled: the records it merges and each block's line."""
+
+    role: str
+    blocks: list[Block]
+    lines: list[int]
+    first_line: int
+    summary: bool = False
+    closed: bool = False
+    # assistant responses only
+    model: str | None = None
+    usage: dict[str, Any] | None = None
+    usage_line: int = 0
+    best_output: int = -1
+    stop_reason: str | None = None
+
+
+@dataclass(slots=True)
+class Session:
+    """A parsed session file and what is needed to link its sub-agents."""
+
+    conv: Conversation
+    session_id: str | None = None
+    agent_id: str | None = None
+    first_prompt: str = ""
+    first_parent: str | None = None
+    first_timestamp: str = ""
+    agent_links: dict[str, str] = field(default_factory=dict)
+    """``agentId`` → the ``tool_use`` id of the Task/Agent call that started it."""
+    task_calls: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Task/Agent ``tool_use`` id → (prompt, description)."""
+    boundaries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """The record a compact boundary continues from → (its line, index in ``compactions``)."""
+
+
+def looks_like(records: Sequence[object]) -> bool:
+    """Whether parsed JSONL records look like a Claude Code session."""
+    for obj in records:
+        if isinstance(obj, dict) and (
+            "parentUuid" in obj
+            or "sessionId" in obj
+            or obj.get("type") in ("file-history-snapshot", "queue-operation", "summary")
+        ):
+            return True
+    return False
+
+
+def _json_problem(e: json.JSONDecodeError) -> str:
+    return f"{e.msg} at column {e.colno}"
+
+
+def parse_session(text: str, *, source: str | None = None, notes: Notes | None = None) -> Session:
+    """Read one session (or sub-agent) JSONL file."""
+    notes = notes if notes is not None else Notes()
+    loads = json.loads
+    recs: list[tuple[int, dict[str, Any]]] = []
+    by_uuid: dict[str, int] = {}
+    duplicates = 0
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line or line.isspace():
+            continue
+        try:
+            obj = loads(line)
+        except json.JSONDecodeError as e:
+            notes.warn(f"line {n}", f"not valid JSON ({_json_problem(e)}); skipped")
+            continue
+        except ValueError as e:  # e.g. numbers too large to convert
+            notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
+            continue
+        if type(obj) is not dict:
+            notes.warn(
+                f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped"
+            )
+            continue
+        u = obj.get("uuid")
+        if type(u) is str:
+            if u in by_uuid:
+                duplicates += 1
+                continue
+            by_uuid[u] = len(recs)
+        recs.append((n, obj))
+    if duplicates:
+        notes.warn("", f"{duplicates} records repeat an earlier record's uuid; skipped")
+    return _build(recs, by_uuid, source, notes)
+
+
+def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
+    msg = obj.get("message")
+    if type(msg) is not dict:
+        fail(
+            f"a {obj.get('type')} record needs a `message` object, found {kind(msg)}", f"line {n},"
+        )
+    role = msg.get("role")
+    if role is not None and role not in ("user", "assistant"):
+        fail(f"unknown role {role!r} (expected user or assistant)", f"line {n}, message.role")
+    return msg
+
+
+def _build(
+    recs: list[tuple[int, dict[str, Any]]],
+    by_uuid: dict[str, int],
+    source: str | None,
+    notes: Notes,
+) -> Session:
+    session = Session(conv=Conversation(format="claude-code", messages=(), requests=()))
+    # ---- the main chain ----
+    leaf = -1
+    any_main = any(
+        not obj.get("isSidechain") for _, obj in recs if obj.get("type") in ("user", "assistant")
+    )
+    for idx in range(len(recs) - 1, -1, -1):
+        obj = recs[idx][1]
+        if (
+            obj.get("type") in ("user", "assistant")
+            and type(obj.get("uuid")) is str
+            and not (any_main and obj.get("isSidechain"))
+        ):
+            leaf = idx
+            break
+    if leaf < 0:
+        if any(obj.get("type") in ("user", "assistant") for _, obj in recs):
+            raise TranscriptError(
+                "no user or assistant record has a `uuid`: cannot follow the chain"
+            )
+        raise TranscriptError("not a Claude Code session: no user or assistant records")
+    sidechain_file = not any_main
+    included = bytearray(len(recs))
+    idx = leaf
+    while True:
+        included[idx] = 1
+        obj = recs[idx][1]
+        parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
+        if type(parent) is not str:
+            break
+        nxt = by_uuid.get(parent)
+        if nxt is None:
+            if not obj.get("isSidechain"):
+                notes.warn(
+                    f"line {recs[idx][0]}",
+                    f"its parent record {parent} is not in this file (a resumed session?); "
+                    "the main chain starts here",
+                )
+            break
+        if included[nxt]:
+            break  # a cycle; stop rather than loop
+        idx = nxt
+
+    chain_ids: set[str] = set()
+    for i, (_, obj) in enumerate(recs):
+        if included[i] and obj.get("type") == "assistant":
+            msg = obj.get("message")
+            if type(msg) is dict and type(msg.get("id")) is str:
+                chain_ids.add(msg["id"])
+    chain_tools: set[str] = set()
+    answered: set[str] = set()
+    for i, (_, obj) in enumerate(recs):
+        t = obj.get("type")
+        msg = obj.get("message")
+        if type(msg) is not dict or type(msg.get("content")) is not list:
+            continue
+        if t == "assistant" and msg.get("id") in chain_ids:
+            for b in msg["content"]:
+                if type(b) is dict and b.get("type") == "tool_use" and type(b.get("id")) is str:
+                    chain_tools.add(b["id"])
+        elif t == "user" and included[i]:
+            answered.update(_result_ids(msg["content"]))
+
+    attached: set[str] = set()
+    abandoned = sidechains = 0
+    for i, (_, obj) in enumerate(recs):
+        if included[i]:
+            continue
+        t = obj.get("type")
+        if t not in ("user", "assistant", "attachment"):
+            continue
+        if obj.get("isSidechain") and not sidechain_file:
+            sidechains += t != "attachment"
+            continue
+        take = False
+        msg = obj.get("message")
+        if t == "assistant":
+            take = type(msg) is dict and msg.get("id") in chain_ids
+        elif t == "user":
+            content = msg.get("content") if type(msg) is dict else None
+            ids = _result_ids(content)
+            if (
+                ids
+                and isinstance(content, list)
+                and len(ids) == len(content)
+                and all(r in chain_tools and r not in answered for r in ids)
+            ):
+                answered.update(ids)
+                take = True
+            elif obj.get("isMeta") and obj.get("parentUuid") in attached:
+                take = True
+        else:
+            take = obj.get("parentUuid") in attached
+        if take:
+            included[i] = 1
+            if type(obj.get("uuid")) is str:
+                attached.add(obj["uuid"])
+        elif t != "attachment":
+            abandoned += 1
+    if abandoned:
+        notes.warn(
+            "",
+            f"{abandoned} message records sit on abandoned branches (edits or retries) "
+            "and are not in the main chain; skipped",
+        )
+    if sidechains:
+        notes.warn(
+            "",
+            f"{sidechains} sidechain records inside the session file are not in the main chain; "
+            "skipped",
+        )
+
+    # ---- messages ----
+    items: list[_Item] = []
+    groups: dict[str, _Item] = {}
+    segment_starts: list[int] = []
+    compactions: list[dict[str, Any]] = []
+    pending_boundary: dict[str, Any] | None = None
+    new_segment = False
+    title: str | None = None
+    models: Counter[str] = Counter()
+
+    def open_item(item: _Item) -> None:
+        nonlocal new_segment
+        if new_segment:
+            segment_starts.append(len(items))
+            new_segment = False
+        items.append(item)
+
+    for i, (n, obj) in enumerate(recs):
+        t = obj.get("type")
+        if session.session_id is None and type(obj.get("sessionId")) is str:
+            session.session_id = obj["sessionId"]
+        if t == "user" and type(obj.get("toolUseResult")) is dict:
+            _note_agent_link(obj, session)
+        elif t == "progress":
+            data = obj.get("data")
+            if type(data) is dict and data.get("type") == "agent_progress":
+                aid, tid = data.get("agentId"), obj.get("parentToolUseID")
+                if type(aid) is str and type(tid) is str:
+                    session.agent_links.setdefault(aid, tid)
+        elif t in ("custom-title", "summary") and title is None:
+            value = obj.get("customTitle") or obj.get("summary")
+            title = value if type(value) is str else None
+        if not included[i]:
+            continue
+        if not session.first_timestamp and type(obj.get("timestamp")) is str:
+            session.first_timestamp = obj["timestamp"]
+        if session.agent_id is None and type(obj.get("agentId")) is str:
+            session.agent_id = obj["agentId"]
+        if t == "assistant":
+            msg = _message(obj, n)
+            where = f"line {n}, message.content"
+            blocks = parse_content(msg.get("content"), where, notes)
+            mid = msg.get("id")
+            if not isinstance(mid, str):
+                mid = str_or(obj.get("uuid"), f"line {n}")
+            item = groups.get(mid)
+            if item is None:
+                item = _Item(role="assistant", blocks=[], lines=[], first_line=n)
+                groups[mid] = item
+                open_item(item)
+                model = msg.get("model")
+                item.model = model if type(model) is str else None
+            item.blocks.extend(blocks)
+            item.lines.extend([n] * len(blocks))
+            usage = msg.get("usage")
+            if type(usage) is dict:
+                out = usage.get("output_tokens")
+                out = out if type(out) is int else 0
+                if out >= item.best_output:
+                    item.best_output, item.usage, item.usage_line = out, usage, n
+            if type(msg.get("stop_reason")) is str:
+                item.stop_reason = msg["stop_reason"]
+            continue
+        if t == "system":
+            if obj.get("subtype") == "compact_boundary":
+                meta = obj.get("compactMetadata")
+                pending_boundary = {
+                    "line": n,
+                    "meta": meta if type(meta) is dict else {},
+                    "from": obj.get("logicalParentUuid"),
+                }
+                new_segment = True
+                if items:
+                    items[-1].closed = True
+            continue
+        if t == "user":
+            msg = _message(obj, n)
+            blocks = parse_content(msg.get("content"), f"line {n}, message.content", notes)
+            summary = obj.get("isCompactSummary") is True
+        elif t == "attachment":
+            a = obj.get("attachment")
+            text = _attachment_text(a) if type(a) is dict else None
+            if text is None:
+                continue
+            blocks = (TextBlock(text=text),)
+            summary = False
+        else:
+            continue
+        if not blocks:
+            continue
+        last = items[-1] if items else None
+        if summary or last is None or last.role != "user" or last.closed or last.summary:
+            item = _Item(role="user", blocks=list(blocks), lines=[n] * len(blocks), first_line=n)
+            item.summary = summary
+            open_item(item)
+        else:
+            last.blocks.extend(blocks)
+            last.lines.extend([n] * len(blocks))
+        if summary:
+            boundary = pending_boundary or {"line": n, "meta": {}, "from": None}
+            pending_boundary = None
+            if not segment_starts or segment_starts[-1] != len(items) - 1:
+                segment_starts.append(len(items) - 1)
+            new_segment = False
+            compactions.append({**boundary, "summary": len(items) - 1})
+        elif title is None and t == "user" and not obj.get("isMeta"):
+            text = first_text(blocks).strip()
+            if text and not text.startswith("<"):
+                title = text.splitlines()[0][:80]
+    if pending_boundary is not None:
+        notes.warn(
+            f"line {pending_boundary['line']}",
+            "compact_boundary has no compact summary after it; prompts restart after it",
+        )
+
+    # ---- requests ----
+    messages: list[Message] = []
+    requests: list[Request] = []
+    starts = iter(segment_starts)
+    next_start = next(starts, None)
+    start = 0
+    request_of_message: dict[int, int] = {}
+    for i, item in enumerate(items):
+        while next_start is not None and next_start <= i:
+            start, next_start = next_start, next(starts, None)
+        messages.append(
+            Message(
+                role="user" if item.role == "user" else "assistant",
+                content=tuple(item.blocks),
+                is_compact_summary=item.summary,
+                source=f"line {item.first_line}",
+            )
+        )
+        if item.role != "assistant" or item.model == SYNTHETIC_MODEL:
+            continue
+        usage = None
+        if item.usage is not None:
+            try:
+                usage = parse_usage(item.usage, f"line {item.usage_line}, message.usage")
+            except TranscriptError as e:
+                notes.warn("", f"{e}; this response's usage is ignored")
+        if item.model:
+            models[item.model] += 1
+        request_of_message[i] = len(requests)
+        requests.append(
+            Request(
+                index=len(requests),
+                prompt_start=start,
+                prompt_end=i,
+                response=i,
+                usage=usage,
+                model=item.model,
+                stop_reason=item.stop_reason,
+                source=f"line {item.first_line}",
+            )
+        )
+        for b in item.blocks:
+            if isinstance(b, ToolUseBlock) and b.name in AGENT_TOOLS and isinstance(b.input, dict):
+                prompt, desc = b.input.get("prompt"), b.input.get("description")
+                session.task_calls[b.id] = (
+                    prompt if isinstance(prompt, str) else "",
+                    desc if isinstance(desc, str) else "",
+                )
+
+    recorded: list[RecordedCompaction] = []
+    for c in compactions:
+        following = [r for m, r in request_of_message.items() if m > c["summary"]]
+        if not following:
+            notes.warn(
+                f"line {c['line']}",
+                "compaction at the end of the session with no request after it; not recorded",
+            )
+            continue
+        meta = c["meta"]
+        trigger, pre = meta.get("trigger"), meta.get("preTokens")
+        if type(c["from"]) is str:
+            session.boundaries[c["from"]] = (c["line"], len(recorded))
+        recorded.append(
+            RecordedCompaction(
+                kind="claude_code",
+                request=min(following),
+                summary_message=c["summary"],
+                trigger=trigger if isinstance(trigger, str) else None,
+                pre_tokens=pre if type(pre) is int else None,
+            )
+        )
+
+    def locate(i: int, j: int) -> str:
+        return f"line {items[i].lines[j]}"
+
+    check_messages(messages, notes, locate)
+    if items and items[0].role == "user":
+        session.first_prompt = first_text(items[0].blocks)
+    first = recs[0][1] if recs else {}
+    session.first_parent = first.get("parentUuid") if type(first.get("parentUuid")) is str else None
+    session.conv = replace(
+        session.conv,
+        messages=tuple(messages),
+        requests=tuple(requests),
+        model=models.most_common(1)[0][0] if models else None,
+        compactions=tuple(recorded),
+        hidden_prefix=True,
+        title=title,
+        source=source,
+        warnings=notes.finish(),
+    )
+    return session
+
+
+def _result_ids(content: object) -> list[str]:
+    """The tool_use ids answered by a user record's tool_result blocks."""
+    if type(content) is not list:
+        return []
+    return [
+        b["tool_use_id"]
+        for b in content
+        if type(b) is dict and b.get("type") == "tool_result" and type(b.get("tool_use_id")) is str
+    ]
+
+
+def _note_agent_link(obj: dict[str, Any], session: Session) -> None:
+    aid = obj["toolUseResult"].get("agentId")
+    if type(aid) is not str:
+        return
+    msg = obj.get("message")
+    ids = _result_ids(msg.get("content")) if type(msg) is dict else []
+    if ids:
+        session.agent_links.setdefault(aid, ids[0])
+
+
+def _attachment_text(a: dict[str, Any]) -> str | None:
+    """What an attachment record adds to the prompt, as Claude Code sends it (None: nothing)."""
+    t = a.get("type")
+    if t in _SILENT_ATTACHMENTS:
+        return None
+    name = a.get("hookName") or a.get("hookEvent") or "hook"
+    content = a.get("content")
+    if t == "hook_success":
+        if a.get("hookEvent") not in ("SessionStart", "UserPromptSubmit") or not content:
+            return None
+        body = f"{name} hook success: {content}"
+    elif t == "hook_additional_context":
+        if not content:
+            return None
+        lines = content if isinstance(content, list) else [content]
+        body = f"{name} hook additional context: " + "\n".join(str(x) for x in lines)
+    elif isinstance(content, str) and content:
+        body = content
+    elif content:
+        body = json.dumps(content, ensure_ascii=False)
+    elif isinstance(a.get("addedLines"), list) and a["addedLines"]:
+        body = "\n".join(str(x) for x in a["addedLines"])
+    else:
+        rest = {k: v for k, v in a.items() if k != "type"}
+        if not rest:
+            return None
+        body = json.dumps(rest, ensure_ascii=False)
+    return f"<system-reminder>\n{body}\n</system-reminder>"
+
+
+# ---- sub-agents ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AgentFile:
+    """A sub-agent transcript found beside a session, with its ``.meta.json`` if any."""
+
+    name: str
+    session: Session
+    meta: dict[str, Any] | None = None
+
+
+def attach_subagents(parent: Session, agents: Sequence[AgentFile], notes: Notes) -> Conversation:
+    """The parent conversation with its sub-agents, linked to the Task/Agent calls that started
+    them (by ``agentId`` in the tool result or progress records, else by prompt or description)."""
+    by_prompt: dict[str, list[str]] = {}
+    by_description: dict[str, list[str]] = {}
+    for tid, (prompt, desc) in parent.task_calls.items():
+        by_prompt.setdefault(prompt.strip(), []).append(tid)
+        by_description.setdefault(desc.strip(), []).append(tid)
+    linked: set[str] = set()
+    subs: list[tuple[str, str, Conversation]] = []
+    for agent in agents:
+        s, meta = agent.session, agent.meta or {}
+        aid = s.agent_id or _agent_id_from_name(agent.name)
+        agent_type = meta.get("agentType") if isinstance(meta.get("agentType"), str) else None
+        description = meta.get("description") if isinstance(meta.get("description"), str) else None
+        tool_use_id: str | None = None
+        if aid.startswith("acompact") or (s.first_parent and s.first_parent in parent.boundaries):
+            agent_type = "compact"
+            hit = parent.boundaries.get(s.first_parent or "")
+            if hit is not None:
+                # Its usage is often the streaming placeholder (a single line): summary_tokens
+                # is left unknown rather than taken from it.
+                description = (
+                    description or f"the summary request of the compaction at line {hit[0]}"
+                )
+        else:
+            tool_use_id = parent.agent_links.get(aid)
+            if tool_use_id is None:
+                tool_use_id = _unique(by_prompt.get(s.first_prompt.strip(), []), linked)
+            if tool_use_id is None and description:
+                tool_use_id = _unique(by_description.get(description.strip(), []), linked)
+            if tool_use_id is None:
+                if s.first_prompt.strip() == "Warmup":
+                    agent_type = agent_type or "warmup"
+                    description = description or "Claude Code's cache warm-up call, not a Task"
+                else:
+                    notes.warn(
+                        agent.name,
+                        "sub-agent not linked to a Task/Agent call of the parent "
+                        "(no agentId, prompt or description match)",
+                    )
+            else:
+                linked.add(tool_use_id)
+                if agent_type is None:
+                    agent_type = _subagent_type(parent, tool_use_id)
+                if description is None:
+                    description = parent.task_calls.get(tool_use_id, ("", ""))[1] or None
+        subs.append(
+            (
+                s.first_timestamp,
+                agent.name,
+                replace(
+                    s.conv,
+                    parent_tool_use_id=tool_use_id,
+                    agent_type=agent_type,
+                    description=description,
+                ),
+            )
+        )
+    subs.sort(key=lambda x: (x[0], x[1]))
+    return replace(
+        parent.conv,
+        subagents=tuple(c for _, _, c in subs),
+        warnings=[*parent.conv.warnings, *notes.finish()],
+    )
+
+
+def _agent_id_from_name(name: str) -> str:
+    stem = name.rsplit("/", 1)[-1]
+    stem = stem.removesuffix(".jsonl")
+    return stem.removeprefix("agent-")
+
+
+def _unique(candidates: list[str], taken: set[str]) -> str | None:
+    free = [c for c in candidates if c not in taken]
+    return free[0] if len(free) == 1 else None
+
+
+def _subagent_type(parent: Session, tool_use_id: str) -> str | None:
+    for m in parent.conv.messages:
+        for b in m.content:
+            if isinstance(b, ToolUseBlock) and b.id == tool_use_id and isinstance(b.input, dict):
+                t = b.input.get("subagent_type")
+                return t if isinstance(t, str) else None
+    return None
