@@ -2013,7 +2013,6 @@ def build_thinking_chat() -> list[Json]:
         max_tokens=16000,
         system=system,
         thinking={"type": "enabled", "budget_tokens": 8000},
-        caching=False,
     )
     for user_text, thinking, answer in CHAT_TURNS:
         log.user(unwrap(user_text))
@@ -2093,7 +2092,7 @@ def metrics_table(
     columns: list[str],
     value: Callable[[int], list[float]],
 ) -> str:
-    out = ["time                  " + "".join(f"{c:>12}" for c in columns)]
+    out = [f"{'time':<19}" + "".join(f"{c:>12}" for c in columns)]
     for i in range(steps):
         t = start + dt.timedelta(minutes=5 * i)
         vals = value(i)
@@ -4152,7 +4151,7 @@ def build_openai() -> list[Json]:
         {
             "role": "user",
             "content": "Hi, my order FJ-48213 still hasn't arrived. It's"
-            " been 9 days since I ordered.",
+            " been 11 days since I ordered.",
         }
     )
     (c1,) = call(None, [("lookup_order", {"order_id": "FJ-48213"})])
