@@ -1,0 +1,280 @@
+"""Token estimates per block, computed once per conversation, and the offline ``count_tokens``.
+
+Every block of a conversation is priced once (``conversation_tokens``) into flat numpy arrays that
+the simulator sums with prefix sums; nothing is re-serialised per request. The counter is an
+argument (``(text, family) -> tokens``, default ``ctxviz.tokens.count_text``) so that tests can
+inject a trivial one and hand-compute every number.
+
+What is counted for each block, and the assumptions where the text does not tell:
+
+- ``text`` / ``thinking`` / ``compaction``: their text (a thinking ``signature`` is not counted).
+- ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
+  input (``clear_tool_inputs``) leaves the name.
+- ``tool_result``: its text, or the sum of its content blocks.
+- server tool results and unknown blocks: the compact JSON of their content.
+- ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
+  base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
+  ``len(data) * 3 / 16`` tokens (``REDACTED_THINKING_TOKENS_PER_CHAR``). Always labelled estimated.
+- ``image``: ``IMAGE_TOKENS`` (1,600, the size of an image at the API's 1.15-megapixel limit,
+  ``width * height / 750``), as the pixel size is not read from the data.
+- ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
+  ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
+- Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
+  message) — the frame of each message, counted once per message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, assert_never
+
+import numpy as np
+import numpy.typing as npt
+
+from ctxviz.categories import CATEGORIES, Category
+from ctxviz.model import (
+    Block,
+    CompactionBlock,
+    Conversation,
+    DocumentBlock,
+    ImageBlock,
+    Message,
+    OtherBlock,
+    RedactedThinkingBlock,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolDefinition,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text, family_for_model
+
+TokenCounter = Callable[[str, Family], int]
+"""Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
+
+IMAGE_TOKENS: Final = 1_600
+REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
+DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
+
+# Block kinds, as small integers for the simulator's arrays.
+KIND_TEXT: Final = 0
+KIND_THINKING: Final = 1
+KIND_REDACTED_THINKING: Final = 2
+KIND_TOOL_USE: Final = 3
+KIND_TOOL_RESULT: Final = 4
+KIND_SERVER_TOOL_USE: Final = 5
+KIND_SERVER_TOOL_RESULT: Final = 6
+KIND_IMAGE: Final = 7
+KIND_DOCUMENT: Final = 8
+KIND_COMPACTION: Final = 9
+KIND_OTHER: Final = 10
+
+CATEGORY_INDEX: Final[Mapping[Category, int]] = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _base64_bytes(source: Any) -> int | None:
+    if isinstance(source, Mapping) and source.get("type") == "base64":
+        data = source.get("data")
+        if isinstance(data, str):
+            return len(data) * 3 // 4
+    return None
+
+
+def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
+    """Estimated tokens of one block as sent in a prompt (module doc: what is counted)."""
+    match block:
+        case TextBlock(text=text):
+            return counter(text, family)
+        case ThinkingBlock(thinking=thinking):
+            return counter(thinking, family)
+        case RedactedThinkingBlock(data=data):
+            return max(1, round(len(data) * REDACTED_THINKING_TOKENS_PER_CHAR))
+        case (
+            ToolUseBlock(name=name, input=tool_input)
+            | ServerToolUseBlock(name=name, input=tool_input)
+        ):
+            return counter(name, family) + counter(_json(tool_input), family)
+        case ToolResultBlock(content=content):
+            if isinstance(content, str):
+                return counter(content, family)
+            return sum(block_tokens(b, family, counter) for b in content)
+        case ServerToolResultBlock(content=content):
+            return counter(_json(content), family)
+        case ImageBlock():
+            return IMAGE_TOKENS
+        case DocumentBlock(source=source, title=title):
+            title_tokens = counter(title, family) if title else 0
+            decoded = _base64_bytes(source)
+            if decoded is not None:
+                return title_tokens + max(1, round(decoded * DOCUMENT_TOKENS_PER_BYTE))
+            if isinstance(source, Mapping) and isinstance(source.get("data"), str):
+                return title_tokens + counter(source["data"], family)
+            return title_tokens + counter(_json(source), family)
+        case CompactionBlock(content=content):
+            return counter(content, family)
+        case OtherBlock(raw=raw):
+            return counter(_json(raw), family)
+        case _:
+            assert_never(block)
+
+
+def block_kind(block: Block) -> int:
+    """The block's kind code (``KIND_*``)."""
+    match block:
+        case TextBlock():
+            return KIND_TEXT
+        case ThinkingBlock():
+            return KIND_THINKING
+        case RedactedThinkingBlock():
+            return KIND_REDACTED_THINKING
+        case ToolUseBlock():
+            return KIND_TOOL_USE
+        case ToolResultBlock():
+            return KIND_TOOL_RESULT
+        case ServerToolUseBlock():
+            return KIND_SERVER_TOOL_USE
+        case ServerToolResultBlock():
+            return KIND_SERVER_TOOL_RESULT
+        case ImageBlock():
+            return KIND_IMAGE
+        case DocumentBlock():
+            return KIND_DOCUMENT
+        case CompactionBlock():
+            return KIND_COMPACTION
+        case OtherBlock():
+            return KIND_OTHER
+        case _:
+            assert_never(block)
+
+
+def block_category(block: Block, message: Message) -> Category:
+    """The composition category a block's tokens belong to."""
+    match block:
+        case TextBlock():
+            if message.is_compact_summary:
+                return "summary"
+            return "user_text" if message.role == "user" else "assistant_text"
+        case ThinkingBlock() | RedactedThinkingBlock():
+            return "thinking"
+        case ToolUseBlock() | ServerToolUseBlock():
+            return "tool_inputs"
+        case ToolResultBlock() | ServerToolResultBlock():
+            return "tool_results"
+        case ImageBlock() | DocumentBlock():
+            return "media"
+        case CompactionBlock():
+            return "summary"
+        case OtherBlock():
+            return "other"
+        case _:
+            assert_never(block)
+
+
+def tool_definition_tokens(tool: ToolDefinition, family: Family, counter: TokenCounter) -> int:
+    """Estimated tokens of one tool definition: its JSON as sent."""
+    return counter(_json(tool.raw), family)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationTokens:
+    """Per-block token estimates of one conversation, as flat arrays (computed once)."""
+
+    family: Family
+    message_frame_tokens: int
+    """Tokens each message adds around its blocks."""
+    system_tokens: int
+    tools_tokens: int
+    message_block_start: npt.NDArray[np.int64]
+    """``message_block_start[m]`` is the first flat block index of message ``m`` (length M+1)."""
+    block_tokens: npt.NDArray[np.int64]
+    block_kept_tokens: npt.NDArray[np.int64]
+    """Tokens a block keeps when cleared: a tool call's name once its input is cleared."""
+    block_kind: npt.NDArray[np.int8]
+    block_category: npt.NDArray[np.int8]
+    block_message: npt.NDArray[np.int64]
+    message_category: npt.NDArray[np.int8]
+    """Category the message's frame is counted in: that of its first block ("other" if empty)."""
+
+    @property
+    def message_count(self) -> int:
+        """Number of messages."""
+        return int(self.message_block_start.shape[0]) - 1
+
+
+# Memo of per-conversation estimates: the conversation and counter are held (so ids cannot be
+# reused while an entry lives) and compared by identity; values are pure, so sharing is safe.
+_MEMO_SIZE: Final = 8
+_memo: list[tuple[Conversation, TokenCounter, Family, int, ConversationTokens]] = []
+
+
+def conversation_tokens(
+    conv: Conversation,
+    *,
+    family: Family,
+    counter: TokenCounter = count_text,
+    message_frame_tokens: int | None = None,
+) -> ConversationTokens:
+    """Estimate every block of ``conv`` once (memoized per conversation object and counter)."""
+    frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
+    for c, k, f, fr, value in _memo:
+        if c is conv and k is counter and f == family and fr == frame:
+            return value
+    value = _estimate(conv, family=family, counter=counter, frame=frame)
+    _memo.append((conv, counter, family, frame, value))
+    if len(_memo) > _MEMO_SIZE:
+        del _memo[0]
+    return value
+
+
+def _estimate(
+    conv: Conversation, *, family: Family, counter: TokenCounter, frame: int
+) -> ConversationTokens:
+    starts = [0]
+    tokens: list[int] = []
+    kept: list[int] = []
+    kinds: list[int] = []
+    cats: list[int] = []
+    owners: list[int] = []
+    msg_cats: list[int] = []
+    other = CATEGORY_INDEX["other"]
+    for m, message in enumerate(conv.messages):
+        for block in message.content:
+            tokens.append(block_tokens(block, family, counter))
+            kind = block_kind(block)
+            kinds.append(kind)
+            if isinstance(block, ToolUseBlock | ServerToolUseBlock):
+                kept.append(counter(block.name, family))
+            else:
+                kept.append(0)
+            cats.append(CATEGORY_INDEX[block_category(block, message)])
+            owners.append(m)
+        msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
+        starts.append(len(tokens))
+    system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
+    tools_tokens = sum(tool_definition_tokens(t, family, counter) for t in conv.tools)
+    return ConversationTokens(
+        family=family,
+        message_frame_tokens=frame,
+        system_tokens=system_tokens,
+        tools_tokens=tools_tokens,
+        message_block_start=np.asarray(starts, dtype=np.int64),
+        block_tokens=np.asarray(tokens, dtype=np.int64),
+        block_kept_tokens=np.asarray(kept, dtype=np.int64),
+        block_kind=np.asarray(kinds, dtype=np.int8),
+        block_category=np.asarray(cats, dtype=np.int8),
+        block_message=np.asarray(owners, dtype=np.int64),
+        message_category=np.asarray(msg_cats, dtype=np.int8),
+    )
+
+
+def default_family(model: str | None) -> Family:
+    """Tokenizer family for a model id (v3 for unknown and non-Claude models)."""
+    return family_for_model(model)

@@ -1,0 +1,43 @@
+"""The ``clear_thinking_20251015`` edit: keep the thinking of the last N turns, or ``"all"``.
+
+Interpretation (documented): N counts turns by their index, the current turn included even when it
+has no assistant message yet, so ``keep: 1`` equals the API's default stripping and ``keep: 2``
+also keeps the previous turn's thinking. Without this edit the earlier thinking is stripped before
+counting (it is not in ``original_input_tokens``); with it, the client's full history — every
+turn's thinking — is the prompt before editing, and what the edit removes is reported in
+``applied_edits`` as ``cleared_thinking_turns`` / ``cleared_input_tokens``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
+
+TYPE: Final = "clear_thinking_20251015"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearThinking:
+    """A validated ``clear_thinking_20251015`` edit."""
+
+    keep: ThinkingKeep
+
+
+def from_api(edit: Mapping[str, Any]) -> ClearThinking:
+    """The edit as the API takes it (already validated by ``snippets``)."""
+    keep = edit.get("keep", {"type": "thinking_turns", "value": 1})
+    if keep == "all" or (isinstance(keep, Mapping) and keep.get("type") == "all"):
+        return ClearThinking(keep=PRESERVE_ALL)
+    return ClearThinking(keep=ThinkingKeep(turns=int(keep["value"])))
+
+
+def report(*, cleared_thinking_turns: int, cleared_input_tokens: int) -> dict[str, Any]:
+    """The entry the API returns in ``context_management.applied_edits``."""
+    return {
+        "type": TYPE,
+        "cleared_thinking_turns": cleared_thinking_turns,
+        "cleared_input_tokens": cleared_input_tokens,
+    }

@@ -1,0 +1,1885 @@
+"""Replay a conversation request by request, as recorded or under context policies it did not use.
+
+``simulate`` owns request order: this module is the one loop. Each policy decides in its own module
+(``ctxviz.policies.*``); here they are applied in the order a request goes through them:
+
+1. client side, before sending: Claude Code auto-compaction, then a rolling FIFO window;
+2. server side, in the order of ``context_management.edits`` (``clear_thinking_20251015`` first),
+   each trigger measured on the prompt the edits before it left; ``compact_20260112`` judged last
+   on the cleared prompt (and on-demand compaction at ``compact_at``);
+3. the response; then, client side, the SDK's ``compaction_control`` on that response's usage.
+
+Faithfulness (SEMANTICS.md §8): a request whose prompt the policies leave as recorded keeps its
+recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scaled estimate of what
+the policies removed + what they added`` (placeholders at their estimated size, summaries at
+``summary_tokens``). Block sizes come from the counter (``ctxviz.counting``) and are scaled by one
+factor per transcript, ``scale = sum(recorded prompts - hidden prefix) / sum(estimated prompts)``,
+so that they agree with the recorded totals. A transcript without usage is estimated throughout
+(scale 1). Claude Code's system prompt and tools are not in the file: the hidden prefix is the
+first recorded prompt minus the estimate of its visible messages.
+
+The hot path works on per-message and per-tool-use prefix sums (Python lists of ints, built once
+with numpy): every prompt is a small descriptor (first message, end, first turn whose thinking is
+kept, range of cleared tool uses, summary in front), and its size is a handful of lookups.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal, TypeAlias, assert_never
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ctxviz import cost
+from ctxviz.categories import CATEGORIES
+from ctxviz.counting import (
+    CATEGORY_INDEX,
+    KIND_COMPACTION,
+    KIND_REDACTED_THINKING,
+    KIND_THINKING,
+    ConversationTokens,
+    TokenCounter,
+    conversation_tokens,
+)
+from ctxviz.model import (
+    Block,
+    CompactionBlock,
+    Conversation,
+    DocumentBlock,
+    ImageBlock,
+    OtherBlock,
+    RedactedThinkingBlock,
+    Request,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    starts_turn,
+    turn_indices,
+)
+from ctxviz.models import ModelInfo, ModelTable, default_table
+from ctxviz.policies import (
+    claude_code,
+    clear_thinking,
+    clear_tool_uses,
+    compact,
+    limits,
+    rolling,
+)
+from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies.edits import NO_EDITS, Edits
+from ctxviz.policies.edits import parse as parse_edits
+from ctxviz.policies.thinking import ThinkingKeep, default_keep
+from ctxviz.snippets import validate_compaction_control
+from ctxviz.tokens import Family, count_text, family_for_model
+
+DEFAULT_SUMMARY_TOKENS: Final = 3_000
+"""Size assumed for a summary a what-if writes when the transcript shows none (seeds: 2–3K)."""
+
+REQUEST_COLUMNS: Final[tuple[str, ...]] = (
+    "request",
+    "recorded_request",
+    "turn",
+    "model",
+    "stop_reason",
+    "source",
+    "input_tokens",
+    "original_input_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "context_tokens",
+    "uncached_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "reusable_prefix_tokens",
+    "cleared_input_tokens",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "thinking_carried_tokens",
+    "thinking_stripped_tokens",
+    "placeholder_tokens",
+    "summary_tokens",
+    "compaction_input_tokens",
+    "compaction_output_tokens",
+    "compaction_control_total_tokens",
+    "context_window",
+    "remaining_tokens",
+    "over_window",
+    "long_context",
+    "cost_input_usd",
+    "cost_cache_write_usd",
+    "cost_cache_read_usd",
+    "cost_output_usd",
+    "compaction_cost_usd",
+    "cost_usd",
+    "cumulative_cost_usd",
+    "prompt_start_message",
+    "prompt_end_message",
+)
+
+EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "request",
+    "recorded_request",
+    "type",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+    "tokens_before",
+    "tokens_after",
+    "summary_tokens",
+    "trigger",
+    "detail",
+)
+
+_INT_EVENT_COLUMNS: Final = (
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+    "tokens_before",
+    "tokens_after",
+    "summary_tokens",
+)
+
+BlockStatus: TypeAlias = Literal[
+    "kept", "cleared", "thinking_stripped", "summarized", "dropped", "summary"
+]
+
+
+# ---- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulationSettings:
+    """Everything a replay depends on besides the conversation (hashable: a cache key)."""
+
+    model: str | None = None
+    context_window: int | None = None
+    context_management: str | None = None
+    """The ``context_management`` argument as canonical JSON (None: the recorded one, if any)."""
+    edits: Edits = NO_EDITS
+    compaction_control: sdk_compaction.CompactionControl | None = None
+    summary_tokens: int | None = None
+    thinking_preservation: bool | None = None
+    compact_at: tuple[int, ...] = ()
+    claude_code_autocompact: claude_code.ClaudeCodeAutocompact | None = None
+    undo_recorded_compactions: bool = False
+    rolling_window: rolling.RollingWindow | None = None
+    prompt_caching: bool | None = None
+    counter: TokenCounter | None = None
+    message_frame_tokens: int | None = None
+
+    @property
+    def what_if(self) -> bool:
+        """Whether any argument departs from the recording."""
+        return (
+            self.model is not None
+            or self.context_management is not None
+            or self.compaction_control is not None
+            or self.thinking_preservation is not None
+            or bool(self.compact_at)
+            or self.claude_code_autocompact is not None
+            or self.undo_recorded_compactions
+            or self.rolling_window is not None
+        )
+
+
+# ---- prompt descriptors ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Prompt:
+    """One prompt, as a few numbers: messages[start:end] under its thinking and clearing state."""
+
+    start: int
+    end: int
+    kept_from_turn: int
+    clear_lo: int = 0
+    clear_hi: int = 0
+    """Tool-use ordinals [clear_lo, clear_hi) are cleared (those not excluded)."""
+    summary_id: int = 0
+    """Which what-if summary is in front (0: none)."""
+    summary_tokens: int = 0
+    """Real tokens of that summary (not scaled)."""
+    extra_estimate: int = 0
+    """Estimated tokens of a recorded server compaction summary heading the prompt."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Row:
+    """One row of the replay, before it becomes a DataFrame row."""
+
+    recorded_request: int
+    prompt: _Prompt
+    original: _Prompt
+    input_tokens: int
+    original_input_tokens: int
+    output_tokens: int
+    thinking_tokens: int
+    stop_reason: str | None
+    model: str
+    window: int
+    recorded: bool = False
+    """The prompt is as recorded and the request carries usage: recorded numbers."""
+    cleared_tool_uses: int = 0
+    cleared_thinking_turns: int = 0
+    compaction_input_tokens: int = 0
+    compaction_output_tokens: int = 0
+    compaction_usage: tuple[int, int, int] | None = None
+    """A recorded compaction iteration's (uncached, cache writes, cache reads) input."""
+    sdk_total: int | None = None
+    applied_edits: tuple[dict[str, Any], ...] = ()
+
+
+# ---- views for the Inspector -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockView:
+    """One block of a prompt as the model saw it."""
+
+    message: int
+    """Index in ``conv.messages`` (-1 for a what-if summary or the fixed prefix)."""
+    block: int
+    role: str
+    type: str
+    category: str
+    status: BlockStatus
+    tokens: int
+    """Tokens in this prompt (scaled estimate): 0 when stripped, dropped or summarized."""
+    original_tokens: int
+    """Tokens of the block as written (scaled estimate)."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptView:
+    """The prompt of one request: its prefix, then every block of the history up to it."""
+
+    request: int
+    input_tokens: int
+    blocks: tuple[BlockView, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per block."""
+        cols = ("message", "block", "role", "type", "category", "status", "tokens")
+        data = {c: [getattr(b, c) for b in self.blocks] for c in (*cols, "original_tokens", "text")}
+        return pd.DataFrame(data, columns=[*cols, "original_tokens", "text"])
+
+
+# ---- the result --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Simulation:
+    """A replay's result.
+
+    ``requests`` — one row per model call of the conversation's chain, in order. Columns:
+
+    - ``request``: 0-based row index; ``recorded_request``: the transcript's request it replays
+      (an SDK ``compaction_control`` re-issue or a paused compaction adds a row with the same one);
+      ``turn``: 0-based assistant turn; ``model``; ``stop_reason``.
+    - ``source``: ``"recorded"`` where the numbers come from the transcript's usage and the prompt
+      is as recorded, else ``"estimated"``.
+    - ``input_tokens``: the whole prompt the model saw after edits (uncached + cache writes +
+      cache reads); ``original_input_tokens``: the prompt before context editing and server
+      compaction (what the client sent); ``output_tokens`` (thinking included);
+      ``thinking_tokens``; ``context_tokens`` = input + output.
+    - ``uncached_input_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``: the
+      API's split (recorded where as-recorded, else the cache model of ``ctxviz.cost`` with
+      ``reusable_prefix_tokens``, the tokens identical to the start of the previous prompt).
+    - ``cleared_input_tokens`` (net, all edits), ``cleared_tool_uses``,
+      ``cleared_thinking_turns``; ``thinking_carried_tokens`` (thinking in the prompt),
+      ``thinking_stripped_tokens`` (thinking of the history not in the prompt);
+      ``placeholder_tokens``; ``summary_tokens`` (summary in the prompt).
+    - ``compaction_input_tokens`` / ``compaction_output_tokens``: a compaction call billed on this
+      request (server compaction iteration, SDK or Claude Code summary request);
+      ``compaction_control_total_tokens``: the SDK's total after this response (when configured).
+    - ``context_window``, ``remaining_tokens`` (window - input), ``over_window`` (does not fit:
+      input + output > window, or input + max_tokens for models that reject up front),
+      ``long_context`` (priced at long-context rates).
+    - ``cost_input_usd``, ``cost_cache_write_usd``, ``cost_cache_read_usd``, ``cost_output_usd``,
+      ``compaction_cost_usd``, ``cost_usd`` (all of them), ``cumulative_cost_usd``.
+    - ``prompt_start_message`` / ``prompt_end_message``: the prompt is built from
+      ``conv.messages[start:end]``.
+
+    ``events`` — one row per event: ``request``, ``recorded_request``, ``type`` (the API's edit
+    names, ``compaction_control``, ``claude_code_autocompact``, ``recorded_compaction``,
+    ``rolling_window``, ``memory_warning``, ``context_window_exceeded``), ``cleared_tool_uses``,
+    ``cleared_thinking_turns``, ``cleared_input_tokens``, ``tokens_before``, ``tokens_after``,
+    ``summary_tokens``, ``trigger`` and ``detail`` (a sentence).
+
+    ``composition`` — one row per request, one column per category of
+    ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly.
+    """
+
+    conversation: Conversation
+    settings: SimulationSettings
+    requests: pd.DataFrame
+    events: pd.DataFrame
+    composition: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    scale: float = 1.0
+    """Recorded prompt tokens per estimated token (1.0 without usage)."""
+    hidden_prefix_tokens: int = 0
+    _rows: tuple[_Row, ...] = ()
+    _ctx: _Context | None = None
+
+    def applied_edits(self, i: int) -> list[dict[str, Any]]:
+        """What the API would return as ``context_management.applied_edits`` for request ``i``."""
+        return [dict(e) for e in self._rows[i].applied_edits]
+
+    def prompt_view(self, i: int) -> PromptView:
+        """The blocks of request ``i``'s prompt, each with its status and tokens."""
+        assert self._ctx is not None
+        return _view(self._ctx, self._rows[i], i)
+
+    def context_awareness(self, i: int) -> tuple[str, ...]:
+        """The budget lines a context-aware model sees at request ``i`` (empty if not aware)."""
+        assert self._ctx is not None
+        row = self._rows[i]
+        if not self._ctx.engine.info(row.model).context_awareness:
+            return ()
+        lines = [limits.budget_line(row.window)]
+        p = row.prompt
+        if p.end > p.start and self.conversation.messages[p.end - 1].is_tool_results_only:
+            lines.append(limits.usage_line(row.input_tokens, row.window))
+        return tuple(lines)
+
+
+# ---- the engine --------------------------------------------------------------------------------
+
+
+def _cumsum(values: npt.NDArray[np.int64]) -> list[int]:
+    out = np.zeros(values.shape[0] + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return [int(v) for v in out.tolist()]
+
+
+class _Replay:
+    """Prefix sums over one conversation's blocks, and the size of any prompt descriptor."""
+
+    def __init__(
+        self,
+        conv: Conversation,
+        ct: ConversationTokens,
+        *,
+        excluded_messages: frozenset[int],
+        excluded_blocks: frozenset[int],
+        clear: clear_tool_uses.ClearToolUses | None,
+        placeholder_tokens: int,
+        table: ModelTable,
+    ) -> None:
+        self.conv = conv
+        self.ct = ct
+        self.table = table
+        self._infos: dict[str, ModelInfo] = {}
+        m_count = ct.message_count
+        self.m_count = m_count
+        tokens = ct.block_tokens.copy()
+        if excluded_blocks:
+            tokens[np.fromiter(excluded_blocks, dtype=np.int64)] = 0
+        frames = np.full(m_count, ct.message_frame_tokens, dtype=np.int64)
+        if excluded_messages:
+            idx = np.fromiter(excluded_messages, dtype=np.int64)
+            frames[idx] = 0
+            owned = np.isin(ct.block_message, idx)
+            tokens[owned] = 0
+        self.block_tokens_effective = tokens
+        is_thinking = (ct.block_kind == KIND_THINKING) | (ct.block_kind == KIND_REDACTED_THINKING)
+        owner = ct.block_message
+        think_per_msg = np.bincount(
+            owner[is_thinking], weights=tokens[is_thinking], minlength=m_count
+        ).astype(np.int64)
+        nt_per_msg = (
+            np.bincount(
+                owner[~is_thinking], weights=tokens[~is_thinking], minlength=m_count
+            ).astype(np.int64)
+            + frames
+        )
+        self.cum_nt = _cumsum(nt_per_msg)
+        self.cum_th = _cumsum(think_per_msg)
+        self.has_thinking = think_per_msg > 0
+        # per-category sums of non-thinking blocks (+ frames, in the message's first category)
+        n_cat = len(CATEGORIES)
+        per_cat = np.zeros((n_cat, m_count), dtype=np.int64)
+        nt_mask = ~is_thinking
+        np.add.at(per_cat, (ct.block_category[nt_mask], owner[nt_mask]), tokens[nt_mask])
+        np.add.at(per_cat, (ct.message_category, np.arange(m_count)), frames)
+        self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
+        np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
+        self.cum_th_arr = np.asarray(self.cum_th, dtype=np.int64)
+        # turns
+        turns = turn_indices(conv.messages)
+        self.turn = list(turns)
+        n_turns = (turns[-1] + 1) if turns else 0
+        self.n_turns = n_turns
+        first = [m_count] * (n_turns + 1)
+        for m in range(m_count - 1, -1, -1):
+            first[turns[m]] = m
+        for t in range(n_turns - 1, -1, -1):
+            first[t] = min(first[t], first[t + 1])
+        self.first_msg_of_turn = first
+        # next message with thinking at or after m; thinking-turn counts
+        nxt = [m_count] * (m_count + 1)
+        for m in range(m_count - 1, -1, -1):
+            nxt[m] = m if self.has_thinking[m] else nxt[m + 1]
+        self.next_thinking = nxt
+        opens = np.zeros(m_count, dtype=np.int64)
+        seen_turn = -1
+        for m in np.flatnonzero(self.has_thinking).tolist():
+            if turns[m] != seen_turn:
+                opens[m] = 1
+                seen_turn = turns[m]
+        self.cum_think_turns = _cumsum(opens)
+        self.fixed_estimate = ct.system_tokens + ct.tools_tokens
+        self._tools(clear, placeholder_tokens)
+
+    # -- tool uses, in order of their calls -------------------------------------------------------
+
+    def _tools(self, clear: clear_tool_uses.ClearToolUses | None, placeholder: int) -> None:
+        ct = self.ct
+        uses: list[tuple[int, int, str, str]] = []  # (message, flat block, id, name)
+        results: dict[str, tuple[int, int]] = {}
+        b = 0
+        for m, message in enumerate(self.conv.messages):
+            for block in message.content:
+                if isinstance(block, ToolUseBlock | ServerToolUseBlock):
+                    uses.append((m, b, block.id, block.name))
+                elif isinstance(block, ToolResultBlock | ServerToolResultBlock):
+                    results.setdefault(block.tool_use_id, (m, b))
+                b += 1
+        tokens = self.block_tokens_effective
+        kept = ct.block_kept_tokens
+        self.use_msg = [u[0] for u in uses]
+        self.use_block = [u[1] for u in uses]
+        self.use_name = [u[3] for u in uses]
+        res = [results.get(u[2]) for u in uses]
+        self.res_block = [r[1] if r is not None else -1 for r in res]
+        res_msg = [r[0] if r is not None else u[0] for r, u in zip(res, uses, strict=True)]
+        running = 0
+        self.res_msg_sorted: list[int] = []
+        for value in res_msg:
+            running = max(running, value)
+            self.res_msg_sorted.append(running)
+        self.res_msg = res_msg
+        self.placeholder = placeholder
+        self.clear_config = clear
+        self.excluded_use = [clear is not None and u[3] in clear.exclude_tools for u in uses]
+        n = len(uses)
+        res_tok = np.zeros(n, dtype=np.int64)
+        in_tok = np.zeros(n, dtype=np.int64)
+        cnt = np.zeros(n, dtype=np.int64)
+        has_res = np.zeros(n, dtype=np.int64)
+        for o in range(n):
+            if self.excluded_use[o]:
+                continue
+            cnt[o] = 1
+            if self.res_block[o] >= 0:
+                res_tok[o] = tokens[self.res_block[o]]
+                has_res[o] = 1
+            if clear is not None and clear.clears_input_of(uses[o][3]):
+                blk = uses[o][1]
+                in_tok[o] = max(0, int(tokens[blk]) - int(kept[blk]))
+        self.cum_res = _cumsum(res_tok)
+        self.cum_in = _cumsum(in_tok)
+        self.cum_cnt = _cumsum(cnt)
+        self.cum_has_res = _cumsum(has_res)
+        self.cum_res_arr = np.asarray(self.cum_res, dtype=np.int64)
+        self.cum_in_arr = np.asarray(self.cum_in, dtype=np.int64)
+        self.cum_has_res_arr = np.asarray(self.cum_has_res, dtype=np.int64)
+        nxt = [n] * (n + 1)
+        for o in range(n - 1, -1, -1):
+            nxt[o] = o if not self.excluded_use[o] else nxt[o + 1]
+        self.next_clearable = nxt
+
+    def tool_range(self, start: int, end: int) -> tuple[int, int]:
+        """Ordinals of the tool uses called in messages[start:end]."""
+        return bisect_left(self.use_msg, start), bisect_left(self.use_msg, end)
+
+    def cleared_estimate(self, lo: int, hi: int) -> int:
+        """Net estimated tokens removed by clearing ordinals [lo, hi)."""
+        if hi <= lo:
+            return 0
+        removed = self.cum_res[hi] - self.cum_res[lo] + self.cum_in[hi] - self.cum_in[lo]
+        return removed - self.placeholder * (self.cum_has_res[hi] - self.cum_has_res[lo])
+
+    # -- sizes ------------------------------------------------------------------------------------
+
+    def kept_thinking_start(self, p: _Prompt) -> int:
+        t = min(max(p.kept_from_turn, 0), self.n_turns)
+        return max(p.start, self.first_msg_of_turn[t])
+
+    def estimate(self, p: _Prompt) -> int:
+        """Estimated tokens of a prompt (counter units), without a what-if summary."""
+        value = self.fixed_estimate + p.extra_estimate
+        s, e = p.start, p.end
+        if e > s:
+            value += self.cum_nt[e] - self.cum_nt[s]
+            ts = self.kept_thinking_start(p)
+            if ts < e:
+                value += self.cum_th[e] - self.cum_th[ts]
+            value -= self.cleared_estimate(p.clear_lo, p.clear_hi)
+        return value
+
+    def thinking_in_window(self, p: _Prompt) -> tuple[int, int]:
+        """(kept, stripped) estimated thinking tokens of messages[start:end]."""
+        s, e = p.start, p.end
+        if e <= s:
+            return 0, 0
+        total = self.cum_th[e] - self.cum_th[s]
+        ts = self.kept_thinking_start(p)
+        kept = self.cum_th[e] - self.cum_th[ts] if ts < e else 0
+        return kept, total - kept
+
+    def thinking_turns_stripped(self, p: _Prompt) -> int:
+        """Number of turns with thinking in messages[start:end] whose thinking is not kept."""
+        s, e = p.start, p.end
+        if e <= s:
+            return 0
+        stop = min(self.kept_thinking_start(p), e)
+        if stop <= s:
+            return 0
+        count = self.cum_think_turns[stop] - self.cum_think_turns[s]
+        # a turn that began before ``s`` but has thinking inside the window
+        first = self.next_thinking[s]
+        if first < stop and self.cum_think_turns[first + 1] - self.cum_think_turns[first] == 0:
+            count += 1
+        return count
+
+    def info(self, model: str) -> ModelInfo:
+        got = self._infos.get(model)
+        if got is None:
+            got = self._infos[model] = self.table.get(model)
+        return got
+
+    # -- the first block two prompts differ at ---------------------------------------------------
+
+    def first_difference(self, a: _Prompt, b: _Prompt) -> int | None:
+        """Message index where prompt ``b`` first differs from prompt ``a``; None: ``a`` is a
+        prefix of ``b``; -1: they differ right after the fixed prefix."""
+        if (a.start, a.summary_id, a.extra_estimate) != (b.start, b.summary_id, b.extra_estimate):
+            return -1
+        if b.end < a.end:
+            return b.end
+        candidates: list[int] = []
+        ta, tb = a.kept_from_turn, b.kept_from_turn
+        if ta != tb:
+            lo_t, hi_t = min(ta, tb), max(ta, tb)
+            lo_m = max(a.start, self.first_msg_of_turn[min(max(lo_t, 0), self.n_turns)])
+            hi_m = self.first_msg_of_turn[min(max(hi_t, 0), self.n_turns)]
+            m = self.next_thinking[min(lo_m, self.m_count)]
+            if m < hi_m:
+                candidates.append(m)
+        ra = (a.clear_lo, a.clear_hi) if a.clear_hi > a.clear_lo else None
+        rb = (b.clear_lo, b.clear_hi) if b.clear_hi > b.clear_lo else None
+        if ra != rb:
+            if ra is None or rb is None:
+                lo, hi = ra or rb or (0, 0)
+            elif ra[0] == rb[0]:
+                lo, hi = min(ra[1], rb[1]), max(ra[1], rb[1])
+            else:
+                lo, hi = min(ra[0], rb[0]), max(ra[0], rb[0])
+            o = self.next_clearable[lo]
+            if o < hi:
+                cfg = self.clear_config
+                if cfg is not None and cfg.clears_input_of(self.use_name[o]):
+                    candidates.append(self.use_msg[o])
+                else:
+                    candidates.append(self.res_msg[o])
+        if not candidates:
+            return None
+        m = min(candidates)
+        return m if m < a.end else None
+
+    def truncated(self, p: _Prompt, end: int) -> _Prompt:
+        """The prompt cut before message ``end`` (for the reusable prefix)."""
+        if end <= p.start:
+            return replace(p, end=p.start, clear_lo=0, clear_hi=0)
+        hi = min(p.clear_hi, bisect_left(self.res_msg_sorted, end))
+        return replace(p, end=end, clear_hi=max(p.clear_lo, hi))
+
+
+# ---- simulate ----------------------------------------------------------------------------------
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _first_model(conv: Conversation) -> str | None:
+    for r in conv.requests:
+        if r.model:
+            return r.model
+    return conv.model
+
+
+def _recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
+    for r in conv.requests:
+        if isinstance(r.context_management, Mapping):
+            return r.context_management
+    return None
+
+
+def simulate(
+    conv: Conversation,
+    *,
+    model: str | None = None,
+    context_window: int | None = None,
+    context_management: Mapping[str, Any] | None = None,
+    compaction_control: Mapping[str, Any] | None = None,
+    summary_tokens: int | None = None,
+    thinking_preservation: bool | None = None,
+    compact_at: Sequence[int] = (),
+    claude_code_autocompact: bool | Mapping[str, Any] | None = None,
+    undo_recorded_compactions: bool = False,
+    rolling_window: bool | int | None = None,
+    compaction_control_totals: sdk_compaction.Totals = "sdk",
+    prompt_caching: bool | None = None,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+    model_table: ModelTable | None = None,
+) -> Simulation:
+    """Replay ``conv`` as recorded, or under the given policies (module doc; API.md).
+
+    ``model`` / ``context_window``: replay on another model or window. ``context_management``:
+    the API's ``{"edits": [...]}`` (replaces the recorded one). ``compaction_control``: the SDK's
+    dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
+    tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
+    ``thinking_preservation``: override the model's default (True keeps earlier turns' thinking).
+    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or
+    ``{"reserve_tokens": N}``. ``undo_recorded_compactions``: continue the history through
+    recorded compactions. ``rolling_window``: True (fit the window) or a prompt budget in tokens.
+    ``prompt_caching``: assume the client caches its prompts (default: as the recording shows; on
+    for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
+    (``(text, family) -> int``) and per-message frame. ``model_table``: another model table.
+    """
+    table = model_table or default_table()
+    warnings: list[str] = []
+    named_model = model or _first_model(conv)
+    main_info = table.get(named_model or "unknown")
+    if named_model and not main_info.known:
+        warnings.append(main_info.notes[0] if main_info.notes else f"unknown model {named_model}")
+    edits: Edits = NO_EDITS
+    if context_management is not None:
+        edits, found = parse_edits(context_management, main_info)
+        warnings.extend(found)
+        if edits.clear_thinking is not None and not conv.thinking_enabled:
+            raise ValueError(
+                "context_management.edits[0]: clear_thinking_20251015 needs extended thinking, "
+                "and this conversation has none (the API rejects the request)"
+            )
+    cc_config = None
+    if compaction_control is not None:
+        warnings.extend(validate_compaction_control(compaction_control))
+        if compaction_control_totals not in ("sdk", "context"):
+            raise ValueError(
+                "compaction_control_totals: expected 'sdk' or 'context', "
+                f"got {compaction_control_totals!r}"
+            )
+        cc_config = sdk_compaction.from_sdk(compaction_control, totals=compaction_control_totals)
+    if summary_tokens is not None and (
+        isinstance(summary_tokens, bool)
+        or not isinstance(summary_tokens, int)
+        or summary_tokens < 0
+    ):
+        raise ValueError(f"summary_tokens: expected a non-negative integer, got {summary_tokens!r}")
+    if context_window is not None and (
+        isinstance(context_window, bool)
+        or not isinstance(context_window, int)
+        or context_window <= 0
+    ):
+        raise ValueError(f"context_window: expected a positive integer, got {context_window!r}")
+    n_requests = len(conv.requests)
+    for r in compact_at:
+        if not 0 <= r < n_requests:
+            raise ValueError(f"compact_at: request {r} is not in 0..{n_requests - 1}")
+    if compact_at and not main_info.supports_compact_20260112:
+        warnings.append(
+            f"compact_at: on-demand compaction is not supported on {main_info.display_name}; "
+            "the replay runs it as a what-if"
+        )
+    settings = SimulationSettings(
+        model=model,
+        context_window=context_window,
+        context_management=(
+            None if context_management is None else _canonical_json(context_management)
+        ),
+        edits=edits,
+        compaction_control=cc_config,
+        summary_tokens=summary_tokens,
+        thinking_preservation=thinking_preservation,
+        compact_at=tuple(sorted(set(compact_at))),
+        claude_code_autocompact=claude_code.from_arg(claude_code_autocompact),
+        undo_recorded_compactions=undo_recorded_compactions,
+        rolling_window=rolling.from_arg(rolling_window),
+        prompt_caching=prompt_caching,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+    )
+    return _run(conv, settings, table, warnings)
+
+
+@dataclass(slots=True, kw_only=True)
+class _Context:
+    """What one replay's loop and result assembly share (built once per ``simulate`` call)."""
+
+    conv: Conversation
+    engine: _Replay
+    settings: SimulationSettings
+    requests: Sequence[Request]
+    base_starts: list[int]
+    recorded_prompt: list[int | None]
+    windows: list[int]
+    server_compaction_at: dict[int, int]
+    rec_desc: list[_Prompt]
+    base: list[float]
+    scale: float = 1.0
+    hidden: int = 0
+    summary_size: int = DEFAULT_SUMMARY_TOKENS
+
+    def size(self, p: _Prompt, j: int) -> int:
+        """Tokens of prompt ``p`` at recorded request ``j``: recorded where it is as recorded,
+        else the recorded prompt minus the scaled estimate removed plus what was added."""
+        rp = self.recorded_prompt[j]
+        if rp is not None and p == self.rec_desc[j]:
+            return rp
+        value = round(self.base[j] + self.scale * self.engine.estimate(p))
+        return max(value, 0) + p.summary_tokens
+
+    def fit(self, descriptors: list[_Prompt]) -> None:
+        """Hidden prefix, scale and per-request bases from the as-recorded descriptors."""
+        self.rec_desc = descriptors
+        est = [self.engine.estimate(p) for p in descriptors]
+        hidden = 0
+        if self.conv.hidden_prefix:
+            for j, rp in enumerate(self.recorded_prompt):
+                if rp is not None:
+                    hidden = max(0, rp - est[j])
+                    break
+        num = 0.0
+        den = 0.0
+        for j, rp in enumerate(self.recorded_prompt):
+            if rp is not None:
+                num += rp - hidden
+                den += est[j]
+        self.hidden = hidden
+        self.scale = num / den if den > 0 and num > 0 else 1.0
+        self.base = [
+            rp - self.scale * est[j] if rp is not None else float(hidden)
+            for j, rp in enumerate(self.recorded_prompt)
+        ]
+
+
+def _run(
+    conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
+) -> Simulation:
+    family: Family = family_for_model(settings.model or _first_model(conv))
+    counter = settings.counter or count_text
+    ct = conversation_tokens(
+        conv, family=family, counter=counter, message_frame_tokens=settings.message_frame_tokens
+    )
+    placeholder = counter(clear_tool_uses.PLACEHOLDER, family)
+    requests = conv.requests
+    recorded_edits = NO_EDITS
+    recorded_cm = _recorded_context_management(conv)
+    if recorded_cm is not None:
+        try:
+            recorded_edits, _ = parse_edits(recorded_cm, None)
+        except ValueError as exc:
+            warnings.append(f"The recorded context_management is not valid and is ignored: {exc}")
+    edits = settings.edits if settings.context_management is not None else recorded_edits
+    tool_edits = [e for e in edits.clearing if isinstance(e, clear_tool_uses.ClearToolUses)]
+    if len(tool_edits) > 1:
+        raise ValueError("context_management.edits: clear_tool_uses_20250919 is given twice")
+    recorded_tool_edit = next(
+        (e for e in recorded_edits.clearing if isinstance(e, clear_tool_uses.ClearToolUses)), None
+    )
+    if tool_edits and recorded_tool_edit is not None and tool_edits[0] != recorded_tool_edit:
+        recorded_edits = replace(
+            recorded_edits,
+            clearing=tuple(
+                e
+                for e in recorded_edits.clearing
+                if not isinstance(e, clear_tool_uses.ClearToolUses)
+            ),
+        )
+        warnings.append(
+            "The recording used another clear_tool_uses_20250919 configuration; its clearing is "
+            "not reconstructed in the as-recorded baseline."
+        )
+
+    # recorded compactions: replayed as recorded, or undone
+    undo = settings.undo_recorded_compactions
+    excluded_messages: set[int] = set()
+    excluded_blocks: set[int] = set()
+    server_compaction_at: dict[int, int] = {}
+    block_start = ct.message_block_start
+    for c in conv.compactions:
+        if not 0 <= c.summary_message < len(conv.messages):
+            continue
+        msg = conv.messages[c.summary_message]
+        if c.kind == "server":
+            blocks = [
+                int(block_start[c.summary_message]) + k
+                for k, b in enumerate(msg.content)
+                if isinstance(b, CompactionBlock)
+            ]
+            if undo:
+                excluded_blocks.update(blocks)
+            elif blocks:
+                server_compaction_at[c.request] = blocks[0]
+        elif undo:
+            excluded_messages.add(c.summary_message)
+    compaction_requests = {c.request for c in conv.compactions}
+    base_starts: list[int] = []
+    for j, r in enumerate(requests):
+        chained = j in compaction_requests or r.prompt_start == requests[j - 1].prompt_start
+        if j and undo and chained:
+            base_starts.append(base_starts[-1])
+        else:
+            base_starts.append(r.prompt_start)
+
+    engine = _Replay(
+        conv,
+        ct,
+        excluded_messages=frozenset(excluded_messages),
+        excluded_blocks=frozenset(excluded_blocks),
+        clear=tool_edits[0] if tool_edits else recorded_tool_edit,
+        placeholder_tokens=placeholder,
+        table=table,
+    )
+    recorded_prompt = [r.usage.prompt_tokens if r.usage is not None else None for r in requests]
+    models = [settings.model or r.model or conv.model or "unknown" for r in requests]
+    shows_1m = any(p is not None and p > 200_000 for p in recorded_prompt) or any(
+        "[1m]" in (r.model or conv.model or "") for r in requests
+    )
+    windows = [
+        limits.window_tokens(
+            engine.info(m),
+            betas=r.betas,
+            claude_code=conv.format == "claude-code",
+            shows_1m=shows_1m,
+            override=settings.context_window,
+        )
+        for m, r in zip(models, requests, strict=True)
+    ]
+    ctx = _Context(
+        conv=conv,
+        engine=engine,
+        settings=settings,
+        requests=requests,
+        base_starts=base_starts,
+        recorded_prompt=recorded_prompt,
+        windows=windows,
+        server_compaction_at=server_compaction_at,
+        rec_desc=[],
+        base=[],
+    )
+
+    # the as-recorded prompts: the recorded models' thinking defaults, recorded compactions
+    plain: list[_Prompt] = []
+    for j, r in enumerate(requests):
+        if j in server_compaction_at and not undo:
+            blk = server_compaction_at[j]
+            plain.append(
+                _Prompt(
+                    start=r.prompt_end,
+                    end=r.prompt_end,
+                    kept_from_turn=0,
+                    extra_estimate=int(ct.block_tokens[blk]),
+                )
+            )
+            continue
+        keep = _default_keep(engine, r.model or conv.model or "unknown", None)
+        end = r.prompt_end
+        plain.append(
+            _Prompt(
+                start=r.prompt_start,
+                end=end,
+                kept_from_turn=keep.kept_from_turn(_turn_of(engine, end)),
+            )
+        )
+    ctx.fit(plain)
+    if recorded_edits.clearing:
+        # the recording used context editing: its prompts were the edited ones
+        baseline = SimulationSettings(counter=settings.counter)
+        rec_models = [r.model or conv.model or "unknown" for r in requests]
+        rows, _ = _loop(ctx, baseline, replace(recorded_edits, compact=None), rec_models, [])
+        edited = list(plain)
+        for row in rows:
+            edited[row.recorded_request] = row.prompt
+        ctx.fit(edited)
+
+    ctx.summary_size = _summary_size(ctx)
+    rows, events = _loop(ctx, settings, edits, models, warnings)
+    return _assemble(ctx, rows, events, warnings, edits)
+
+
+def _default_keep(engine: _Replay, model_id: str, preservation: bool | None) -> ThinkingKeep:
+    return default_keep(
+        preserves_by_default=engine.info(model_id).preserves_thinking_by_default,
+        preservation=preservation,
+    )
+
+
+def _turn_of(engine: _Replay, end: int) -> int:
+    """The turn of a request whose prompt ends before message ``end``."""
+    return engine.turn[end - 1] if end > 0 else 0
+
+
+def _summary_size(ctx: _Context) -> int:
+    """``summary_tokens`` argument, else the recorded summaries' mean size, else the default."""
+    if ctx.settings.summary_tokens is not None:
+        return ctx.settings.summary_tokens
+    compactions = ctx.conv.compactions
+    observed = [c.summary_tokens for c in compactions if c.summary_tokens]
+    if observed:
+        return round(sum(observed) / len(observed))
+    engine = ctx.engine
+    sizes = [
+        round(ctx.scale * (engine.cum_nt[c.summary_message + 1] - engine.cum_nt[c.summary_message]))
+        for c in compactions
+        if c.kind != "server" and 0 <= c.summary_message < engine.m_count
+    ]
+    sizes = [s for s in sizes if s > 0]
+    return round(sum(sizes) / len(sizes)) if sizes else DEFAULT_SUMMARY_TOKENS
+
+
+# ---- the loop ----------------------------------------------------------------------------------
+
+
+def _event(
+    request: int, recorded_request: int, kind: str, detail: str, **values: int | str | None
+) -> dict[str, Any]:
+    ev: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
+    ev.update(request=request, recorded_request=recorded_request, type=kind, detail=detail)
+    ev.update(values)
+    return ev
+
+
+def _loop(
+    ctx: _Context,
+    settings: SimulationSettings,
+    edits: Edits,
+    models: Sequence[str],
+    warnings: list[str],
+) -> tuple[list[_Row], list[dict[str, Any]]]:
+    """The one loop over requests, in order (module doc: the order in which policies act)."""
+    engine = ctx.engine
+    conv = ctx.conv
+    size = ctx.size
+    rows: list[_Row] = []
+    events: list[dict[str, Any]] = []
+    cut = 0  # first message of the client's history (after what-if compactions / drops)
+    summary_id = 0
+    synth = 0
+    n_summaries = 0
+    summary_size = ctx.summary_size
+    cc_auto = settings.claude_code_autocompact
+    roll = settings.rolling_window
+    sdk = settings.compaction_control
+    compact_cfg = edits.compact
+    compact_at = set(settings.compact_at)
+    thinking_edit = edits.clear_thinking
+    turn_starts = [m for m, msg in enumerate(conv.messages) if starts_turn(msg)]
+    replay_server = not settings.undo_recorded_compactions
+
+    for j, req in enumerate(ctx.requests):
+        pe = req.prompt_end
+        model_id = models[j]
+        window = ctx.windows[j]
+        out = _output_tokens(ctx, req)
+        think = _thinking_tokens(ctx, req, out, warnings)
+        turn = _turn_of(engine, pe)
+        default = _default_keep(engine, model_id, settings.thinking_preservation)
+        pre_keep = ThinkingKeep(turns=None) if thinking_edit is not None else default
+        if ctx.base_starts[j] > cut:
+            # a recorded compaction (or a fresh prompt) starts after anything a what-if cut
+            cut, summary_id, synth = ctx.base_starts[j], 0, 0
+        start = cut
+        comp_in = 0
+        comp_out = 0
+
+        if replay_server and j in ctx.server_compaction_at:
+            # a server compaction recorded inside this request, replayed as it happened
+            p = ctx.rec_desc[j]
+            row_in = size(p, j)
+            it = _compaction_iteration(req)
+            rows.append(
+                _Row(
+                    recorded_request=j,
+                    prompt=p,
+                    original=p,
+                    input_tokens=row_in,
+                    original_input_tokens=row_in,
+                    output_tokens=out,
+                    thinking_tokens=think,
+                    stop_reason=req.stop_reason,
+                    model=model_id,
+                    window=window,
+                    recorded=req.usage is not None,
+                    compaction_input_tokens=sum(it[:3]) if it else 0,
+                    compaction_output_tokens=it[3] if it else 0,
+                    compaction_usage=it[:3] if it else None,
+                )
+            )
+            events.append(
+                _event(
+                    len(rows) - 1,
+                    j,
+                    claude_code.RECORDED_TYPE,
+                    f"Request {j}: server compaction (compact_20260112) recorded in the "
+                    f"transcript; the model continued on a {row_in:,}-token prompt.",
+                    tokens_before=sum(it[:3]) if it else None,
+                    tokens_after=row_in,
+                    summary_tokens=it[3] if it else None,
+                    trigger="input_tokens",
+                )
+            )
+            cut = max(cut, pe)
+            continue
+
+        client = _Prompt(start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth)
+        # 1. client side, before sending: Claude Code auto-compaction
+        if cc_auto is not None:
+            before = size(client, j)
+            if cc_auto.fires(prompt_tokens=before, window_tokens=window) and before > summary_size:
+                n_summaries += 1
+                summary_id, synth, cut, start = n_summaries, summary_size, pe, pe
+                comp_in, comp_out = before, summary_size
+                client = _Prompt(start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth)
+                after = size(client, j)
+                threshold = cc_auto.threshold(window)
+                events.append(
+                    _event(
+                        len(rows),
+                        j,
+                        claude_code.TYPE,
+                        f"Request {j}: the prompt ({before:,} tokens) reached Claude Code's "
+                        f"auto-compact threshold of {threshold:,} (window {window:,} - reserve "
+                        f"{cc_auto.reserve_tokens:,}); a {summary_size:,}-token summary replaces "
+                        "the history.",
+                        tokens_before=before,
+                        tokens_after=after,
+                        summary_tokens=summary_size,
+                        trigger=str(threshold),
+                    )
+                )
+        # 2. client side: a rolling first-in first-out window
+        if roll is not None:
+            budget = roll.prompt_budget(window_tokens=window, output_tokens=out)
+            before = size(client, j)
+            if before > budget:
+                cuts = turn_starts[
+                    bisect_left(turn_starts, start + 1) : bisect_left(turn_starts, pe)
+                ]
+                unsummarized = replace(client, summary_id=0, summary_tokens=0)
+
+                def size_from(first: int, base: _Prompt = unsummarized, at: int = j) -> int:
+                    return size(replace(base, start=first), at)
+
+                new = rolling.first_kept_message(cuts, size_from, budget)
+                if new is None and cuts:
+                    new = cuts[-1]  # the current turn alone: sent whole, flagged over_window
+                if new is not None:
+                    start = cut = new
+                    summary_id, synth = 0, 0
+                    client = _Prompt(
+                        start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth
+                    )
+                    events.append(
+                        _event(
+                            len(rows),
+                            j,
+                            rolling.TYPE,
+                            f"Request {j}: messages before #{new} dropped to fit a "
+                            f"{budget:,}-token prompt.",
+                            tokens_before=before,
+                            tokens_after=size(client, j),
+                            trigger=str(budget),
+                        )
+                    )
+        original = client
+        original_tokens = size(original, j)
+        # 3. server side: the edits, in order, each trigger measured on the prompt left so far
+        p = original
+        running = original_tokens
+        applied: list[dict[str, Any]] = []
+        cleared_tools = 0
+        cleared_turns = 0
+        for edit in edits.clearing:
+            if isinstance(edit, clear_thinking.ClearThinking):
+                q = replace(p, kept_from_turn=edit.keep.kept_from_turn(turn))
+                turns = engine.thinking_turns_stripped(q) - engine.thinking_turns_stripped(p)
+                if turns > 0:
+                    after = size(q, j)
+                    applied.append(
+                        clear_thinking.report(
+                            cleared_thinking_turns=turns, cleared_input_tokens=running - after
+                        )
+                    )
+                    cleared_turns += turns
+                    p, running = q, after
+            else:
+                lo, hi_all = engine.tool_range(p.start, p.end)
+                if edit.triggered(prompt_tokens=running, tool_uses=hi_all - lo):
+                    hi = lo + edit.clearable_count(hi_all - lo)
+                    count = engine.cum_cnt[hi] - engine.cum_cnt[lo]
+                    if count > 0:
+                        q = replace(p, clear_lo=lo, clear_hi=hi)
+                        after = size(q, j)
+                        if edit.worth_clearing(running - after):
+                            applied.append(
+                                clear_tool_uses.report(
+                                    cleared_tool_uses=count, cleared_input_tokens=running - after
+                                )
+                            )
+                            cleared_tools += count
+                            p, running = q, after
+        for rep in applied:
+            saved = int(rep["cleared_input_tokens"])
+            events.append(
+                _event(
+                    len(rows),
+                    j,
+                    str(rep["type"]),
+                    _edit_detail(j, rep),
+                    cleared_tool_uses=rep.get("cleared_tool_uses"),
+                    cleared_thinking_turns=rep.get("cleared_thinking_turns"),
+                    cleared_input_tokens=saved,
+                )
+            )
+        if applied:
+            # tokens before / after the clearing edits of this request, on their events
+            first_ev = len(events) - len(applied)
+            level = original_tokens
+            for ev in events[first_ev:]:
+                ev["tokens_before"] = level
+                level -= int(ev["cleared_input_tokens"])
+                ev["tokens_after"] = level
+        # 3b. server side: compaction, judged last, on the cleared prompt
+        fires = compact_cfg is not None and compact_cfg.fires(running)
+        if fires or j in compact_at:
+            cfg = compact_cfg or compact.Compact()
+            n_summaries += 1
+            summary_id, synth, cut = n_summaries, summary_size, pe
+            summarized = _Prompt(
+                start=pe, end=pe, kept_from_turn=0, summary_id=summary_id, summary_tokens=synth
+            )
+            after = size(summarized, j)
+            how = (
+                f"crossed the {cfg.trigger_tokens:,}-token trigger"
+                if fires
+                else "was compacted on demand"
+            )
+            events.append(
+                _event(
+                    len(rows),
+                    j,
+                    compact.TYPE,
+                    f"Request {j}: the prompt ({running:,} tokens) {how}; a compaction iteration "
+                    f"wrote a {summary_size:,}-token summary and the model continued on a "
+                    f"{after:,}-token prompt.",
+                    tokens_before=running,
+                    tokens_after=after,
+                    summary_tokens=summary_size,
+                    trigger=str(cfg.trigger_tokens) if fires else "on_demand",
+                )
+            )
+            if cfg.pause_after_compaction:
+                rows.append(
+                    _Row(
+                        recorded_request=j,
+                        prompt=p,
+                        original=original,
+                        input_tokens=running,
+                        original_input_tokens=original_tokens,
+                        output_tokens=summary_size,
+                        thinking_tokens=0,
+                        stop_reason="compaction",
+                        model=model_id,
+                        window=window,
+                        cleared_tool_uses=cleared_tools,
+                        cleared_thinking_turns=cleared_turns,
+                        applied_edits=tuple(applied),
+                    )
+                )
+                applied, cleared_tools, cleared_turns = [], 0, 0
+                original, original_tokens = summarized, after
+            else:
+                comp_in, comp_out = comp_in + running, comp_out + summary_size
+            p, running = summarized, after
+        rows.append(
+            _Row(
+                recorded_request=j,
+                prompt=p,
+                original=original,
+                input_tokens=running,
+                original_input_tokens=original_tokens,
+                output_tokens=out,
+                thinking_tokens=think,
+                stop_reason=req.stop_reason,
+                model=model_id,
+                window=window,
+                recorded=req.usage is not None and p == ctx.rec_desc[j],
+                cleared_tool_uses=cleared_tools,
+                cleared_thinking_turns=cleared_turns,
+                compaction_input_tokens=comp_in,
+                compaction_output_tokens=comp_out,
+                applied_edits=tuple(applied),
+            )
+        )
+        # 4. client side, after the response: the SDK's compaction_control
+        if sdk is not None and req.response is not None:
+            excess = _server_tool_excess(ctx, req, j)
+            total = sdk.total(
+                prompt_tokens=running, output_tokens=out, server_tool_excess_tokens=excess
+            )
+            rows[-1] = replace(rows[-1], sdk_total=total)
+            if sdk.fires(total):
+                n_summaries += 1
+                summary_id, synth, cut = n_summaries, summary_size, pe
+                again = _Prompt(
+                    start=pe, end=pe, kept_from_turn=0, summary_id=summary_id, summary_tokens=synth
+                )
+                after = size(again, j)
+                events.append(
+                    _event(
+                        len(rows) - 1,
+                        j,
+                        sdk_compaction.TYPE,
+                        f"After request {j}: input + cache writes + cache reads + output = "
+                        f"{total:,} tokens reached the threshold of "
+                        f"{sdk.context_token_threshold:,}; the response is discarded (its tool "
+                        f"calls never ran), a {summary_size:,}-token summary becomes the history, "
+                        "and the model re-issues the response.",
+                        tokens_before=total,
+                        tokens_after=after,
+                        summary_tokens=summary_size,
+                        trigger=str(sdk.context_token_threshold),
+                    )
+                )
+                rows.append(
+                    _Row(
+                        recorded_request=j,
+                        prompt=again,
+                        original=again,
+                        input_tokens=after,
+                        original_input_tokens=after,
+                        output_tokens=out,
+                        thinking_tokens=think,
+                        stop_reason=req.stop_reason,
+                        model=model_id,
+                        window=window,
+                        compaction_input_tokens=running,
+                        compaction_output_tokens=summary_size,
+                        sdk_total=sdk.total(
+                            prompt_tokens=after, output_tokens=out, server_tool_excess_tokens=0
+                        ),
+                    )
+                )
+    return rows, events
+
+
+def _edit_detail(j: int, rep: Mapping[str, Any]) -> str:
+    if rep["type"] == clear_tool_uses.TYPE:
+        what = f"{rep['cleared_tool_uses']} tool use(s) cleared"
+    else:
+        what = f"thinking of {rep['cleared_thinking_turns']} earlier turn(s) cleared"
+    return f"Request {j}: {what}, {int(rep['cleared_input_tokens']):,} tokens saved."
+
+
+def _compaction_iteration(req: Request) -> tuple[int, int, int, int] | None:
+    """A recorded compaction iteration: (uncached, cache writes, cache reads, output)."""
+    if req.usage is None:
+        return None
+    for it in req.usage.iterations:
+        if it.type == "compaction":
+            return (
+                it.input_tokens,
+                it.cache_creation_input_tokens,
+                it.cache_read_input_tokens,
+                it.output_tokens,
+            )
+    return None
+
+
+def _server_tool_excess(ctx: _Context, req: Request, j: int) -> int:
+    """Cache reads of internal server-tool calls counted in one response's usage (the pitfall):
+    the recorded prompt minus the last ``message`` iteration's, else minus the estimate."""
+    usage = req.usage
+    if usage is None:
+        return 0
+    messages = [it for it in usage.iterations if it.type == "message"]
+    if len(messages) > 1:
+        return max(0, usage.prompt_tokens - messages[-1].prompt_tokens)
+    if usage.server_tool_use and any(usage.server_tool_use.values()):
+        return max(0, round(ctx.base[j]) - ctx.hidden)
+    return 0
+
+
+def _response_blocks(engine: _Replay, req: Request) -> tuple[int, int]:
+    """(first, end) flat block indices of the request's response message."""
+    if req.response is None or req.response >= engine.m_count:
+        return 0, 0
+    starts = engine.ct.message_block_start
+    return int(starts[req.response]), int(starts[req.response + 1])
+
+
+def _output_tokens(ctx: _Context, req: Request) -> int:
+    if req.usage is not None:
+        return req.usage.output_tokens
+    lo, hi = _response_blocks(ctx.engine, req)
+    return round(ctx.scale * int(ctx.engine.ct.block_tokens[lo:hi].sum()))
+
+
+_REDACTED_NOTE: Final = (
+    "redacted_thinking blocks are encrypted: their size is estimated from the length of their data "
+    "(about 3 tokens per 16 characters)."
+)
+
+
+def _thinking_tokens(ctx: _Context, req: Request, output: int, warnings: list[str]) -> int:
+    """Recorded ``thinking_tokens``, else output minus the visible non-thinking blocks (Claude 4
+    returns summarized thinking, so its text undercounts), else the thinking text's estimate."""
+    ct = ctx.engine.ct
+    lo, hi = _response_blocks(ctx.engine, req)
+    kinds = ct.block_kind[lo:hi]
+    toks = ct.block_tokens[lo:hi]
+    is_th = (kinds == KIND_THINKING) | (kinds == KIND_REDACTED_THINKING)
+    if (kinds == KIND_REDACTED_THINKING).any() and _REDACTED_NOTE not in warnings:
+        warnings.append(_REDACTED_NOTE)
+    if req.usage is not None and req.usage.thinking_tokens is not None:
+        return req.usage.thinking_tokens
+    if not is_th.any():
+        return 0
+    if req.usage is not None:
+        return max(0, output - round(ctx.scale * int(toks[~is_th].sum())))
+    return round(ctx.scale * int(toks[is_th].sum()))
+
+
+# ---- assembling the result ---------------------------------------------------------------------
+
+
+def _allocate(
+    weights: npt.NDArray[np.float64], totals: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Split each row's total over its columns in proportion to the weights, in whole tokens that
+    add up exactly (largest remainder). Rows whose weights are all zero get nothing."""
+    n, k = weights.shape
+    sums = weights.sum(axis=1)
+    safe = np.where(sums > 0, sums, 1.0)
+    exact = weights * (totals / safe)[:, None]
+    floor = np.floor(exact).astype(np.int64)
+    floor[sums <= 0] = 0
+    deficit = np.where(sums > 0, totals - floor.sum(axis=1), 0)
+    if n and k:
+        frac = exact - floor
+        order = np.argsort(-frac, axis=1, kind="stable")
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(k)[None, :].repeat(n, axis=0), axis=1)
+        floor += (ranks < deficit[:, None]).astype(np.int64)
+    return floor
+
+
+def _reusable_prefix(ctx: _Context, rows: Sequence[_Row]) -> list[int]:
+    """Per row, tokens identical to the start of the previous row's prompt."""
+    out = [0] * len(rows)
+    engine = ctx.engine
+    for k in range(1, len(rows)):
+        prev, cur = rows[k - 1], rows[k]
+        diff = engine.first_difference(prev.prompt, cur.prompt)
+        if diff is None:
+            reuse = prev.input_tokens
+        else:
+            j = prev.recorded_request
+            if diff < 0:
+                fixed = _Prompt(start=0, end=0, kept_from_turn=0)
+                reuse = round(ctx.base[j] + ctx.scale * engine.estimate(fixed))
+            else:
+                part = engine.truncated(prev.prompt, diff)
+                reuse = round(ctx.base[j] + ctx.scale * engine.estimate(part))
+                reuse += prev.prompt.summary_tokens
+        out[k] = min(max(reuse, 0), prev.input_tokens, cur.input_tokens)
+    return out
+
+
+def _assemble(
+    ctx: _Context,
+    rows: list[_Row],
+    events: list[dict[str, Any]],
+    warnings: list[str],
+    edits: Edits,
+) -> Simulation:
+    conv = ctx.conv
+    engine = ctx.engine
+    ct = engine.ct
+    settings = ctx.settings
+    n = len(rows)
+    requests = ctx.requests
+
+    def col(values: Sequence[int]) -> npt.NDArray[np.int64]:
+        return np.asarray(values, dtype=np.int64).reshape(n)
+
+    inp = col([r.input_tokens for r in rows])
+    orig = col([r.original_input_tokens for r in rows])
+    out = col([r.output_tokens for r in rows])
+    think = col([r.thinking_tokens for r in rows])
+    recorded = np.asarray([r.recorded for r in rows], dtype=bool).reshape(n)
+    rec_req = col([r.recorded_request for r in rows])
+
+    # composition: estimated categories of each prompt, scaled to its input_tokens
+    starts = col([r.prompt.start for r in rows])
+    ends = col([r.prompt.end for r in rows])
+    kept_turn = col([r.prompt.kept_from_turn for r in rows])
+    lo = col([r.prompt.clear_lo for r in rows])
+    hi = np.maximum(col([r.prompt.clear_hi for r in rows]), lo)
+    extra = col([r.prompt.extra_estimate for r in rows])
+    synth = col([r.prompt.summary_tokens for r in rows])
+    valid = ends > starts
+    ends_v = np.where(valid, ends, starts)
+    cat_idx = CATEGORY_INDEX
+    weights = (engine.cum_cat[:, ends_v] - engine.cum_cat[:, starts]).T.astype(np.float64)
+    first_of_turn = np.asarray(engine.first_msg_of_turn, dtype=np.int64)
+    ts = np.maximum(starts, first_of_turn[np.clip(kept_turn, 0, engine.n_turns)])
+    ts = np.minimum(ts, ends_v)
+    cum_th = engine.cum_th_arr
+    th_kept = cum_th[ends_v] - cum_th[ts]
+    th_stripped = (cum_th[ends_v] - cum_th[starts]) - th_kept
+    weights[:, cat_idx["thinking"]] += th_kept
+    res_tok = engine.cum_res_arr[hi] - engine.cum_res_arr[lo]
+    res_cnt = engine.cum_has_res_arr[hi] - engine.cum_has_res_arr[lo]
+    in_tok = engine.cum_in_arr[hi] - engine.cum_in_arr[lo]
+    weights[:, cat_idx["tool_results"]] -= res_tok
+    weights[:, cat_idx["tool_inputs"]] -= in_tok
+    placeholders = res_cnt * engine.placeholder
+    weights[:, cat_idx["cleared_placeholders"]] += placeholders
+    weights[:, cat_idx["summary"]] += extra
+    weights[:, cat_idx["system"]] += ct.system_tokens
+    weights[:, cat_idx["tools"]] += ct.tools_tokens
+    np.clip(weights, 0, None, out=weights)
+    room = np.maximum(inp - synth, 0)
+    hidden = np.minimum(ctx.hidden, room) if conv.hidden_prefix else np.zeros(n, dtype=np.int64)
+    visible = room - hidden
+    composition = _allocate(weights, visible)
+    empty = weights.sum(axis=1) <= 0
+    spill = cat_idx["hidden_prefix"] if conv.hidden_prefix else cat_idx["other"]
+    composition[:, spill] += np.where(empty, visible, 0)
+    composition[:, cat_idx["hidden_prefix"]] += hidden
+    composition[:, cat_idx["summary"]] += np.minimum(synth, inp)
+    comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
+    comp_df.index.name = "request"
+
+    # prompt caching
+    caching = settings.prompt_caching
+    recorded_usages = [r.usage for r in requests if r.usage is not None]
+    if caching is None:
+        caching = (
+            any(u.cache_read_input_tokens or u.cache_creation_input_tokens for u in recorded_usages)
+            if recorded_usages
+            else True
+        )
+    one_hour = sum(u.ephemeral_1h_input_tokens or 0 for u in recorded_usages)
+    ttl: cost.CacheTTL = (
+        "1h" if one_hour * 2 > sum(u.cache_creation_input_tokens for u in recorded_usages) else "5m"
+    )
+    main_info = engine.info(rows[0].model if rows else (settings.model or "unknown"))
+    reusable = col(_reusable_prefix(ctx, rows))
+    if caching:
+        acc = cost.cache_accounting(
+            inp, reusable, min_cacheable_tokens=main_info.min_cacheable_tokens, ttl=ttl
+        )
+        uncached = acc["input_tokens"].to_numpy(dtype=np.int64, copy=True)
+        writes = acc["cache_creation_input_tokens"].to_numpy(dtype=np.int64, copy=True)
+        reads = acc["cache_read_input_tokens"].to_numpy(dtype=np.int64, copy=True)
+    else:
+        uncached, writes, reads = inp.copy(), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    writes_1h = writes.copy() if ttl == "1h" else np.zeros(n, dtype=np.int64)
+    for k in np.flatnonzero(recorded).tolist():
+        usage = requests[rows[k].recorded_request].usage
+        assert usage is not None
+        uncached[k] = usage.input_tokens
+        writes[k] = usage.cache_creation_input_tokens
+        reads[k] = usage.cache_read_input_tokens
+        writes_1h[k] = min(usage.ephemeral_1h_input_tokens or 0, usage.cache_creation_input_tokens)
+
+    # dollars, per model
+    model_col = [r.model for r in rows]
+    cost_cols = {c: np.zeros(n) for c in cost.COST_COLUMNS}
+    long_context = np.zeros(n, dtype=bool)
+    comp_cost = np.zeros(n)
+    comp_in = col([r.compaction_input_tokens for r in rows])
+    comp_out = col([r.compaction_output_tokens for r in rows])
+    comp_split = np.zeros((n, 3), dtype=np.int64)
+    comp_split[:, 0] = comp_in
+    for k, r in enumerate(rows):
+        if r.compaction_usage is not None:
+            comp_split[k] = r.compaction_usage
+    for model_id in dict.fromkeys(model_col):
+        mask = np.asarray([m == model_id for m in model_col], dtype=bool)
+        info = engine.info(model_id)
+        priced = cost.request_costs(
+            info,
+            input_tokens=uncached[mask],
+            cache_creation_input_tokens=writes[mask],
+            cache_read_input_tokens=reads[mask],
+            output_tokens=out[mask],
+            cache_creation_1h_input_tokens=writes_1h[mask],
+        )
+        for c in cost.COST_COLUMNS:
+            cost_cols[c][mask] = priced[c].to_numpy()
+        long_context[mask] = priced["long_context"].to_numpy(dtype=bool)
+        comp_priced = cost.request_costs(
+            info,
+            input_tokens=comp_split[mask, 0],
+            cache_creation_input_tokens=comp_split[mask, 1],
+            cache_read_input_tokens=comp_split[mask, 2],
+            output_tokens=comp_out[mask],
+        )
+        comp_cost[mask] = comp_priced["cost_usd"].to_numpy()
+    total_cost = cost_cols["cost_usd"] + comp_cost
+
+    # limits: windows, the first request that does not fit
+    windows = col([r.window for r in rows])
+    over = np.zeros(n, dtype=bool)
+    first_over: tuple[int, limits.Overflow] | None = None
+    for k, r in enumerate(rows):
+        info = engine.info(r.model)
+        kind = limits.overflow_kind(
+            input_tokens=int(inp[k]),
+            output_tokens=int(out[k]),
+            max_tokens=requests[r.recorded_request].max_tokens,
+            window=r.window,
+            behaviour=info.context_overflow,
+        )
+        if kind is not None:
+            over[k] = True
+            if first_over is None:
+                first_over = (k, kind)
+    if first_over is not None:
+        k, kind = first_over
+        r = rows[k]
+        info = engine.info(r.model)
+        other = (
+            int(out[k])
+            if kind == "input+output"
+            else int(requests[r.recorded_request].max_tokens or 0)
+        )
+        events.append(
+            _event(
+                k,
+                r.recorded_request,
+                limits.TYPE,
+                limits.overflow_detail(
+                    kind=kind,
+                    request=k,
+                    input_tokens=int(inp[k]),
+                    other_tokens=other,
+                    window=r.window,
+                    behaviour=info.context_overflow,
+                    model=info.display_name,
+                ),
+                tokens_before=int(inp[k]) + other,
+                tokens_after=r.window,
+                trigger=kind,
+            )
+        )
+
+    # the memory tool's warning before clearing (assumption: 80% of the trigger)
+    tool_edit = next(
+        (e for e in edits.clearing if isinstance(e, clear_tool_uses.ClearToolUses)), None
+    )
+    has_memory = any(
+        isinstance(t.raw, Mapping) and t.raw.get("type") == limits.MEMORY_TOOL_TYPE
+        for t in conv.tools
+    )
+    if has_memory and tool_edit is not None and tool_edit.trigger_type == "input_tokens":
+        point = math.ceil(limits.MEMORY_WARNING_FRACTION * tool_edit.trigger_value)
+        hits = np.flatnonzero(orig >= point)
+        if hits.size:
+            k = int(hits[0])
+            events.append(
+                _event(
+                    k,
+                    rows[k].recorded_request,
+                    limits.MEMORY_WARNING_TYPE,
+                    f"Request {k}: the prompt ({int(orig[k]):,} tokens) approaches the clearing "
+                    f"trigger ({tool_edit.trigger_value:,}); the model is warned to save what "
+                    "matters to memory (assumed at 80% of the trigger).",
+                    tokens_before=int(orig[k]),
+                    trigger=str(point),
+                )
+            )
+
+    # compactions found in the transcript (Claude Code, SDK), replayed as recorded
+    if not settings.undo_recorded_compactions:
+        first_row: dict[int, int] = {}
+        for k, r in enumerate(rows):
+            first_row.setdefault(r.recorded_request, k)
+        for rc in conv.compactions:
+            if rc.kind == "server" or rc.request not in first_row:
+                continue
+            k = first_row[rc.request]
+            before = rc.pre_tokens
+            if before is None and k > 0:
+                before = int(inp[k - 1] + out[k - 1])
+            events.append(
+                _event(
+                    k,
+                    rc.request,
+                    claude_code.RECORDED_TYPE,
+                    f"Request {rc.request}: {rc.kind.replace('_', ' ')} compaction recorded in the "
+                    f"transcript ({rc.trigger or 'unknown trigger'}); the prompt after it is "
+                    f"{int(inp[k]):,} tokens.",
+                    tokens_before=before,
+                    tokens_after=int(inp[k]),
+                    summary_tokens=rc.summary_tokens,
+                    trigger=rc.trigger,
+                )
+            )
+
+    source = np.where(recorded, "recorded", "estimated")
+    turn = col([_turn_of(engine, r.prompt.end if r.prompt.end else r.original.end) for r in rows])
+    frame = pd.DataFrame(
+        {
+            "request": np.arange(n, dtype=np.int64),
+            "recorded_request": rec_req,
+            "turn": turn,
+            "model": pd.Series(model_col, dtype=object),
+            "stop_reason": pd.Series([r.stop_reason for r in rows], dtype=object),
+            "source": pd.Series(source, dtype=object),
+            "input_tokens": inp,
+            "original_input_tokens": orig,
+            "output_tokens": out,
+            "thinking_tokens": think,
+            "context_tokens": inp + out,
+            "uncached_input_tokens": uncached,
+            "cache_creation_input_tokens": writes,
+            "cache_read_input_tokens": reads,
+            "reusable_prefix_tokens": reusable,
+            "cleared_input_tokens": col(
+                [sum(int(e["cleared_input_tokens"]) for e in r.applied_edits) for r in rows]
+            ),
+            "cleared_tool_uses": col([r.cleared_tool_uses for r in rows]),
+            "cleared_thinking_turns": col([r.cleared_thinking_turns for r in rows]),
+            "thinking_carried_tokens": composition[:, cat_idx["thinking"]],
+            "thinking_stripped_tokens": np.round(ctx.scale * th_stripped).astype(np.int64),
+            "placeholder_tokens": composition[:, cat_idx["cleared_placeholders"]],
+            "summary_tokens": composition[:, cat_idx["summary"]],
+            "compaction_input_tokens": comp_in,
+            "compaction_output_tokens": comp_out,
+            "compaction_control_total_tokens": pd.array([r.sdk_total for r in rows], dtype="Int64"),
+            "context_window": windows,
+            "remaining_tokens": windows - inp,
+            "over_window": over,
+            "long_context": long_context,
+            **cost_cols,
+            "compaction_cost_usd": comp_cost,
+            "cost_usd": total_cost,
+            "cumulative_cost_usd": np.cumsum(total_cost),
+            "prompt_start_message": starts,
+            "prompt_end_message": ends,
+        },
+        columns=list(REQUEST_COLUMNS),
+    )
+    ev = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
+    for c in ("request", "recorded_request", *_INT_EVENT_COLUMNS):
+        ev[c] = pd.array(ev[c].tolist(), dtype="Int64")
+    for c in ("type", "trigger", "detail"):
+        ev[c] = ev[c].astype(object)
+    if len(ev):
+        ev = ev.sort_values("request", kind="stable").reset_index(drop=True)
+    return Simulation(
+        conversation=conv,
+        settings=settings,
+        requests=frame,
+        events=ev,
+        composition=comp_df,
+        warnings=warnings,
+        scale=ctx.scale,
+        hidden_prefix_tokens=ctx.hidden,
+        _rows=tuple(rows),
+        _ctx=ctx,
+    )
+
+
+# ---- the Inspector's view of one prompt --------------------------------------------------------
+
+
+def _block_type(block: Block) -> str:
+    match block:
+        case TextBlock():
+            return "text"
+        case ThinkingBlock():
+            return "thinking"
+        case RedactedThinkingBlock():
+            return "redacted_thinking"
+        case ToolUseBlock():
+            return "tool_use"
+        case ToolResultBlock():
+            return "tool_result"
+        case ServerToolUseBlock():
+            return "server_tool_use"
+        case ServerToolResultBlock(type=kind):
+            return kind
+        case ImageBlock():
+            return "image"
+        case DocumentBlock():
+            return "document"
+        case CompactionBlock():
+            return "compaction"
+        case OtherBlock(type=kind):
+            return kind
+        case _:
+            assert_never(block)
+
+
+def _block_text(block: Block) -> str:
+    match block:
+        case TextBlock(text=text) | ThinkingBlock(thinking=text) | CompactionBlock(content=text):
+            return text
+        case RedactedThinkingBlock():
+            return "[redacted thinking]"
+        case ToolUseBlock(name=name, input=args) | ServerToolUseBlock(name=name, input=args):
+            return f"{name}({json.dumps(args, ensure_ascii=False, default=str)})"
+        case ToolResultBlock(content=content):
+            if isinstance(content, str):
+                return content
+            return "\n".join(_block_text(b) for b in content)
+        case ServerToolResultBlock(content=content):
+            return json.dumps(content, ensure_ascii=False, default=str)
+        case ImageBlock():
+            return "[image]"
+        case DocumentBlock(title=title):
+            return f"[document{': ' + title if title else ''}]"
+        case OtherBlock(raw=raw):
+            return json.dumps(raw, ensure_ascii=False, default=str)
+        case _:
+            assert_never(block)
+
+
+def _view(ctx: _Context, row: _Row, i: int) -> PromptView:
+    """Every block of the history up to request ``i``, with what became of it in the prompt."""
+    engine = ctx.engine
+    ct = engine.ct
+    conv = ctx.conv
+    p = row.prompt
+    scale = ctx.scale
+    tokens = engine.block_tokens_effective
+    kept_from = engine.kept_thinking_start(p)
+    cleared_results: set[int] = set()
+    cleared_inputs: set[int] = set()
+    cfg = engine.clear_config
+    for o in range(p.clear_lo, p.clear_hi):
+        if engine.excluded_use[o]:
+            continue
+        if engine.res_block[o] >= 0:
+            cleared_results.add(engine.res_block[o])
+        if cfg is not None and cfg.clears_input_of(engine.use_name[o]):
+            cleared_inputs.add(engine.use_block[o])
+    views: list[BlockView] = []
+
+    def scaled(value: int) -> int:
+        return round(scale * value)
+
+    fixed = (
+        ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
+        ("system", scaled(ct.system_tokens)),
+        ("tools", scaled(ct.tools_tokens)),
+    )
+    for name, value in fixed:
+        if value:
+            views.append(
+                BlockView(
+                    message=-1,
+                    block=-1,
+                    role="system",
+                    type=name,
+                    category=name,
+                    status="kept",
+                    tokens=value,
+                    original_tokens=value,
+                    text="",
+                )
+            )
+    summarized_before = p.summary_id != 0 or p.extra_estimate != 0
+    end = max(p.end, row.original.end)
+    for m in range(min(end, len(conv.messages))):
+        message = conv.messages[m]
+        first = int(ct.message_block_start[m])
+        in_prompt = p.start <= m < p.end
+        for k, block in enumerate(message.content):
+            b = first + k
+            size = scaled(int(tokens[b]))
+            status: BlockStatus = "kept"
+            shown = size
+            text = _block_text(block)
+            if not in_prompt:
+                status = "summarized" if summarized_before and m < p.start else "dropped"
+                shown = 0
+            elif int(ct.block_kind[b]) in (KIND_THINKING, KIND_REDACTED_THINKING) and m < kept_from:
+                status, shown = "thinking_stripped", 0
+            elif b in cleared_results:
+                status, shown, text = (
+                    "cleared",
+                    scaled(engine.placeholder),
+                    clear_tool_uses.PLACEHOLDER,
+                )
+            elif b in cleared_inputs:
+                status, shown = "cleared", scaled(int(ct.block_kept_tokens[b]))
+            elif int(ct.block_kind[b]) == KIND_COMPACTION:
+                status = "summary"
+            views.append(
+                BlockView(
+                    message=m,
+                    block=k,
+                    role=message.role,
+                    type=_block_type(block),
+                    category=CATEGORIES[int(ct.block_category[b])],
+                    status=status,
+                    tokens=shown,
+                    original_tokens=size,
+                    text=text,
+                )
+            )
+        if m + 1 == p.start and p.summary_tokens:
+            views.append(
+                BlockView(
+                    message=-1,
+                    block=-1,
+                    role="user",
+                    type="summary",
+                    category="summary",
+                    status="summary",
+                    tokens=p.summary_tokens,
+                    original_tokens=p.summary_tokens,
+                    text=f"[what-if summary of the history before message {p.start}]",
+                )
+            )
+    if p.extra_estimate and ctx.server_compaction_at.get(row.recorded_request) is not None:
+        blk = ctx.server_compaction_at[row.recorded_request]
+        msg = int(ct.block_message[blk])
+        block = conv.messages[msg].content[blk - int(ct.message_block_start[msg])]
+        views.append(
+            BlockView(
+                message=msg,
+                block=blk - int(ct.message_block_start[msg]),
+                role="assistant",
+                type="compaction",
+                category="summary",
+                status="summary",
+                tokens=scaled(p.extra_estimate),
+                original_tokens=scaled(p.extra_estimate),
+                text=_block_text(block),
+            )
+        )
+    input_tokens = row.input_tokens
+    return PromptView(request=i, input_tokens=input_tokens, blocks=tuple(views))

@@ -1,0 +1,195 @@
+"""Golden tests of the as-recorded replay, thinking stripping, composition and result shape.
+
+Counter: one token per word, message frame 0 unless a test says otherwise, so every number below
+is computed by hand in the comment next to it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _sim_builders import assistant, call, conversation, result, think, usage, user, w, words
+
+from ctxviz.categories import CATEGORIES
+from ctxviz.model import Conversation, RedactedThinkingBlock
+from ctxviz.simulate import EVENT_COLUMNS, REQUEST_COLUMNS, simulate
+
+
+def sim(conv: Conversation, **kw: object):  # type: ignore[no-untyped-def]
+    kw.setdefault("counter", words)
+    kw.setdefault("message_frame_tokens", 0)
+    return simulate(conv, **kw)  # type: ignore[arg-type]
+
+
+def test_empty_conversation_has_all_columns() -> None:
+    s = sim(conversation([]))
+    assert list(s.requests.columns) == list(REQUEST_COLUMNS)
+    assert list(s.events.columns) == list(EVENT_COLUMNS)
+    assert list(s.composition.columns) == list(CATEGORIES)
+    assert len(s.requests) == 0 and len(s.events) == 0 and len(s.composition) == 0
+
+
+def test_estimated_rows_and_pending_request() -> None:
+    # u0 (3) a1 (2) u2 (4): request 0 sees u0 = 3; request 1 (pending) sees 3 + 2 + 4 = 9
+    conv = conversation([user(w(3)), assistant(w(2)), user(w(4))])
+    r = sim(conv).requests
+    assert r["input_tokens"].tolist() == [3, 9]
+    assert r["output_tokens"].tolist() == [2, 0]
+    assert r["context_tokens"].tolist() == [5, 9]
+    assert r["source"].tolist() == ["estimated", "estimated"]
+    assert r["original_input_tokens"].tolist() == [3, 9]
+
+
+def test_message_frames_count_once_per_message() -> None:
+    conv = conversation([user(w(3)), assistant(w(2)), user(w(4))])
+    r = sim(conv, message_frame_tokens=7).requests
+    assert r["input_tokens"].tolist() == [3 + 7, 9 + 3 * 7]
+
+
+def test_as_recorded_reproduces_usage_to_the_token() -> None:
+    conv = conversation(
+        [user(w(10)), assistant(w(5)), user(w(10)), assistant(w(5))],
+        usages=[usage(1000, 50, write=1000), usage(1300, 60, read=1000, write=300)],
+    )
+    s = sim(conv)
+    r = s.requests
+    assert r["input_tokens"].tolist() == [1000, 1300]
+    assert r["output_tokens"].tolist() == [50, 60]
+    assert r["source"].tolist() == ["recorded", "recorded"]
+    assert r["cache_read_input_tokens"].tolist() == [0, 1000]
+    assert r["cache_creation_input_tokens"].tolist() == [1000, 300]
+    assert r["uncached_input_tokens"].tolist() == [0, 0]
+    # scale: (1000 + 1300) / (10 + 25) estimated words
+    assert s.scale == pytest.approx(2300 / 35)
+    assert (s.composition.sum(axis=1) == r["input_tokens"]).all()
+
+
+def test_hidden_prefix_is_first_prompt_minus_visible_estimate() -> None:
+    # first prompt 1,010 recorded, visible 10 words -> hidden 1,000; second: 1,030 = 1000 + 30
+    conv = conversation(
+        [user(w(10)), assistant(w(10)), user(w(10)), assistant(w(1))],
+        usages=[usage(1010, 10), usage(1030, 1)],
+        fmt="claude-code",
+        hidden_prefix=True,
+    )
+    s = sim(conv)
+    assert s.hidden_prefix_tokens == 1000
+    assert s.scale == pytest.approx(1.0)
+    comp = s.composition
+    assert comp["hidden_prefix"].tolist() == [1000, 1000]
+    assert comp["user_text"].tolist() == [10, 20]
+    assert comp["assistant_text"].tolist() == [0, 10]
+    assert (comp.sum(axis=1) == s.requests["input_tokens"]).all()
+
+
+def test_composition_adds_up_with_largest_remainder() -> None:
+    # 3 user words and 3 assistant words scaled to a 10-token recorded prompt: 5 / 5 split
+    # 1 / 1 / 1 would be 3.33 each; the largest remainders take the spare tokens.
+    conv = conversation(
+        [user(w(1)), assistant(w(1)), user(w(1)), assistant(w(1)), user(w(1)), assistant(w(1))],
+        usages=[usage(1, 1), usage(3, 1), usage(10, 1)],
+    )
+    s = sim(conv)
+    assert (s.composition.sum(axis=1) == s.requests["input_tokens"]).all()
+    assert s.composition.to_numpy().min() >= 0
+
+
+# ---- thinking (§3) -----------------------------------------------------------------------------
+
+
+def thinking_conversation() -> Conversation:
+    # turn 0: u0 "2"; a1 [think 5, call t1 (name 1 + input {} 1 = 2)]; u2 [result 3];
+    #         a3 [think 4, text 1]
+    # turn 1: u4 "2"; a5 [think 6, text 1]
+    return conversation(
+        [
+            user(w(2)),
+            assistant(think(w(5)), call("t1")),
+            user(result("t1", w(3))),
+            assistant(think(w(4)), w(1)),
+            user(w(2)),
+            assistant(think(w(6)), w(1)),
+        ]
+    )
+
+
+def test_current_turn_thinking_is_kept_earlier_turns_stripped() -> None:
+    r = sim(thinking_conversation()).requests
+    # req0: u0 = 2
+    # req1 (tool loop, turn 0): u0 2 + a1 (5 + 2) + u2 3 = 12, current thinking kept
+    # req2 (new turn 1): u0 2 + a1 2 (thinking stripped) + u2 3 + a3 1 + u4 2 = 10
+    assert r["input_tokens"].tolist() == [2, 12, 10]
+    assert r["turn"].tolist() == [0, 0, 1]
+    assert r["thinking_carried_tokens"].tolist() == [0, 5, 0]
+    assert r["thinking_stripped_tokens"].tolist() == [0, 0, 9]
+    # generated thinking, estimated from the text (no usage)
+    assert r["thinking_tokens"].tolist() == [5, 4, 6]
+
+
+def test_thinking_preservation_keeps_earlier_turns() -> None:
+    r = sim(thinking_conversation(), thinking_preservation=True).requests
+    assert r["input_tokens"].tolist() == [2, 12, 19]  # 10 + 5 + 4
+    assert r["thinking_stripped_tokens"].tolist() == [0, 0, 0]
+
+
+def test_opus_4_5_preserves_thinking_by_default() -> None:
+    conv = thinking_conversation()
+    r = sim(conv, model="claude-opus-4-5").requests
+    assert r["input_tokens"].tolist() == [2, 12, 19]
+    r = sim(conv, model="claude-opus-4-5", thinking_preservation=False).requests
+    assert r["input_tokens"].tolist() == [2, 12, 10]
+
+
+def test_thinking_tokens_from_output_minus_visible_blocks() -> None:
+    # recorded output 40, the response's visible text is 1 word (scale 1): thinking 39
+    conv = conversation(
+        [user(w(2)), assistant(think(w(3)), w(1))],
+        usages=[usage(2, 40)],
+    )
+    assert sim(conv).requests["thinking_tokens"].tolist() == [39]
+    conv = conversation(
+        [user(w(2)), assistant(think(w(3)), w(1))],
+        usages=[usage(2, 40, thinking_tokens=30)],
+    )
+    assert sim(conv).requests["thinking_tokens"].tolist() == [30]
+
+
+def test_redacted_thinking_is_estimated_and_says_so() -> None:
+    conv = conversation([user(w(2)), assistant(RedactedThinkingBlock(data="a" * 160), w(1))])
+    s = sim(conv)
+    assert s.requests["thinking_tokens"].tolist() == [30]  # 160 * 3 / 16
+    assert any("redacted_thinking" in x for x in s.warnings)
+
+
+def test_what_if_on_recorded_keeps_untouched_requests_recorded() -> None:
+    # request 2 strips 9 thinking words by default; preserving them adds 9 x scale
+    conv = thinking_conversation()
+    conv = conversation(conv.messages, usages=[usage(20, 7), usage(120, 5), usage(100, 7)])
+    base = sim(conv)
+    assert base.requests["input_tokens"].tolist() == [20, 120, 100]
+    s = sim(conv, thinking_preservation=True)
+    r = s.requests
+    assert r["source"].tolist() == ["recorded", "recorded", "estimated"]
+    assert r["input_tokens"].tolist()[:2] == [20, 120]
+    assert r["input_tokens"].iat[2] == 100 + round(9 * s.scale)
+
+
+def test_settings_are_frozen_and_hashable() -> None:
+    s = sim(conversation([user(w(3))]))
+    hash(s.settings)
+    with pytest.raises(AttributeError):
+        s.settings.model = "x"  # type: ignore[misc]
+
+
+def test_frames_dtypes() -> None:
+    s = sim(thinking_conversation())
+    assert isinstance(s.requests, pd.DataFrame)
+    assert s.requests["input_tokens"].dtype.kind == "i"
+    assert s.requests["over_window"].dtype == bool
+
+
+def test_tool_results_category() -> None:
+    conv = conversation([user(w(1)), assistant(call("a")), user(result("a", w(4)))])
+    s = sim(conv)
+    assert s.composition["tool_results"].tolist() == [0, 4]
+    assert s.composition["tool_inputs"].tolist() == [0, 2]
