@@ -243,6 +243,10 @@ def gerund(verb: str) -> str:
     return verb + "ing"
 
 
+def article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def camel(*words: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words)
 
@@ -389,8 +393,8 @@ class PyGen:
             elif kind == "dict":
                 new = f"{self.noun()}_info"
                 lines.append(f"{pad}{new} = {{")
-                for _k in range(rng.randint(2, 4)):
-                    lines.append(f'{pad}    "{self.key()}": {rng.choice(names)},')
+                for k in rng.sample(self.v.keys, k=rng.randint(2, 4)):
+                    lines.append(f'{pad}    "{k}": {rng.choice(names)},')
                 lines.append(f"{pad}}}")
                 names.append(new)
             elif kind == "try":
@@ -419,9 +423,8 @@ class PyGen:
         ret = rng.choice(["None", "bool", "int", camel(self.noun()), f"list[{camel(self.noun())}]"])
         pad = "    " * indent
         doc = f"{self.verb().capitalize()} the {rng.choice(self.v.adjectives)} "
-        doc += (
-            f"{plural(self.noun())} of a {self.noun()} {rng.choice(['before', 'after', 'while'])} "
-        )
+        doc += f"{plural(self.noun())} of {article(self.noun())}"
+        doc += f" {rng.choice(['before', 'after', 'while'])} "
         doc += f"{gerund(self.verb())} them."
         lines = [f"{pad}def {name}({', '.join(typed)}) -> {ret}:", f'{pad}    """{doc}"""']
         lines += self._stmts(list(params), indent + 1, rng.randint(3, 9), method)
@@ -539,8 +542,8 @@ class TsGen:
             elif kind == "obj":
                 new = lower_camel(self.noun(), "input")
                 lines.append(f"{pad}const {new} = {{")
-                for _k in range(rng.randint(2, 4)):
-                    lines.append(f"{pad}  {self.key()}: {rng.choice(names)},")
+                for k in rng.sample(self.v.keys, k=rng.randint(2, 4)):
+                    lines.append(f"{pad}  {k}: {rng.choice(names)},")
                 lines.append(f"{pad}}};")
                 names.append(new)
             elif kind == "try":
@@ -560,7 +563,7 @@ class TsGen:
         pad = "  " * depth
         head = "async " if rng.random() < 0.6 else ""
         ret = f"Promise<{ret}>" if head else ret
-        doc = f"{self.verb().capitalize()} {plural(self.noun())} for a {self.noun()}."
+        doc = f"{self.verb().capitalize()} {plural(self.noun())} for {article(self.noun())}."
         lines = [f"{pad}/** {doc} */"]
         if method:
             lines.append(f"{pad}{head}{name}({sig}): {ret} {{")
@@ -3050,7 +3053,11 @@ DOCS_MD = dedent("""
 
 
 def vitest_output(
-    rng: Random, files: dict[str, int], failures: dict[str, list[str]], seconds: float
+    rng: Random,
+    files: dict[str, int],
+    failures: dict[str, list[str]],
+    seconds: float,
+    start: dt.datetime,
 ) -> str:
     out = [" RUN  v2.1.4 /home/dev/src/harbor", ""]
     total = sum(files.values())
@@ -3087,7 +3094,7 @@ def vitest_output(
     else:
         out.append(f" Test Files  {len(files)} passed ({len(files)})")
         out.append(f"      Tests  {total} passed ({total})")
-    out.append("   Start at  14:52:07")
+    out.append(f"   Start at  {start.strftime('%H:%M:%S')}")
     out.append(
         f"   Duration  {seconds:.2f}s (transform 412ms, setup 0ms, collect 2.31s, tests 1.07s)"
     )
@@ -3193,7 +3200,6 @@ def build_harbor_repo(rng: Random, ids: Ids, scale: float) -> dict[str, str]:
         ),
         "docs/webhooks.md": DOCS_MD,
     }
-    files["test/fixtures/billing-events.json"] = billing_fixtures(rng, ids, size(38))
     return files
 
 
@@ -3376,12 +3382,31 @@ Summary:
 """
 
 
-def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Json]]]:
+CCResult = tuple[str, list[Json], dict[str, tuple[list[Json], Json]]]
+TARGET_PRE_TOKENS = 167_200  # where Claude Code auto-compacts a 200K window (window - ~33K)
+
+
+def build_claude_code() -> CCResult:
+    """The session, with the fixture file sized so that auto-compaction fires at ~167K."""
+    chars = 38_000
+    for _ in range(6):
+        result, pre_tokens = build_claude_code_with(chars)
+        if abs(pre_tokens - TARGET_PRE_TOKENS) < 150:
+            break
+        chars += int((TARGET_PRE_TOKENS - pre_tokens) * 2.8)
+    return result
+
+
+def build_claude_code_with(fixture_chars: int) -> tuple[CCResult, int]:
     rng = rng_for(4)
     ids = Ids(rng_for(104))
     session_id = ids.uuid()
     cwd = "/home/dev/src/harbor"
     files = build_harbor_repo(rng, ids, scale=1.0)
+    # Its own streams: resizing the fixture file must not change anything else.
+    files["test/fixtures/billing-events.json"] = billing_fixtures(
+        rng_for(45), Ids(rng_for(46)), fixture_chars
+    )
     w = ClaudeCodeWriter(
         ids,
         rng,
@@ -3722,6 +3747,7 @@ def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Js
                 ]
             },
             2.84,
+            w.t,
         )
     )
     s.step(
@@ -3757,7 +3783,7 @@ def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Js
             )
         ],
     )
-    s.bash_outputs.append(vitest_output(rng, webhook_test_files, {}, 2.61))
+    s.bash_outputs.append(vitest_output(rng, webhook_test_files, {}, 2.61, w.t))
     s.step(
         None,
         [
@@ -3794,7 +3820,7 @@ def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Js
         "test/api/tenants.test.ts",
     ]:
         all_tests[path] = rng.randint(6, 30)
-    s.bash_outputs.append(vitest_output(rng, all_tests, {}, 7.93))
+    s.bash_outputs.append(vitest_output(rng, all_tests, {}, 7.93, w.t))
     s.step(None, [("Bash", {"command": "npm test", "description": "Run the full test suite"})])
     s.finish(
         f"""
@@ -3861,7 +3887,7 @@ def build_claude_code() -> tuple[str, list[Json], dict[str, tuple[list[Json], Js
     )
     w.system("turn_duration", durationMs=int(rng.uniform(40, 90) * 1000))
     assert not s.bash_outputs and not ss.bash_outputs
-    return session_id, w.records, {agent_id: (sub.records, meta)}
+    return (session_id, w.records, {agent_id: (sub.records, meta)}), pre_tokens
 
 
 def task_line_time(line: Json) -> dt.datetime:
