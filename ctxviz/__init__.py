@@ -5,9 +5,12 @@ everything else lives in private modules.
 """
 
 from ctxviz.cost import cache_accounting, request_costs
+from ctxviz.counting import count_tokens
 from ctxviz.errors import TranscriptError
+from ctxviz.loading import load, load_all, loads, loads_all
 from ctxviz.model import Conversation, Message, Request, Usage
 from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+from ctxviz.simulate import Simulation, SimulationSettings, simulate
 from ctxviz.snippets import (
     PolicyError,
     compaction_control_dict,
@@ -24,15 +27,23 @@ __all__ = [
     "ModelTable",
     "PolicyError",
     "Request",
+    "Simulation",
+    "SimulationSettings",
     "TranscriptError",
     "Usage",
     "cache_accounting",
     "compaction_control_dict",
     "context_management_json",
+    "count_tokens",
     "default_table",
+    "load",
+    "load_all",
     "load_model_table",
+    "loads",
+    "loads_all",
     "python_sdk_call",
     "request_costs",
+    "simulate",
     "validate_compaction_control",
     "validate_context_management",
 ]
