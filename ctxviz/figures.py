@@ -1,0 +1,1212 @@
+"""Plotly figures of a simulation: pure drawing (no Streamlit), so notebooks, the CLI and the app
+share them.
+
+Every function takes a simulation (anything with ``requests``, ``events``, ``composition`` and
+``settings``, as ``ctxviz.simulate`` returns) or a mapping of named simulations first, options
+keyword-only, and returns a ``go.Figure``; an empty simulation still draws (axes, no data).
+
+Conventions shared by every figure, so a reader learns them once:
+
+- each prompt category has one fixed colour (:data:`COLORS`), chosen from Paul Tol's colour-blind
+  safe "muted" scheme, plus greys of distinct lightness; readable on light and dark backgrounds;
+- requests whose numbers are estimated rather than recorded are hatched (``/``) or drawn with open
+  markers, and each figure's subtitle says how many requests are of each kind;
+- events (clearings, compactions, the window exceeded) have one symbol and colour each
+  (:data:`EVENT_STYLES`) and their hover says what happened and the prompt before → after.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ctxviz.categories import CATEGORIES, LABELS, Category
+
+__all__ = [
+    "COLORS",
+    "EVENT_STYLES",
+    "STRATEGY_COLORS",
+    "EventStyle",
+    "PolicyLine",
+    "SimulationLike",
+    "compaction",
+    "compare",
+    "compare_table",
+    "composition",
+    "composition_table",
+    "context_editing",
+    "cost",
+    "policy_lines",
+    "source_counts",
+    "source_note",
+    "thinking",
+    "timeline",
+]
+
+
+class SimulationLike(Protocol):
+    """What the figures read from a simulation (``ctxviz.simulate``'s result has all of it)."""
+
+    @property
+    def requests(self) -> pd.DataFrame: ...
+
+    @property
+    def events(self) -> pd.DataFrame: ...
+
+    @property
+    def composition(self) -> pd.DataFrame: ...
+
+    @property
+    def settings(self) -> Any: ...
+
+
+# ---- fixed styles ------------------------------------------------------------------------------
+
+COLORS: Final[Mapping[Category, str]] = {
+    # Paul Tol "muted" (colour-blind safe), in stacking order; greys of distinct lightness for the
+    # rare categories so that no two hues collide under deuteranopia or protanopia.
+    "hidden_prefix": "#332288",
+    "system": "#88CCEE",
+    "tools": "#44AA99",
+    "summary": "#117733",
+    "user_text": "#DDCC77",
+    "assistant_text": "#999933",
+    "thinking": "#AA4499",
+    "tool_inputs": "#882255",
+    "tool_results": "#CC6677",
+    "media": "#6F6F6F",
+    "cleared_placeholders": "#BBBBBB",
+    "other": "#E3E3E3",
+}
+"""One colour per prompt category, the same on every page and in every figure."""
+
+HATCHED: Final[frozenset[Category]] = frozenset({"cleared_placeholders"})
+"""Categories whose area is also hatched, so they read without colour."""
+
+NEUTRAL: Final = "rgba(128,128,128,0.9)"
+"""Lines that are not a category (baselines, totals): mid-grey reads on light and dark themes."""
+
+WINDOW_COLOR: Final = "#CC3311"  # Tol vibrant red
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventStyle:
+    """How one event type is drawn."""
+
+    label: str
+    symbol: str
+    color: str
+
+
+EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
+    # Tol "vibrant": distinct from the category colours and from each other for colour-blind
+    # readers; the symbols differ too, so the legend reads in greyscale.
+    "clear_tool_uses_20250919": EventStyle(
+        label="Tool results cleared (clear_tool_uses_20250919)",
+        symbol="triangle-down",
+        color="#EE7733",
+    ),
+    "clear_thinking_20251015": EventStyle(
+        label="Thinking cleared (clear_thinking_20251015)",
+        symbol="triangle-down-open",
+        color="#EE3377",
+    ),
+    "compact_20260112": EventStyle(
+        label="Server compaction (compact_20260112)",
+        symbol="diamond",
+        color="#0077BB",
+    ),
+    "compaction_control": EventStyle(
+        label="SDK compaction (compaction_control)",
+        symbol="diamond-open",
+        color="#33BBEE",
+    ),
+    "claude_code_autocompact": EventStyle(
+        label="Claude Code auto-compact (what-if)",
+        symbol="hexagon",
+        color="#009988",
+    ),
+    "recorded_compaction": EventStyle(
+        label="Compaction in the recording",
+        symbol="star",
+        color="#009988",
+    ),
+    "context_window_exceeded": EventStyle(
+        label="Context window exceeded",
+        symbol="x",
+        color=WINDOW_COLOR,
+    ),
+}
+"""One marker style per event type (the API's names; unknown types get a neutral marker)."""
+
+_OTHER_EVENT: Final = EventStyle(label="Other event", symbol="circle-open", color=NEUTRAL)
+
+COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
+    {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
+)
+CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
+    {"clear_tool_uses_20250919", "clear_thinking_20251015"}
+)
+
+STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#009988", "#EE3377")
+"""Up to four compared strategies (Tol vibrant); each also gets its own dash pattern."""
+STRATEGY_DASHES: Final[tuple[str, ...]] = ("solid", "dash", "dot", "dashdot")
+
+_HATCH: Final = {"shape": "/", "fgcolor": "rgba(128,128,128,0.7)", "size": 7, "solidity": 0.25}
+_LEGEND: Final = {
+    "orientation": "h",
+    "yanchor": "top",
+    "y": -0.14,
+    "x": 0,
+    "xanchor": "left",
+    "traceorder": "normal",  # legend groups (for toggling) must not split the horizontal legend
+}
+
+
+# ---- small readers -----------------------------------------------------------------------------
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column, or zeros when the simulation does not provide it."""
+    if name in frame.columns:
+        return pd.to_numeric(frame[name], errors="coerce").fillna(0)
+    return pd.Series(0, index=frame.index, dtype="int64")
+
+
+def _x(frame: pd.DataFrame) -> list[int]:
+    """The request numbers of a frame's rows."""
+    if "request" in frame.columns:
+        return [int(v) for v in frame["request"]]
+    return [int(v) for v in range(len(frame))]
+
+
+def _setting(settings: Any, name: str) -> Any:
+    """A simulation setting, whether settings are a mapping or an object with attributes."""
+    if settings is None:
+        return None
+    if isinstance(settings, Mapping):
+        return settings.get(name)
+    return getattr(settings, name, None)
+
+
+def _window(sim: SimulationLike) -> int | None:
+    value = _setting(sim.settings, "context_window")
+    return int(value) if value else None
+
+
+def _estimated_mask(frame: pd.DataFrame) -> pd.Series:
+    if "source" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame["source"].astype(str) != "recorded"
+
+
+def source_counts(frame: pd.DataFrame) -> tuple[int, int]:
+    """How many requests are recorded and how many estimated."""
+    estimated = int(_estimated_mask(frame).sum())
+    return len(frame) - estimated, estimated
+
+
+def source_note(frame: pd.DataFrame) -> str:
+    """One sentence saying which numbers are recorded and which estimated."""
+    recorded, estimated = source_counts(frame)
+    if not len(frame):
+        return "No requests."
+    if estimated == 0:
+        return f"All {recorded:,} requests: recorded usage."
+    if recorded == 0:
+        return f"All {estimated:,} requests estimated (hatched / open markers)."
+    return f"{recorded:,} requests recorded, {estimated:,} estimated (hatched / open markers)."
+
+
+def _fmt_int(value: Any) -> str:
+    try:
+        if pd.isna(value):
+            return "?"
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+# ---- policy lines ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyLine:
+    """A horizontal line: a trigger or threshold of an active policy, in prompt tokens."""
+
+    label: str
+    tokens: int
+    color: str
+
+
+def policy_lines(settings: Any, *, context_window: int | None = None) -> list[PolicyLine]:
+    """The trigger lines of the policies a simulation was run with, as configured.
+
+    Reads the effective settings a simulation reports (``context_management``,
+    ``compaction_control``, ``claude_code_autocompact``); a trigger the configuration leaves to
+    the API's default is drawn only if the settings carry the resolved value.
+    """
+    lines: list[PolicyLine] = []
+    cm = _setting(settings, "context_management")
+    edits = cm.get("edits", ()) if isinstance(cm, Mapping) else ()
+    for edit in edits:
+        if not isinstance(edit, Mapping):
+            continue
+        kind = str(edit.get("type", ""))
+        trigger = edit.get("trigger")
+        if (
+            isinstance(trigger, Mapping)
+            and trigger.get("type") == "input_tokens"
+            and isinstance(trigger.get("value"), int)
+        ):
+            style = EVENT_STYLES.get(kind, _OTHER_EVENT)
+            lines.append(
+                PolicyLine(
+                    label=f"{kind} trigger ({trigger['value']:,})",
+                    tokens=int(trigger["value"]),
+                    color=style.color,
+                )
+            )
+    cc = _setting(settings, "compaction_control")
+    if isinstance(cc, Mapping) and cc.get("enabled") and cc.get("context_token_threshold"):
+        value = int(cc["context_token_threshold"])
+        lines.append(
+            PolicyLine(
+                label=f"compaction_control threshold ({value:,}, prompt + output)",
+                tokens=value,
+                color=EVENT_STYLES["compaction_control"].color,
+            )
+        )
+    auto = _setting(settings, "claude_code_autocompact")
+    window = context_window or _setting(settings, "context_window")
+    if isinstance(auto, Mapping) and auto.get("reserve_tokens") is not None and window:
+        value = int(window) - int(auto["reserve_tokens"])
+        lines.append(
+            PolicyLine(
+                label=f"Claude Code auto-compact ({value:,} = window − reserve)",
+                tokens=value,
+                color=EVENT_STYLES["claude_code_autocompact"].color,
+            )
+        )
+    return lines
+
+
+# ---- shared trace builders ---------------------------------------------------------------------
+
+
+def _hline(
+    fig: go.Figure,
+    x: Sequence[int],
+    tokens: int,
+    *,
+    name: str,
+    color: str,
+    dash: str,
+    row: int | None = None,
+) -> None:
+    """A horizontal line as a trace (so it has a legend entry and hover)."""
+    lo, hi = (min(x), max(x)) if x else (0, 1)
+    trace = go.Scatter(
+        x=[lo, hi],
+        y=[tokens, tokens],
+        mode="lines",
+        name=name,
+        line={"color": color, "dash": dash, "width": 1.6},
+        hovertemplate=f"{html.escape(name)}<extra></extra>",
+    )
+    if row is None:
+        fig.add_trace(trace)
+    else:
+        fig.add_trace(trace, row=row, col=1)
+
+
+def _event_text(row: Mapping[str, Any], style: EventStyle) -> str:
+    parts = [f"<b>{html.escape(style.label)}</b>", f"request {_fmt_int(row.get('request'))}"]
+    before, after = row.get("tokens_before"), row.get("tokens_after")
+    if before is not None and not pd.isna(before):
+        parts.append(f"prompt {_fmt_int(before)} → {_fmt_int(after)} tokens")
+    for key, label in (
+        ("cleared_tool_uses", "tool uses cleared"),
+        ("cleared_thinking_turns", "thinking turns cleared"),
+        ("cleared_input_tokens", "tokens cleared"),
+        ("summary_tokens", "summary tokens"),
+    ):
+        value = row.get(key)
+        if value is not None and not pd.isna(value) and value:
+            parts.append(f"{label}: {_fmt_int(value)}")
+    detail = row.get("detail")
+    if isinstance(detail, str) and detail:
+        # Details may quote tool names from the transcript: escape so hover text stays inert.
+        parts.append(html.escape(detail[:300]))
+    return "<br>".join(parts)
+
+
+def _add_events(
+    fig: go.Figure,
+    events: pd.DataFrame,
+    requests: pd.DataFrame,
+    *,
+    types: Iterable[str] | None = None,
+    row: int | None = None,
+    name_suffix: str = "",
+    show_drop: bool = False,
+) -> None:
+    """One marker trace per event type at (request, tokens before), hover with the details."""
+    if events.empty or "type" not in events.columns:
+        return
+    wanted = set(types) if types is not None else None
+    prompt = dict(zip(_x(requests), _col(requests, "input_tokens"), strict=False))
+    for kind, group in events.groupby("type", sort=False):
+        kind = str(kind)
+        if wanted is not None and kind not in wanted:
+            continue
+        style = EVENT_STYLES.get(kind, _OTHER_EVENT)
+        xs: list[int] = []
+        ys: list[float] = []
+        texts: list[str] = []
+        drop_x: list[float | None] = []
+        drop_y: list[float | None] = []
+        for raw in group.to_dict("records"):
+            record = {str(k): v for k, v in raw.items()}
+            r = int(record.get("request", 0))
+            before = record.get("tokens_before")
+            y = float(before) if before is not None and not pd.isna(before) else prompt.get(r, 0)
+            xs.append(r)
+            ys.append(float(y))
+            texts.append(_event_text(record, style))
+            after = record.get("tokens_after")
+            if show_drop and after is not None and not pd.isna(after):
+                drop_x += [r, r, None]
+                drop_y += [float(y), float(after), None]
+        if drop_x:
+            drop = go.Scatter(
+                x=drop_x,
+                y=drop_y,
+                mode="lines",
+                line={"color": style.color, "width": 2},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=kind + name_suffix,
+            )
+            if row is None:
+                fig.add_trace(drop)
+            else:
+                fig.add_trace(drop, row=row, col=1)
+        trace = go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            name=style.label + name_suffix,
+            legendgroup=kind + name_suffix,
+            marker={
+                "symbol": style.symbol,
+                "color": style.color,
+                "size": 11,
+                "line": {"width": 1.5, "color": style.color},
+            },
+            text=texts,
+            hovertemplate="%{text}<extra></extra>",
+        )
+        if row is None:
+            fig.add_trace(trace)
+        else:
+            fig.add_trace(trace, row=row, col=1)
+
+
+def _add_estimated_hatch(
+    fig: go.Figure,
+    requests: pd.DataFrame,
+    heights: pd.Series,
+    *,
+    row: int | None = None,
+    name: str = "Estimated rows (hatched)",
+) -> None:
+    """Hatch the columns of estimated requests up to ``heights``, one legend entry for all.
+
+    A transparent scatter fill with a pattern, not a bar: plotly draws bars beneath scatter
+    traces, so a bar hatch would hide under the stacked areas.
+    """
+    mask = _estimated_mask(requests)
+    if not bool(mask.any()):
+        return
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    previous: int | None = None
+    for r, h, m in zip(_x(requests), heights, mask, strict=False):
+        if not m:
+            continue
+        if previous is not None and r != previous + 1:
+            xs += [previous + 0.5, previous + 0.5, None]
+            ys += [ys[-1], 0.0, None]
+        if previous is None or r != previous + 1:
+            xs += [r - 0.5, r - 0.5]
+            ys += [0.0, float(h)]
+        xs += [r - 0.5, r + 0.5]
+        ys += [float(h), float(h)]
+        previous = r
+    if previous is not None:
+        xs += [previous + 0.5]
+        ys += [0.0]
+    all_x = _x(requests)
+    lo, hi = min(all_x), max(all_x)
+    # Keep the hatch inside the plotted range (half-columns would stick out at the ends).
+    xs = [None if v is None else min(max(v, lo), hi) for v in xs]
+    trace = go.Scatter(
+        x=xs,
+        y=ys,
+        name=name,
+        mode="lines",
+        fill="toself",
+        fillcolor="rgba(0,0,0,0)",
+        fillpattern=_HATCH,
+        line={"width": 0, "color": "rgba(128,128,128,0.7)"},
+        hoverinfo="skip",
+    )
+    if row is None:
+        fig.add_trace(trace)
+    else:
+        fig.add_trace(trace, row=row, col=1)
+
+
+def _layout(
+    fig: go.Figure, *, title: str, subtitle: str, height: int, top_margin: int = 80
+) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "subtitle": {"text": subtitle}, "x": 0, "xanchor": "left"},
+        height=height,
+        legend=_LEGEND,
+        margin={"l": 60, "r": 20, "t": top_margin, "b": 40},
+        barmode="overlay",
+        bargap=0,
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+# ---- timeline ----------------------------------------------------------------------------------
+
+
+def timeline(
+    sim: SimulationLike,
+    *,
+    baseline: SimulationLike | None = None,
+    baseline_name: str = "As recorded",
+    show_events: bool = True,
+    title: str = "Prompt size per request",
+    height: int = 560,
+) -> go.Figure:
+    """The prompt of every request stacked by category, the window, trigger lines and events."""
+    req = sim.requests
+    comp = sim.composition
+    x = _x(req)
+    fig = go.Figure()
+    total = _col(req, "input_tokens")
+    categories = [c for c in CATEGORIES if c in comp.columns and float(_col(comp, c).sum()) > 0]
+    if categories and len(comp) == len(req):
+        cx = _x(comp) if "request" in comp.columns else x
+        for cat in categories:
+            fig.add_trace(
+                go.Scatter(
+                    x=cx,
+                    y=_col(comp, cat).tolist(),
+                    name=LABELS[cat],
+                    stackgroup="prompt",
+                    mode="lines",
+                    line={"width": 0.5, "color": COLORS[cat]},
+                    fillcolor=COLORS[cat],
+                    fillpattern={"shape": "x", "fgcolor": "#777777", "solidity": 0.2}
+                    if cat in HATCHED
+                    else None,
+                    hovertemplate=f"{html.escape(LABELS[cat])}: %{{y:,}}<extra></extra>",
+                )
+            )
+    else:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=total.tolist(),
+                name="Prompt (input_tokens)",
+                mode="lines",
+                fill="tozeroy",
+                line={"color": COLORS["system"], "width": 1.5},
+                hovertemplate="prompt: %{y:,}<extra></extra>",
+            )
+        )
+    _add_estimated_hatch(fig, req, total)
+    if "context_tokens" in req.columns:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_col(req, "context_tokens").tolist(),
+                name="Prompt + output (context_tokens)",
+                mode="lines",
+                line={"color": NEUTRAL, "width": 1, "dash": "dot"},
+                hovertemplate="prompt + output: %{y:,}<extra></extra>",
+            )
+        )
+    if baseline is not None:
+        b = baseline.requests
+        fig.add_trace(
+            go.Scatter(
+                x=_x(b),
+                y=_col(b, "input_tokens").tolist(),
+                name=f"{baseline_name} (prompt)",
+                mode="lines",
+                line={"color": NEUTRAL, "width": 1.5, "dash": "dash"},
+                hovertemplate=f"{html.escape(baseline_name)}: %{{y:,}}<extra></extra>",
+            )
+        )
+    window = _window(sim)
+    if window:
+        _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
+    for line in policy_lines(sim.settings, context_window=window):
+        _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
+    if show_events:
+        _add_events(fig, sim.events, req)
+    fig.update_xaxes(title_text="Request", rangemode="tozero")
+    fig.update_yaxes(title_text="Tokens", rangemode="tozero", tickformat=",")
+    fig.update_layout(hovermode="x unified")
+    return _layout(fig, title=title, subtitle=source_note(req), height=height)
+
+
+# ---- thinking ----------------------------------------------------------------------------------
+
+
+def _tool_loop_mask(requests: pd.DataFrame) -> pd.Series:
+    """Requests that belong to a turn spanning several requests (a tool-use loop)."""
+    if "turn" not in requests.columns or requests.empty:
+        return pd.Series(False, index=requests.index)
+    sizes = requests.groupby("turn")["turn"].transform("size")
+    return sizes > 1
+
+
+def thinking(
+    sim: SimulationLike,
+    *,
+    title: str = "Thinking: generated, carried in the prompt, stripped",
+    height: int = 520,
+) -> go.Figure:
+    """Thinking generated per request vs thinking carried in the next prompts, and what the API
+    stripped; tool-use loops (where the current turn's thinking must be sent back) are shaded."""
+    req = sim.requests
+    x = _x(req)
+    generated = _col(req, "thinking_tokens")
+    carried = _col(req, "thinking_carried_tokens")
+    stripped = _col(req, "thinking_stripped_tokens")
+    fig = go.Figure()
+    loop = _tool_loop_mask(req)
+    top = float(max(generated.max() if len(req) else 0, carried.max() if len(req) else 0, 1))
+    if bool(loop.any()):
+        fig.add_trace(
+            go.Bar(
+                x=[v for v, m in zip(x, loop, strict=False) if m],
+                y=[top * 1.05] * int(loop.sum()),
+                width=1.0,
+                name="Tool-use loop: this turn's thinking is sent back and counts",
+                marker={"color": "rgba(136,204,238,0.22)", "line": {"width": 0}},
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=generated.tolist(),
+            name="Generated (output thinking_tokens)",
+            marker={"color": COLORS["thinking"], "line": {"width": 0}},
+            hovertemplate="generated: %{y:,}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=(-stripped).tolist(),
+            name="Stripped from the prompt (below zero)",
+            marker={
+                "color": "rgba(170,68,153,0.25)",
+                "pattern": {"shape": "/", "fgcolor": COLORS["thinking"], "solidity": 0.4},
+                "line": {"width": 0},
+            },
+            customdata=stripped.tolist(),
+            hovertemplate="stripped: %{customdata:,}<extra></extra>",
+        )
+    )
+    est = _estimated_mask(req)
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=carried.tolist(),
+            name="Carried in the prompt (thinking_carried_tokens)",
+            mode="lines+markers",
+            line={"color": COLORS["tool_inputs"], "width": 2, "shape": "hv"},
+            marker={
+                "size": 5,
+                "color": COLORS["tool_inputs"],
+                "symbol": ["circle-open" if e else "circle" for e in est],
+            },
+            hovertemplate="carried: %{y:,}<extra></extra>",
+        )
+    )
+    _add_events(fig, sim.events, req, types=["clear_thinking_20251015"])
+    fig.update_xaxes(title_text="Request", rangemode="tozero")
+    fig.update_yaxes(title_text="Thinking tokens", tickformat=",", zeroline=True)
+    fig.update_layout(hovermode="x unified", barmode="overlay")
+    return _layout(fig, title=title, subtitle=source_note(req), height=height)
+
+
+# ---- context editing ---------------------------------------------------------------------------
+
+
+def context_editing(
+    sim: SimulationLike,
+    *,
+    title: str = "Context editing: the prompt before and after edits",
+    height: int = 640,
+) -> go.Figure:
+    """Prompt before edits vs sent, cleared tokens between, and the cache reads and writes below
+    (a clearing changes the prefix, so the cache is written again from there)."""
+    req = sim.requests
+    x = _x(req)
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.68, 0.32],
+        vertical_spacing=0.06,
+        subplot_titles=("Prompt (input tokens)", "Prompt cache per request"),
+    )
+    original = _col(req, "original_input_tokens") if len(req) else _col(req, "input_tokens")
+    if "original_input_tokens" not in req.columns:
+        original = _col(req, "input_tokens")
+    sent = _col(req, "input_tokens")
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=original.tolist(),
+            name="Before edits (original_input_tokens)",
+            mode="lines",
+            line={"color": NEUTRAL, "dash": "dash", "width": 1.5},
+            hovertemplate="before edits: %{y:,}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=sent.tolist(),
+            name="Sent after edits (input_tokens); the gap was cleared",
+            mode="lines",
+            fill="tonexty",
+            fillcolor="rgba(187,187,187,0.35)",
+            fillpattern={"shape": "x", "fgcolor": "rgba(128,128,128,0.6)", "solidity": 0.15},
+            line={"color": COLORS["tool_results"], "width": 2},
+            hovertemplate="sent: %{y:,}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    _add_estimated_hatch(fig, req, sent, row=1)
+    window = _window(sim)
+    if window:
+        _hline(
+            fig,
+            x,
+            window,
+            name=f"Context window ({window:,})",
+            color=WINDOW_COLOR,
+            dash="dash",
+            row=1,
+        )
+    for line in policy_lines(sim.settings, context_window=window):
+        _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot", row=1)
+    _add_events(fig, sim.events, req, row=1)
+    reads = _col(req, "cache_read_input_tokens")
+    writes = _col(req, "cache_creation_input_tokens")
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=reads.tolist(),
+            name="Cache reads",
+            marker={"color": COLORS["system"], "line": {"width": 0}},
+            hovertemplate="cache read: %{y:,}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=writes.tolist(),
+            name="Cache writes",
+            marker={"color": EVENT_STYLES["clear_tool_uses_20250919"].color, "line": {"width": 0}},
+            hovertemplate="cache write: %{y:,}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    ev = sim.events
+    if not ev.empty and "type" in ev.columns:
+        cleared = ev[ev["type"].isin(CLEARING_EVENTS)]
+        at = sorted({int(r) for r in cleared.get("request", pd.Series(dtype="int64"))})
+        if at:
+            write_at = dict(zip(x, writes, strict=False))
+            fig.add_trace(
+                go.Scatter(
+                    x=at,
+                    y=[float(write_at.get(r, 0)) for r in at],
+                    mode="markers",
+                    name="Cache invalidated by a clearing",
+                    marker={
+                        "symbol": "x-thin",
+                        "size": 12,
+                        "line": {"width": 2, "color": WINDOW_COLOR},
+                    },
+                    hovertemplate="request %{x}: prefix changed, cache written again"
+                    "<extra></extra>",
+                ),
+                row=2,
+                col=1,
+            )
+    fig.update_layout(barmode="stack", hovermode="x unified")
+    fig.update_xaxes(title_text="Request", row=2, col=1)
+    fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=2, col=1)
+    _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=105)
+    fig.update_layout(barmode="stack")
+    return fig
+
+
+# ---- compaction --------------------------------------------------------------------------------
+
+
+def compaction(
+    sim: SimulationLike,
+    *,
+    baseline: SimulationLike | None = None,
+    baseline_name: str = "Without this policy",
+    title: str = "Compaction: the prompt's sawtooth",
+    height: int = 560,
+) -> go.Figure:
+    """The prompt per request with every compaction drawn as a drop (tokens before → after)."""
+    req = sim.requests
+    x = _x(req)
+    fig = go.Figure()
+    if baseline is not None:
+        b = baseline.requests
+        fig.add_trace(
+            go.Scatter(
+                x=_x(b),
+                y=_col(b, "input_tokens").tolist(),
+                name=f"{baseline_name} (prompt)",
+                mode="lines",
+                line={"color": NEUTRAL, "width": 1.5, "dash": "dash"},
+                hovertemplate=f"{html.escape(baseline_name)}: %{{y:,}}<extra></extra>",
+            )
+        )
+    est = _estimated_mask(req)
+    prompt = _col(req, "input_tokens")
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=prompt.tolist(),
+            name="Prompt (input_tokens)",
+            mode="lines+markers",
+            line={"color": COLORS["summary"], "width": 2},
+            marker={
+                "size": 4,
+                "color": COLORS["summary"],
+                "symbol": ["circle-open" if e else "circle" for e in est],
+            },
+            fill="tozeroy",
+            fillcolor="rgba(17,119,51,0.12)",
+            hovertemplate="prompt: %{y:,}<extra></extra>",
+        )
+    )
+    if "summary" in sim.composition.columns and len(sim.composition) == len(req):
+        summary = _col(sim.composition, "summary")
+        if float(summary.sum()) > 0:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=summary.tolist(),
+                    name=LABELS["summary"],
+                    mode="lines",
+                    line={"color": COLORS["summary"], "width": 0.5},
+                    fill="tozeroy",
+                    fillcolor=COLORS["summary"],
+                    hovertemplate="summary: %{y:,}<extra></extra>",
+                )
+            )
+    _add_estimated_hatch(fig, req, prompt)
+    window = _window(sim)
+    if window:
+        _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
+    for line in policy_lines(sim.settings, context_window=window):
+        _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
+    _add_events(fig, sim.events, req, show_drop=True)
+    fig.update_xaxes(title_text="Request", rangemode="tozero")
+    fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero")
+    fig.update_layout(hovermode="closest")
+    return _layout(fig, title=title, subtitle=source_note(req), height=height)
+
+
+# ---- compare -----------------------------------------------------------------------------------
+
+
+def _strategy_style(i: int) -> tuple[str, str]:
+    return STRATEGY_COLORS[i % len(STRATEGY_COLORS)], STRATEGY_DASHES[i % len(STRATEGY_DASHES)]
+
+
+def compare(
+    sims: Mapping[str, SimulationLike],
+    *,
+    title: str = "Strategies compared: prompt per request",
+    height: int = 560,
+) -> go.Figure:
+    """Up to four strategies' prompt curves on one plot, with their compactions and clearings."""
+    fig = go.Figure()
+    xs: list[int] = []
+    notes: list[str] = []
+    window: int | None = None
+    for i, (name, sim) in enumerate(sims.items()):
+        req = sim.requests
+        color, dash = _strategy_style(i)
+        x = _x(req)
+        xs += x
+        est = _estimated_mask(req)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_col(req, "input_tokens").tolist(),
+                name=name,
+                legendgroup=name,
+                mode="lines+markers",
+                line={"color": color, "dash": dash, "width": 2},
+                marker={
+                    "size": 4,
+                    "color": color,
+                    "symbol": ["circle-open" if e else "circle" for e in est],
+                },
+                hovertemplate=f"{html.escape(name)}: %{{y:,}}<extra></extra>",
+            )
+        )
+        _add_events(
+            fig,
+            sim.events,
+            req,
+            types=COMPACTION_EVENTS | CLEARING_EVENTS | {"context_window_exceeded"},
+            name_suffix=f" — {name}",
+        )
+        window = window or _window(sim)
+        recorded, estimated = source_counts(req)
+        notes.append(f"{name}: {recorded:,} recorded / {estimated:,} estimated")
+    if window:
+        _hline(
+            fig, xs, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash"
+        )
+    fig.update_xaxes(title_text="Request", rangemode="tozero")
+    fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
+    fig.update_layout(hovermode="x unified")
+    subtitle = " · ".join(notes) if notes else "No strategies."
+    return _layout(fig, title=title, subtitle=subtitle, height=height)
+
+
+def compare_table(sims: Mapping[str, SimulationLike]) -> pd.DataFrame:
+    """One row per strategy: peak prompt, first request over the window, clearings,
+    compactions, total cost, cache hit rate, and how many requests are estimated."""
+    rows: list[dict[str, Any]] = []
+    for name, sim in sims.items():
+        req = sim.requests
+        ev = sim.events
+        types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
+        over = ev[types == "context_window_exceeded"] if len(ev) else ev
+        first_over = int(over["request"].min()) if len(over) and "request" in over else None
+        prompt = _col(req, "input_tokens")
+        reads = _col(req, "cache_read_input_tokens")
+        total_prompt = float(prompt.sum())
+        cost = _col(req, "cost_usd")
+        recorded, estimated = source_counts(req)
+        rows.append(
+            {
+                "strategy": name,
+                "requests": len(req),
+                "peak prompt (tokens)": int(prompt.max()) if len(req) else 0,
+                "first request over the window": first_over,
+                "clearings": int(types.isin(CLEARING_EVENTS).sum()),
+                "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
+                "total $": round(float(cost.sum()), 4) if "cost_usd" in req.columns else None,
+                "cache hit rate": round(float(reads.sum()) / total_prompt, 4)
+                if total_prompt
+                else None,
+                "estimated requests": estimated,
+                "recorded requests": recorded,
+            }
+        )
+    columns = [
+        "strategy",
+        "requests",
+        "peak prompt (tokens)",
+        "first request over the window",
+        "clearings",
+        "compactions",
+        "total $",
+        "cache hit rate",
+        "estimated requests",
+        "recorded requests",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---- cost --------------------------------------------------------------------------------------
+
+
+def cost(
+    sims: Mapping[str, SimulationLike],
+    *,
+    premium_threshold_tokens: int | None = None,
+    title: str = "Cost with prompt caching",
+    height: int = 760,
+) -> go.Figure:
+    """Cumulative $ per strategy, the prompts against the long-context premium zone, and the
+    first strategy's cache reads and writes per request."""
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.4, 0.32, 0.28],
+        vertical_spacing=0.07,
+        subplot_titles=(
+            "Cumulative cost (USD)",
+            "Prompt per request"
+            + (
+                f" — above {premium_threshold_tokens:,} tokens: long-context rates"
+                if premium_threshold_tokens
+                else ""
+            ),
+            "Prompt cache per request (first strategy)",
+        ),
+    )
+    notes: list[str] = []
+    xs: list[int] = []
+    peak = 0.0
+    for i, (name, sim) in enumerate(sims.items()):
+        req = sim.requests
+        x = _x(req)
+        xs += x
+        color, dash = _strategy_style(i)
+        cumulative = (
+            _col(req, "cumulative_cost_usd")
+            if "cumulative_cost_usd" in req.columns
+            else _col(req, "cost_usd").cumsum()
+        )
+        est = _estimated_mask(req)
+        symbols = ["circle-open" if e else "circle" for e in est]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=cumulative.tolist(),
+                name=name,
+                legendgroup=name,
+                mode="lines+markers",
+                line={"color": color, "dash": dash, "width": 2},
+                marker={"size": 4, "color": color, "symbol": symbols},
+                hovertemplate=f"{html.escape(name)}: $%{{y:,.4f}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        prompt = _col(req, "input_tokens")
+        peak = max(peak, float(prompt.max()) if len(req) else 0.0)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=prompt.tolist(),
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                mode="lines",
+                line={"color": color, "dash": dash, "width": 1.5},
+                hovertemplate=f"{html.escape(name)}: %{{y:,}} tokens<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+        if "long_context" in req.columns:
+            lc = req["long_context"].fillna(False).astype(bool)
+            if bool(lc.any()):
+                fig.add_trace(
+                    go.Scatter(
+                        x=[v for v, m in zip(x, lc, strict=False) if m],
+                        y=[float(v) for v, m in zip(prompt, lc, strict=False) if m],
+                        name=f"{name}: billed at long-context rates",
+                        legendgroup=name,
+                        mode="markers",
+                        marker={"symbol": "square-open", "size": 7, "color": color},
+                        hovertemplate="long-context request %{x}: %{y:,} tokens<extra></extra>",
+                    ),
+                    row=2,
+                    col=1,
+                )
+        recorded, estimated = source_counts(req)
+        notes.append(f"{name}: {recorded:,} recorded / {estimated:,} estimated")
+        if i == 0:
+            for column, label, c in (
+                ("cache_read_input_tokens", "Cache reads", COLORS["system"]),
+                ("cache_creation_input_tokens", "Cache writes", "#EE7733"),
+                ("uncached_input_tokens", "Uncached input", NEUTRAL),
+            ):
+                if column in req.columns:
+                    fig.add_trace(
+                        go.Bar(
+                            x=x,
+                            y=_col(req, column).tolist(),
+                            name=f"{label} ({name})",
+                            marker={"color": c, "line": {"width": 0}},
+                            hovertemplate=f"{label}: %{{y:,}}<extra></extra>",
+                        ),
+                        row=3,
+                        col=1,
+                    )
+    if premium_threshold_tokens:
+        top = max(peak, float(premium_threshold_tokens)) * 1.05
+        fig.add_hrect(
+            y0=premium_threshold_tokens,
+            y1=top,
+            fillcolor="rgba(204,51,17,0.12)",
+            line_width=0,
+            row=2,
+            col=1,
+        )
+        _hline(
+            fig,
+            xs,
+            premium_threshold_tokens,
+            name=f"Long-context pricing above {premium_threshold_tokens:,} input tokens",
+            color=WINDOW_COLOR,
+            dash="dot",
+            row=2,
+        )
+    fig.update_xaxes(title_text="Request", row=3, col=1)
+    fig.update_yaxes(title_text="USD", tickprefix="$", row=1, col=1)
+    fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=2, col=1)
+    fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=3, col=1)
+    _layout(
+        fig,
+        title=title,
+        subtitle=" · ".join(notes) or "No strategies.",
+        height=height,
+        top_margin=105,
+    )
+    fig.update_layout(barmode="stack", hovermode="x unified")
+    return fig
+
+
+# ---- composition of one request ----------------------------------------------------------------
+
+
+def composition_table(sim: SimulationLike, request: int) -> pd.DataFrame:
+    """What request ``request``'s context window holds, by category, like Claude Code's /context:
+    category, tokens and share of the window (output and free space included)."""
+    req = sim.requests
+    comp = sim.composition
+    columns = ["category", "label", "tokens", "share of window"]
+    if req.empty or request < 0 or request >= len(req):
+        return pd.DataFrame(columns=columns)
+    row = _row(req, request)
+    crow = _row(comp, request) if len(comp) == len(req) else {}
+    window = _window(sim)
+    rows: list[dict[str, Any]] = []
+    for cat in CATEGORIES:
+        value = crow.get(cat)
+        if value is not None and not pd.isna(value) and value:
+            rows.append({"category": cat, "label": LABELS[cat], "tokens": int(value)})
+    if not rows:
+        rows.append(
+            {
+                "category": "prompt",
+                "label": "Prompt (input_tokens)",
+                "tokens": int(row.get("input_tokens", 0) or 0),
+            }
+        )
+    output = int(row.get("output_tokens", 0) or 0)
+    if output:
+        rows.append({"category": "output", "label": "Output of this request", "tokens": output})
+    used = sum(int(r["tokens"]) for r in rows)
+    if window:
+        rows.append({"category": "free", "label": "Free space", "tokens": max(window - used, 0)})
+    frame = pd.DataFrame(rows, columns=columns[:3])
+    denominator = window or used or 1
+    frame["share of window"] = (frame["tokens"] / denominator).round(4)
+    return frame
+
+
+def _row(frame: pd.DataFrame, request: int) -> dict[str, Any]:
+    if "request" in frame.columns:
+        match = frame[frame["request"] == request]
+        if len(match):
+            return {str(k): v for k, v in match.iloc[0].to_dict().items()}
+    if 0 <= request < len(frame):
+        return {str(k): v for k, v in frame.iloc[request].to_dict().items()}
+    return {}
+
+
+def composition(
+    sim: SimulationLike,
+    request: int,
+    *,
+    title: str | None = None,
+    height: int = 260,
+) -> go.Figure:
+    """One request's context window as a horizontal stacked bar: categories, output, free."""
+    table = composition_table(sim, request)
+    row = _row(sim.requests, request)
+    estimated = str(row.get("source", "estimated")) != "recorded"
+    fig = go.Figure()
+    colors: dict[str, str] = {str(k): v for k, v in COLORS.items()}
+    colors |= {
+        "prompt": COLORS["system"],
+        "output": "#EE7733",
+        "free": "rgba(0,0,0,0)",
+    }
+    for record in table.to_dict("records"):
+        cat = str(record["category"])
+        color = colors.get(cat, NEUTRAL)
+        marker: dict[str, Any] = {"color": color, "line": {"width": 0}}
+        if cat == "free":
+            marker = {"color": "rgba(0,0,0,0)", "line": {"width": 1, "color": NEUTRAL}}
+        elif cat in HATCHED or (estimated and cat != "output"):
+            marker["pattern"] = _HATCH
+        label = str(record["label"])
+        fig.add_trace(
+            go.Bar(
+                x=[int(record["tokens"])],
+                y=["window"],
+                orientation="h",
+                name=label,
+                marker=marker,
+                customdata=[[float(record["share of window"]) * 100]],
+                hovertemplate=f"{html.escape(label)}: %{{x:,}} tokens "
+                "(%{customdata[0]:.1f}% of window)<extra></extra>",
+            )
+        )
+    window = _window(sim)
+    source = "estimated (hatched)" if estimated else "recorded usage"
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="Tokens", tickformat=",", range=[0, window] if window else None)
+    fig.update_yaxes(showticklabels=False)
+    _layout(
+        fig,
+        title=title or f"Request {request}: what the context window holds",
+        subtitle=f"Request {request}: {source}"
+        + (f" · window {window:,} tokens" if window else ""),
+        height=height,
+    )
+    fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "t": 70, "b": 20})
+    fig.update_layout(legend={"orientation": "h", "y": -0.35})
+    return fig

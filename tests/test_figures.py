@@ -1,0 +1,342 @@
+"""Figures drawn from hand-made frames with the documented columns (no simulator needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from ctxviz import figures
+from ctxviz.categories import CATEGORIES, LABELS
+
+REQUEST_COLUMNS = [
+    "request",
+    "input_tokens",
+    "original_input_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "context_tokens",
+    "source",
+    "turn",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "uncached_input_tokens",
+    "cost_usd",
+    "cumulative_cost_usd",
+    "long_context",
+    "over_window",
+    "thinking_carried_tokens",
+    "thinking_stripped_tokens",
+    "cleared_input_tokens",
+]
+EVENT_COLUMNS = [
+    "request",
+    "type",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+    "tokens_before",
+    "tokens_after",
+    "summary_tokens",
+    "detail",
+]
+
+
+@dataclass
+class FakeSim:
+    """The shape of ctxviz.simulate's result, built by hand."""
+
+    requests: pd.DataFrame
+    events: pd.DataFrame
+    composition: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def make_sim(
+    n: int = 8, *, estimated_from: int = 5, settings: dict[str, Any] | None = None
+) -> FakeSim:
+    rows = []
+    comp = []
+    cumulative = 0.0
+    for i in range(n):
+        original = 10_000 + 20_000 * i
+        cleared = 15_000 if i >= 4 else 0
+        prompt = original - cleared
+        cost = prompt * 3e-6
+        cumulative += cost
+        rows.append(
+            {
+                "request": i,
+                "input_tokens": prompt,
+                "original_input_tokens": original,
+                "output_tokens": 500,
+                "thinking_tokens": 300 if i % 2 == 0 else 0,
+                "context_tokens": prompt + 500,
+                "source": "recorded" if i < estimated_from else "estimated",
+                "turn": i // 3,
+                "cache_read_input_tokens": prompt - 2_000 if i else 0,
+                "cache_creation_input_tokens": 2_000 if i else prompt,
+                "uncached_input_tokens": 0,
+                "cost_usd": cost,
+                "cumulative_cost_usd": cumulative,
+                "long_context": prompt > 200_000,
+                "over_window": prompt + 500 > 200_000,
+                "thinking_carried_tokens": 300 * (i % 3),
+                "thinking_stripped_tokens": 200 if i % 3 == 0 and i else 0,
+                "cleared_input_tokens": cleared,
+            }
+        )
+        parts = {c: 0 for c in CATEGORIES}
+        parts["hidden_prefix"] = 8_000
+        parts["user_text"] = 1_000
+        parts["tool_results"] = prompt - 9_000 - (1_000 if cleared else 0)
+        parts["cleared_placeholders"] = 1_000 if cleared else 0
+        comp.append({"request": i, **parts})
+    events = pd.DataFrame(
+        [
+            {
+                "request": 4,
+                "type": "clear_tool_uses_20250919",
+                "cleared_tool_uses": 3,
+                "cleared_thinking_turns": None,
+                "cleared_input_tokens": 15_000,
+                "tokens_before": 90_000,
+                "tokens_after": 75_000,
+                "summary_tokens": None,
+                "detail": "cleared <b>Read</b> results",
+            },
+            {
+                "request": 6,
+                "type": "compact_20260112",
+                "cleared_tool_uses": None,
+                "cleared_thinking_turns": None,
+                "cleared_input_tokens": None,
+                "tokens_before": 115_000,
+                "tokens_after": 3_000,
+                "summary_tokens": 2_500,
+                "detail": "",
+            },
+        ][: 2 if n > 6 else 0],
+        columns=EVENT_COLUMNS,
+    )
+    return FakeSim(
+        requests=pd.DataFrame(rows, columns=REQUEST_COLUMNS),
+        events=events,
+        composition=pd.DataFrame(comp, columns=["request", *CATEGORIES]),
+        settings=settings
+        if settings is not None
+        else {
+            "context_window": 200_000,
+            "context_management": {
+                "edits": [
+                    {
+                        "type": "clear_tool_uses_20250919",
+                        "trigger": {"type": "input_tokens", "value": 80_000},
+                    },
+                    {
+                        "type": "compact_20260112",
+                        "trigger": {"type": "input_tokens", "value": 110_000},
+                    },
+                ]
+            },
+        },
+    )
+
+
+def empty_sim() -> FakeSim:
+    return FakeSim(
+        requests=pd.DataFrame(columns=REQUEST_COLUMNS),
+        events=pd.DataFrame(columns=EVENT_COLUMNS),
+        composition=pd.DataFrame(columns=["request", *CATEGORIES]),
+        settings={"context_window": 200_000},
+    )
+
+
+def names(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data if t.name]
+
+
+def test_colours_fixed_for_every_category_and_distinct() -> None:
+    assert set(figures.COLORS) == set(CATEGORIES)
+    assert len(set(figures.COLORS.values())) == len(CATEGORIES)
+
+
+def test_timeline_stacks_categories_in_fixed_colours() -> None:
+    fig = figures.timeline(make_sim())
+    stacked = [t for t in fig.data if getattr(t, "stackgroup", None) == "prompt"]
+    assert [t.name for t in stacked] == [
+        LABELS[c] for c in ("hidden_prefix", "user_text", "tool_results", "cleared_placeholders")
+    ]
+    for t in stacked:
+        cat = next(c for c in CATEGORIES if LABELS[c] == t.name)
+        assert t.fillcolor == figures.COLORS[cat]
+    # The stack sums to the prompt of each request.
+    total = [sum(t.y[i] for t in stacked) for i in range(8)]
+    assert total == list(make_sim().requests["input_tokens"])
+
+
+def test_timeline_window_trigger_lines_and_events() -> None:
+    fig = figures.timeline(make_sim())
+    n = names(fig)
+    assert "Context window (200,000)" in n
+    assert "clear_tool_uses_20250919 trigger (80,000)" in n
+    assert "compact_20260112 trigger (110,000)" in n
+    marker = next(t for t in fig.data if t.name == figures.EVENT_STYLES["compact_20260112"].label)
+    assert list(marker.x) == [6] and list(marker.y) == [115_000]
+    assert "115,000 → 3,000" in marker.text[0]
+    clear = next(
+        t for t in fig.data if t.name == figures.EVENT_STYLES["clear_tool_uses_20250919"].label
+    )
+    # Detail text from the transcript is escaped, so hover text stays inert.
+    assert "&lt;b&gt;Read&lt;/b&gt;" in clear.text[0]
+
+
+def test_estimated_rows_are_hatched_and_counted() -> None:
+    fig = figures.timeline(make_sim(estimated_from=5))
+    hatch = next(t for t in fig.data if t.name == "Estimated rows (hatched)")
+    xs = [x for x in hatch.x if x is not None]
+    assert (min(xs), max(xs)) == (4.5, 7)  # requests 5, 6 and 7, clipped at the last one
+    assert max(hatch.y) == 135_000 and hatch.fillpattern.shape == "/"
+    assert (
+        fig.layout.title.subtitle.text
+        == "5 requests recorded, 3 estimated (hatched / open markers)."
+    )
+    all_recorded = figures.timeline(make_sim(estimated_from=99))
+    assert "Estimated rows (hatched)" not in names(all_recorded)
+    assert all_recorded.layout.title.subtitle.text == "All 8 requests: recorded usage."
+
+
+def test_timeline_baseline_and_no_composition() -> None:
+    sim = make_sim()
+    bare = FakeSim(sim.requests, sim.events, pd.DataFrame(), {"context_window": 200_000})
+    fig = figures.timeline(bare, baseline=sim, baseline_name="As recorded")
+    assert "Prompt (input_tokens)" in names(fig)
+    assert "As recorded (prompt)" in names(fig)
+
+
+ALL_SINGLE = [
+    figures.timeline,
+    figures.thinking,
+    figures.context_editing,
+    figures.compaction,
+]
+
+
+@pytest.mark.parametrize("draw", ALL_SINGLE)
+def test_empty_simulation_still_draws(draw: Any) -> None:
+    fig = draw(empty_sim())
+    assert isinstance(fig, go.Figure)
+    fig.to_json()  # serialisable
+    assert fig.layout.title.subtitle.text == "No requests."
+
+
+def test_empty_multi_and_composition_still_draw() -> None:
+    for fig in (
+        figures.compare({"a": empty_sim()}),
+        figures.cost({"a": empty_sim()}, premium_threshold_tokens=200_000),
+        figures.compare({}),
+        figures.cost({}),
+        figures.composition(empty_sim(), 0),
+    ):
+        assert isinstance(fig, go.Figure)
+        fig.to_json()
+    assert figures.compare_table({}).empty
+    assert figures.composition_table(empty_sim(), 3).empty
+
+
+def test_thinking_generated_carried_stripped_and_tool_loops() -> None:
+    fig = figures.thinking(make_sim())
+    generated = next(t for t in fig.data if t.name.startswith("Generated"))
+    stripped = next(t for t in fig.data if t.name.startswith("Stripped"))
+    carried = next(t for t in fig.data if t.name.startswith("Carried"))
+    loops = next(t for t in fig.data if t.name.startswith("Tool-use loop"))
+    assert list(generated.y) == [300, 0, 300, 0, 300, 0, 300, 0]
+    assert list(stripped.y) == [0, 0, 0, -200, 0, 0, -200, 0]
+    assert list(carried.y) == [0, 300, 600, 0, 300, 600, 0, 300]
+    assert list(loops.x) == list(range(8))  # turns of 3, 3 and 2 requests: all loops
+    # Estimated requests get open markers.
+    assert list(carried.marker.symbol[4:6]) == ["circle", "circle-open"]
+
+
+def test_context_editing_before_after_and_cache_invalidation() -> None:
+    fig = figures.context_editing(make_sim())
+    before = next(t for t in fig.data if t.name.startswith("Before edits"))
+    after = next(t for t in fig.data if t.name.startswith("Sent after edits"))
+    assert before.y[5] - after.y[5] == 15_000
+    inval = next(t for t in fig.data if t.name == "Cache invalidated by a clearing")
+    assert list(inval.x) == [4]
+    assert {t.name for t in fig.data} >= {"Cache reads", "Cache writes"}
+
+
+def test_compaction_draws_drops_and_baseline() -> None:
+    fig = figures.compaction(make_sim(), baseline=make_sim(settings={}))
+    drops = [t for t in fig.data if t.type == "scatter" and t.showlegend is False]
+    assert any(list(t.x)[:2] == [6, 6] and list(t.y)[:2] == [115_000, 3_000] for t in drops)
+    assert "Without this policy (prompt)" in names(fig)
+
+
+def test_policy_lines_from_settings() -> None:
+    lines = figures.policy_lines(
+        {
+            "context_window": 200_000,
+            "compaction_control": {"enabled": True, "context_token_threshold": 100_000},
+            "claude_code_autocompact": {"reserve_tokens": 33_000},
+            "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+        }
+    )
+    assert [(line.tokens, line.label.split(" (")[0]) for line in lines] == [
+        (100_000, "compaction_control threshold"),
+        (167_000, "Claude Code auto-compact"),
+    ]
+    assert figures.policy_lines(None) == []
+
+
+def test_compare_and_table() -> None:
+    sims = {"As recorded": make_sim(settings={"context_window": 200_000}), "Edits": make_sim()}
+    fig = figures.compare(sims)
+    lines = [t for t in fig.data if t.name in sims]
+    assert [t.line.dash for t in lines] == ["solid", "dash"]
+    assert lines[0].line.color != lines[1].line.color
+    table = figures.compare_table(sims)
+    assert list(table["strategy"]) == ["As recorded", "Edits"]
+    row = table.iloc[1]
+    assert row["peak prompt (tokens)"] == 135_000
+    assert row["clearings"] == 1 and row["compactions"] == 1
+    assert row["total $"] == pytest.approx(round(sum(make_sim().requests["cost_usd"]), 4))
+    reads = make_sim().requests["cache_read_input_tokens"].sum()
+    assert row["cache hit rate"] == pytest.approx(
+        round(reads / make_sim().requests["input_tokens"].sum(), 4)
+    )
+    assert row["estimated requests"] == 3
+
+
+def test_cost_cumulative_and_premium_zone() -> None:
+    sims = {"A": make_sim(12)}
+    fig = figures.cost(sims, premium_threshold_tokens=200_000)
+    cum = next(t for t in fig.data if t.name == "A" and t.showlegend is not False)
+    assert cum.y[-1] == pytest.approx(sims["A"].requests["cumulative_cost_usd"].iloc[-1])
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].y0 == 200_000
+    assert "A: billed at long-context rates" in names(fig)
+    no_premium = figures.cost(sims, premium_threshold_tokens=None)
+    assert len(no_premium.layout.shapes) == 0
+
+
+def test_composition_of_one_request() -> None:
+    sim = make_sim()
+    table = figures.composition_table(sim, 5)
+    assert list(table["category"]) == [
+        "hidden_prefix",
+        "user_text",
+        "tool_results",
+        "cleared_placeholders",
+        "output",
+        "free",
+    ]
+    assert table["tokens"].sum() == 200_000
+    fig = figures.composition(sim, 5)
+    assert [t.name for t in fig.data][-1] == "Free space"
+    # Request 5 is estimated: its prompt bars are hatched.
+    assert fig.data[0].marker.pattern.shape == "/"
