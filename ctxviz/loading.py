@@ -18,6 +18,7 @@ import lzma
 import os
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -141,7 +142,7 @@ def _decompress(data: bytes, where: str = "") -> bytes:
                 out = f.read(MAX_DECOMPRESSED_BYTES + 1)
         except EOFError:
             raise TranscriptError(f"truncated {name} data: the stream ends early", where) from None
-        except (OSError, lzma.LZMAError, ValueError) as e:
+        except (OSError, lzma.LZMAError, zlib.error, ValueError) as e:
             raise TranscriptError(f"not valid {name} data ({e})", where) from None
         if len(out) > MAX_DECOMPRESSED_BYTES:
             raise TranscriptError(

@@ -112,8 +112,10 @@ def _blocks(msg: dict[str, Any], here: str, notes: Notes, counter: list[int]) ->
             fail(f"`text` must be a string, found {kind(text)}", at(here, "text"))
         if text:
             blocks.append(TextBlock(text=text))
-    for k, a in enumerate(msg.get("attachments") or []):
-        aw = at(at(here, "attachments"), k)
+    attachments = msg.get("attachments")
+    aws = at(here, "attachments")
+    for k, a in enumerate(need_list(attachments, aws) if attachments is not None else []):
+        aw = at(aws, k)
         a = need_dict(a, aw, "an attachment object")
         extracted = a.get("extracted_content")
         title = str_or(a.get("file_name"), "") or None
@@ -126,7 +128,8 @@ def _blocks(msg: dict[str, Any], here: str, notes: Notes, counter: list[int]) ->
             )
         else:
             blocks.append(OtherBlock(type="attachment", raw=a))
-    for f in msg.get("files") or []:
+    files = msg.get("files")
+    for f in need_list(files, at(here, "files")) if files is not None else []:
         blocks.append(OtherBlock(type="file", raw=f))
     return blocks
 

@@ -73,7 +73,8 @@ class _Item:
 
     role: str
     blocks: list[Block]
-    lines: list[int]
+    places: list[tuple[int, int]]
+    """Each block's (line, index in that record's ``message.content``)."""
     first_line: int
     summary: bool = False
     closed: bool = False
@@ -228,7 +229,7 @@ def _build(
         msg = obj.get("message")
         if type(msg) is not dict or type(msg.get("content")) is not list:
             continue
-        if t == "assistant" and msg.get("id") in chain_ids:
+        if t == "assistant" and _str(msg.get("id")) in chain_ids:
             for b in msg["content"]:
                 if type(b) is dict and b.get("type") == "tool_use" and type(b.get("id")) is str:
                     chain_tools.add(b["id"])
@@ -249,7 +250,7 @@ def _build(
         take = False
         msg = obj.get("message")
         if t == "assistant":
-            take = type(msg) is dict and msg.get("id") in chain_ids
+            take = type(msg) is dict and _str(msg.get("id")) in chain_ids
         elif t == "user":
             content = msg.get("content") if type(msg) is dict else None
             ids = _result_ids(content)
@@ -261,10 +262,10 @@ def _build(
             ):
                 answered.update(ids)
                 take = True
-            elif obj.get("isMeta") and obj.get("parentUuid") in attached:
+            elif obj.get("isMeta") and _str(obj.get("parentUuid")) in attached:
                 take = True
         else:
-            take = obj.get("parentUuid") in attached
+            take = _str(obj.get("parentUuid")) in attached
         if take:
             included[i] = 1
             if type(obj.get("uuid")) is str:
@@ -331,13 +332,13 @@ def _build(
                 mid = str_or(obj.get("uuid"), f"line {n}")
             item = groups.get(mid)
             if item is None:
-                item = _Item(role="assistant", blocks=[], lines=[], first_line=n)
+                item = _Item(role="assistant", blocks=[], places=[], first_line=n)
                 groups[mid] = item
                 open_item(item)
                 model = msg.get("model")
                 item.model = model if type(model) is str else None
             item.blocks.extend(blocks)
-            item.lines.extend([n] * len(blocks))
+            item.places.extend((n, k) for k in range(len(blocks)))
             usage = msg.get("usage")
             if type(usage) is dict:
                 out = usage.get("output_tokens")
@@ -376,12 +377,17 @@ def _build(
             continue
         last = items[-1] if items else None
         if summary or last is None or last.role != "user" or last.closed or last.summary:
-            item = _Item(role="user", blocks=list(blocks), lines=[n] * len(blocks), first_line=n)
+            item = _Item(
+                role="user",
+                blocks=list(blocks),
+                places=[(n, k) for k in range(len(blocks))],
+                first_line=n,
+            )
             item.summary = summary
             open_item(item)
         else:
             last.blocks.extend(blocks)
-            last.lines.extend([n] * len(blocks))
+            last.places.extend((n, k) for k in range(len(blocks)))
         if summary:
             boundary = pending_boundary or {"line": n, "meta": {}, "from": None}
             pending_boundary = None
@@ -472,7 +478,8 @@ def _build(
         )
 
     def locate(i: int, j: int) -> str:
-        return f"line {items[i].lines[j]}"
+        n, k = items[i].places[j]
+        return f"line {n}, message.content[{k}]"
 
     check_messages(messages, notes, locate)
     if items and items[0].role == "user":
@@ -491,6 +498,11 @@ def _build(
         warnings=notes.finish(),
     )
     return session
+
+
+def _str(value: object) -> str | None:
+    """A string field, or None when it is anything else (ids must be hashable strings)."""
+    return value if type(value) is str else None
 
 
 def _result_ids(content: object) -> list[str]:
@@ -517,7 +529,7 @@ def _note_agent_link(obj: dict[str, Any], session: Session) -> None:
 def _attachment_text(a: dict[str, Any]) -> str | None:
     """What an attachment record adds to the prompt, as Claude Code sends it (None: nothing)."""
     t = a.get("type")
-    if t in _SILENT_ATTACHMENTS:
+    if not isinstance(t, str) or t in _SILENT_ATTACHMENTS:
         return None
     name = a.get("hookName") or a.get("hookEvent") or "hook"
     content = a.get("content")

@@ -376,7 +376,25 @@ def from_body(
     """A chat completions request body: one request per assistant message, plus the pending one."""
     if "messages" not in body:
         fail("a JSON object with no `messages`: not a chat completions request", where)
-    system, messages, places = parse_messages(body["messages"], at(where, "messages"), notes)
+    return _from_history(body, body["messages"], at(where, "messages"), where, notes, source)
+
+
+def from_messages(
+    value: Sequence[Any], *, where: str = "", notes: Notes, source: str | None = None
+) -> Conversation:
+    """A bare messages array."""
+    return _from_history({}, list(value), where, where, notes, source)
+
+
+def _from_history(
+    body: Mapping[str, Any],
+    value: object,
+    messages_where: str,
+    where: str,
+    notes: Notes,
+    source: str | None,
+) -> Conversation:
+    system, messages, places = parse_messages(value, messages_where, notes)
     params = _params(body, where)
     _check_arguments(messages, notes)
     requests = [
@@ -391,16 +409,10 @@ def from_body(
         model=params.model,
         notes=notes,
         source=source,
-        where=at(where, "messages"),
+        where=messages_where,
         format="openai",
         locate=_locate(places, messages),
     )
-
-
-def from_messages(
-    value: Sequence[Any], *, where: str = "", notes: Notes, source: str | None = None
-) -> Conversation:
-    return from_body({"messages": list(value)}, where=where, notes=notes, source=source)
 
 
 def _locate_in_log(i: int, j: int, messages: Sequence[Message]) -> str:
