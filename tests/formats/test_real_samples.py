@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import ctxviz.loading as loading
 from ctxviz.model import (
     CompactionBlock,
