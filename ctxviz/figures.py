@@ -18,10 +18,14 @@ Conventions shared by every figure, so a reader learns them once:
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -35,6 +39,7 @@ __all__ = [
     "EventStyle",
     "PolicyLine",
     "SimulationLike",
+    "cache_invalidations",
     "compaction",
     "compare",
     "compare_table",
@@ -137,6 +142,16 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
         symbol="star",
         color="#009988",
     ),
+    "rolling_window": EventStyle(
+        label="Rolling window dropped old messages",
+        symbol="triangle-left",
+        color="#BBBBBB",
+    ),
+    "memory_warning": EventStyle(
+        label="Memory tool warning (clearing approaches)",
+        symbol="circle-open-dot",
+        color="#EE3377",
+    ),
     "context_window_exceeded": EventStyle(
         label="Context window exceeded",
         symbol="x",
@@ -150,9 +165,11 @@ _OTHER_EVENT: Final = EventStyle(label="Other event", symbol="circle-open", colo
 COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
     {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
 )
+"""Event types that replace the history by a summary."""
 CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
     {"clear_tool_uses_20250919", "clear_thinking_20251015"}
 )
+"""Event types of context editing (each one invalidates the prompt cache from the change)."""
 
 STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#009988", "#EE3377")
 """Up to four compared strategies (Tol vibrant); each also gets its own dash pattern."""
@@ -170,20 +187,27 @@ _LEGEND: Final = {
 
 
 # ---- small readers -----------------------------------------------------------------------------
+# Traces get numpy arrays, never Python lists: plotly validates lists element by element, which
+# costs about half a second per figure at 2,000 requests.
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+IntArray: TypeAlias = npt.NDArray[np.int64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 
-def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A numeric column, or zeros when the simulation does not provide it."""
+def _col(frame: pd.DataFrame, name: str) -> FloatArray:
+    """A numeric column as floats, or zeros when the simulation does not provide it."""
     if name in frame.columns:
-        return pd.to_numeric(frame[name], errors="coerce").fillna(0)
-    return pd.Series(0, index=frame.index, dtype="int64")
+        values = pd.to_numeric(frame[name], errors="coerce").fillna(0)
+        return np.asarray(values, dtype=np.float64)
+    return np.zeros(len(frame), dtype=np.float64)
 
 
-def _x(frame: pd.DataFrame) -> list[int]:
+def _x(frame: pd.DataFrame) -> IntArray:
     """The request numbers of a frame's rows."""
     if "request" in frame.columns:
-        return [int(v) for v in frame["request"]]
-    return [int(v) for v in range(len(frame))]
+        return np.asarray(frame["request"], dtype=np.int64)
+    return np.arange(len(frame), dtype=np.int64)
 
 
 def _setting(settings: Any, name: str) -> Any:
@@ -196,14 +220,25 @@ def _setting(settings: Any, name: str) -> Any:
 
 
 def _window(sim: SimulationLike) -> int | None:
+    """The context window of the last request (each row carries its own), else the setting."""
+    req = sim.requests
+    if "context_window" in req.columns and len(req):
+        value = req["context_window"].iloc[-1]
+        if value is not None and not pd.isna(value) and int(value) > 0:
+            return int(value)
     value = _setting(sim.settings, "context_window")
     return int(value) if value else None
 
 
-def _estimated_mask(frame: pd.DataFrame) -> pd.Series:
+def _estimated_mask(frame: pd.DataFrame) -> BoolArray:
     if "source" not in frame.columns:
-        return pd.Series(False, index=frame.index)
-    return frame["source"].astype(str) != "recorded"
+        return np.zeros(len(frame), dtype=np.bool_)
+    return np.asarray(frame["source"].astype(str) != "recorded", dtype=np.bool_)
+
+
+def _symbols(mask: BoolArray) -> npt.NDArray[np.str_]:
+    """Open markers for estimated requests, filled for recorded ones."""
+    return np.where(mask, "circle-open", "circle")
 
 
 def source_counts(frame: pd.DataFrame) -> tuple[int, int]:
@@ -226,11 +261,18 @@ def source_note(frame: pd.DataFrame) -> str:
 
 def _fmt_int(value: Any) -> str:
     try:
-        if pd.isna(value):
+        if value is None or pd.isna(value):
             return "?"
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return "?"
+
+
+def _present(value: Any) -> bool:
+    """Neither None nor NaN (nor pandas' NA)."""
+    if value is None or value is pd.NA:
+        return False
+    return not (isinstance(value, float) and math.isnan(value))
 
 
 # ---- policy lines ------------------------------------------------------------------------------
@@ -245,17 +287,39 @@ class PolicyLine:
     color: str
 
 
-def policy_lines(settings: Any, *, context_window: int | None = None) -> list[PolicyLine]:
-    """The trigger lines of the policies a simulation was run with, as configured.
-
-    Reads the effective settings a simulation reports (``context_management``,
-    ``compaction_control``, ``claude_code_autocompact``); a trigger the configuration leaves to
-    the API's default is drawn only if the settings carry the resolved value.
-    """
+def _edit_trigger_lines(settings: Any) -> list[PolicyLine]:
     lines: list[PolicyLine] = []
+    edits = _setting(settings, "edits")
+    if edits is not None and not isinstance(edits, Mapping):
+        # The simulator's resolved edits: the API's defaults are already filled in.
+        for edit in getattr(edits, "clearing", ()):
+            if getattr(edit, "trigger_type", None) == "input_tokens":
+                value = int(edit.trigger_value)
+                lines.append(
+                    PolicyLine(
+                        label=f"clear_tool_uses_20250919 trigger ({value:,})",
+                        tokens=value,
+                        color=EVENT_STYLES["clear_tool_uses_20250919"].color,
+                    )
+                )
+        compact = getattr(edits, "compact", None)
+        if compact is not None:
+            value = int(compact.trigger_tokens)
+            lines.append(
+                PolicyLine(
+                    label=f"compact_20260112 trigger ({value:,})",
+                    tokens=value,
+                    color=EVENT_STYLES["compact_20260112"].color,
+                )
+            )
+        return lines
     cm = _setting(settings, "context_management")
-    edits = cm.get("edits", ()) if isinstance(cm, Mapping) else ()
-    for edit in edits:
+    if isinstance(cm, str):
+        try:
+            cm = json.loads(cm)
+        except ValueError:
+            cm = None
+    for edit in cm.get("edits", ()) if isinstance(cm, Mapping) else ():
         if not isinstance(edit, Mapping):
             continue
         kind = str(edit.get("type", ""))
@@ -265,17 +329,31 @@ def policy_lines(settings: Any, *, context_window: int | None = None) -> list[Po
             and trigger.get("type") == "input_tokens"
             and isinstance(trigger.get("value"), int)
         ):
-            style = EVENT_STYLES.get(kind, _OTHER_EVENT)
+            value = int(trigger["value"])
             lines.append(
                 PolicyLine(
-                    label=f"{kind} trigger ({trigger['value']:,})",
-                    tokens=int(trigger["value"]),
-                    color=style.color,
+                    label=f"{kind} trigger ({value:,})",
+                    tokens=value,
+                    color=EVENT_STYLES.get(kind, _OTHER_EVENT).color,
                 )
             )
+    return lines
+
+
+def policy_lines(settings: Any, *, context_window: int | None = None) -> list[PolicyLine]:
+    """The trigger lines of the policies a simulation ran with: context-editing and compaction
+    triggers, the SDK's ``compaction_control`` threshold, Claude Code's auto-compact point and a
+    rolling window's budget.
+
+    ``settings`` is a simulation's ``SimulationSettings`` (defaults resolved) or a mapping of
+    ``simulate``'s keyword arguments as given (only explicit values are drawn).
+    """
+    lines = _edit_trigger_lines(settings)
     cc = _setting(settings, "compaction_control")
-    if isinstance(cc, Mapping) and cc.get("enabled") and cc.get("context_token_threshold"):
-        value = int(cc["context_token_threshold"])
+    enabled = _setting(cc, "enabled")
+    threshold = _setting(cc, "context_token_threshold")
+    if enabled and threshold:
+        value = int(threshold)
         lines.append(
             PolicyLine(
                 label=f"compaction_control threshold ({value:,}, prompt + output)",
@@ -283,15 +361,26 @@ def policy_lines(settings: Any, *, context_window: int | None = None) -> list[Po
                 color=EVENT_STYLES["compaction_control"].color,
             )
         )
-    auto = _setting(settings, "claude_code_autocompact")
     window = context_window or _setting(settings, "context_window")
-    if isinstance(auto, Mapping) and auto.get("reserve_tokens") is not None and window:
-        value = int(window) - int(auto["reserve_tokens"])
+    auto = _setting(settings, "claude_code_autocompact")
+    reserve = _setting(auto, "reserve_tokens")
+    if reserve is not None and window:
+        value = int(window) - int(reserve)
         lines.append(
             PolicyLine(
-                label=f"Claude Code auto-compact ({value:,} = window − reserve)",
+                label=f"Claude Code auto-compact ({value:,} = window − {int(reserve):,})",
                 tokens=value,
                 color=EVENT_STYLES["claude_code_autocompact"].color,
+            )
+        )
+    rolling = _setting(settings, "rolling_window")
+    budget = _setting(rolling, "budget_tokens")
+    if budget:
+        lines.append(
+            PolicyLine(
+                label=f"Rolling window budget ({int(budget):,})",
+                tokens=int(budget),
+                color=EVENT_STYLES["rolling_window"].color,
             )
         )
     return lines
@@ -300,9 +389,16 @@ def policy_lines(settings: Any, *, context_window: int | None = None) -> list[Po
 # ---- shared trace builders ---------------------------------------------------------------------
 
 
+def _add(fig: go.Figure, trace: Any, row: int | None) -> None:
+    if row is None:
+        fig.add_trace(trace)
+    else:
+        fig.add_trace(trace, row=row, col=1)
+
+
 def _hline(
     fig: go.Figure,
-    x: Sequence[int],
+    x: IntArray,
     tokens: int,
     *,
     name: str,
@@ -311,40 +407,62 @@ def _hline(
     row: int | None = None,
 ) -> None:
     """A horizontal line as a trace (so it has a legend entry and hover)."""
-    lo, hi = (min(x), max(x)) if x else (0, 1)
-    trace = go.Scatter(
-        x=[lo, hi],
-        y=[tokens, tokens],
-        mode="lines",
-        name=name,
-        line={"color": color, "dash": dash, "width": 1.6},
-        hovertemplate=f"{html.escape(name)}<extra></extra>",
+    lo, hi = (int(x.min()), int(x.max())) if len(x) else (0, 1)
+    _add(
+        fig,
+        go.Scatter(
+            x=[lo, hi],
+            y=[tokens, tokens],
+            mode="lines",
+            name=name,
+            line={"color": color, "dash": dash, "width": 1.6},
+            hovertemplate=f"{html.escape(name)}<extra></extra>",
+        ),
+        row,
     )
-    if row is None:
-        fig.add_trace(trace)
-    else:
-        fig.add_trace(trace, row=row, col=1)
 
 
-def _event_text(row: Mapping[str, Any], style: EventStyle) -> str:
-    parts = [f"<b>{html.escape(style.label)}</b>", f"request {_fmt_int(row.get('request'))}"]
-    before, after = row.get("tokens_before"), row.get("tokens_after")
-    if before is not None and not pd.isna(before):
-        parts.append(f"prompt {_fmt_int(before)} → {_fmt_int(after)} tokens")
-    for key, label in (
-        ("cleared_tool_uses", "tool uses cleared"),
-        ("cleared_thinking_turns", "thinking turns cleared"),
-        ("cleared_input_tokens", "tokens cleared"),
-        ("summary_tokens", "summary tokens"),
-    ):
-        value = row.get(key)
-        if value is not None and not pd.isna(value) and value:
-            parts.append(f"{label}: {_fmt_int(value)}")
-    detail = row.get("detail")
-    if isinstance(detail, str) and detail:
-        # Details may quote tool names from the transcript: escape so hover text stays inert.
-        parts.append(html.escape(detail[:300]))
-    return "<br>".join(parts)
+_EVENT_COUNTS: Final = (
+    ("cleared_tool_uses", "tool uses cleared"),
+    ("cleared_thinking_turns", "thinking turns cleared"),
+    ("cleared_input_tokens", "tokens cleared"),
+    ("summary_tokens", "summary tokens"),
+)
+
+
+def _event_texts(group: pd.DataFrame, style: EventStyle) -> npt.NDArray[np.object_]:
+    """Hover text of each event: what, where, prompt before → after, counts, the detail.
+
+    Built column by column (one list per field), which is fast for thousands of events.
+    """
+    n = len(group)
+
+    def column(name: str) -> list[Any]:
+        return group[name].tolist() if name in group.columns else [None] * n
+
+    head = f"<b>{html.escape(style.label)}</b>"
+    parts: list[list[str]] = [
+        [f"{head}<br>request {_fmt_int(r)}" for r in column("request")],
+    ]
+    befores, afters = column("tokens_before"), column("tokens_after")
+    parts.append(
+        [
+            f"<br>prompt {_fmt_int(b)} → {_fmt_int(a)} tokens" if _present(b) else ""
+            for b, a in zip(befores, afters, strict=True)
+        ]
+    )
+    for key, label in _EVENT_COUNTS:
+        parts.append(
+            [f"<br>{label}: {_fmt_int(v)}" if _present(v) and v else "" for v in column(key)]
+        )
+    # Details may quote tool names from the transcript: escape so hover text stays inert.
+    parts.append(
+        [
+            "<br>" + html.escape(d[:300]) if isinstance(d, str) and d else ""
+            for d in column("detail")
+        ]
+    )
+    return np.asarray(["".join(p) for p in zip(*parts, strict=True)], dtype=object)
 
 
 def _add_events(
@@ -361,68 +479,69 @@ def _add_events(
     if events.empty or "type" not in events.columns:
         return
     wanted = set(types) if types is not None else None
-    prompt = dict(zip(_x(requests), _col(requests, "input_tokens"), strict=False))
+    prompt = dict(zip(_x(requests).tolist(), _col(requests, "input_tokens").tolist(), strict=True))
     for kind, group in events.groupby("type", sort=False):
         kind = str(kind)
         if wanted is not None and kind not in wanted:
             continue
         style = EVENT_STYLES.get(kind, _OTHER_EVENT)
-        xs: list[int] = []
-        ys: list[float] = []
-        texts: list[str] = []
-        drop_x: list[float | None] = []
-        drop_y: list[float | None] = []
-        for raw in group.to_dict("records"):
-            record = {str(k): v for k, v in raw.items()}
-            r = int(record.get("request", 0))
-            before = record.get("tokens_before")
-            y = float(before) if before is not None and not pd.isna(before) else prompt.get(r, 0)
-            xs.append(r)
-            ys.append(float(y))
-            texts.append(_event_text(record, style))
-            after = record.get("tokens_after")
-            if show_drop and after is not None and not pd.isna(after):
-                drop_x += [r, r, None]
-                drop_y += [float(y), float(after), None]
-        if drop_x:
-            drop = go.Scatter(
-                x=drop_x,
-                y=drop_y,
-                mode="lines",
-                line={"color": style.color, "width": 2},
-                showlegend=False,
-                hoverinfo="skip",
-                legendgroup=kind + name_suffix,
-            )
-            if row is None:
-                fig.add_trace(drop)
-            else:
-                fig.add_trace(drop, row=row, col=1)
-        trace = go.Scatter(
-            x=xs,
-            y=ys,
-            mode="markers",
-            name=style.label + name_suffix,
-            legendgroup=kind + name_suffix,
-            marker={
-                "symbol": style.symbol,
-                "color": style.color,
-                "size": 11,
-                "line": {"width": 1.5, "color": style.color},
-            },
-            text=texts,
-            hovertemplate="%{text}<extra></extra>",
+        xs = np.asarray(_col(group, "request"), dtype=np.int64)
+        before = _col(group, "tokens_before")
+        has_before = (
+            np.asarray(group["tokens_before"].notna(), dtype=np.bool_)
+            if "tokens_before" in group.columns
+            else np.zeros(len(group), dtype=np.bool_)
         )
-        if row is None:
-            fig.add_trace(trace)
-        else:
-            fig.add_trace(trace, row=row, col=1)
+        fallback = np.asarray([prompt.get(int(r), 0.0) for r in xs], dtype=np.float64)
+        ys = np.where(has_before, before, fallback)
+        if show_drop and "tokens_after" in group.columns:
+            after = np.asarray(pd.to_numeric(group["tokens_after"], errors="coerce"), np.float64)
+            keep = ~np.isnan(after)
+            if bool(keep.any()):
+                n = int(keep.sum())
+                drop_x = np.full(3 * n, np.nan)
+                drop_y = np.full(3 * n, np.nan)
+                drop_x[0::3] = drop_x[1::3] = xs[keep]
+                drop_y[0::3] = ys[keep]
+                drop_y[1::3] = after[keep]
+                _add(
+                    fig,
+                    go.Scatter(
+                        x=drop_x,
+                        y=drop_y,
+                        mode="lines",
+                        line={"color": style.color, "width": 2},
+                        showlegend=False,
+                        hoverinfo="skip",
+                        legendgroup=kind + name_suffix,
+                    ),
+                    row,
+                )
+        _add(
+            fig,
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name=style.label + name_suffix,
+                legendgroup=kind + name_suffix,
+                marker={
+                    "symbol": style.symbol,
+                    "color": style.color,
+                    "size": 11,
+                    "line": {"width": 1.5, "color": style.color},
+                },
+                text=_event_texts(group, style),
+                hovertemplate="%{text}<extra></extra>",
+            ),
+            row,
+        )
 
 
 def _add_estimated_hatch(
     fig: go.Figure,
     requests: pd.DataFrame,
-    heights: pd.Series,
+    heights: FloatArray,
     *,
     row: int | None = None,
     name: str = "Estimated rows (hatched)",
@@ -430,48 +549,45 @@ def _add_estimated_hatch(
     """Hatch the columns of estimated requests up to ``heights``, one legend entry for all.
 
     A transparent scatter fill with a pattern, not a bar: plotly draws bars beneath scatter
-    traces, so a bar hatch would hide under the stacked areas.
+    traces, so a bar hatch would hide under the stacked areas. Each run of consecutive estimated
+    requests is one closed polygon (steps of one request wide), runs separated by gaps.
     """
     mask = _estimated_mask(requests)
     if not bool(mask.any()):
         return
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    previous: int | None = None
-    for r, h, m in zip(_x(requests), heights, mask, strict=False):
-        if not m:
-            continue
-        if previous is not None and r != previous + 1:
-            xs += [previous + 0.5, previous + 0.5, None]
-            ys += [ys[-1], 0.0, None]
-        if previous is None or r != previous + 1:
-            xs += [r - 0.5, r - 0.5]
-            ys += [0.0, float(h)]
-        xs += [r - 0.5, r + 0.5]
-        ys += [float(h), float(h)]
-        previous = r
-    if previous is not None:
-        xs += [previous + 0.5]
-        ys += [0.0]
-    all_x = _x(requests)
-    lo, hi = min(all_x), max(all_x)
-    # Keep the hatch inside the plotted range (half-columns would stick out at the ends).
-    xs = [None if v is None else min(max(v, lo), hi) for v in xs]
-    trace = go.Scatter(
-        x=xs,
-        y=ys,
-        name=name,
-        mode="lines",
-        fill="toself",
-        fillcolor="rgba(0,0,0,0)",
-        fillpattern=_HATCH,
-        line={"width": 0, "color": "rgba(128,128,128,0.7)"},
-        hoverinfo="skip",
+    x_all = _x(requests)
+    lo, hi = float(x_all.min()), float(x_all.max())
+    xs: list[float] = []
+    ys: list[float] = []
+    idx = np.flatnonzero(mask)
+    # Split into runs of consecutive request numbers.
+    breaks = np.flatnonzero(np.diff(x_all[idx]) != 1) + 1
+    for run in np.split(idx, breaks):
+        rx = x_all[run].astype(np.float64)
+        h = heights[run]
+        left = np.maximum(rx - 0.5, lo)
+        right = np.minimum(rx + 0.5, hi)
+        step_x = np.empty(2 * len(run))
+        step_y = np.empty(2 * len(run))
+        step_x[0::2], step_x[1::2] = left, right
+        step_y[0::2], step_y[1::2] = h, h
+        xs += [float(left[0]), *step_x.tolist(), float(right[-1]), math.nan]
+        ys += [0.0, *step_y.tolist(), 0.0, math.nan]
+    _add(
+        fig,
+        go.Scatter(
+            x=np.asarray(xs),
+            y=np.asarray(ys),
+            name=name,
+            mode="lines",
+            fill="toself",
+            fillcolor="rgba(0,0,0,0)",
+            fillpattern=_HATCH,
+            line={"width": 0, "color": "rgba(128,128,128,0.7)"},
+            hoverinfo="skip",
+        ),
+        row,
     )
-    if row is None:
-        fig.add_trace(trace)
-    else:
-        fig.add_trace(trace, row=row, col=1)
 
 
 def _layout(
@@ -514,7 +630,7 @@ def timeline(
             fig.add_trace(
                 go.Scatter(
                     x=cx,
-                    y=_col(comp, cat).tolist(),
+                    y=_col(comp, cat),
                     name=LABELS[cat],
                     stackgroup="prompt",
                     mode="lines",
@@ -530,7 +646,7 @@ def timeline(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=total.tolist(),
+                y=total,
                 name="Prompt (input_tokens)",
                 mode="lines",
                 fill="tozeroy",
@@ -543,7 +659,7 @@ def timeline(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_col(req, "context_tokens").tolist(),
+                y=_col(req, "context_tokens"),
                 name="Prompt + output (context_tokens)",
                 mode="lines",
                 line={"color": NEUTRAL, "width": 1, "dash": "dot"},
@@ -555,7 +671,7 @@ def timeline(
         fig.add_trace(
             go.Scatter(
                 x=_x(b),
-                y=_col(b, "input_tokens").tolist(),
+                y=_col(b, "input_tokens"),
                 name=f"{baseline_name} (prompt)",
                 mode="lines",
                 line={"color": NEUTRAL, "width": 1.5, "dash": "dash"},
@@ -578,12 +694,12 @@ def timeline(
 # ---- thinking ----------------------------------------------------------------------------------
 
 
-def _tool_loop_mask(requests: pd.DataFrame) -> pd.Series:
+def _tool_loop_mask(requests: pd.DataFrame) -> BoolArray:
     """Requests that belong to a turn spanning several requests (a tool-use loop)."""
     if "turn" not in requests.columns or requests.empty:
-        return pd.Series(False, index=requests.index)
+        return np.zeros(len(requests), dtype=np.bool_)
     sizes = requests.groupby("turn")["turn"].transform("size")
-    return sizes > 1
+    return np.asarray(sizes > 1, dtype=np.bool_)
 
 
 def thinking(
@@ -605,8 +721,8 @@ def thinking(
     if bool(loop.any()):
         fig.add_trace(
             go.Bar(
-                x=[v for v, m in zip(x, loop, strict=False) if m],
-                y=[top * 1.05] * int(loop.sum()),
+                x=x[loop],
+                y=np.full(int(loop.sum()), top * 1.05),
                 width=1.0,
                 name="Tool-use loop: this turn's thinking is sent back and counts",
                 marker={"color": "rgba(136,204,238,0.22)", "line": {"width": 0}},
@@ -616,7 +732,7 @@ def thinking(
     fig.add_trace(
         go.Bar(
             x=x,
-            y=generated.tolist(),
+            y=generated,
             name="Generated (output thinking_tokens)",
             marker={"color": COLORS["thinking"], "line": {"width": 0}},
             hovertemplate="generated: %{y:,}<extra></extra>",
@@ -625,14 +741,14 @@ def thinking(
     fig.add_trace(
         go.Bar(
             x=x,
-            y=(-stripped).tolist(),
+            y=(-stripped),
             name="Stripped from the prompt (below zero)",
             marker={
                 "color": "rgba(170,68,153,0.25)",
                 "pattern": {"shape": "/", "fgcolor": COLORS["thinking"], "solidity": 0.4},
                 "line": {"width": 0},
             },
-            customdata=stripped.tolist(),
+            customdata=stripped,
             hovertemplate="stripped: %{customdata:,}<extra></extra>",
         )
     )
@@ -640,14 +756,14 @@ def thinking(
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=carried.tolist(),
+            y=carried,
             name="Carried in the prompt (thinking_carried_tokens)",
             mode="lines+markers",
             line={"color": COLORS["tool_inputs"], "width": 2, "shape": "hv"},
             marker={
                 "size": 5,
                 "color": COLORS["tool_inputs"],
-                "symbol": ["circle-open" if e else "circle" for e in est],
+                "symbol": _symbols(est),
             },
             hovertemplate="carried: %{y:,}<extra></extra>",
         )
@@ -680,14 +796,14 @@ def context_editing(
         vertical_spacing=0.06,
         subplot_titles=("Prompt (input tokens)", "Prompt cache per request"),
     )
-    original = _col(req, "original_input_tokens") if len(req) else _col(req, "input_tokens")
-    if "original_input_tokens" not in req.columns:
-        original = _col(req, "input_tokens")
+    original = _col(
+        req, "original_input_tokens" if "original_input_tokens" in req.columns else "input_tokens"
+    )
     sent = _col(req, "input_tokens")
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=original.tolist(),
+            y=original,
             name="Before edits (original_input_tokens)",
             mode="lines",
             line={"color": NEUTRAL, "dash": "dash", "width": 1.5},
@@ -699,7 +815,7 @@ def context_editing(
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=sent.tolist(),
+            y=sent,
             name="Sent after edits (input_tokens); the gap was cleared",
             mode="lines",
             fill="tonexty",
@@ -731,7 +847,7 @@ def context_editing(
     fig.add_trace(
         go.Bar(
             x=x,
-            y=reads.tolist(),
+            y=reads,
             name="Cache reads",
             marker={"color": COLORS["system"], "line": {"width": 0}},
             hovertemplate="cache read: %{y:,}<extra></extra>",
@@ -742,7 +858,7 @@ def context_editing(
     fig.add_trace(
         go.Bar(
             x=x,
-            y=writes.tolist(),
+            y=writes,
             name="Cache writes",
             marker={"color": EVENT_STYLES["clear_tool_uses_20250919"].color, "line": {"width": 0}},
             hovertemplate="cache write: %{y:,}<extra></extra>",
@@ -750,29 +866,26 @@ def context_editing(
         row=2,
         col=1,
     )
-    ev = sim.events
-    if not ev.empty and "type" in ev.columns:
-        cleared = ev[ev["type"].isin(CLEARING_EVENTS)]
-        at = sorted({int(r) for r in cleared.get("request", pd.Series(dtype="int64"))})
-        if at:
-            write_at = dict(zip(x, writes, strict=False))
-            fig.add_trace(
-                go.Scatter(
-                    x=at,
-                    y=[float(write_at.get(r, 0)) for r in at],
-                    mode="markers",
-                    name="Cache invalidated by a clearing",
-                    marker={
-                        "symbol": "x-thin",
-                        "size": 12,
-                        "line": {"width": 2, "color": WINDOW_COLOR},
-                    },
-                    hovertemplate="request %{x}: prefix changed, cache written again"
-                    "<extra></extra>",
-                ),
-                row=2,
-                col=1,
-            )
+    at, reusable, previous = cache_invalidations(sim)
+    if len(at):
+        fig.add_trace(
+            go.Scatter(
+                x=at,
+                y=writes[np.searchsorted(x, at)],
+                customdata=np.stack([reusable, previous], axis=-1),
+                mode="markers",
+                name="Cache invalidated (prefix changed)",
+                marker={
+                    "symbol": "x-thin",
+                    "size": 12,
+                    "line": {"width": 2, "color": WINDOW_COLOR},
+                },
+                hovertemplate="request %{x}: only %{customdata[0]:,} of the previous "
+                "%{customdata[1]:,}-token prompt reusable; cache written again<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
     fig.update_layout(barmode="stack", hovermode="x unified")
     fig.update_xaxes(title_text="Request", row=2, col=1)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=1, col=1)
@@ -780,6 +893,34 @@ def context_editing(
     _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=105)
     fig.update_layout(barmode="stack")
     return fig
+
+
+def cache_invalidations(sim: SimulationLike) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Requests whose prompt no longer starts with the whole previous prompt, so the cache is
+    written again from the first changed block: (requests, reusable prefix, previous prompt).
+
+    Read from ``reusable_prefix_tokens`` where the simulation gives it; otherwise every
+    clearing event counts as one.
+    """
+    req = sim.requests
+    x = _x(req)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.float64))
+    if len(req) < 2:
+        return empty
+    prompt = _col(req, "input_tokens")
+    if "reusable_prefix_tokens" in req.columns:
+        reusable = _col(req, "reusable_prefix_tokens")
+        hit = np.zeros(len(req), dtype=np.bool_)
+        hit[1:] = reusable[1:] < prompt[:-1]
+        prev = np.concatenate([[0.0], prompt[:-1]])
+        return x[hit], reusable[hit], prev[hit]
+    ev = sim.events
+    if ev.empty or "type" not in ev.columns:
+        return empty
+    cleared = np.unique(np.asarray(ev.loc[ev["type"].isin(CLEARING_EVENTS), "request"], np.int64))
+    pos = np.searchsorted(x, cleared)
+    prev = np.where(pos > 0, prompt[np.maximum(pos - 1, 0)], 0.0)
+    return cleared, np.full(len(cleared), np.nan), prev
 
 
 # ---- compaction --------------------------------------------------------------------------------
@@ -802,7 +943,7 @@ def compaction(
         fig.add_trace(
             go.Scatter(
                 x=_x(b),
-                y=_col(b, "input_tokens").tolist(),
+                y=_col(b, "input_tokens"),
                 name=f"{baseline_name} (prompt)",
                 mode="lines",
                 line={"color": NEUTRAL, "width": 1.5, "dash": "dash"},
@@ -814,14 +955,14 @@ def compaction(
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=prompt.tolist(),
+            y=prompt,
             name="Prompt (input_tokens)",
             mode="lines+markers",
             line={"color": COLORS["summary"], "width": 2},
             marker={
                 "size": 4,
                 "color": COLORS["summary"],
-                "symbol": ["circle-open" if e else "circle" for e in est],
+                "symbol": _symbols(est),
             },
             fill="tozeroy",
             fillcolor="rgba(17,119,51,0.12)",
@@ -834,7 +975,7 @@ def compaction(
             fig.add_trace(
                 go.Scatter(
                     x=x,
-                    y=summary.tolist(),
+                    y=summary,
                     name=LABELS["summary"],
                     mode="lines",
                     line={"color": COLORS["summary"], "width": 0.5},
@@ -878,12 +1019,12 @@ def compare(
         req = sim.requests
         color, dash = _strategy_style(i)
         x = _x(req)
-        xs += x
+        xs += x.tolist()
         est = _estimated_mask(req)
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_col(req, "input_tokens").tolist(),
+                y=_col(req, "input_tokens"),
                 name=name,
                 legendgroup=name,
                 mode="lines+markers",
@@ -891,7 +1032,7 @@ def compare(
                 marker={
                     "size": 4,
                     "color": color,
-                    "symbol": ["circle-open" if e else "circle" for e in est],
+                    "symbol": _symbols(est),
                 },
                 hovertemplate=f"{html.escape(name)}: %{{y:,}}<extra></extra>",
             )
@@ -908,7 +1049,12 @@ def compare(
         notes.append(f"{name}: {recorded:,} recorded / {estimated:,} estimated")
     if window:
         _hline(
-            fig, xs, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash"
+            fig,
+            np.asarray(xs, dtype=np.int64),
+            window,
+            name=f"Context window ({window:,})",
+            color=WINDOW_COLOR,
+            dash="dash",
         )
     fig.update_xaxes(title_text="Request", rangemode="tozero")
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
@@ -998,7 +1144,7 @@ def cost(
     for i, (name, sim) in enumerate(sims.items()):
         req = sim.requests
         x = _x(req)
-        xs += x
+        xs += x.tolist()
         color, dash = _strategy_style(i)
         cumulative = (
             _col(req, "cumulative_cost_usd")
@@ -1006,11 +1152,11 @@ def cost(
             else _col(req, "cost_usd").cumsum()
         )
         est = _estimated_mask(req)
-        symbols = ["circle-open" if e else "circle" for e in est]
+        symbols = _symbols(est)
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=cumulative.tolist(),
+                y=cumulative,
                 name=name,
                 legendgroup=name,
                 mode="lines+markers",
@@ -1026,7 +1172,7 @@ def cost(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=prompt.tolist(),
+                y=prompt,
                 name=name,
                 legendgroup=name,
                 showlegend=False,
@@ -1038,12 +1184,12 @@ def cost(
             col=1,
         )
         if "long_context" in req.columns:
-            lc = req["long_context"].fillna(False).astype(bool)
+            lc = np.asarray(req["long_context"].fillna(False).astype(bool), dtype=np.bool_)
             if bool(lc.any()):
                 fig.add_trace(
                     go.Scatter(
-                        x=[v for v, m in zip(x, lc, strict=False) if m],
-                        y=[float(v) for v, m in zip(prompt, lc, strict=False) if m],
+                        x=x[lc],
+                        y=prompt[lc],
                         name=f"{name}: billed at long-context rates",
                         legendgroup=name,
                         mode="markers",
@@ -1065,7 +1211,7 @@ def cost(
                     fig.add_trace(
                         go.Bar(
                             x=x,
-                            y=_col(req, column).tolist(),
+                            y=_col(req, column),
                             name=f"{label} ({name})",
                             marker={"color": c, "line": {"width": 0}},
                             hovertemplate=f"{label}: %{{y:,}}<extra></extra>",
@@ -1085,7 +1231,7 @@ def cost(
         )
         _hline(
             fig,
-            xs,
+            np.asarray(xs, dtype=np.int64),
             premium_threshold_tokens,
             name=f"Long-context pricing above {premium_threshold_tokens:,} input tokens",
             color=WINDOW_COLOR,

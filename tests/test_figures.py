@@ -266,8 +266,19 @@ def test_context_editing_before_after_and_cache_invalidation() -> None:
     before = next(t for t in fig.data if t.name.startswith("Before edits"))
     after = next(t for t in fig.data if t.name.startswith("Sent after edits"))
     assert before.y[5] - after.y[5] == 15_000
-    inval = next(t for t in fig.data if t.name == "Cache invalidated by a clearing")
-    assert list(inval.x) == [4]
+    inval = next(t for t in fig.data if t.name == "Cache invalidated (prefix changed)")
+    assert list(inval.x) == [4]  # no reusable_prefix_tokens column: the clearing events
+
+
+def test_cache_invalidation_from_reusable_prefix() -> None:
+    sim = make_sim()
+    reusable = list(sim.requests["input_tokens"].shift(1, fill_value=0))
+    reusable[5] = 8_000  # request 5 reuses only the fixed prefix of request 4's prompt
+    sim.requests["reusable_prefix_tokens"] = reusable
+    fig = figures.context_editing(sim)
+    at, reused, previous = figures.cache_invalidations(sim)
+    assert list(at) == [5] and list(reused) == [8_000]
+    assert list(previous) == [sim.requests["input_tokens"][4]]
     assert {t.name for t in fig.data} >= {"Cache reads", "Cache writes"}
 
 
