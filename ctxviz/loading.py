@@ -209,7 +209,7 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     if not raw:
         raise TranscriptError("empty file: no transcript", p.name)
     parsed = parse_text(_decode(raw), fmt, source=str(p))
-    if parsed.session is not None:
+    if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
     return parsed

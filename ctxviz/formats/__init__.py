@@ -79,7 +79,7 @@ def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) 
         return parse_value(value, fmt, source=source)
     if _looks_yaml(stripped):
         return parse_value(_load_yaml(text), fmt, source=source, cassette_only=True)
-    first = stripped.splitlines()[0]
+    first = _head_lines(stripped, 1)[0]
     line = text.count("\n", 0, len(text) - len(stripped)) + 1
     raise TranscriptError(
         "not a transcript: expected JSON (a request body, messages or a log), JSONL (a Claude "
@@ -88,9 +88,23 @@ def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) 
     )
 
 
+def _head_lines(text: str, n: int) -> list[str]:
+    """The first ``n`` lines, without splitting a large text whole."""
+    lines: list[str] = []
+    start = 0
+    while len(lines) < n and start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            lines.append(text[start:])
+            break
+        lines.append(text[start:end])
+        start = end + 1
+    return lines
+
+
 def _is_jsonl(text: str, e: json.JSONDecodeError) -> bool:
     """JSON failed: is it JSON Lines (one object per line) rather than broken JSON?"""
-    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
+    lines = [ln for ln in _head_lines(text, 30) if ln.strip()]
     if len(lines) < 2:
         return False
     if e.msg == "Extra data" and e.lineno > 1:
@@ -105,7 +119,7 @@ def _is_jsonl(text: str, e: json.JSONDecodeError) -> bool:
 
 
 def _looks_yaml(text: str) -> bool:
-    for line in text.splitlines()[:20]:
+    for line in _head_lines(text, 20):
         s = line.strip()
         if not s or s.startswith("#") or s == "---":
             continue
@@ -391,7 +405,7 @@ def _from_cassette(doc: dict[str, Any], fmt: str | None, source: str | None) -> 
 def parse_jsonl(text: str, fmt: str | None, *, source: str | None = None) -> Parsed:
     """JSON Lines: a Claude Code session, or one logged pair, message or conversation per line."""
     sample: list[object] = []
-    for line in text.splitlines()[:50]:
+    for line in _head_lines(text, 50):
         if line.strip():
             try:
                 sample.append(json.loads(line))
