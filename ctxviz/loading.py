@@ -380,7 +380,15 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
                 raise TranscriptError("encrypted zip member", name)
             try:
                 members[name] = zf.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                NotImplementedError,
+                EOFError,  # a truncated member
+                zlib.error,  # corrupt deflate data
+                lzma.LZMAError,
+            ) as e:
                 raise TranscriptError(f"zip member cannot be read ({e})", name) from None
     if not members:
         raise TranscriptError("the zip holds no files")
