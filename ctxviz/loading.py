@@ -19,14 +19,20 @@ import os
 import posixpath
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import Parsed, normalize_format, parse_text
 from ctxviz.formats._blocks import Notes
-from ctxviz.formats.claude_code import AgentFile, Session, attach_subagents, parse_session
+from ctxviz.formats.claude_code import (
+    AgentFile,
+    Session,
+    attach_subagents,
+    looks_like,
+    parse_session,
+)
 from ctxviz.model import Conversation
 
 __all__ = ["load", "load_all", "loads", "loads_all"]
@@ -203,16 +209,82 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     p = Path(path)
     if p.is_dir():
         return _load_folder(p, fmt)
-    raw = _decompress(p.read_bytes(), p.name)
-    if raw.startswith(_ZIP):
-        return _load_zip(raw, fmt, source=str(p))
-    if not raw:
-        raise TranscriptError("empty file: no transcript", p.name)
-    parsed = parse_text(_decode(raw), fmt, source=str(p))
+    session = _stream_session(p, fmt)
+    if session is not None:
+        parsed = Parsed([session.conv], session, [session.session_id])
+    else:
+        raw = _decompress(p.read_bytes(), p.name)
+        if raw.startswith(_ZIP):
+            return _load_zip(raw, fmt, source=str(p))
+        if not raw:
+            raise TranscriptError("empty file: no transcript", p.name)
+        parsed = parse_text(_decode(raw), fmt, source=str(p))
     if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
     return parsed
+
+
+def _stream_session(p: Path, fmt: str | None) -> Session | None:
+    """A plain Claude Code session file read line by line, else None (read it whole).
+
+    Held whole, a session costs its bytes, its text (up to 4 bytes a character: one emoji widens
+    it all) and its records at once, about 10× the file at the peak; line by line, only records.
+    """
+    if fmt not in (None, "claude-code"):
+        return None
+    with p.open("rb") as f:
+        head = f.read(65536)
+        if head.startswith((_GZIP, _XZ, _BZ2, *_ZIP, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return None
+        if fmt is None and not _session_head(head):
+            return None
+        if not head.strip():
+            return None
+        f.seek(0)
+        return parse_session(_text_lines(f), source=str(p))
+
+
+def _session_head(head: bytes) -> bool:
+    """Whether a file's first bytes are JSON Lines of Claude Code records, as ``parse_text``
+    would decide (in doubt: False, and the file is read whole)."""
+    lines = [ln for ln in head.removeprefix(codecs.BOM_UTF8).split(b"\n")[:-1] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    sample: list[object] = []
+    for i, ln in enumerate(lines[:50]):
+        try:
+            sample.append(json.loads(ln.decode("utf-8")))
+        except ValueError:
+            if i == 0:
+                return False
+            continue
+        if i == 0 and not isinstance(sample[0], dict):
+            return False
+    return looks_like(sample)
+
+
+def _text_lines(f: io.BufferedIOBase) -> Iterator[str]:
+    """The lines of a binary file as text, refused as ``_decode`` refuses a whole text."""
+    offset = 0
+    for n, line in enumerate(f, 1):
+        if n == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[3:]  # offsets count from after it, as in _decode
+        nul = line.find(b"\x00")
+        if nul >= 0:
+            raise TranscriptError(
+                f"binary data, not a text transcript: a NUL byte at byte offset {offset + nul}",
+                f"line {n}",
+            )
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise TranscriptError(
+                f"not UTF-8 text: byte 0x{line[e.start]:02x} at byte offset {offset + e.start} "
+                f"(column {e.start + 1}) cannot be decoded",
+                f"line {n}",
+            ) from None
+        offset += len(line)
 
 
 def _load_folder(d: Path, fmt: str | None) -> Parsed:
@@ -257,6 +329,9 @@ class _DiskFolder:
     def read(self, name: str) -> bytes:
         return (self.root / name).read_bytes()
 
+    def source(self, name: str) -> str:
+        return str(self.root / name)
+
     def head(self, name: str) -> bytes:
         with (self.root / name).open("rb") as f:
             return f.read(65536)
@@ -265,9 +340,14 @@ class _DiskFolder:
 class _ZipFolder:
     """Members of a zip already read into memory."""
 
-    def __init__(self, members: dict[str, bytes], base: str) -> None:
+    def __init__(self, members: dict[str, bytes], base: str, origin: str | None) -> None:
         self.members = members
         self.base = base
+        self.origin = origin
+
+    def source(self, name: str) -> str:
+        inner = f"{self.base}/{name}" if self.base else name
+        return f"{self.origin}/{inner}" if self.origin else inner
 
     def names(self, stem: str) -> list[str]:
         prefix = f"{self.base}/" if self.base else ""
@@ -310,7 +390,7 @@ def _with_subagents(session: Session, name: str, folder: _DiskFolder | _ZipFolde
             if not nested and not _same_session(folder.head(n), session.session_id):
                 continue
             text = _decode(_decompress(folder.read(n), n), n)
-            sub = parse_session(text, source=n)
+            sub = parse_session(text, source=folder.source(n))
         except (OSError, TranscriptError) as e:
             notes.warn(n, f"sub-agent transcript could not be read ({e}); skipped")
             continue
@@ -413,7 +493,7 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
                 e.problem, f"{name}, {e.location}" if e.location else name
             ) from None
         if parsed.session is not None:
-            folder = _ZipFolder(members, posixpath.dirname(name))
+            folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
         out.conversations.extend(parsed.conversations)
         out.ids.extend(parsed.ids)

@@ -55,7 +55,8 @@ class Parsed:
 
 def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) -> Parsed:
     """Read decoded text; ``fmt`` forces a format (still checked against the content)."""
-    stripped = text.lstrip("\ufeff \t\r\n")
+    text = text.removeprefix("\ufeff")
+    stripped = text.lstrip(" \t\r\n")
     if not stripped:
         raise TranscriptError(
             "empty input: no transcript" if not text else "the input holds only whitespace"

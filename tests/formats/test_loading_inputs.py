@@ -179,3 +179,29 @@ def test_errors_never_escape_as_other_exceptions() -> None:
     for r in records:
         with contextlib.suppress(TranscriptError):
             loading.loads(json.dumps(r) + "\n" + json.dumps(records[0]))
+
+
+def test_bom_and_crlf_in_a_claude_code_string() -> None:
+    records = [
+        {
+            "type": "user",
+            "uuid": "u",
+            "parentUuid": None,
+            "sessionId": "s",
+            "message": {"role": "user", "content": "hi"},
+        },
+        {
+            "type": "assistant",
+            "uuid": "a",
+            "parentUuid": "u",
+            "sessionId": "s",
+            "message": {
+                "id": "m",
+                "role": "assistant",
+                "content": [{"type": "text", "text": "yo"}],
+            },
+        },
+    ]
+    text = "\ufeff" + "\r\n".join(json.dumps(r) for r in records) + "\r\n"
+    conv = loading.loads(text)
+    assert conv.warnings == [] and len(conv.requests) == 1
