@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -121,8 +121,11 @@ def _json_problem(e: json.JSONDecodeError) -> str:
     return f"{e.msg} at column {e.colno}"
 
 
-def parse_session(text: str, *, source: str | None = None, notes: Notes | None = None) -> Session:
-    """Read one session (or sub-agent) JSONL file."""
+def parse_session(
+    text: str | Iterable[str], *, source: str | None = None, notes: Notes | None = None
+) -> Session:
+    """Read one session (or sub-agent) JSONL file: its text, or its lines one by one (so that a
+    large file is never held whole as text, which takes up to 4 bytes a character)."""
     # The records are plain dicts with no reference cycles; letting the cyclic collector rescan
     # the growing list on every allocation threshold roughly halves the reading speed.
     collecting = gc.isenabled()
@@ -137,12 +140,13 @@ def parse_session(text: str, *, source: str | None = None, notes: Notes | None =
 _raw_decode = json.JSONDecoder().raw_decode
 
 
-def _parse(text: str, source: str | None, notes: Notes) -> Session:
+def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Session:
     raw_decode = _raw_decode
     recs: list[tuple[int, dict[str, Any]]] = []
     by_uuid: dict[str, int] = {}
     duplicates = 0
-    for n, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n") if isinstance(text, str) else text
+    for n, line in enumerate(lines, 1):
         if not line or line.isspace():
             continue
         try:
@@ -163,6 +167,11 @@ def _parse(text: str, source: str | None, notes: Notes) -> Session:
                 f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped"
             )
             continue
+        tool_result = obj.get("toolUseResult")
+        if type(tool_result) is dict:
+            # Only its agentId is read; the rest repeats the tool's output (a third of a typical
+            # session file) and would stay in memory with every record until the end.
+            obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
         u = obj.get("uuid")
         if type(u) is str:
             if u in by_uuid:
