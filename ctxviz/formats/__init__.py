@@ -29,6 +29,7 @@ from ctxviz.formats.claude_code import Session
 from ctxviz.model import Conversation
 
 FORMATS = ("anthropic", "claude-code", "openai", "claude-ai")
+TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
 
 
 def normalize_format(fmt: str | None) -> str | None:
@@ -77,6 +78,10 @@ def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) 
             ) from None
         except ValueError as e:
             raise TranscriptError(f"not valid JSON ({e})") from None
+        except RecursionError:  # json.loads has no depth limit of its own
+            if _is_jsonl(stripped, json.JSONDecodeError(TOO_DEEP, stripped, 0)):
+                return parse_jsonl(text, fmt, source=source)
+            raise TranscriptError(f"not valid JSON ({TOO_DEEP})") from None
         return parse_value(value, fmt, source=source)
     if _looks_yaml(stripped):
         return parse_value(_load_yaml(text), fmt, source=source, cassette_only=True)
@@ -114,7 +119,7 @@ def _is_jsonl(text: str, e: json.JSONDecodeError) -> bool:
     for ln in lines[:10]:
         try:
             ok += isinstance(json.loads(ln), dict)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     return ok >= 2 or (ok == 1 and e.lineno == 1 and e.msg != "Extra data")
 
@@ -260,6 +265,8 @@ def _unwrap(value: object, where: str) -> tuple[object, str, Any]:
                 value = json.loads(s)
             except ValueError as e:
                 fail(f"a body that is not valid JSON ({e})", where)
+            except RecursionError:
+                fail(f"a body that is not valid JSON ({TOO_DEEP})", where)
         elif not s:
             value = None
     return value, where, headers
@@ -410,7 +417,7 @@ def parse_jsonl(text: str, fmt: str | None, *, source: str | None = None) -> Par
         if line.strip():
             try:
                 sample.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
     if fmt == "claude-code" or (fmt is None and claude_code.looks_like(sample)):
         session = claude_code.parse_session(text, source=source)
@@ -427,6 +434,9 @@ def parse_jsonl(text: str, fmt: str | None, *, source: str | None = None) -> Par
             continue
         except ValueError as e:
             notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
+            continue
+        except RecursionError:
+            notes.warn(f"line {n}", f"not valid JSON ({TOO_DEEP}); skipped")
             continue
         if not isinstance(obj, dict):
             notes.warn(

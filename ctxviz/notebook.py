@@ -1,0 +1,398 @@
+"""Jupyter display of a simulation: a compact HTML summary, and the numbers it is made of.
+
+``simulation_html(sim)`` is what a ``Simulation`` shows as the last value of a notebook cell
+(``Simulation._repr_html_``). ``summarize(sim)`` computes the numbers it shows (the command line
+prints the same ones), so the notebook and the terminal never disagree. Every string that may
+come from a transcript (model ids, warnings, event details) is escaped; the page is
+self-contained (inline styles, an inline SVG sparkline: no script, no network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import pandas as pd
+
+__all__ = [
+    "EventCount",
+    "SimulationLike",
+    "SimulationSummary",
+    "policy_description",
+    "simulation_html",
+    "source_sentence",
+    "summarize",
+]
+
+MAX_WARNINGS_SHOWN: Final = 20
+"""The HTML lists at most this many warnings (and says how many more there are)."""
+
+_SPARK_WIDTH: Final = 360
+_SPARK_HEIGHT: Final = 60
+
+
+class SimulationLike(Protocol):
+    """What the summary reads from a simulation (``ctxviz.simulate``'s result has all of it)."""
+
+    @property
+    def requests(self) -> pd.DataFrame: ...
+
+    @property
+    def events(self) -> pd.DataFrame: ...
+
+    @property
+    def warnings(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventCount:
+    """How many events of one type a replay had, and the first request where one happened."""
+
+    type: str
+    count: int
+    first_request: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulationSummary:
+    """The headline numbers of a replay (tokens, USD)."""
+
+    requests: int
+    recorded_requests: int
+    estimated_requests: int
+    model: str | None
+    peak_input_tokens: int | None
+    """The largest prompt (``input_tokens``) of any request."""
+    peak_request: int | None
+    context_window: int | None
+    """The window of the peak request (the simulation's window when rows do not say)."""
+    peak_context_tokens: int | None
+    """The largest ``input_tokens + output_tokens`` of any request."""
+    over_window_requests: int
+    first_over_window: int | None
+    events: tuple[EventCount, ...]
+    total_cost_usd: float | None
+    """Every request's ``cost_usd`` added up; None when the replay has no cost column."""
+    estimated_cost_usd: float | None
+    """Of which on requests whose numbers are estimated."""
+    cleared_input_tokens: int
+    """Net tokens removed from prompts by context editing, over all requests."""
+
+    @property
+    def peak_window_fraction(self) -> float | None:
+        """The peak prompt as a fraction of the window."""
+        if self.peak_input_tokens is None or not self.context_window:
+            return None
+        return self.peak_input_tokens / self.context_window
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+
+
+def _numeric(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    if name not in frame.columns:
+        return None
+    return pd.to_numeric(frame[name], errors="coerce")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        if value is None or pd.isna(value):
+            return None
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _setting(settings: Any, name: str) -> Any:
+    if settings is None:
+        return None
+    if isinstance(settings, Mapping):
+        return settings.get(name)
+    return getattr(settings, name, None)
+
+
+def _request_numbers(frame: pd.DataFrame) -> list[int]:
+    if "request" in frame.columns:
+        return [int(v) for v in pd.to_numeric(frame["request"], errors="coerce").fillna(-1)]
+    return list(range(len(frame)))
+
+
+def summarize(sim: SimulationLike) -> SimulationSummary:
+    """The headline numbers of a replay: requests, peak prompt, events, cost, estimates."""
+    req = sim.requests
+    n = len(req)
+    numbers = _request_numbers(req)
+    if "source" in req.columns:
+        estimated_mask = req["source"].astype(str) != "recorded"
+    else:
+        estimated_mask = pd.Series(True, index=req.index)
+    estimated = int(estimated_mask.sum())
+
+    settings = getattr(sim, "settings", None)
+    model = _setting(settings, "model")
+    if "model" in req.columns:
+        models = req["model"].dropna().astype(str)
+        if len(models):
+            model = str(models.mode().iloc[0])
+
+    prompt = _numeric(req, "input_tokens")
+    peak_tokens = peak_request = window = None
+    if prompt is not None and n and prompt.notna().any():
+        pos = int(prompt.fillna(-1).to_numpy().argmax())  # first row of the largest prompt
+        peak_tokens = _int_or_none(prompt.iloc[pos])
+        peak_request = numbers[pos]
+        windows = _numeric(req, "context_window")
+        if windows is not None:
+            window = _int_or_none(windows.iloc[pos])
+    if window is None:
+        window = _int_or_none(_setting(settings, "context_window"))
+
+    context = _numeric(req, "context_tokens")
+    peak_context = _int_or_none(context.max()) if context is not None and n else None
+
+    over = req["over_window"].fillna(False).astype(bool) if "over_window" in req.columns else None
+    over_count = int(over.sum()) if over is not None else 0
+    first_over = None
+    if over is not None and over_count:
+        first_over = numbers[int(over.to_numpy().argmax())]
+
+    ev = sim.events
+    counts: list[EventCount] = []
+    if len(ev) and "type" in ev.columns:
+        ev_requests = pd.to_numeric(ev["request"], errors="coerce") if "request" in ev else None
+        for kind, group in ev.groupby(ev["type"].astype(str), sort=False):
+            first = None
+            if ev_requests is not None:
+                first = _int_or_none(ev_requests.loc[group.index].min())
+            counts.append(EventCount(type=str(kind), count=len(group), first_request=first))
+    if first_over is None:
+        first_over = next(
+            (c.first_request for c in counts if c.type == "context_window_exceeded"), None
+        )
+
+    cost = _numeric(req, "cost_usd")
+    total_cost = estimated_cost = None
+    if cost is not None:
+        total_cost = float(cost.fillna(0).sum())
+        estimated_cost = float(cost[estimated_mask].fillna(0).sum())
+
+    cleared = _numeric(req, "cleared_input_tokens")
+    cleared_total = int(cleared.fillna(0).sum()) if cleared is not None else 0
+
+    return SimulationSummary(
+        requests=n,
+        recorded_requests=n - estimated,
+        estimated_requests=estimated,
+        model=None if model is None else str(model),
+        peak_input_tokens=peak_tokens,
+        peak_request=peak_request,
+        context_window=window,
+        peak_context_tokens=peak_context,
+        over_window_requests=over_count,
+        first_over_window=first_over,
+        events=tuple(counts),
+        total_cost_usd=total_cost,
+        estimated_cost_usd=estimated_cost,
+        cleared_input_tokens=cleared_total,
+    )
+
+
+def source_sentence(summary: SimulationSummary) -> str:
+    """One sentence saying which numbers are recorded and which are estimated."""
+    rec, est = summary.recorded_requests, summary.estimated_requests
+    if summary.requests == 0:
+        return "No requests."
+    if est == 0:
+        return (
+            f"All {rec:,} requests: recorded usage from the transcript "
+            "(costs priced from it with the model table)."
+        )
+    if rec == 0:
+        return f"All {est:,} requests estimated (offline token counts; no recorded usage applies)."
+    return (
+        f"{rec:,} requests recorded (the transcript's usage), {est:,} estimated "
+        "(changed by the policy, or without recorded usage)."
+    )
+
+
+def policy_description(settings: Any) -> str:
+    """The replay's settings in one line: "as recorded" or the policies it applied."""
+    parts: list[str] = []
+    model = _setting(settings, "model")
+    if model:
+        parts.append(f"model {model}")
+    window = _setting(settings, "context_window")
+    if window:
+        parts.append(f"window {int(window):,}")
+    cm = _setting(settings, "context_management")
+    if cm is not None:
+        if isinstance(cm, str):
+            with contextlib.suppress(ValueError):  # not JSON: shown as it is
+                cm = json.loads(cm)
+        edits = cm.get("edits") if isinstance(cm, Mapping) else None
+        if isinstance(edits, list):
+            kinds = [str(e.get("type")) for e in edits if isinstance(e, Mapping)]
+            parts.append("context_management: " + (", ".join(kinds) if kinds else "no edits"))
+        else:
+            parts.append(f"context_management: {cm}")
+    cc = _setting(settings, "compaction_control")
+    if cc is not None and _setting(cc, "enabled") is not False:
+        threshold = _setting(cc, "context_token_threshold")
+        parts.append(
+            "compaction_control"
+            + (f" at {int(threshold):,} tokens" if isinstance(threshold, int) else "")
+        )
+    summary_tokens = _setting(settings, "summary_tokens")
+    if summary_tokens is not None:
+        parts.append(f"summaries of {int(summary_tokens):,} tokens")
+    auto = _setting(settings, "claude_code_autocompact")
+    if auto is not None:
+        parts.append("Claude Code auto-compact")
+    rolling = _setting(settings, "rolling_window")
+    if rolling is not None:
+        parts.append("rolling window")
+    keep = _setting(settings, "thinking_preservation")
+    if keep is not None:
+        parts.append("earlier thinking kept" if keep else "earlier thinking stripped")
+    at = _setting(settings, "compact_at")
+    if at:
+        parts.append("compaction at request " + ", ".join(str(r) for r in at))
+    if _setting(settings, "undo_recorded_compactions"):
+        parts.append("recorded compactions undone")
+    return "; ".join(parts) if parts else "as recorded"
+
+
+# ---- HTML --------------------------------------------------------------------------------------
+
+
+def _fmt_tokens(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _fmt_usd(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
+
+
+def _sparkline(sim: SimulationLike, window: int | None) -> str:
+    """An inline SVG of the prompt per request, with the window as a red line when it fits."""
+    prompt = _numeric(sim.requests, "input_tokens")
+    if prompt is None or len(prompt) < 2 or not prompt.notna().any():
+        return ""
+    values = prompt.fillna(0).astype(float).tolist()
+    top = max(max(values), 1.0)
+    if window and window <= top * 1.5:
+        top = max(top, float(window))
+    w, h = _SPARK_WIDTH, _SPARK_HEIGHT
+    step = w / (len(values) - 1)
+    points = " ".join(
+        f"{i * step:.1f},{h - v / top * (h - 2) - 1:.1f}" for i, v in enumerate(values)
+    )
+    window_line = ""
+    if window and window <= top:
+        y = h - window / top * (h - 2) - 1
+        window_line = (
+            f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#CC3311" '
+            'stroke-dasharray="4 3" stroke-width="1"/>'
+        )
+    return (
+        f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        'aria-label="prompt tokens per request" style="display:block;margin:4px 0">'
+        f"<title>prompt tokens per request (max {int(max(values)):,})</title>"
+        f'{window_line}<polyline fill="none" stroke="#0077BB" stroke-width="1.5" '
+        f'points="{points}"/></svg>'
+    )
+
+
+def _row(label: str, value_html: str) -> str:
+    return (
+        '<tr><th style="text-align:left;padding:2px 12px 2px 0;font-weight:600;'
+        f'vertical-align:top">{html.escape(label)}</th>'
+        f'<td style="text-align:left;padding:2px 0">{value_html}</td></tr>'
+    )
+
+
+def simulation_html(sim: SimulationLike) -> str:
+    """A compact HTML summary of a replay, for Jupyter's ``_repr_html_`` (all text escaped)."""
+    s = summarize(sim)
+    esc = html.escape
+    settings = getattr(sim, "settings", None)
+    conv = getattr(sim, "conversation", None)
+    title = getattr(conv, "title", None) or getattr(conv, "source", None)
+    fmt = getattr(conv, "format", None)
+
+    head = "<strong>ctxviz Simulation</strong>"
+    if title:
+        head += f" · {esc(str(title))}"
+    if fmt:
+        head += f" <span style='opacity:.7'>({esc(str(fmt))})</span>"
+
+    rows = [
+        _row("policy", esc(policy_description(settings))),
+        _row("model", esc(s.model or "unknown")),
+        _row(
+            "requests",
+            f"{s.requests:,} ({s.recorded_requests:,} recorded, "
+            f"{s.estimated_requests:,} estimated)",
+        ),
+    ]
+    if s.peak_input_tokens is not None:
+        peak = f"{s.peak_input_tokens:,} tokens at request {s.peak_request}"
+        fraction = s.peak_window_fraction
+        if fraction is not None and s.context_window:
+            peak += f" ({fraction:.1%} of the {s.context_window:,}-token window)"
+        rows.append(_row("peak prompt", esc(peak)))
+    if s.over_window_requests or s.first_over_window is not None:
+        rows.append(
+            _row(
+                "over the window",
+                esc(f"{s.over_window_requests:,} requests, first at request {s.first_over_window}"),
+            )
+        )
+    if s.events:
+        items = "; ".join(
+            f"{c.count:,} × <code>{esc(c.type)}</code>"
+            + (f" (first at request {c.first_request})" if c.first_request is not None else "")
+            for c in s.events
+        )
+        rows.append(_row("events", items))
+    else:
+        rows.append(_row("events", "none"))
+    if s.cleared_input_tokens:
+        rows.append(_row("cleared", esc(f"{s.cleared_input_tokens:,} prompt tokens in total")))
+    if s.total_cost_usd is not None:
+        cost = _fmt_usd(s.total_cost_usd)
+        if s.estimated_requests and s.recorded_requests and s.estimated_cost_usd is not None:
+            cost += f" (of which {_fmt_usd(s.estimated_cost_usd)} on estimated requests)"
+        rows.append(_row("cost", esc(cost)))
+    rows.append(_row("numbers", esc(source_sentence(s))))
+
+    parts = [
+        '<div class="ctxviz-simulation" style="font-family:system-ui,sans-serif;'
+        'font-size:13px;line-height:1.4">',
+        f"<div>{head}</div>",
+        _sparkline(sim, s.context_window),
+        '<table style="border-collapse:collapse;margin:0">',
+        *rows,
+        "</table>",
+    ]
+    warnings = list(sim.warnings)
+    if warnings:
+        shown = warnings[:MAX_WARNINGS_SHOWN]
+        items = "".join(f"<li>{esc(str(w))}</li>" for w in shown)
+        more = len(warnings) - len(shown)
+        if more:
+            items += f"<li>… and {more:,} more (see <code>.warnings</code>)</li>"
+        parts.append(
+            f"<details><summary>{len(warnings):,} warning"
+            f"{'' if len(warnings) == 1 else 's'}</summary>"
+            f'<ul style="margin:2px 0">{items}</ul></details>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
