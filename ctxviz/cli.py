@@ -1,0 +1,1086 @@
+"""The ``ctxviz`` command line: summary, simulate (what-if), count and report, from a shell.
+
+Exit status: 0 on success; 2 on bad input (a transcript ctxviz cannot read, a policy the API would
+reject, a missing file, a bad option), with ctxviz's message on stderr; 1 for a bug in ctxviz
+(one line on stderr, never a traceback). Progress goes to stderr, only when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import io
+import json
+import lzma
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+import ctxviz
+from ctxviz.errors import TranscriptError
+from ctxviz.notebook import SimulationSummary, policy_description, source_sentence, summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ctxviz.model import Conversation
+    from ctxviz.simulate import Simulation
+
+__all__ = ["main"]
+
+EXIT_OK: Final = 0
+EXIT_BUG: Final = 1
+EXIT_BAD_INPUT: Final = 2
+
+HEAD_ROWS: Final = 10
+TAIL_ROWS: Final = 10
+"""A long table shows its first and last rows (``--all`` shows every one)."""
+
+_SAMPLE: Final = "sample_conversations/agent_tool_loop.jsonl.xz"
+
+_EVENT_LABELS: Final[Mapping[str, str]] = {
+    "clear_tool_uses_20250919": "clear tools",
+    "clear_thinking_20251015": "clear thinking",
+    "compact_20260112": "compact",
+    "compaction_control": "SDK compact",
+    "claude_code_autocompact": "auto-compact",
+    "recorded_compaction": "compacted",
+    "rolling_window": "rolled",
+    "memory_warning": "memory",
+    "context_window_exceeded": "OVER WINDOW",
+}
+"""Short labels for the requests table's ``events`` column (the events table gives full names)."""
+
+
+class _BadInput(Exception):
+    """A problem with what the user gave (exit status 2); the message says what to fix."""
+
+
+# ---- argument parsing --------------------------------------------------------------------------
+
+
+def _token_count(text: str) -> int:
+    """A whole number of tokens: ``150000``, ``150_000``, ``150,000``, ``150k``, ``1m``."""
+    raw = text.strip().lower().replace("_", "").replace(",", "")
+    factor = 1
+    if raw.endswith("k"):
+        raw, factor = raw[:-1], 1_000
+    elif raw.endswith("m"):
+        raw, factor = raw[:-1], 1_000_000
+    try:
+        value = float(raw) * factor if factor != 1 else int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of tokens, got {text!r}") from None
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return int(value)
+
+
+def _thinking_keep(text: str) -> str:
+    """``--clear-thinking`` KEEP: a number of turns, ``all``, or empty for the API's default."""
+    if text in ("all", ""):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of thinking turns or 'all', got {text!r}"
+        ) from None
+    return str(value)
+
+
+def _add_file(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("file", metavar="FILE", help=what)
+    parser.add_argument(
+        "--format",
+        choices=("anthropic", "claude-code", "openai", "claude-ai"),
+        help="force the input format (default: detected from the content)",
+    )
+
+
+def _add_policy(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "what-if policy",
+        "Replay under settings the recording did not use. --edits takes the API's "
+        'context_management object ({"edits": [...]}) or just its list of edits; the convenience '
+        "flags build the same object (clear_thinking first, as the API requires). Token counts "
+        "accept 150000, 150_000, 150,000 or 150k.",
+    )
+    g.add_argument("--model", metavar="M", help="replay on this model (default: the transcript's)")
+    g.add_argument(
+        "--window",
+        metavar="N",
+        type=_token_count,
+        help="context window in tokens (default: the model's)",
+    )
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--edits", metavar="JSON", help="context_management as JSON text")
+    src.add_argument("--edits-file", metavar="PATH", help="context_management from a JSON file")
+    g.add_argument(
+        "--clear-thinking",
+        metavar="KEEP",
+        nargs="?",
+        const="",
+        type=_thinking_keep,
+        help="add clear_thinking_20251015, keeping KEEP thinking turns (a number or 'all'; "
+        "bare: the API's default)",
+    )
+    g.add_argument(
+        "--clear-tool-uses",
+        action="store_true",
+        help="add clear_tool_uses_20250919 with the API's defaults (implied by the flags below)",
+    )
+    g.add_argument(
+        "--clear-tool-uses-trigger",
+        metavar="N",
+        type=_token_count,
+        help="clear_tool_uses_20250919 trigger: input_tokens above N",
+    )
+    g.add_argument(
+        "--keep", metavar="N", type=_token_count, help="clear_tool_uses_20250919: keep N tool uses"
+    )
+    g.add_argument(
+        "--clear-at-least",
+        metavar="N",
+        type=_token_count,
+        help="clear_tool_uses_20250919: clear at least N input tokens",
+    )
+    g.add_argument(
+        "--exclude-tools",
+        metavar="NAME",
+        action="append",
+        help="clear_tool_uses_20250919: never clear these tools (repeat, or comma-separated)",
+    )
+    g.add_argument(
+        "--clear-tool-inputs",
+        action="store_true",
+        help="clear_tool_uses_20250919: clear the tool calls' inputs too",
+    )
+    g.add_argument(
+        "--compact-trigger",
+        metavar="N",
+        type=_token_count,
+        help="add server compaction compact_20260112, triggered above N input tokens (>= 50,000)",
+    )
+    g.add_argument(
+        "--compaction-threshold",
+        metavar="N",
+        type=_token_count,
+        help="the SDK's compaction_control: compact when a response's total reaches N tokens",
+    )
+    g.add_argument(
+        "--summary-tokens",
+        metavar="N",
+        type=_token_count,
+        help="size assumed for a summary that a what-if compaction writes",
+    )
+
+
+_MAIN_EPILOG: Final = f"""\
+examples:
+  ctxviz summary {_SAMPLE}
+  ctxviz simulate {_SAMPLE} --clear-tool-uses-trigger 30k --keep 3
+  ctxviz count sample_conversations/request_body.json
+  ctxviz report {_SAMPLE} -o report.html
+
+Run 'ctxviz COMMAND --help' for a command's options. Exit status: 0 success,
+2 bad input (message on stderr), 1 a bug in ctxviz.
+"""
+
+_SUMMARY_EPILOG: Final = f"""\
+example:
+  ctxviz summary {_SAMPLE}
+  ctxviz summary sample_conversations/claude_code_session.zip --all
+
+Replays the transcript as recorded and prints its requests (first and last
+{HEAD_ROWS} unless --all), the peak prompt, events, cost, which numbers are
+recorded and which estimated, warnings, and the sub-agents.
+"""
+
+_SIMULATE_EPILOG: Final = f"""\
+examples:
+  ctxviz simulate {_SAMPLE} --clear-tool-uses-trigger 30k --keep 3
+  ctxviz simulate {_SAMPLE} \\
+      --edits '{{"edits": [{{"type": "clear_tool_uses_20250919", "clear_tool_inputs": true}}]}}'
+  ctxviz simulate {_SAMPLE} --compaction-threshold 60000 --summary-tokens 2000 --json
+
+--json prints {{"requests", "events", "applied_edits", "warnings", ...}} to
+stdout; applied_edits[i] is what the API would return as
+context_management.applied_edits for request i.
+"""
+
+_COUNT_EPILOG: Final = """\
+example:
+  ctxviz count sample_conversations/request_body.json
+  ctxviz count body.json --model claude-opus-4-6 --edits '[{"type": "clear_tool_uses_20250919"}]'
+
+Prints what POST /v1/messages/count_tokens would answer, computed offline:
+{"input_tokens": N}, plus context_management.original_input_tokens with edits.
+"""
+
+_REPORT_EPILOG: Final = f"""\
+example:
+  ctxviz report {_SAMPLE} -o report.html
+  ctxviz report {_SAMPLE} --clear-tool-uses-trigger 30k -o what-if.html
+
+Writes one HTML file that opens offline (plotly.js is inlined).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ctxviz`` argument parser, with one sub-command per task."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="ctxviz",
+        description="Explore and replay how Claude's context window behaves.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"ctxviz {ctxviz.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "summary",
+        help="requests, peak prompt, events, cost of a transcript as recorded",
+        description="Summarise a transcript replayed as recorded.",
+        epilog=_SUMMARY_EPILOG,
+        formatter_class=fmt,
+    )
+    _add_file(p, "a transcript: Claude Code session (.jsonl, folder or .zip), API log, ...")
+    p.add_argument("--all", action="store_true", help="show every request, not head and tail")
+
+    p = sub.add_parser(
+        "simulate",
+        help="replay a transcript under a context policy (what-if)",
+        description="Replay a transcript under context-management policies it did not use.",
+        epilog=_SIMULATE_EPILOG,
+        formatter_class=fmt,
+    )
+    _add_file(p, "a transcript")
+    _add_policy(p)
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON to stdout")
+    p.add_argument("--all", action="store_true", help="show every request, not head and tail")
+
+    p = sub.add_parser(
+        "count",
+        help="offline count_tokens of a request body",
+        description="Count a request body's input tokens offline, as count_tokens would.",
+        epilog=_COUNT_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("file", metavar="FILE", help="a Messages API request body (JSON)")
+    p.add_argument("--model", metavar="M", help="count for this model (default: the body's)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--edits", metavar="JSON", help="context_management as JSON text")
+    src.add_argument("--edits-file", metavar="PATH", help="context_management from a JSON file")
+
+    p = sub.add_parser(
+        "report",
+        help="a standalone HTML report that opens offline",
+        description="Write a standalone HTML report of a transcript (as recorded or a what-if).",
+        epilog=_REPORT_EPILOG,
+        formatter_class=fmt,
+    )
+    _add_file(p, "a transcript")
+    _add_policy(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where to write the HTML (default: FILE's name with .html, in this folder)",
+    )
+    return parser
+
+
+# ---- policy from options -----------------------------------------------------------------------
+
+
+def _json_arg(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _BadInput(
+            f"{what}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
+        ) from None
+
+
+def _edits_from(args: argparse.Namespace) -> Any:
+    """The ``--edits`` / ``--edits-file`` value as given (None when neither is)."""
+    if args.edits is not None:
+        value = _json_arg(args.edits, "--edits")
+    elif args.edits_file is not None:
+        value = _json_arg(Path(args.edits_file).read_text(encoding="utf-8"), args.edits_file)
+    else:
+        return None
+    if isinstance(value, list):
+        return {"edits": value}  # just the list of edits
+    if not isinstance(value, dict):
+        raise _BadInput(
+            'context_management: expected an object {"edits": [...]} or a list of edits, '
+            f"got {json.dumps(value)}"
+        )
+    return value
+
+
+def context_management_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The API's ``context_management`` the options describe (None: keep the recorded one)."""
+    given = _edits_from(args)
+    tool_flags = {
+        "--clear-tool-uses-trigger": args.clear_tool_uses_trigger,
+        "--keep": args.keep,
+        "--clear-at-least": args.clear_at_least,
+        "--exclude-tools": args.exclude_tools,
+        "--clear-tool-inputs": args.clear_tool_inputs or None,
+        "--clear-tool-uses": args.clear_tool_uses or None,
+        "--clear-thinking": args.clear_thinking,
+        "--compact-trigger": args.compact_trigger,
+    }
+    used = [flag for flag, value in tool_flags.items() if value is not None]
+    if given is not None:
+        if used:
+            raise _BadInput(
+                f"{'--edits' if args.edits is not None else '--edits-file'} cannot be combined "
+                f"with {', '.join(used)}: put every edit in the JSON"
+            )
+        return dict(given)
+    if not used:
+        return None
+    edits: list[dict[str, Any]] = []
+    if args.clear_thinking is not None:
+        edit: dict[str, Any] = {"type": "clear_thinking_20251015"}
+        if args.clear_thinking == "all":
+            edit["keep"] = "all"
+        elif args.clear_thinking:
+            edit["keep"] = {"type": "thinking_turns", "value": int(args.clear_thinking)}
+        edits.append(edit)
+    if any(
+        v is not None
+        for k, v in tool_flags.items()
+        if k not in ("--clear-thinking", "--compact-trigger")
+    ):
+        edit = {"type": "clear_tool_uses_20250919"}
+        if args.clear_tool_uses_trigger is not None:
+            edit["trigger"] = {"type": "input_tokens", "value": args.clear_tool_uses_trigger}
+        if args.keep is not None:
+            edit["keep"] = {"type": "tool_uses", "value": args.keep}
+        if args.clear_at_least is not None:
+            edit["clear_at_least"] = {"type": "input_tokens", "value": args.clear_at_least}
+        if args.exclude_tools:
+            names = [n.strip() for arg in args.exclude_tools for n in arg.split(",") if n.strip()]
+            edit["exclude_tools"] = names
+        if args.clear_tool_inputs:
+            edit["clear_tool_inputs"] = True
+        edits.append(edit)
+    if args.compact_trigger is not None:
+        edits.append(
+            {
+                "type": "compact_20260112",
+                "trigger": {"type": "input_tokens", "value": args.compact_trigger},
+            }
+        )
+    return {"edits": edits}
+
+
+def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for ``ctxviz.simulate`` from the policy options."""
+    kwargs: dict[str, Any] = {}
+    if args.model:
+        kwargs["model"] = args.model
+    if args.window is not None:
+        kwargs["context_window"] = args.window
+    cm = context_management_from(args)
+    if cm is not None:
+        kwargs["context_management"] = cm
+    if args.compaction_threshold is not None:
+        kwargs["compaction_control"] = {
+            "enabled": True,
+            "context_token_threshold": args.compaction_threshold,
+        }
+    if args.summary_tokens is not None:
+        kwargs["summary_tokens"] = args.summary_tokens
+    return kwargs
+
+
+# ---- progress ----------------------------------------------------------------------------------
+
+
+class _Steps:
+    """Rich progress on stderr for the slow steps, shown only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._progress: Progress | None = None
+        if stream.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=stream),
+                transient=True,
+            )
+
+    def __enter__(self) -> _Steps:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    @contextmanager
+    def step(self, description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+        """A task shown while the block runs; the callable advances it by one of ``total``."""
+        progress = self._progress
+        if progress is None:
+            yield lambda: None
+            return
+        from rich.markup import escape
+
+        task = progress.add_task(escape(description), total=total)
+        try:
+            yield lambda: progress.advance(task)
+        finally:
+            progress.remove_task(task)
+
+
+# ---- loading and simulating --------------------------------------------------------------------
+
+
+def _load(path: str, fmt: str | None, steps: _Steps) -> Conversation:
+    from ctxviz.loading import load
+
+    if not os.path.exists(path):
+        raise _BadInput(f"{path}: no such file or folder")
+    with steps.step(f"Loading {path}"):
+        return load(path, format=fmt)
+
+
+def _simulate(conv: Conversation, steps: _Steps, what: str, **kwargs: Any) -> Simulation:
+    from ctxviz.simulate import simulate
+
+    with steps.step(f"Replaying {what} ({len(conv.requests):,} requests)"):
+        return simulate(conv, **kwargs)
+
+
+# ---- terminal rendering ------------------------------------------------------------------------
+
+
+class _StripLines(io.TextIOBase):
+    """Writes whole lines without the trailing spaces rich pads them with (piped output)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._stream.write(line.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending.rstrip())
+            self._pending = ""
+        self._stream.flush()
+
+
+def _console(stream: TextIO) -> Console:
+    from rich.console import Console
+
+    if stream.isatty():
+        return Console(file=stream, highlight=False)
+    # Piped output keeps a readable width (rich would otherwise fall back to 80 columns) and
+    # no trailing spaces.
+    width = None if "COLUMNS" in os.environ else 110
+    return Console(file=_StripLines(stream), width=width, highlight=False)  # type: ignore[arg-type]
+
+
+def _n(value: Any) -> str:
+    """A whole number with thousands separators, or a dash when unknown."""
+    try:
+        import pandas as pd
+
+        if value is None or pd.isna(value):
+            return "—"
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _usd(value: Any) -> str:
+    try:
+        import pandas as pd
+
+        if value is None or pd.isna(value):
+            return "—"
+        return f"{float(value):,.4f}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _share(part: Any, whole: Any) -> str:
+    """``part / whole`` as a percentage, or a dash when either is unknown."""
+    try:
+        p, w = float(part), float(whole)
+    except (TypeError, ValueError):
+        return "—"
+    return f"{p / w:.0%}" if w > 0 and p == p else "—"
+
+
+def _flag(value: Any) -> bool:
+    """A boolean cell: missing (None, NaN) is False."""
+    import pandas as pd
+
+    return value is not None and not pd.isna(value) and bool(value)
+
+
+def _abridged(n: int, show_all: bool) -> tuple[list[int], int]:
+    """Row positions to show, and after which position a "… N more …" line goes (-1: none)."""
+    if show_all or n <= HEAD_ROWS + TAIL_ROWS + 1:
+        return list(range(n)), -1
+    return [*range(HEAD_ROWS), *range(n - TAIL_ROWS, n)], HEAD_ROWS - 1
+
+
+def _events_by_request(events: pd.DataFrame) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if not len(events) or "type" not in events.columns or "request" not in events.columns:
+        return out
+    for request, kind in zip(events["request"], events["type"], strict=True):
+        label = _EVENT_LABELS.get(str(kind), str(kind))
+        labels = out.setdefault(int(request), [])
+        if label not in labels:
+            labels.append(label)
+    return out
+
+
+def _requests_table(sim: Simulation, *, show_all: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    req = sim.requests
+    cols = set(req.columns)
+    cleared = (
+        "original_input_tokens" in cols
+        and (req["original_input_tokens"].fillna(0) != req["input_tokens"].fillna(0)).any()
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption_justify="left")
+    table.add_column("request", justify="right")
+    table.add_column("prompt", justify="right")
+    if cleared:
+        table.add_column("before edits", justify="right")
+    table.add_column("output", justify="right")
+    table.add_column("thinking", justify="right")
+    table.add_column("context", justify="right")
+    table.add_column("% window", justify="right")
+    table.add_column("$", justify="right")
+    table.add_column("source")
+    table.add_column("events", min_width=14)
+    by_request = _events_by_request(sim.events)
+    positions, gap_after = _abridged(len(req), show_all)
+    for pos in positions:
+        row = req.iloc[pos]
+        number = int(row["request"]) if "request" in cols else pos
+        context = row.get("context_tokens")
+        share = _share(context, row.get("context_window"))
+        source = str(row.get("source", "estimated"))
+        over = _flag(row.get("over_window"))
+        cells: list[Any] = [str(number), _n(row.get("input_tokens"))]
+        if cleared:
+            cells.append(_n(row.get("original_input_tokens")))
+        cells += [
+            _n(row.get("output_tokens")),
+            _n(row.get("thinking_tokens")),
+            _n(context),
+            Text(share, style="bold red") if over else share,
+            _usd(row.get("cost_usd")),
+            Text(source, style="" if source == "recorded" else "italic"),
+            Text(", ".join(by_request.get(number, []))),
+        ]
+        table.add_row(*cells, style="dim" if source != "recorded" else None)
+        if pos == gap_after:
+            table.add_row(*["…"] * len(table.columns))
+    if gap_after >= 0:
+        first, last = HEAD_ROWS, len(req) - TAIL_ROWS - 1
+        table.caption = f"requests {first}–{last} not shown (--all shows every request)"
+    return table
+
+
+def _events_table(sim: Simulation, *, show_all: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    ev = sim.events
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption_justify="left")
+    for name, justify in (
+        ("request", "right"),
+        ("type", "left"),
+        ("tokens before", "right"),
+        ("after", "right"),
+        ("cleared", "right"),
+        ("detail", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    positions, gap_after = _abridged(len(ev), show_all)
+    for pos in positions:
+        row = ev.iloc[pos]
+        table.add_row(
+            _n(row.get("request")),
+            Text(str(row.get("type", ""))),
+            _n(row.get("tokens_before")),
+            _n(row.get("tokens_after")),
+            _n(row.get("cleared_input_tokens")),
+            Text("" if row.get("detail") is None else str(row.get("detail"))),
+        )
+        if pos == gap_after:
+            table.add_row(*["…"] * len(table.columns))
+    if gap_after >= 0:
+        table.caption = f"{len(ev) - HEAD_ROWS - TAIL_ROWS:,} events not shown (--all shows them)"
+    return table
+
+
+def _headline(console: Console, summary: SimulationSummary, sim: Simulation) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    if summary.peak_input_tokens is not None:
+        peak = f"{summary.peak_input_tokens:,} tokens at request {summary.peak_request}"
+        if summary.peak_window_fraction is not None and summary.context_window:
+            peak += (
+                f" ({summary.peak_window_fraction:.1%} of the "
+                f"{summary.context_window:,}-token window)"
+            )
+        grid.add_row("Peak prompt", Text(peak))
+    if summary.first_over_window is not None:
+        grid.add_row(
+            "Over the window",
+            Text(
+                f"{summary.over_window_requests:,} requests, first at request "
+                f"{summary.first_over_window}",
+                style="bold red",
+            ),
+        )
+    if summary.events:
+        grid.add_row(
+            "Events",
+            Text(
+                "; ".join(
+                    f"{c.count:,} × {c.type}"
+                    + (
+                        f" (first at request {c.first_request})"
+                        if c.first_request is not None
+                        else ""
+                    )
+                    for c in summary.events
+                )
+            ),
+        )
+    else:
+        grid.add_row("Events", "none")
+    if summary.cleared_input_tokens:
+        grid.add_row(
+            "Cleared",
+            f"{summary.cleared_input_tokens:,} input tokens not sent, summed over all requests",
+        )
+    if summary.total_cost_usd is not None:
+        cost = f"${summary.total_cost_usd:,.4f}"
+        if summary.recorded_requests and summary.estimated_requests:
+            cost += f" (of which ${summary.estimated_cost_usd or 0:,.4f} on estimated requests)"
+        grid.add_row("Cost", cost + ", at list prices with prompt caching")
+    grid.add_row("Numbers", Text(source_sentence(summary)))
+    hidden = int(getattr(sim, "hidden_prefix_tokens", 0) or 0)
+    if sim.conversation.hidden_prefix and hidden:
+        grid.add_row(
+            "Hidden prefix",
+            f"{hidden:,} tokens of system prompt and tools sent but not in the file "
+            "(estimated: the first recorded prompt minus its visible messages)",
+        )
+    console.print(grid)
+
+
+def _warnings(console: Console, warnings: Sequence[str]) -> None:
+    from rich.text import Text
+
+    if not warnings:
+        return
+    console.print(Text(f"Warnings ({len(warnings)}):", style="bold yellow"))
+    for w in warnings:
+        console.print(Text(f"  - {w}"), soft_wrap=True)
+
+
+def _conversation_line(
+    console: Console, path: str, conv: Conversation, summary: SimulationSummary
+) -> None:
+    from rich.text import Text
+
+    parts = [conv.format, summary.model or conv.model or "model unknown"]
+    parts.append(f"{len(conv.messages):,} messages")
+    parts.append(f"{summary.requests:,} requests")
+    if conv.subagents:
+        parts.append(f"{len(conv.subagents):,} sub-agents")
+    line = Text(path, style="bold")
+    line.append("  " + " · ".join(parts))
+    if conv.title:
+        line.append(f"\n{conv.title}", style="italic")
+    console.print(line, soft_wrap=True)
+
+
+def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]]) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("agent")
+    table.add_column("description", overflow="fold")
+    table.add_column("requests", justify="right")
+    table.add_column("peak prompt", justify="right")
+    table.add_column("$", justify="right")
+    table.add_column("source")
+    for i, (conv, s) in enumerate(subs):
+        agent = Text(conv.agent_type or "sub-agent")
+        description = Text(conv.description or conv.title or "")
+        if isinstance(s, str):
+            table.add_row(str(i), agent, description, _n(len(conv.requests)), "—", "—", Text(s))
+            continue
+        source = (
+            "recorded"
+            if s.estimated_requests == 0
+            else "estimated"
+            if s.recorded_requests == 0
+            else f"{s.recorded_requests} recorded, {s.estimated_requests} estimated"
+        )
+        table.add_row(
+            str(i),
+            agent,
+            description,
+            _n(s.requests),
+            _n(s.peak_input_tokens),
+            _usd(s.total_cost_usd),
+            source,
+        )
+    return table
+
+
+# ---- commands ----------------------------------------------------------------------------------
+
+
+def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    conv = _load(args.file, args.format, steps)
+    sim = _simulate(conv, steps, "as recorded")
+    subs: list[tuple[Conversation, SimulationSummary | str]] = []
+    if conv.subagents:
+        with steps.step("Replaying sub-agents", total=len(conv.subagents)) as advance:
+            from ctxviz.simulate import simulate
+
+            for sub in conv.subagents:
+                try:
+                    subs.append((sub, summarize(simulate(sub))))
+                except ValueError as e:  # one unreadable sub-agent does not hide the others
+                    subs.append((sub, f"not replayed: {e}"))
+                advance()
+    console = _console(out)
+    summary = summarize(sim)
+    _conversation_line(console, args.file, conv, summary)
+    console.print(_requests_table(sim, show_all=args.all))
+    _headline(console, summary, sim)
+    if len(sim.events):
+        console.print()
+        console.print("[bold]Events[/bold]")
+        console.print(_events_table(sim, show_all=args.all))
+    if subs:
+        console.print()
+        console.print(f"[bold]Sub-agents ({len(subs)})[/bold], each replayed on its own:")
+        console.print(_subagents_table(subs))
+    _warnings(console, [*conv.warnings, *(w for w in sim.warnings if w not in conv.warnings)])
+    return EXIT_OK
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready records (NaN → null, numpy numbers → Python numbers)."""
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
+def simulation_json(
+    sim: Simulation, conv: Conversation, *, path: str, kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The machine-readable result of ``ctxviz simulate --json``."""
+    summary = summarize(sim)
+    return {
+        "file": path,
+        "format": conv.format,
+        "model": summary.model,
+        "settings": {
+            "model": kwargs.get("model"),
+            "context_window": kwargs.get("context_window"),
+            "context_management": kwargs.get("context_management"),
+            "compaction_control": kwargs.get("compaction_control"),
+            "summary_tokens": kwargs.get("summary_tokens"),
+        },
+        "summary": {
+            "requests": summary.requests,
+            "recorded_requests": summary.recorded_requests,
+            "estimated_requests": summary.estimated_requests,
+            "peak_input_tokens": summary.peak_input_tokens,
+            "peak_request": summary.peak_request,
+            "context_window": summary.context_window,
+            "first_over_window": summary.first_over_window,
+            "cleared_input_tokens": summary.cleared_input_tokens,
+            "total_cost_usd": summary.total_cost_usd,
+            "events": {c.type: c.count for c in summary.events},
+        },
+        "requests": _records(sim.requests),
+        "events": _records(sim.events),
+        "applied_edits": [sim.applied_edits(i) for i in range(len(sim.requests))],
+        "warnings": [*conv.warnings, *sim.warnings],
+    }
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    kwargs = simulate_kwargs(args)  # bad options fail before a long load
+    conv = _load(args.file, args.format, steps)
+    sim = _simulate(conv, steps, "the what-if", **kwargs)
+    if args.json:
+        data = simulation_json(sim, conv, path=args.file, kwargs=kwargs)
+        json.dump(data, out, indent=1, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    recorded = _simulate(conv, steps, "as recorded") if kwargs else sim
+    console = _console(out)
+    summary = summarize(sim)
+    before = summarize(recorded)
+    _conversation_line(console, args.file, conv, summary)
+    console.print(f"[bold]Policy:[/bold] {_escape(policy_description(sim.settings))}")
+    if "context_management" in kwargs:
+        console.print(
+            "  context_management = "
+            + _escape(json.dumps(kwargs["context_management"], ensure_ascii=False)),
+            soft_wrap=True,
+        )
+    if "compaction_control" in kwargs:
+        console.print("  compaction_control = " + _escape(json.dumps(kwargs["compaction_control"])))
+    console.print(_requests_table(sim, show_all=args.all))
+    _headline(console, summary, sim)
+    if kwargs:
+        console.print(
+            "[bold]As recorded:[/bold] "
+            + _escape(
+                f"peak prompt {_n(before.peak_input_tokens)} tokens"
+                + (f", ${before.total_cost_usd:,.4f}" if before.total_cost_usd is not None else "")
+                + f", {sum(c.count for c in before.events):,} events"
+            )
+        )
+    if len(sim.events):
+        console.print()
+        console.print("[bold]Events[/bold]")
+        console.print(_events_table(sim, show_all=args.all))
+    if conv.subagents:
+        console.print(
+            f"{len(conv.subagents)} sub-agents are conversations of their own: "
+            "this replays the main chain only."
+        )
+    _warnings(console, [*conv.warnings, *sim.warnings])
+    return EXIT_OK
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _decompressed(data: bytes) -> bytes:
+    """Bytes of a gzip, xz or bzip2 file expanded (by magic number); others as they are."""
+    if data[:2] == b"\x1f\x8b":
+        return gzip.decompress(data)
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.decompress(data)
+    if data[:3] == b"BZh":
+        return bz2.decompress(data)
+    return data
+
+
+def _read_body(path: str) -> Any:
+    if not os.path.exists(path):
+        raise _BadInput(f"{path}: no such file")
+    try:
+        raw = _decompressed(Path(path).read_bytes())
+    except (OSError, EOFError, lzma.LZMAError) as e:
+        raise _BadInput(f"{path}: a damaged compressed file ({e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _BadInput(f"{path}: not UTF-8 text (byte offset {e.start})") from None
+    if not text.strip():
+        raise _BadInput(f"{path}: empty file: no request body")
+    return _json_arg(text, path)
+
+
+def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from ctxviz.counting import count_tokens
+
+    body = _read_body(args.file)
+    if not isinstance(body, dict):
+        raise _BadInput(
+            f"{args.file}: expected a request body (a JSON object with 'messages'), "
+            f"got a JSON {type(body).__name__}"
+        )
+    if args.model:
+        body["model"] = args.model
+    edits = _edits_from(args)
+    if edits is not None:
+        body["context_management"] = edits
+    with steps.step(f"Counting {args.file}"):
+        answer = count_tokens(body)
+    json.dump(answer, out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from ctxviz import report
+    from ctxviz.models import default_table
+
+    kwargs = simulate_kwargs(args)
+    output = Path(args.output) if args.output else Path(_stem(args.file) + ".html")
+    if output.is_dir():
+        raise _BadInput(f"{output}: is a folder; give a file name with -o")
+    if not output.parent.is_dir():  # fail before a long load and replay
+        raise _BadInput(f"{output.parent}: no such folder for the report")
+    conv = _load(args.file, args.format, steps)
+    sim = _simulate(conv, steps, "the what-if" if kwargs else "as recorded", **kwargs)
+    compare = {"As recorded": _simulate(conv, steps, "as recorded")} if kwargs else None
+    model = summarize(sim).model
+    threshold = default_table().get(model).long_context_threshold_tokens if model else None
+    title = f"ctxviz report: {Path(args.file).name} ({policy_description(sim.settings)})"
+    with steps.step("Writing the report"):
+        page = report.render(
+            sim,
+            title=title,
+            compare=compare,
+            premium_threshold_tokens=threshold,
+            warnings=list(conv.warnings),
+        )
+        output.write_text(page, encoding="utf-8")
+    size = output.stat().st_size
+    print(f"wrote {output} ({size / 1e6:.1f} MB), opens offline", file=out)
+    return EXIT_OK
+
+
+def _stem(path: str) -> str:
+    name = Path(path.rstrip("/\\")).name or "report"
+    for suffix in (".gz", ".xz", ".bz2", ".zip", ".jsonl", ".json", ".yaml", ".yml"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or "report"
+
+
+_COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO, _Steps], int]]] = {
+    "summary": _cmd_summary,
+    "simulate": _cmd_simulate,
+    "count": _cmd_count,
+    "report": _cmd_report,
+}
+
+
+# ---- entry point -------------------------------------------------------------------------------
+
+
+def _fail(message: str, status: int) -> int:
+    lines = message.strip().splitlines() or ["(no message)"]
+    print(f"ctxviz: error: {lines[0]}", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+    return status
+
+
+def _os_message(e: OSError) -> str:
+    name = e.filename if e.filename is not None else ""
+    match e:
+        case FileNotFoundError():
+            what = "no such file or folder"
+        case IsADirectoryError():
+            what = "is a folder, not a file"
+        case NotADirectoryError():
+            what = "not a folder"
+        case PermissionError():
+            what = "permission denied"
+        case _:
+            what = e.strerror or str(e)
+    return f"{name}: {what}" if name else what
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ctxviz`` command line; returns the exit status (0, 1 or 2)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) and usage errors (2) print their own text
+        return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
+    out = sys.stdout
+    try:
+        with _Steps(sys.stderr) as steps:
+            return _COMMANDS[args.command](args, out, steps)
+    except _BadInput as e:
+        return _fail(str(e), EXIT_BAD_INPUT)
+    except TranscriptError as e:
+        return _fail(str(e), EXIT_BAD_INPUT)
+    except ValueError as e:  # a policy the API would reject, a bad number…
+        return _fail(str(e), EXIT_BAD_INPUT)
+    except BrokenPipeError:
+        # The reader went away (`ctxviz summary x | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as e:
+        return _fail(_os_message(e), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("ctxviz: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in ctxviz: one line, never a traceback
+        where = ""
+        tb = e.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        what = " ".join(str(e).split())
+        print(
+            f"ctxviz: internal error: {type(e).__name__}: {what}{where} "
+            "(a bug in ctxviz; please report it with the command you ran)",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())
