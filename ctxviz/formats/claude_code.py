@@ -231,6 +231,12 @@ def _build(
         obj = recs[idx][1]
         parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
         if type(parent) is not str:
+            if obj.get("subtype") == "compact_boundary":
+                # a boundary that does not say what it continues: the record written before it
+                before = _previous_main(recs, idx)
+                if before is not None and not included[before]:
+                    idx = before
+                    continue
             break
         nxt = by_uuid.get(parent)
         if nxt is None:
@@ -525,6 +531,15 @@ def _build(
         warnings=notes.finish(),
     )
     return session
+
+
+def _previous_main(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int | None:
+    """The last main-chain message record written before ``idx``."""
+    for j in range(idx - 1, -1, -1):
+        obj = recs[j][1]
+        if obj.get("type") in ("user", "assistant") and not obj.get("isSidechain"):
+            return j
+    return None
 
 
 def _prompt_title(blocks: Sequence[Block]) -> str | None:

@@ -377,3 +377,19 @@ def test_error_inside_a_zip_names_the_member() -> None:
     records = [user("u1", None, "hi"), asst("a1", "u1", "m1", [{"text": "x"}])]
     with pytest.raises(TranscriptError, match=r"^s\.jsonl, line 2, message\.content\[0\]: "):
         loading.loads(zip_bytes({"s.jsonl": jsonl(records)}))
+
+
+def test_boundary_without_logical_parent_continues_from_the_record_before() -> None:
+    records = [
+        user("u1", None, "do it"),
+        asst("a1", "u1", "m1", [text("done")]),
+        rec(
+            "system", "b1", None, subtype="compact_boundary", compactMetadata={"trigger": "manual"}
+        ),
+        user("s1", "b1", "summary", isCompactSummary=True),
+        asst("a2", "s1", "m2", [text("going")]),
+    ]
+    conv = loading.loads(jsonl(records))
+    assert conv.warnings == []
+    assert len(conv.messages) == 4 and len(conv.requests) == 2
+    assert conv.compactions[0].summary_message == 2
