@@ -50,6 +50,8 @@ from ctxviz.model import (
     ToolDefinition,
     ToolResultBlock,
     ToolUseBlock,
+    starts_turn,
+    turn_indices,
 )
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text, family_for_model
 
@@ -202,6 +204,18 @@ class ConversationTokens:
     block_message: npt.NDArray[np.int64]
     message_category: npt.NDArray[np.int8]
     """Category the message's frame is counted in: that of its first block ("other" if empty)."""
+    message_turn: npt.NDArray[np.int64]
+    """The 0-based assistant turn of each message (``ctxviz.model.turn_indices``)."""
+    message_opens_turn: npt.NDArray[np.bool_]
+    """Whether the message is a genuine user message (``ctxviz.model.starts_turn``)."""
+    tool_use_block: npt.NDArray[np.int64]
+    """Flat block index of every tool call (client and server), in order."""
+    tool_use_message: npt.NDArray[np.int64]
+    tool_use_name: tuple[str, ...]
+    tool_result_block: npt.NDArray[np.int64]
+    """Flat block index of each call's result; -1 when the history holds none."""
+    tool_result_message: npt.NDArray[np.int64]
+    """Message of each call's result; the call's own message when it has none."""
 
     @property
     def message_count(self) -> int:
@@ -245,19 +259,26 @@ def _estimate(
     owners: list[int] = []
     msg_cats: list[int] = []
     other = CATEGORY_INDEX["other"]
+    uses: list[tuple[int, int, str, str]] = []  # (flat block, message, id, name)
+    results: dict[str, tuple[int, int]] = {}
     for m, message in enumerate(conv.messages):
         for block in message.content:
+            b = len(tokens)
             tokens.append(block_tokens(block, family, counter))
             kind = block_kind(block)
             kinds.append(kind)
             if isinstance(block, ToolUseBlock | ServerToolUseBlock):
                 kept.append(counter(block.name, family))
+                uses.append((b, m, block.id, block.name))
             else:
                 kept.append(0)
+                if isinstance(block, ToolResultBlock | ServerToolResultBlock):
+                    results.setdefault(block.tool_use_id, (b, m))
             cats.append(CATEGORY_INDEX[block_category(block, message)])
             owners.append(m)
         msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
         starts.append(len(tokens))
+    found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
     tools_tokens = sum(tool_definition_tokens(t, family, counter) for t in conv.tools)
     return ConversationTokens(
@@ -272,9 +293,79 @@ def _estimate(
         block_category=np.asarray(cats, dtype=np.int8),
         block_message=np.asarray(owners, dtype=np.int64),
         message_category=np.asarray(msg_cats, dtype=np.int8),
+        message_turn=np.asarray(turn_indices(conv.messages), dtype=np.int64),
+        message_opens_turn=np.asarray([starts_turn(m) for m in conv.messages], dtype=np.bool_),
+        tool_use_block=np.asarray([u[0] for u in uses], dtype=np.int64),
+        tool_use_message=np.asarray([u[1] for u in uses], dtype=np.int64),
+        tool_use_name=tuple(u[3] for u in uses),
+        tool_result_block=np.asarray(
+            [r[0] if r is not None else -1 for r in found], dtype=np.int64
+        ),
+        tool_result_message=np.asarray(
+            [r[1] if r is not None else u[1] for r, u in zip(found, uses, strict=True)],
+            dtype=np.int64,
+        ),
     )
 
 
 def default_family(model: str | None) -> Family:
     """Tokenizer family for a model id (v3 for unknown and non-Claude models)."""
     return family_for_model(model)
+
+
+def count_tokens(
+    body: Mapping[str, Any],
+    *,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+) -> dict[str, Any]:
+    """Offline ``POST /v1/messages/count_tokens``: same request shape, same answer shape.
+
+    The whole ``messages`` list is one prompt, replayed by ``ctxviz.simulate`` (earlier turns'
+    thinking stripped as the API does; the clearing edits of ``context_management`` applied, with
+    ``original_input_tokens`` before them). ``compact_20260112`` is not applied: compaction needs
+    a model call, which counting does not make.
+    """
+    import dataclasses
+
+    from ctxviz.loading import loads
+    from ctxviz.model import Request
+    from ctxviz.simulate import simulate
+
+    conv = loads(json.dumps(body), format="anthropic")
+    start = 0
+    for m, message in enumerate(conv.messages):
+        if any(isinstance(b, CompactionBlock) for b in message.content):
+            start = m
+    first = conv.requests[0] if conv.requests else None
+    request = Request(
+        index=0,
+        prompt_start=start,
+        prompt_end=len(conv.messages),
+        response=None,
+        model=first.model if first else conv.model,
+        max_tokens=first.max_tokens if first else None,
+        thinking=first.thinking if first else None,
+        betas=first.betas if first else (),
+    )
+    single = dataclasses.replace(conv, requests=(request,))
+    cm = body.get("context_management")
+    clearing = None
+    if isinstance(cm, Mapping):
+        edits = [e for e in cm.get("edits", []) if not _is_compact(e)]
+        clearing = {**cm, "edits": edits} if edits else None
+    sim = simulate(
+        single,
+        context_management=clearing,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+    )
+    row = sim.requests.iloc[-1]
+    answer: dict[str, Any] = {"input_tokens": int(row["input_tokens"])}
+    if cm is not None:
+        answer["context_management"] = {"original_input_tokens": int(row["original_input_tokens"])}
+    return answer
+
+
+def _is_compact(edit: Any) -> bool:
+    return isinstance(edit, Mapping) and edit.get("type") == "compact_20260112"

@@ -30,7 +30,8 @@ import math
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal, TypeAlias, assert_never
+from operator import attrgetter, itemgetter
+from typing import Any, Final, Literal, NamedTuple, TypeAlias, assert_never
 
 import numpy as np
 import numpy.typing as npt
@@ -62,8 +63,6 @@ from ctxviz.model import (
     ThinkingBlock,
     ToolResultBlock,
     ToolUseBlock,
-    starts_turn,
-    turn_indices,
 )
 from ctxviz.models import ModelInfo, ModelTable, default_table
 from ctxviz.policies import (
@@ -194,13 +193,17 @@ class SimulationSettings:
 # ---- prompt descriptors ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Prompt:
-    """One prompt, as a few numbers: messages[start:end] under its thinking and clearing state."""
+class _Prompt(NamedTuple):
+    """One prompt, as a few numbers: messages[start:end] under its thinking and clearing state.
+
+    A NamedTuple rather than a dataclass: the loop builds and compares one or more per request,
+    and tuple equality runs in C.
+    """
 
     start: int
     end: int
     kept_from_turn: int
+    """Thinking of turns before this one is not in the prompt."""
     clear_lo: int = 0
     clear_hi: int = 0
     """Tool-use ordinals [clear_lo, clear_hi) are cleared (those not excluded)."""
@@ -406,7 +409,7 @@ class _Replay:
         )
         self.cum_nt = _cumsum(nt_per_msg)
         self.cum_th = _cumsum(think_per_msg)
-        self.has_thinking = think_per_msg > 0
+        self.has_thinking = np.bincount(owner[is_thinking], minlength=m_count) > 0
         # per-category sums of non-thinking blocks (+ frames, in the message's first category)
         n_cat = len(CATEGORIES)
         per_cat = np.zeros((n_cat, m_count), dtype=np.int64)
@@ -416,29 +419,27 @@ class _Replay:
         self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
         np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
         self.cum_th_arr = np.asarray(self.cum_th, dtype=np.int64)
-        # turns
-        turns = turn_indices(conv.messages)
-        self.turn = list(turns)
-        n_turns = (turns[-1] + 1) if turns else 0
+        # turns: the first message of each turn; the next message with thinking
+        turns = ct.message_turn
+        self.turn = turns.tolist()
+        n_turns = int(turns[-1]) + 1 if m_count else 0
         self.n_turns = n_turns
-        first = [m_count] * (n_turns + 1)
-        for m in range(m_count - 1, -1, -1):
-            first[turns[m]] = m
-        for t in range(n_turns - 1, -1, -1):
-            first[t] = min(first[t], first[t + 1])
-        self.first_msg_of_turn = first
-        # next message with thinking at or after m; thinking-turn counts
-        nxt = [m_count] * (m_count + 1)
-        for m in range(m_count - 1, -1, -1):
-            nxt[m] = m if self.has_thinking[m] else nxt[m + 1]
-        self.next_thinking = nxt
-        opens = np.zeros(m_count, dtype=np.int64)
-        seen_turn = -1
-        for m in np.flatnonzero(self.has_thinking).tolist():
-            if turns[m] != seen_turn:
-                opens[m] = 1
-                seen_turn = turns[m]
-        self.cum_think_turns = _cumsum(opens)
+        first = np.full(n_turns + 1, m_count, dtype=np.int64)
+        if m_count:
+            opens = np.flatnonzero(np.diff(turns, prepend=-1) > 0)
+            first[turns[opens]] = opens
+            first = np.minimum.accumulate(first[::-1])[::-1]
+        self.first_msg_of_turn = first.tolist()
+        positions = np.where(self.has_thinking, np.arange(m_count), m_count)
+        nxt = np.minimum.accumulate(np.append(positions, m_count)[::-1])[::-1]
+        self.next_thinking = nxt.tolist()
+        thinking_msgs = np.flatnonzero(self.has_thinking)
+        opens_think = np.zeros(m_count, dtype=np.int64)
+        if thinking_msgs.size:
+            t = turns[thinking_msgs]
+            opens_think[thinking_msgs[np.diff(t, prepend=-1) > 0]] = 1
+        self.cum_think_turns = _cumsum(opens_think)
+        self.turn_starts = np.flatnonzero(ct.message_opens_turn).tolist()
         self.fixed_estimate = ct.system_tokens + ct.tools_tokens
         self._tools(clear, placeholder_tokens)
 
@@ -446,59 +447,46 @@ class _Replay:
 
     def _tools(self, clear: clear_tool_uses.ClearToolUses | None, placeholder: int) -> None:
         ct = self.ct
-        uses: list[tuple[int, int, str, str]] = []  # (message, flat block, id, name)
-        results: dict[str, tuple[int, int]] = {}
-        b = 0
-        for m, message in enumerate(self.conv.messages):
-            for block in message.content:
-                if isinstance(block, ToolUseBlock | ServerToolUseBlock):
-                    uses.append((m, b, block.id, block.name))
-                elif isinstance(block, ToolResultBlock | ServerToolResultBlock):
-                    results.setdefault(block.tool_use_id, (m, b))
-                b += 1
         tokens = self.block_tokens_effective
-        kept = ct.block_kept_tokens
-        self.use_msg = [u[0] for u in uses]
-        self.use_block = [u[1] for u in uses]
-        self.use_name = [u[3] for u in uses]
-        res = [results.get(u[2]) for u in uses]
-        self.res_block = [r[1] if r is not None else -1 for r in res]
-        res_msg = [r[0] if r is not None else u[0] for r, u in zip(res, uses, strict=True)]
-        running = 0
-        self.res_msg_sorted: list[int] = []
-        for value in res_msg:
-            running = max(running, value)
-            self.res_msg_sorted.append(running)
-        self.res_msg = res_msg
+        names = ct.tool_use_name
+        n = len(names)
+        self.use_msg = ct.tool_use_message.tolist()
+        self.use_block = ct.tool_use_block.tolist()
+        self.use_name = names
+        self.res_block = ct.tool_result_block.tolist()
+        self.res_msg = ct.tool_result_message.tolist()
+        self.res_msg_sorted = np.maximum.accumulate(ct.tool_result_message).tolist() if n else []
         self.placeholder = placeholder
         self.clear_config = clear
-        self.excluded_use = [clear is not None and u[3] in clear.exclude_tools for u in uses]
-        n = len(uses)
-        res_tok = np.zeros(n, dtype=np.int64)
-        in_tok = np.zeros(n, dtype=np.int64)
-        cnt = np.zeros(n, dtype=np.int64)
-        has_res = np.zeros(n, dtype=np.int64)
-        for o in range(n):
-            if self.excluded_use[o]:
-                continue
-            cnt[o] = 1
-            if self.res_block[o] >= 0:
-                res_tok[o] = tokens[self.res_block[o]]
-                has_res[o] = 1
-            if clear is not None and clear.clears_input_of(uses[o][3]):
-                blk = uses[o][1]
-                in_tok[o] = max(0, int(tokens[blk]) - int(kept[blk]))
-        self.cum_res = _cumsum(res_tok)
-        self.cum_in = _cumsum(in_tok)
-        self.cum_cnt = _cumsum(cnt)
-        self.cum_has_res = _cumsum(has_res)
+        name_arr = np.asarray(names, dtype=object)
+        if clear is not None and clear.exclude_tools:
+            excluded = np.isin(name_arr, list(clear.exclude_tools))
+        else:
+            excluded = np.zeros(n, dtype=bool)
+        self.excluded_use = excluded.tolist()
+        if clear is None or clear.clear_tool_inputs is False:
+            inputs = np.zeros(n, dtype=bool)
+        elif clear.clear_tool_inputs is True:
+            inputs = np.ones(n, dtype=bool)
+        else:
+            inputs = np.isin(name_arr, list(clear.clear_tool_inputs))
+        has_res = (ct.tool_result_block >= 0) & ~excluded
+        res_tok = np.where(has_res, tokens[np.maximum(ct.tool_result_block, 0)], 0)
+        use_blocks = ct.tool_use_block
+        in_tok = np.where(
+            inputs & ~excluded,
+            np.maximum(tokens[use_blocks] - ct.block_kept_tokens[use_blocks], 0),
+            0,
+        )
+        self.cum_res = _cumsum(res_tok.astype(np.int64))
+        self.cum_in = _cumsum(in_tok.astype(np.int64))
+        self.cum_cnt = _cumsum((~excluded).astype(np.int64))
+        self.cum_has_res = _cumsum(has_res.astype(np.int64))
         self.cum_res_arr = np.asarray(self.cum_res, dtype=np.int64)
         self.cum_in_arr = np.asarray(self.cum_in, dtype=np.int64)
         self.cum_has_res_arr = np.asarray(self.cum_has_res, dtype=np.int64)
-        nxt = [n] * (n + 1)
-        for o in range(n - 1, -1, -1):
-            nxt[o] = o if not self.excluded_use[o] else nxt[o + 1]
-        self.next_clearable = nxt
+        positions = np.where(~excluded, np.arange(n), n)
+        self.next_clearable = np.minimum.accumulate(np.append(positions, n)[::-1])[::-1].tolist()
 
     def tool_range(self, start: int, end: int) -> tuple[int, int]:
         """Ordinals of the tool uses called in messages[start:end]."""
@@ -514,19 +502,29 @@ class _Replay:
     # -- sizes ------------------------------------------------------------------------------------
 
     def kept_thinking_start(self, p: _Prompt) -> int:
+        """First message whose thinking is in the prompt."""
         t = min(max(p.kept_from_turn, 0), self.n_turns)
         return max(p.start, self.first_msg_of_turn[t])
 
     def estimate(self, p: _Prompt) -> int:
         """Estimated tokens of a prompt (counter units), without a what-if summary."""
-        value = self.fixed_estimate + p.extra_estimate
-        s, e = p.start, p.end
+        s, e, t, lo, hi, _, _, extra = p
+        value = self.fixed_estimate + extra
         if e > s:
-            value += self.cum_nt[e] - self.cum_nt[s]
-            ts = self.kept_thinking_start(p)
+            cum_nt = self.cum_nt
+            cum_th = self.cum_th
+            value += cum_nt[e] - cum_nt[s]
+            if t < 0:
+                t = 0
+            elif t > self.n_turns:
+                t = self.n_turns
+            ts = self.first_msg_of_turn[t]
+            if ts < s:
+                ts = s
             if ts < e:
-                value += self.cum_th[e] - self.cum_th[ts]
-            value -= self.cleared_estimate(p.clear_lo, p.clear_hi)
+                value += cum_th[e] - cum_th[ts]
+            if hi > lo:
+                value -= self.cleared_estimate(lo, hi)
         return value
 
     def thinking_in_window(self, p: _Prompt) -> tuple[int, int]:
@@ -602,9 +600,9 @@ class _Replay:
     def truncated(self, p: _Prompt, end: int) -> _Prompt:
         """The prompt cut before message ``end`` (for the reusable prefix)."""
         if end <= p.start:
-            return replace(p, end=p.start, clear_lo=0, clear_hi=0)
+            return p._replace(end=p.start, clear_lo=0, clear_hi=0)
         hi = min(p.clear_hi, bisect_left(self.res_msg_sorted, end))
-        return replace(p, end=end, clear_hi=max(p.clear_lo, hi))
+        return p._replace(end=end, clear_hi=max(p.clear_lo, hi))
 
 
 # ---- simulate ----------------------------------------------------------------------------------
@@ -741,6 +739,10 @@ class _Context:
     server_compaction_at: dict[int, int]
     rec_desc: list[_Prompt]
     base: list[float]
+    turns: list[int] = field(default_factory=list)
+    """The turn of each recorded request (that of its prompt's last message)."""
+    output_tokens: list[int] = field(default_factory=list)
+    thinking_tokens: list[int] = field(default_factory=list)
     scale: float = 1.0
     hidden: int = 0
     summary_size: int = DEFAULT_SUMMARY_TOKENS
@@ -795,7 +797,13 @@ def _run(
             recorded_edits, _ = parse_edits(recorded_cm, None)
         except ValueError as exc:
             warnings.append(f"The recorded context_management is not valid and is ignored: {exc}")
-    edits = settings.edits if settings.context_management is not None else recorded_edits
+    # As recorded, the recorded clearing edits are applied again (the client kept its full
+    # history), but not a recorded compaction: its effect is in the transcript.
+    edits = (
+        settings.edits
+        if settings.context_management is not None
+        else replace(recorded_edits, compact=None)
+    )
     tool_edits = [e for e in edits.clearing if isinstance(e, clear_tool_uses.ClearToolUses)]
     if len(tool_edits) > 1:
         raise ValueError("context_management.edits: clear_tool_uses_20250919 is given twice")
@@ -861,16 +869,19 @@ def _run(
     shows_1m = any(p is not None and p > 200_000 for p in recorded_prompt) or any(
         "[1m]" in (r.model or conv.model or "") for r in requests
     )
-    windows = [
-        limits.window_tokens(
-            engine.info(m),
-            betas=r.betas,
-            claude_code=conv.format == "claude-code",
-            shows_1m=shows_1m,
-            override=settings.context_window,
-        )
-        for m, r in zip(models, requests, strict=True)
-    ]
+    window_of: dict[tuple[str, tuple[str, ...]], int] = {}
+    windows: list[int] = []
+    for m, r in zip(models, requests, strict=True):
+        key = (m, r.betas)
+        if key not in window_of:
+            window_of[key] = limits.window_tokens(
+                engine.info(m),
+                betas=r.betas,
+                claude_code=conv.format == "claude-code",
+                shows_1m=shows_1m,
+                override=settings.context_window,
+            )
+        windows.append(window_of[key])
     ctx = _Context(
         conv=conv,
         engine=engine,
@@ -885,31 +896,25 @@ def _run(
     )
 
     # the as-recorded prompts: the recorded models' thinking defaults, recorded compactions
+    ctx.turns = [_turn_of(engine, r.prompt_end) for r in requests]
+    preserves: dict[str, bool] = {}
     plain: list[_Prompt] = []
     for j, r in enumerate(requests):
+        end = r.prompt_end
         if j in server_compaction_at and not undo:
             blk = server_compaction_at[j]
-            plain.append(
-                _Prompt(
-                    start=r.prompt_end,
-                    end=r.prompt_end,
-                    kept_from_turn=0,
-                    extra_estimate=int(ct.block_tokens[blk]),
-                )
-            )
+            plain.append(_Prompt(end, end, 0, extra_estimate=int(ct.block_tokens[blk])))
             continue
-        keep = _default_keep(engine, r.model or conv.model or "unknown", None)
-        end = r.prompt_end
-        plain.append(
-            _Prompt(
-                start=r.prompt_start,
-                end=end,
-                kept_from_turn=keep.kept_from_turn(_turn_of(engine, end)),
-            )
-        )
+        recorded_model = r.model or conv.model or "unknown"
+        preserve = preserves.get(recorded_model)
+        if preserve is None:
+            info = engine.info(recorded_model)
+            preserve = preserves[recorded_model] = info.preserves_thinking_by_default
+        plain.append(_Prompt(r.prompt_start, end, 0 if preserve else ctx.turns[j]))
     ctx.fit(plain)
     if recorded_edits.clearing:
         # the recording used context editing: its prompts were the edited ones
+        ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, [])
         baseline = SimulationSettings(counter=settings.counter)
         rec_models = [r.model or conv.model or "unknown" for r in requests]
         rows, _ = _loop(ctx, baseline, replace(recorded_edits, compact=None), rec_models, [])
@@ -919,6 +924,7 @@ def _run(
         ctx.fit(edited)
 
     ctx.summary_size = _summary_size(ctx)
+    ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
     rows, events = _loop(ctx, settings, edits, models, warnings)
     return _assemble(ctx, rows, events, warnings, edits)
 
@@ -957,12 +963,32 @@ def _summary_size(ctx: _Context) -> int:
 
 
 def _event(
-    request: int, recorded_request: int, kind: str, detail: str, **values: int | str | None
+    request: int,
+    recorded_request: int,
+    kind: str,
+    detail: str,
+    *,
+    cleared_tool_uses: int | None = None,
+    cleared_thinking_turns: int | None = None,
+    cleared_input_tokens: int | None = None,
+    tokens_before: int | None = None,
+    tokens_after: int | None = None,
+    summary_tokens: int | None = None,
+    trigger: str | None = None,
 ) -> dict[str, Any]:
-    ev: dict[str, Any] = dict.fromkeys(EVENT_COLUMNS)
-    ev.update(request=request, recorded_request=recorded_request, type=kind, detail=detail)
-    ev.update(values)
-    return ev
+    return {
+        "request": request,
+        "recorded_request": recorded_request,
+        "type": kind,
+        "cleared_tool_uses": cleared_tool_uses,
+        "cleared_thinking_turns": cleared_thinking_turns,
+        "cleared_input_tokens": cleared_input_tokens,
+        "tokens_before": tokens_before,
+        "tokens_after": tokens_after,
+        "summary_tokens": summary_tokens,
+        "trigger": trigger,
+        "detail": detail,
+    }
 
 
 def _loop(
@@ -974,7 +1000,6 @@ def _loop(
 ) -> tuple[list[_Row], list[dict[str, Any]]]:
     """The one loop over requests, in order (module doc: the order in which policies act)."""
     engine = ctx.engine
-    conv = ctx.conv
     size = ctx.size
     rows: list[_Row] = []
     events: list[dict[str, Any]] = []
@@ -989,18 +1014,24 @@ def _loop(
     compact_cfg = edits.compact
     compact_at = set(settings.compact_at)
     thinking_edit = edits.clear_thinking
-    turn_starts = [m for m, msg in enumerate(conv.messages) if starts_turn(msg)]
+    turn_starts = engine.turn_starts
+    use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
+    preserves: dict[str, bool] = {}
 
     for j, req in enumerate(ctx.requests):
         pe = req.prompt_end
         model_id = models[j]
         window = ctx.windows[j]
-        out = _output_tokens(ctx, req)
-        think = _thinking_tokens(ctx, req, out, warnings)
-        turn = _turn_of(engine, pe)
-        default = _default_keep(engine, model_id, settings.thinking_preservation)
-        pre_keep = ThinkingKeep(turns=None) if thinking_edit is not None else default
+        out = ctx.output_tokens[j]
+        think = ctx.thinking_tokens[j]
+        turn = ctx.turns[j]
+        preserve = preserves.get(model_id)
+        if preserve is None:
+            keep = _default_keep(engine, model_id, settings.thinking_preservation)
+            preserve = preserves[model_id] = keep.turns is None
+        # before the edits: every turn's thinking when clear_thinking decides, else the default
+        pre_from = 0 if thinking_edit is not None or preserve else turn
         if ctx.base_starts[j] > cut:
             # a recorded compaction (or a fresh prompt) starts after anything a what-if cut
             cut, summary_id, synth = ctx.base_starts[j], 0, 0
@@ -1047,7 +1078,7 @@ def _loop(
             cut = max(cut, pe)
             continue
 
-        client = _Prompt(start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth)
+        client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
         # 1. client side, before sending: Claude Code auto-compaction
         if cc_auto is not None:
             before = size(client, j)
@@ -1055,7 +1086,7 @@ def _loop(
                 n_summaries += 1
                 summary_id, synth, cut, start = n_summaries, summary_size, pe, pe
                 comp_in, comp_out = before, summary_size
-                client = _Prompt(start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth)
+                client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
                 after = size(client, j)
                 threshold = cc_auto.threshold(window)
                 events.append(
@@ -1081,10 +1112,10 @@ def _loop(
                 cuts = turn_starts[
                     bisect_left(turn_starts, start + 1) : bisect_left(turn_starts, pe)
                 ]
-                unsummarized = replace(client, summary_id=0, summary_tokens=0)
+                unsummarized = client._replace(summary_id=0, summary_tokens=0)
 
                 def size_from(first: int, base: _Prompt = unsummarized, at: int = j) -> int:
-                    return size(replace(base, start=first), at)
+                    return size(base._replace(start=first), at)
 
                 new = rolling.first_kept_message(cuts, size_from, budget)
                 if new is None and cuts:
@@ -1092,9 +1123,7 @@ def _loop(
                 if new is not None:
                     start = cut = new
                     summary_id, synth = 0, 0
-                    client = _Prompt(
-                        start, pe, pre_keep.kept_from_turn(turn), 0, 0, summary_id, synth
-                    )
+                    client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
                     events.append(
                         _event(
                             len(rows),
@@ -1117,7 +1146,9 @@ def _loop(
         cleared_turns = 0
         for edit in edits.clearing:
             if isinstance(edit, clear_thinking.ClearThinking):
-                q = replace(p, kept_from_turn=edit.keep.kept_from_turn(turn))
+                q = _Prompt(
+                    p[0], p[1], edit.keep.kept_from_turn(turn), p[3], p[4], p[5], p[6], p[7]
+                )
                 turns = engine.thinking_turns_stripped(q) - engine.thinking_turns_stripped(p)
                 if turns > 0:
                     after = size(q, j)
@@ -1129,12 +1160,12 @@ def _loop(
                     cleared_turns += turns
                     p, running = q, after
             else:
-                lo, hi_all = engine.tool_range(p.start, p.end)
+                lo, hi_all = bisect_left(use_msg, p[0]), bisect_left(use_msg, p[1])
                 if edit.triggered(prompt_tokens=running, tool_uses=hi_all - lo):
                     hi = lo + edit.clearable_count(hi_all - lo)
                     count = engine.cum_cnt[hi] - engine.cum_cnt[lo]
                     if count > 0:
-                        q = replace(p, clear_lo=lo, clear_hi=hi)
+                        q = _Prompt(p[0], p[1], p[2], lo, hi, p[5], p[6], p[7])
                         after = size(q, j)
                         if edit.worth_clearing(running - after):
                             applied.append(
@@ -1326,44 +1357,51 @@ def _server_tool_excess(ctx: _Context, req: Request, j: int) -> int:
     return 0
 
 
-def _response_blocks(engine: _Replay, req: Request) -> tuple[int, int]:
-    """(first, end) flat block indices of the request's response message."""
-    if req.response is None or req.response >= engine.m_count:
-        return 0, 0
-    starts = engine.ct.message_block_start
-    return int(starts[req.response]), int(starts[req.response + 1])
-
-
-def _output_tokens(ctx: _Context, req: Request) -> int:
-    if req.usage is not None:
-        return req.usage.output_tokens
-    lo, hi = _response_blocks(ctx.engine, req)
-    return round(ctx.scale * int(ctx.engine.ct.block_tokens[lo:hi].sum()))
-
-
 _REDACTED_NOTE: Final = (
     "redacted_thinking blocks are encrypted: their size is estimated from the length of their data "
     "(about 3 tokens per 16 characters)."
 )
 
 
-def _thinking_tokens(ctx: _Context, req: Request, output: int, warnings: list[str]) -> int:
-    """Recorded ``thinking_tokens``, else output minus the visible non-thinking blocks (Claude 4
-    returns summarized thinking, so its text undercounts), else the thinking text's estimate."""
+def _responses(ctx: _Context, warnings: list[str]) -> tuple[list[int], list[int]]:
+    """Per recorded request: output tokens (recorded, else the response's estimate) and thinking
+    tokens — recorded ``thinking_tokens``, else output minus the visible non-thinking blocks
+    (Claude 4 returns summarized thinking, so its text undercounts), else the thinking text's
+    estimate."""
     ct = ctx.engine.ct
-    lo, hi = _response_blocks(ctx.engine, req)
-    kinds = ct.block_kind[lo:hi]
-    toks = ct.block_tokens[lo:hi]
-    is_th = (kinds == KIND_THINKING) | (kinds == KIND_REDACTED_THINKING)
-    if (kinds == KIND_REDACTED_THINKING).any() and _REDACTED_NOTE not in warnings:
+    m_count = ctx.engine.m_count
+    is_th = (ct.block_kind == KIND_THINKING) | (ct.block_kind == KIND_REDACTED_THINKING)
+    owner = ct.block_message
+    th = np.bincount(owner[is_th], weights=ct.block_tokens[is_th], minlength=m_count).tolist()
+    nt = np.bincount(owner[~is_th], weights=ct.block_tokens[~is_th], minlength=m_count).tolist()
+    has_th = (np.bincount(owner[is_th], minlength=m_count) > 0).tolist()
+    redacted = ct.block_kind == KIND_REDACTED_THINKING
+    has_redacted = (np.bincount(owner[redacted], minlength=m_count) > 0).tolist()
+    scale = ctx.scale
+    outs: list[int] = []
+    thinks: list[int] = []
+    note = False
+    for req in ctx.requests:
+        m = req.response
+        usage = req.usage
+        if m is None or not 0 <= m < m_count:
+            outs.append(usage.output_tokens if usage is not None else 0)
+            thinks.append(usage.thinking_tokens or 0 if usage is not None else 0)
+            continue
+        note = note or has_redacted[m]
+        out = usage.output_tokens if usage is not None else round(scale * (nt[m] + th[m]))
+        outs.append(out)
+        if usage is not None and usage.thinking_tokens is not None:
+            thinks.append(usage.thinking_tokens)
+        elif not has_th[m]:
+            thinks.append(0)
+        elif usage is not None:
+            thinks.append(max(0, out - round(scale * nt[m])))
+        else:
+            thinks.append(round(scale * th[m]))
+    if note and _REDACTED_NOTE not in warnings:
         warnings.append(_REDACTED_NOTE)
-    if req.usage is not None and req.usage.thinking_tokens is not None:
-        return req.usage.thinking_tokens
-    if not is_th.any():
-        return 0
-    if req.usage is not None:
-        return max(0, output - round(ctx.scale * int(toks[~is_th].sum())))
-    return round(ctx.scale * int(toks[is_th].sum()))
+    return outs, thinks
 
 
 # ---- assembling the result ---------------------------------------------------------------------
@@ -1396,7 +1434,11 @@ def _reusable_prefix(ctx: _Context, rows: Sequence[_Row]) -> list[int]:
     engine = ctx.engine
     for k in range(1, len(rows)):
         prev, cur = rows[k - 1], rows[k]
-        diff = engine.first_difference(prev.prompt, cur.prompt)
+        a, b = prev.prompt, cur.prompt
+        if a[0] == b[0] and a[2:] == b[2:] and b[1] >= a[1]:
+            out[k] = min(prev.input_tokens, cur.input_tokens)  # b extends a: all of a is reused
+            continue
+        diff = engine.first_difference(a, b)
         if diff is None:
             reuse = prev.input_tokens
         else:
@@ -1426,24 +1468,29 @@ def _assemble(
     n = len(rows)
     requests = ctx.requests
 
-    def col(values: Sequence[int]) -> npt.NDArray[np.int64]:
-        return np.asarray(values, dtype=np.int64).reshape(n)
-
-    inp = col([r.input_tokens for r in rows])
-    orig = col([r.original_input_tokens for r in rows])
-    out = col([r.output_tokens for r in rows])
-    think = col([r.thinking_tokens for r in rows])
-    recorded = np.asarray([r.recorded for r in rows], dtype=bool).reshape(n)
-    rec_req = col([r.recorded_request for r in rows])
+    fields = attrgetter(
+        "input_tokens",
+        "original_input_tokens",
+        "output_tokens",
+        "thinking_tokens",
+        "recorded",
+        "recorded_request",
+        "cleared_tool_uses",
+        "cleared_thinking_turns",
+        "compaction_input_tokens",
+        "compaction_output_tokens",
+        "window",
+    )
+    table = np.asarray([fields(r) for r in rows], dtype=np.int64).reshape(n, 11)
+    inp, orig, out, think = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+    recorded = table[:, 4].astype(bool)
+    rec_req = table[:, 5]
+    prompts = np.asarray([r.prompt for r in rows], dtype=np.int64).reshape(n, len(_Prompt._fields))
 
     # composition: estimated categories of each prompt, scaled to its input_tokens
-    starts = col([r.prompt.start for r in rows])
-    ends = col([r.prompt.end for r in rows])
-    kept_turn = col([r.prompt.kept_from_turn for r in rows])
-    lo = col([r.prompt.clear_lo for r in rows])
-    hi = np.maximum(col([r.prompt.clear_hi for r in rows]), lo)
-    extra = col([r.prompt.extra_estimate for r in rows])
-    synth = col([r.prompt.summary_tokens for r in rows])
+    starts, ends, kept_turn, lo = prompts[:, 0], prompts[:, 1], prompts[:, 2], prompts[:, 3]
+    hi = np.maximum(prompts[:, 4], lo)
+    synth, extra = prompts[:, 6], prompts[:, 7]
     valid = ends > starts
     ends_v = np.where(valid, ends, starts)
     cat_idx = CATEGORY_INDEX
@@ -1492,7 +1539,7 @@ def _assemble(
         "1h" if one_hour * 2 > sum(u.cache_creation_input_tokens for u in recorded_usages) else "5m"
     )
     main_info = engine.info(rows[0].model if rows else (settings.model or "unknown"))
-    reusable = col(_reusable_prefix(ctx, rows))
+    reusable = np.asarray(_reusable_prefix(ctx, rows), dtype=np.int64).reshape(n)
     if caching:
         acc = cost.cache_accounting(
             inp, reusable, min_cacheable_tokens=main_info.min_cacheable_tokens, ttl=ttl
@@ -1516,15 +1563,15 @@ def _assemble(
     cost_cols = {c: np.zeros(n) for c in cost.COST_COLUMNS}
     long_context = np.zeros(n, dtype=bool)
     comp_cost = np.zeros(n)
-    comp_in = col([r.compaction_input_tokens for r in rows])
-    comp_out = col([r.compaction_output_tokens for r in rows])
+    comp_in, comp_out = table[:, 8], table[:, 9]
     comp_split = np.zeros((n, 3), dtype=np.int64)
     comp_split[:, 0] = comp_in
     for k, r in enumerate(rows):
         if r.compaction_usage is not None:
             comp_split[k] = r.compaction_usage
+    model_arr = np.asarray(model_col, dtype=object)
     for model_id in dict.fromkeys(model_col):
-        mask = np.asarray([m == model_id for m in model_col], dtype=bool)
+        mask = model_arr == model_id
         info = engine.info(model_id)
         priced = cost.request_costs(
             info,
@@ -1548,31 +1595,22 @@ def _assemble(
     total_cost = cost_cols["cost_usd"] + comp_cost
 
     # limits: windows, the first request that does not fit
-    windows = col([r.window for r in rows])
-    over = np.zeros(n, dtype=bool)
-    first_over: tuple[int, limits.Overflow] | None = None
-    for k, r in enumerate(rows):
-        info = engine.info(r.model)
-        kind = limits.overflow_kind(
-            input_tokens=int(inp[k]),
-            output_tokens=int(out[k]),
-            max_tokens=requests[r.recorded_request].max_tokens,
-            window=r.window,
-            behaviour=info.context_overflow,
-        )
-        if kind is not None:
-            over[k] = True
-            if first_over is None:
-                first_over = (k, kind)
-    if first_over is not None:
-        k, kind = first_over
+    windows = table[:, 10]
+    max_tokens = np.asarray(
+        [requests[j].max_tokens or -1 for j in rec_req.tolist()], dtype=np.int64
+    ).reshape(n)
+    upfront = np.asarray(
+        [engine.info(m).context_overflow == "validation_error" for m in model_col], dtype=bool
+    ).reshape(n)
+    over_max = upfront & (max_tokens >= 0) & (inp + max_tokens > windows)
+    over = over_max | (inp + out > windows)
+    hits = np.flatnonzero(over)
+    if hits.size:
+        k = int(hits[0])
         r = rows[k]
         info = engine.info(r.model)
-        other = (
-            int(out[k])
-            if kind == "input+output"
-            else int(requests[r.recorded_request].max_tokens or 0)
-        )
+        kind: limits.Overflow = "input+max_tokens" if over_max[k] else "input+output"
+        other = int(max_tokens[k]) if over_max[k] else int(out[k])
         events.append(
             _event(
                 k,
@@ -1647,7 +1685,7 @@ def _assemble(
             )
 
     source = np.where(recorded, "recorded", "estimated")
-    turn = col([_turn_of(engine, r.prompt.end if r.prompt.end else r.original.end) for r in rows])
+    turn = np.asarray(ctx.turns, dtype=np.int64)[rec_req] if n else np.zeros(0, dtype=np.int64)
     frame = pd.DataFrame(
         {
             "request": np.arange(n, dtype=np.int64),
@@ -1665,18 +1703,22 @@ def _assemble(
             "cache_creation_input_tokens": writes,
             "cache_read_input_tokens": reads,
             "reusable_prefix_tokens": reusable,
-            "cleared_input_tokens": col(
-                [sum(int(e["cleared_input_tokens"]) for e in r.applied_edits) for r in rows]
-            ),
-            "cleared_tool_uses": col([r.cleared_tool_uses for r in rows]),
-            "cleared_thinking_turns": col([r.cleared_thinking_turns for r in rows]),
+            "cleared_input_tokens": np.asarray(
+                [sum(int(e["cleared_input_tokens"]) for e in r.applied_edits) for r in rows],
+                dtype=np.int64,
+            ).reshape(n),
+            "cleared_tool_uses": table[:, 6],
+            "cleared_thinking_turns": table[:, 7],
             "thinking_carried_tokens": composition[:, cat_idx["thinking"]],
             "thinking_stripped_tokens": np.round(ctx.scale * th_stripped).astype(np.int64),
             "placeholder_tokens": composition[:, cat_idx["cleared_placeholders"]],
             "summary_tokens": composition[:, cat_idx["summary"]],
             "compaction_input_tokens": comp_in,
             "compaction_output_tokens": comp_out,
-            "compaction_control_total_tokens": pd.array([r.sdk_total for r in rows], dtype="Int64"),
+            "compaction_control_total_tokens": pd.arrays.IntegerArray(
+                np.asarray([r.sdk_total or 0 for r in rows], dtype=np.int64).reshape(n),
+                np.asarray([r.sdk_total is None for r in rows], dtype=bool).reshape(n),
+            ),
             "context_window": windows,
             "remaining_tokens": windows - inp,
             "over_window": over,
@@ -1690,18 +1732,11 @@ def _assemble(
         },
         columns=list(REQUEST_COLUMNS),
     )
-    ev = pd.DataFrame(events, columns=list(EVENT_COLUMNS))
-    for c in ("request", "recorded_request", *_INT_EVENT_COLUMNS):
-        ev[c] = pd.array(ev[c].tolist(), dtype="Int64")
-    for c in ("type", "trigger", "detail"):
-        ev[c] = ev[c].astype(object)
-    if len(ev):
-        ev = ev.sort_values("request", kind="stable").reset_index(drop=True)
     return Simulation(
         conversation=conv,
         settings=settings,
         requests=frame,
-        events=ev,
+        events=_events_frame(events),
         composition=comp_df,
         warnings=warnings,
         scale=ctx.scale,
@@ -1709,6 +1744,21 @@ def _assemble(
         _rows=tuple(rows),
         _ctx=ctx,
     )
+
+
+def _events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+    """Events as a frame, column by column (nullable integers), in request order."""
+    events = sorted(events, key=itemgetter("request"))
+    data: dict[str, Any] = {}
+    for c in EVENT_COLUMNS:
+        values = [e[c] for e in events]
+        if c in ("type", "trigger", "detail"):
+            data[c] = pd.Series(values, dtype=object)
+        else:
+            mask = np.asarray([v is None for v in values], dtype=bool)
+            ints = np.asarray([0 if v is None else v for v in values], dtype=np.int64)
+            data[c] = pd.arrays.IntegerArray(ints, mask)
+    return pd.DataFrame(data, columns=list(EVENT_COLUMNS))
 
 
 # ---- the Inspector's view of one prompt --------------------------------------------------------

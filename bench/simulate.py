@@ -1,0 +1,151 @@
+"""Replay speed: synthetic transcripts of 1K / 10K / 100K requests, as recorded and per policy.
+
+Prints seconds per replay (best of 3, block estimates already cached: they are computed once per
+conversation) and the one-off estimation time. Not a test: it never fails on timing.
+
+    python bench/simulate.py [--sizes 1000,10000,100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ctxviz.counting import conversation_tokens
+from ctxviz.model import (
+    Conversation,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    requests_from_messages,
+)
+from ctxviz.simulate import simulate
+from ctxviz.tokens import count_text
+
+MODEL = "claude-sonnet-4-5"
+
+
+def synthetic(n_requests: int) -> Conversation:
+    """A tool-use session: every 10th request a new user turn; 5 blocks per request on average."""
+    messages: list[Message] = [Message(role="user", content=(TextBlock(text="start the task"),))]
+    k = 0
+    while sum(m.role == "assistant" for m in messages) < n_requests:
+        tid = f"t{k}"
+        messages.append(
+            Message(
+                role="assistant",
+                content=(
+                    ThinkingBlock(thinking=f"thinking about step {k} " * 8, signature="s"),
+                    TextBlock(text=f"step {k}"),
+                    ToolUseBlock(id=tid, name="read" if k % 3 else "grep", input={"path": f"f{k}"}),
+                ),
+            )
+        )
+        body = f"line {k} of the file\n" * (20 + k % 50)
+        if k % 10 == 9:
+            messages.append(
+                Message(
+                    role="user",
+                    content=(
+                        ToolResultBlock(tool_use_id=tid, content=body),
+                        TextBlock(text=f"now do part {k}"),
+                    ),
+                )
+            )
+        else:
+            messages.append(
+                Message(role="user", content=(ToolResultBlock(tool_use_id=tid, content=body),))
+            )
+        k += 1
+    requests = requests_from_messages(tuple(messages))
+    prompt = 2_000
+    with_usage = []
+    for r in requests:
+        prompt += 300 + (r.index % 50) * 10
+        with_usage.append(
+            r.__class__(
+                index=r.index,
+                prompt_start=r.prompt_start,
+                prompt_end=r.prompt_end,
+                response=r.response,
+                model=MODEL,
+                usage=Usage(
+                    input_tokens=10,
+                    cache_read_input_tokens=prompt - 310,
+                    cache_creation_input_tokens=300,
+                    output_tokens=120,
+                ),
+            )
+        )
+    return Conversation(
+        format="anthropic", messages=tuple(messages), requests=tuple(with_usage), model=MODEL
+    )
+
+
+POLICIES: dict[str, dict[str, Any]] = {
+    "as recorded": {},
+    "thinking preserved": {"thinking_preservation": True},
+    "clear_tool_uses": {
+        "context_management": {
+            "edits": [
+                {
+                    "type": "clear_tool_uses_20250919",
+                    "trigger": {"type": "input_tokens", "value": 50000},
+                }
+            ]
+        }
+    },
+    "clear_thinking keep 2": {
+        "context_management": {
+            "edits": [
+                {"type": "clear_thinking_20251015", "keep": {"type": "thinking_turns", "value": 2}}
+            ]
+        }
+    },
+    "compact_20260112": {
+        "context_management": {
+            "edits": [
+                {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 60000}}
+            ]
+        }
+    },
+    "compaction_control": {
+        "compaction_control": {"enabled": True, "context_token_threshold": 60000}
+    },
+    "claude_code_autocompact": {"claude_code_autocompact": True},
+    "rolling_window": {"rolling_window": 50000},
+}
+
+
+def best(fn: Callable[[], object], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    args = parser.parse_args()
+    for n in (int(s) for s in args.sizes.split(",")):
+        conv = synthetic(n)
+        blocks = sum(len(m.content) for m in conv.messages)
+        t = time.perf_counter()
+        conversation_tokens(conv, family="v3", counter=count_text)
+        estimate = time.perf_counter() - t
+        print(f"\n{n:,} requests, {blocks:,} blocks; block estimates (once): {estimate:.2f} s")
+        for name, kwargs in POLICIES.items():
+            seconds = best(lambda kwargs=kwargs: simulate(conv, **kwargs), 1 if n > 20000 else 3)
+            print(f"  {name:<26} {seconds:7.3f} s")
+
+
+if __name__ == "__main__":
+    main()
