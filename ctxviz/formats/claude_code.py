@@ -162,6 +162,13 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
             except ValueError as e:  # e.g. an integer too long to convert
                 notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
                 continue
+        except RecursionError:  # json has no depth limit of its own
+            notes.warn(
+                f"line {n}",
+                "not valid JSON (nested too deeply: arrays and objects more than about 1,000 "
+                "levels deep); skipped",
+            )
+            continue
         if type(obj) is not dict:
             notes.warn(
                 f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped"
