@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -335,7 +334,7 @@ def _build(
     pending_boundary: dict[str, Any] | None = None
     new_segment = False
     title: str | None = None
-    models: Counter[str] = Counter()
+    models: list[str] = []
 
     def open_item(item: _Item) -> None:
         nonlocal new_segment
@@ -472,7 +471,7 @@ def _build(
             except TranscriptError as e:
                 notes.warn("", f"{e}; this response's usage is ignored")
         if item.model:
-            models[item.model] += 1
+            models.append(item.model)
         request_of_message[i] = len(requests)
         requests.append(
             Request(
@@ -530,7 +529,9 @@ def _build(
         session.conv,
         messages=tuple(messages),
         requests=tuple(requests),
-        model=models.most_common(1)[0][0] if models else None,
+        # The session's model is the one it started on: a skill or a /model switch may run
+        # many requests on another, and each request keeps its own model for pricing.
+        model=models[0] if models else None,
         compactions=tuple(recorded),
         hidden_prefix=True,
         title=title,

@@ -63,12 +63,12 @@ def test_02_manual_compaction(samples_dir: Path) -> None:
     assert len(conv.requests) == 217  # every message.id of the file is on the main chain
     assert len(blocks(conv, ThinkingBlock)) == 6
     assert all(r.usage is not None for r in conv.requests)
-    # the rule is "most common model of the main chain": a haiku skill ran 133 of the requests
+    # the session started on opus-4-6; a haiku skill then ran 133 requests, each keeping its model
     assert Counter(r.model for r in conv.requests) == {
         "claude-haiku-4-5-20251001": 133,
         "claude-opus-4-6": 84,
     }
-    assert conv.model == "claude-haiku-4-5-20251001"
+    assert conv.model == "claude-opus-4-6"
 
     (comp,) = conv.compactions
     assert (comp.kind, comp.trigger, comp.pre_tokens) == ("claude_code", "manual", 142431)
