@@ -101,16 +101,25 @@ def opt_str(obj: dict[str, Any], key: str, where: str) -> str | None:
     fail(f"`{key}` must be a string, found {kind(value)}", at(where, key))
 
 
+MAX_COUNT = 10**12
+"""The largest token count a transcript may record: a thousand times any context window, and
+small enough that sums over millions of requests stay within 64-bit integers."""
+
+
 def opt_int(obj: dict[str, Any], key: str, where: str) -> int | None:
-    """A non-negative integer field, or None when absent (integral floats are accepted)."""
+    """A non-negative integer field up to MAX_COUNT, or None when absent (integral floats are
+    accepted)."""
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
         return value
-    if isinstance(value, float) and value.is_integer() and value >= 0:
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MAX_COUNT:
         return int(value)
-    fail(f"`{key}` must be a non-negative integer, found {_show(value)}", at(where, key))
+    fail(
+        f"`{key}` must be a non-negative integer up to {MAX_COUNT:,}, found {_show(value)}",
+        at(where, key),
+    )
 
 
 def str_or(value: object, default: str) -> str:
