@@ -143,7 +143,7 @@ def main() -> None:
         estimate = time.perf_counter() - t
         print(f"\n{n:,} requests, {blocks:,} blocks; block estimates (once): {estimate:.2f} s")
         for name, kwargs in POLICIES.items():
-            seconds = best(lambda kwargs=kwargs: simulate(conv, **kwargs), 1 if n > 20000 else 3)
+            seconds = best(lambda c=conv, k=kwargs: simulate(c, **k), 1 if n > 20000 else 3)
             print(f"  {name:<26} {seconds:7.3f} s")
 
 

@@ -396,6 +396,12 @@ class _Replay:
             owned = np.isin(ct.block_message, idx)
             tokens[owned] = 0
         self.block_tokens_effective = tokens
+        # what undoing recorded compactions removed, per message (frames included), so that the
+        # recorded prompts can still be estimated as they were
+        removed = np.bincount(
+            ct.block_message, weights=ct.block_tokens - tokens, minlength=m_count
+        ).astype(np.int64) + (ct.message_frame_tokens - frames)
+        self.cum_removed = _cumsum(removed)
         is_thinking = (ct.block_kind == KIND_THINKING) | (ct.block_kind == KIND_REDACTED_THINKING)
         owner = ct.block_message
         think_per_msg = np.bincount(
@@ -525,6 +531,13 @@ class _Replay:
                 value += cum_th[e] - cum_th[ts]
             if hi > lo:
                 value -= self.cleared_estimate(lo, hi)
+        return value
+
+    def estimate_as_recorded(self, p: _Prompt) -> int:
+        """Estimate of a recorded prompt, with what undoing compactions removed put back."""
+        value = self.estimate(p)
+        if p.end > p.start:
+            value += self.cum_removed[p.end] - self.cum_removed[p.start]
         return value
 
     def thinking_in_window(self, p: _Prompt) -> tuple[int, int]:
@@ -759,7 +772,7 @@ class _Context:
     def fit(self, descriptors: list[_Prompt]) -> None:
         """Hidden prefix, scale and per-request bases from the as-recorded descriptors."""
         self.rec_desc = descriptors
-        est = [self.engine.estimate(p) for p in descriptors]
+        est = [self.engine.estimate_as_recorded(p) for p in descriptors]
         hidden = 0
         if self.conv.hidden_prefix:
             for j, rp in enumerate(self.recorded_prompt):
@@ -840,10 +853,10 @@ def _run(
                 for k, b in enumerate(msg.content)
                 if isinstance(b, CompactionBlock)
             ]
+            if blocks:
+                server_compaction_at[c.request] = blocks[0]
             if undo:
                 excluded_blocks.update(blocks)
-            elif blocks:
-                server_compaction_at[c.request] = blocks[0]
         elif undo:
             excluded_messages.add(c.summary_message)
     compaction_requests = {c.request for c in conv.compactions}
@@ -901,7 +914,7 @@ def _run(
     plain: list[_Prompt] = []
     for j, r in enumerate(requests):
         end = r.prompt_end
-        if j in server_compaction_at and not undo:
+        if j in server_compaction_at:
             blk = server_compaction_at[j]
             plain.append(_Prompt(end, end, 0, extra_estimate=int(ct.block_tokens[blk])))
             continue
