@@ -1,4 +1,4 @@
-"""The one place that touches ctok internals (pinned ctok==1.3.0): pieces of the count, not the count.
+"""The one place that touches ctok internals (ctok==1.3.0 is pinned): pricing parts of a text.
 
 ctok's pipeline is text -> ``nfc`` -> ``stream_norm`` (the "marked stream") -> ``min_vocab_tile``
 (a min-cost tiling) plus ``frame_tail`` for content-final newlines. ``tokens.py`` cuts raw text into
@@ -8,13 +8,24 @@ exactly; the functions here price one such part. ``tokens.py`` explains why each
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from typing import Any, Final, Literal
 
 import ctok
-from ctok.constants import BOW_G, EOW_G, MARKER_GLYPHS, WORDY
-from ctok.engine import char_cost, frame_tail, min_vocab_tile, tile
+from ctok.constants import (
+    BOW_G,
+    CAPS_G,
+    CONTRACTION_SUFFIXES,
+    EOW_G,
+    MARKER_GLYPHS,
+    SEAM_RE,
+    SHIFT_G,
+    WORDY,
+)
+from ctok.engine import ReverseTrie, char_cost, frame_tail
 from ctok.main import _model
 from ctok.normalize import classify, nfc, stream_norm
 
@@ -44,19 +55,31 @@ def exact_content_tokens(text: str, family: BridgeFamily) -> int:
 
 
 def _stream_cost(stream: str, model: Any) -> int:
-    """Min-cost tiling of a marked-stream fragment (no frame tail)."""
-    if not stream:
-        return 0
+    """Cost of ctok's min-cost tiling of a marked-stream fragment (no frame tail).
 
-    def unit_floor(j: int) -> int:
-        ch = stream[j]
-        if ch in MARKER_GLYPHS:
-            return 1
-        cost: int = char_cost(model, ch)
-        return cost
-
-    total, _spans = min_vocab_tile(stream, model.trie, unit_floor)
-    return int(total)
+    ``min_vocab_tile``'s recurrence over ctok's reverse trie, cost only: no spans are kept.
+    """
+    root: dict[Any, Any] = model.trie.root
+    if ReverseTrie._END is not None:  # the terminal key this loop relies on
+        raise AssertionError("ctok's ReverseTrie changed")  # pragma: no cover
+    best = [0] * (len(stream) + 1)
+    for end, ch in enumerate(stream, 1):
+        start = end - 1
+        node = root.get(ch)
+        if (node is not None and None in node) or ch in MARKER_GLYPHS:
+            cost = best[start] + 1
+        else:
+            cost = best[start] + char_cost(model, ch)
+        if node is not None:
+            while start:
+                start -= 1
+                node = node.get(stream[start])
+                if node is None:
+                    break
+                if None in node and best[start] + 1 < cost:
+                    cost = best[start] + 1
+        best[end] = cost
+    return best[-1]
 
 
 def _tail_cost(normalized: str, model: Any) -> int:
@@ -72,23 +95,22 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     neither a newline nor stripped) or with an ASCII non-letter right after a word letter.
     """
     model = _model_for(family)
-    if first and last:
-        whole: int = tile(part, model)[0]
-        return whole
+    plain = _plain_text().fullmatch(part) is not None
     if first:
-        norm = nfc(part, fold_quotes=model.fold_quotes)
-        stream = stream_norm(norm, model, raw_head_space=part.startswith(" "))
+        norm = part if plain else nfc(part, fold_quotes=model.fold_quotes)
+        stream = _stream(norm, model, raw_head_space=part.startswith(" "), plain=plain)
     elif part[:1] == "\n":
-        norm = nfc(part, fold_quotes=model.fold_quotes)
-        stream = stream_norm(norm, model, raw_head_space=False)
+        norm = part if plain else nfc(part, fold_quotes=model.fold_quotes)
+        stream = _stream(norm, model, raw_head_space=False, plain=plain)
         # A message opening with a newline is handed the frame's ⟨bow⟩; mid-text nothing is.
         if model.frame_bow:
             if stream[:1] != BOW_G:
                 raise AssertionError(f"unexpected stream head for {part!r}")
             stream = stream[1:]
     else:
-        norm = nfc(_WORD_CONTEXT + part, fold_quotes=model.fold_quotes)
-        stream = stream_norm(norm, model, raw_head_space=False)
+        text = _WORD_CONTEXT + part
+        norm = text if plain else nfc(text, fold_quotes=model.fold_quotes)
+        stream = _stream(norm, model, raw_head_space=False, plain=plain)
         if not stream.startswith(_WORD_CONTEXT_STREAM):
             raise AssertionError(f"unexpected stream head for {part!r}")
         stream = stream[len(_WORD_CONTEXT_STREAM) :]
@@ -96,6 +118,153 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     if last:
         cost += _tail_cost(norm, model)
     return cost
+
+
+def _stream(norm: str, model: Any, *, raw_head_space: bool, plain: bool) -> str:
+    if plain:
+        return plain_stream_norm(norm, model, raw_head_space=raw_head_space)
+    stream: str = stream_norm(norm, model, raw_head_space=raw_head_space)
+    return stream
+
+
+# ---- the plain-text fast path -------------------------------------------------------------------
+# "Plain" text is printable ASCII, TAB, LF and "plain letters": BMP word letters that NFC leaves
+# alone and never merges into a neighbour, either cased with a one-character round trip
+# (Lu/Ll) or caseless (Lo), minus the letters ctok special-cases (İ, ẞ, ϴ, Σ, ...). On plain text
+# ctok's nfc is the identity and its stream_norm reduces to plain_stream_norm (no hard, stray-mark,
+# non-ASCII digit runs; caseless letters only block ⟨caps⟩). tests/test_tokens.py checks both.
+
+_W, _D, _S, _P = 1, 2, 3, 4
+_ASCII_PUNCT: Final = "!-/:-@\\[-`{-~"
+_SPECIAL_LETTERS: Final = frozenset("\u0130\u1e9e\u03f4\u03a3\u03c2\u0e32\u1c89\u1c8a\ua7cb\u0264")
+
+
+def _is_plain_letter(ch: str) -> bool:
+    cp = ord(ch)
+    if cp < 0x80:
+        return ch.isalpha()
+    if ch in _SPECIAL_LETTERS or not is_nfc_safe_letter(ch):
+        return False
+    category = unicodedata.category(ch)
+    if category == "Lu":
+        lower = ch.lower()
+        return len(lower) == 1 and lower != ch and lower.upper() == ch and lower.islower()
+    if category == "Ll":
+        return ch.lower() == ch and not ch.isupper()
+    if category == "Lo":
+        return ch.lower() == ch == ch.upper() and not ch.islower() and not ch.isupper()
+    return False
+
+
+def is_nfc_safe_letter(ch: str) -> bool:
+    """A BMP word letter (for ctok) that NFC keeps and can never merge into the character before."""
+    cp = ord(ch)
+    if (
+        cp >= 0x10000
+        or 0xD800 <= cp <= 0xDFFF
+        or 0x1100 <= cp <= 0x11FF  # Hangul jamo compose algorithmically
+        or 0xA960 <= cp <= 0xA97F
+        or 0xD7B0 <= cp <= 0xD7FF
+        or ch == "\u0e32"  # ctok folds Thai NIKHAHIT + SARA AA into SARA AM
+    ):
+        return False
+    return (
+        unicodedata.category(ch)[0] == "L"
+        and unicodedata.normalize("NFC", ch) == ch
+        and ch not in canonical_second_chars()
+        and is_word_letter(ch)
+    )
+
+
+def char_class(predicate: Callable[[str], bool]) -> str:
+    """A regex character-class body (escaped ranges) of the BMP characters matching predicate."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x10000):
+        if predicate(chr(cp)):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(
+        re.escape(chr(lo)) if lo == hi else f"{re.escape(chr(lo))}-{re.escape(chr(hi))}"
+        for lo, hi in ranges
+    )
+
+
+@cache
+def _plain_letters() -> str:
+    return char_class(_is_plain_letter)
+
+
+@cache
+def _plain_text() -> re.Pattern[str]:
+    return re.compile(f"[\\t\\n -~{_plain_letters()}]*")
+
+
+@cache
+def _plain_run() -> re.Pattern[str]:
+    return re.compile(f"([{_plain_letters()}]+)|([0-9]+)|([ \\t\\n]+)|([{_ASCII_PUNCT}]+)")
+
+
+@cache
+def _caseless() -> re.Pattern[str]:
+    return re.compile(
+        f"[{char_class(lambda ch: _is_plain_letter(ch) and ch.lower() == ch.upper())}]"
+    )
+
+
+def plain_stream_norm(norm: str, model: Any, *, raw_head_space: bool) -> str:
+    """ctok's ``stream_norm`` for plain text (see above), without its per-character Unicode work."""
+    frame_bow: bool = model.frame_bow
+    caps: int | None = model.allcaps_min
+    norm = norm.rstrip("\n")
+    if frame_bow and raw_head_space and norm[:1] == " " and norm[1:2] != " ":
+        norm = norm[1:]
+    runs = [(m.lastindex or 0, m.group()) for m in _plain_run().finditer(norm)]
+    if not runs:
+        return BOW_G if frame_bow else ""
+    last = len(runs) - 1
+    # space_before[i]: run i-1 is whitespace ending in " " (the frame counts as one);
+    # space_after[i]: run i+1 is whitespace starting with exactly one " ".
+    space_before = [frame_bow] + [cls == _S and body[-1] == " " for cls, body in runs[:-1]]
+    space_after = [cls == _S and body[0] == " " and body[:2] != "  " for cls, body in runs[1:]]
+    space_after.append(False)
+    first_cls, first_body = runs[0]
+    head_quote = first_body == "'" and last > 0 and runs[1][0] == _W
+    has_own_bow = not head_quote and (
+        first_cls in (_W, _P) or (first_cls == _S and first_body[0] == " ")
+    )
+    out: list[str] = [] if has_own_bow or not frame_bow else [" " if head_quote else BOW_G]
+    for i, (cls, body) in enumerate(runs):
+        if cls == _W:
+            if (
+                caps is not None
+                and len(body) >= caps
+                and body.isupper()
+                and _caseless().search(body) is None
+            ):
+                pre, word = CAPS_G, body.lower()
+            elif body[0] == body[0].lower():
+                pre, word = "", body
+            elif body[1:] == body[1:].lower():
+                pre, word = SHIFT_G, body.lower()
+            else:
+                pre, word = "", body
+            seam = (
+                i > 0
+                and body in CONTRACTION_SUFFIXES
+                and runs[i - 1] == (_P, "'")
+                and (i < 2 or runs[i - 2][0] != _P)
+            )
+            out.append(pre + ("" if seam else BOW_G) + word + EOW_G)
+        elif cls == _P:
+            opens_word = body == "'" and i < last and runs[i + 1][0] == _W
+            bow = BOW_G if space_before[i] and not opens_word else ""
+            out.append(bow + body + (EOW_G if space_after[i] else ""))
+        else:
+            out.append(body)
+    stream: str = SEAM_RE.sub("\\1" + EOW_G + "\\2" + BOW_G, "".join(out))
+    return stream
 
 
 def is_word_letter(ch: str) -> bool:

@@ -1,0 +1,317 @@
+"""ctxviz.tokens: family routing, frames, and exactness of the memoized counter against ctok."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import ctok
+import pytest
+from ctok.constants import BOW_G, CAPS_G, EOW_G, SHIFT_G
+from ctok.engine import min_vocab_tile
+from ctok.normalize import stream_norm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ctxviz import _ctok_bridge, tokens
+from ctxviz.tokens import (
+    FAMILIES,
+    MESSAGE_FRAME_TOKENS,
+    Family,
+    count_text,
+    count_text_exact,
+    count_text_memo,
+    family_for_model,
+)
+
+CALIBRATION = Path(__file__).resolve().parents[1].parent / "shared" / "calibration"
+needs_calibration = pytest.mark.skipif(
+    not CALIBRATION.is_dir(), reason=f"calibration data not found at {CALIBRATION}"
+)
+
+# Characters chosen to sit on or next to every rule the cutter and the fast path rely on: ASCII
+# classes, whitespace kinds, stripped controls, NUL, curly quotes, NFC-composing pairs, Hangul
+# jamo, Thai SARA AM, Greek sigma, İ/ẞ, CJK, emoji with selectors, private use, noncharacters.
+SPICY = (
+    "aZqK09_.,;:'\"()[]{}<>=+-*/\\|!?#$%&@^`~ \t\n\r\x0b\x0c\x00\x01\x7f\x85"
+    "\u00a0\u2003\u3000\u2028\u2018\u2019\u201c\u201d\u201e"
+    "éÉçñßüÖ\u0301\u0308\u0327e\u0301"
+    "ДжёЁяΣσςΩİıẞ\u03f4"
+    "\u1100\u1161\u11a8가\u0e4d\u0e32\u0e33กข"
+    "中文。，、日本語ひらがなカタカナー々"
+    "١٢٣0123¹½⅓Ⅻⓐ"
+    "\u0915\u093f\u094d\u0937\u0710\u0730"
+    "😀👍🏽\ufe0f\u200d\u200b\ufeff\ue000\ufdd0\ufdd1\uffff"
+)
+WORDS = (
+    "the",
+    " The",
+    "THE",
+    "it's",
+    " don't",
+    "x'S",
+    "'hello",
+    "NASA",
+    "GaN",
+    "naïve",
+    " café",
+    "İstanbul",
+    "STRASSE",
+    "ΟΔΟΣ",
+    "Ωmega",
+    "def",
+    " foo_bar(",
+    ")\n",
+    "    return x\n",
+    '{"key": "value", "n": 12}',
+    "\n\n\n",
+    "  ",
+    " \n",
+    "\t\t",
+    "1.5e-3",
+    "٣٤",
+    "中文",
+    "こんにちは",
+    "한국어",
+    "😀",
+)
+
+text_strategy = st.one_of(
+    st.text(alphabet=SPICY, max_size=60),
+    st.lists(st.sampled_from(WORDS + tuple(SPICY)), max_size=25).map("".join),
+    st.text(max_size=40),
+)
+
+
+def ctok_content(text: str, family: Family) -> int:
+    """Independent reference: ctok.token_count minus the frame, with v5's free trailing space."""
+    version = {"v3": "3.0", "v4.7": "4.7", "v5": "4.8"}[family]
+    if family == "v5":
+        text = text.rstrip(" \t\n\r\x0b\x0c")
+    if not text:
+        return 0
+    count: int = ctok.token_count(text, version)
+    return count - MESSAGE_FRAME_TOKENS[family]
+
+
+# ---- routing and frames -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "family"),
+    [
+        (None, "v3"),
+        ("", "v3"),
+        ("<synthetic>", "v3"),
+        ("gpt-4o", "v3"),
+        ("claude-3-5-sonnet-20241022", "v3"),
+        ("claude-3-opus-20240229", "v3"),
+        ("claude-2.1", "v3"),
+        ("claude-opus-4-20250514", "v3"),
+        ("claude-opus-4-1-20250805", "v3"),
+        ("claude-opus-4-5", "v3"),
+        ("claude-opus-4-6[1m]", "v3"),
+        ("claude-sonnet-4-0", "v3"),
+        ("claude-sonnet-4-5-20250929", "v3"),
+        ("claude-haiku-4-5", "v3"),
+        ("claude-opus-4-7", "v4.7"),
+        ("claude-opus-4-7-20260101", "v4.7"),
+        ("anthropic.claude-opus-4-7-v1:0", "v4.7"),
+        ("claude-opus-4-7@20260101", "v4.7"),
+        ("Claude-Opus-4-7", "v4.7"),
+        ("claude-opus-4-8", "v5"),
+        ("claude-opus-5", "v5"),
+        ("claude-sonnet-5", "v5"),
+        ("claude-sonnet-5-20270101", "v5"),
+        ("claude-haiku-5", "v5"),
+    ],
+)
+def test_family_for_model(model: str | None, family: Family) -> None:
+    assert family_for_model(model) == family
+
+
+def test_message_frames_match_ctok() -> None:
+    assert dict(MESSAGE_FRAME_TOKENS) == {"v3": 7, "v4.7": 11, "v5": 6}
+    for family in FAMILIES:
+        model = _ctok_bridge._model_for(family)
+        assert model.message_overhead == MESSAGE_FRAME_TOKENS[family]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_empty_and_small_texts(family: Family) -> None:
+    for counter in (count_text, count_text_memo, count_text_exact):
+        assert counter("", family) == 0
+        assert counter("hello", family) == ctok_content("hello", family) > 0
+
+
+def test_unknown_family_is_rejected() -> None:
+    for counter in (count_text, count_text_memo, count_text_exact):
+        with pytest.raises(ValueError, match="unknown tokenizer family"):
+            counter("x", "v9")  # type: ignore[arg-type]
+
+
+def test_v5_trailing_ascii_whitespace_is_free() -> None:
+    assert count_text("hello world", "v5") == count_text("hello world \t\n\n", "v5")
+    assert count_text("hello world", "v3") < count_text("hello world   \t", "v3")
+    assert count_text("   \n", "v5") == 0
+
+
+def test_core_does_not_import_streamlit() -> None:
+    code = "import sys, ctxviz.tokens; sys.exit('streamlit' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+# ---- the premises of the exact cut, checked on the vocabularies ---------------------------------
+
+
+@pytest.mark.parametrize("family", ["v3", "v4.7"])
+def test_vocabulary_never_spans_a_cut(family: Family) -> None:
+    """No piece continues past ⟨eow⟩, holds a case marker or ⟨bow⟩ mid-piece, or mixes spaces."""
+    vocab = _ctok_bridge._model_for(family).vocab
+    for piece in vocab:
+        assert EOW_G not in piece[:-1], piece
+        body = piece.lstrip(SHIFT_G + CAPS_G)
+        assert SHIFT_G not in body and CAPS_G not in body, piece
+        assert BOW_G not in body[1:], piece
+        spaces = set(piece) & set(" \t\n")
+        if spaces:
+            assert len(set(piece)) == 1, piece
+
+
+# ---- exactness ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=text_strategy)
+def test_memo_counter_equals_ctok(family: Family, text: str) -> None:
+    expected = ctok_content(text, family)
+    assert count_text_memo(text, family) == expected
+    assert count_text_exact(text, family) == expected
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@settings(max_examples=300, deadline=None)
+@given(text=text_strategy)
+def test_default_counter_is_exact_on_short_texts(family: Family, text: str) -> None:
+    if len(tokens._cutter().split(text)) <= tokens.EXACT_PARTS + 1:
+        assert count_text(text, family) == ctok_content(text, family)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(WORDS + tuple("aZ09 \t\n.,'(") + ("é", "Ж", "ω")), max_size=30)
+    .map("".join)
+    .filter(lambda t: _ctok_bridge._plain_text().fullmatch(t) is not None),
+    head_space=st.booleans(),
+    family=st.sampled_from(FAMILIES),
+)
+def test_plain_stream_equals_ctok_stream(text: str, head_space: bool, family: Family) -> None:
+    model = _ctok_bridge._model_for(family)
+    fast = _ctok_bridge.plain_stream_norm(text, model, raw_head_space=head_space)
+    assert fast == stream_norm(text, model, raw_head_space=head_space)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=text_strategy, family=st.sampled_from(FAMILIES))
+def test_stream_cost_equals_ctok_tiling(text: str, family: Family) -> None:
+    model = _ctok_bridge._model_for(family)
+    stream = stream_norm(text, model)
+    expected, _spans = min_vocab_tile(
+        stream,
+        model.trie,
+        lambda j: 1 if stream[j] in ctok.constants.MARKER_GLYPHS else _char(model, stream[j]),
+    )
+    assert _ctok_bridge._stream_cost(stream, model) == expected
+
+
+def _char(model: object, ch: str) -> int:
+    cost: int = ctok.engine.char_cost(model, ch)
+    return cost
+
+
+def test_memo_bound_holds_and_never_changes_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"line {i}: value_{i * 7} = f(x{i}, 'y')\n" * 3 for i in range(200)]
+    expected = [count_text_memo(t) for t in texts]
+    tokens.clear_cache()
+    monkeypatch.setattr(tokens, "MAX_CACHED_PARTS", 50)
+    monkeypatch.setattr(tokens, "MAX_CACHED_CHARS", 400)
+    for text, count in zip(texts, expected, strict=True):
+        assert count_text_memo(text) == count
+        parts, chars = tokens.cache_size()
+        assert parts <= 50 and chars <= 400
+    tokens.clear_cache()
+    assert tokens.cache_size() == (0, 0)
+
+
+def test_default_counter_is_deterministic_and_close_on_long_text() -> None:
+    rng = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "x", "(", ")", "=", "1234", "\n    ", "é", "Zeta"]
+    text = " ".join(rng.choice(words) for _ in range(5000))
+    first = count_text(text, "v3")
+    tokens.clear_cache()
+    assert count_text(text, "v3") == first
+    exact = count_text_exact(text, "v3")
+    assert abs(first - exact) / exact < 0.05
+
+
+# ---- calibration: real count_tokens answers ---------------------------------------------------
+
+
+def _calibration() -> Iterator[tuple[str, str, str, dict[str, int]]]:
+    """(corpus, doc id, text, {family: content tokens}) for every calibration document."""
+    for corpus in ("multipl_e", "rosetta", "udhr"):
+        counts = json.loads((CALIBRATION / f"{corpus}_counts.json").read_text(encoding="utf-8"))
+        with gzip.open(CALIBRATION / f"{corpus}.jsonl.gz", "rt", encoding="utf-8") as f:
+            for line in f:
+                doc = json.loads(line)
+                doc_id = doc.get("id") or doc.get("f") or doc.get("lang")
+                real = {
+                    fam: counts[fam]["counts"][doc_id] - MESSAGE_FRAME_TOKENS[fam]
+                    for fam in FAMILIES
+                }
+                yield corpus, doc_id, doc["text"], real
+
+
+@needs_calibration
+def test_memo_counter_matches_real_counts_on_calibration_sample() -> None:
+    docs = list(_calibration())
+    rng = random.Random(2024)
+    sample = [d for d in docs if d[0] == "multipl_e"] + rng.sample(docs, 180)
+    for corpus, doc_id, text, real in sample:
+        for family in FAMILIES:
+            assert count_text_memo(text, family) == real[family], (corpus, doc_id, family)
+
+
+@needs_calibration
+def test_memo_counter_equals_ctok_on_calibration_slices() -> None:
+    """Slices cut anywhere (mid-word, mid-cluster) stress the cut rules on multilingual text."""
+    docs = [d[2] for d in _calibration()]
+    rng = random.Random(11)
+    for _ in range(600):
+        doc = rng.choice(docs)
+        start = rng.randrange(len(doc))
+        text = doc[start : start + rng.randrange(1, 300)]
+        family: Family = rng.choice(FAMILIES)
+        assert count_text_memo(text, family) == ctok_content(text, family), (text, family)
+
+
+@needs_calibration
+def test_default_counter_accuracy_on_calibration() -> None:
+    """Median and p90 absolute % error of count_text per family within the stated targets."""
+    docs = list(_calibration())[1::2]  # odd documents; the estimator's settings are not fitted
+    for family in FAMILIES:
+        errors = sorted(
+            abs(count_text(text, family) - real[family]) / max(real[family], 1) * 100
+            for _corpus, _id, text, real in docs
+        )
+        median = statistics.median(errors)
+        p90 = errors[int(0.9 * len(errors))]
+        assert median <= 5 and p90 <= 15, (family, median, p90)
