@@ -147,6 +147,8 @@ _INT_EVENT_COLUMNS: Final = (
     "summary_tokens",
 )
 
+_KIND_NAMES: Final = {"claude_code": "Claude Code", "client": "SDK", "server": "server"}
+
 BlockStatus: TypeAlias = Literal[
     "kept", "cleared", "thinking_stripped", "summarized", "dropped", "summary"
 ]
@@ -751,26 +753,41 @@ class _Context:
     windows: list[int]
     server_compaction_at: dict[int, int]
     rec_desc: list[_Prompt]
-    base: list[float]
     turns: list[int] = field(default_factory=list)
     """The turn of each recorded request (that of its prompt's last message)."""
     output_tokens: list[int] = field(default_factory=list)
     thinking_tokens: list[int] = field(default_factory=list)
     scale: float = 1.0
+    """Recorded prompt tokens per estimated token, over the whole transcript."""
     hidden: int = 0
     summary_size: int = DEFAULT_SUMMARY_TOKENS
+    anchor: list[float] = field(default_factory=list)
+    """The as-recorded prompt of each request: recorded, else hidden + scale x estimate."""
+    rec_estimate: list[int] = field(default_factory=list)
+    removal_scale: list[float] = field(default_factory=list)
+    """Per request, recorded tokens per estimated visible token: what removed content is worth,
+    so that removing every visible block leaves exactly the hidden prefix."""
 
     def size(self, p: _Prompt, j: int) -> int:
-        """Tokens of prompt ``p`` at recorded request ``j``: recorded where it is as recorded,
-        else the recorded prompt minus the scaled estimate removed plus what was added."""
+        """Tokens of prompt ``p`` at recorded request ``j``: recorded where it is as recorded."""
         rp = self.recorded_prompt[j]
         if rp is not None and p == self.rec_desc[j]:
             return rp
-        value = round(self.base[j] + self.scale * self.engine.estimate(p))
-        return max(value, 0) + p.summary_tokens
+        return self.estimated_size(p, j)
+
+    def estimated_size(self, p: _Prompt, j: int) -> int:
+        """The recorded prompt minus the scaled estimate of what ``p`` removed, plus what it
+        added (estimates at the transcript's scale, a what-if summary at its own size)."""
+        delta = self.engine.estimate(p) - self.rec_estimate[j]
+        factor = self.removal_scale[j] if delta < 0 else self.scale
+        return max(round(self.anchor[j] + factor * delta), 0) + p.summary_tokens
+
+    def residual(self, j: int) -> float:
+        """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix)."""
+        return self.anchor[j] - self.hidden - self.scale * self.rec_estimate[j]
 
     def fit(self, descriptors: list[_Prompt]) -> None:
-        """Hidden prefix, scale and per-request bases from the as-recorded descriptors."""
+        """Hidden prefix, scales and anchors from the as-recorded descriptors."""
         self.rec_desc = descriptors
         est = [self.engine.estimate_as_recorded(p) for p in descriptors]
         hidden = 0
@@ -785,12 +802,20 @@ class _Context:
             if rp is not None:
                 num += rp - hidden
                 den += est[j]
+        scale = num / den if den > 0 and num > 0 else 1.0
         self.hidden = hidden
-        self.scale = num / den if den > 0 and num > 0 else 1.0
-        self.base = [
-            rp - self.scale * est[j] if rp is not None else float(hidden)
-            for j, rp in enumerate(self.recorded_prompt)
-        ]
+        self.scale = scale
+        self.rec_estimate = est
+        self.anchor = []
+        self.removal_scale = []
+        for j, rp in enumerate(self.recorded_prompt):
+            if rp is None:
+                self.anchor.append(hidden + scale * est[j])
+                self.removal_scale.append(scale)
+            else:
+                self.anchor.append(float(rp))
+                own = (rp - hidden) / est[j] if est[j] > 0 and rp > hidden else scale
+                self.removal_scale.append(min(max(own, scale / 4), scale * 4))
 
 
 def _run(
@@ -905,7 +930,6 @@ def _run(
         windows=windows,
         server_compaction_at=server_compaction_at,
         rec_desc=[],
-        base=[],
     )
 
     # the as-recorded prompts: the recorded models' thinking defaults, recorded compactions
@@ -962,13 +986,22 @@ def _summary_size(ctx: _Context) -> int:
     observed = [c.summary_tokens for c in compactions if c.summary_tokens]
     if observed:
         return round(sum(observed) / len(observed))
-    engine = ctx.engine
+    ct = ctx.engine.ct
+    starts = ct.message_block_start
     sizes = [
-        round(ctx.scale * (engine.cum_nt[c.summary_message + 1] - engine.cum_nt[c.summary_message]))
+        round(
+            ctx.scale
+            * (
+                int(
+                    ct.block_tokens[starts[c.summary_message] : starts[c.summary_message + 1]].sum()
+                )
+                + ct.message_frame_tokens
+            )
+        )
         for c in compactions
-        if c.kind != "server" and 0 <= c.summary_message < engine.m_count
+        if c.kind != "server" and 0 <= c.summary_message < ct.message_count
     ]
-    sizes = [s for s in sizes if s > 0]
+    sizes = [x for x in sizes if x > 0]
     return round(sum(sizes) / len(sizes)) if sizes else DEFAULT_SUMMARY_TOKENS
 
 
@@ -1366,7 +1399,7 @@ def _server_tool_excess(ctx: _Context, req: Request, j: int) -> int:
     if len(messages) > 1:
         return max(0, usage.prompt_tokens - messages[-1].prompt_tokens)
     if usage.server_tool_use and any(usage.server_tool_use.values()):
-        return max(0, round(ctx.base[j]) - ctx.hidden)
+        return max(0, round(ctx.residual(j)))
     return 0
 
 
@@ -1457,12 +1490,9 @@ def _reusable_prefix(ctx: _Context, rows: Sequence[_Row]) -> list[int]:
         else:
             j = prev.recorded_request
             if diff < 0:
-                fixed = _Prompt(start=0, end=0, kept_from_turn=0)
-                reuse = round(ctx.base[j] + ctx.scale * engine.estimate(fixed))
+                reuse = ctx.estimated_size(_Prompt(0, 0, 0), j)
             else:
-                part = engine.truncated(prev.prompt, diff)
-                reuse = round(ctx.base[j] + ctx.scale * engine.estimate(part))
-                reuse += prev.prompt.summary_tokens
+                reuse = ctx.estimated_size(engine.truncated(a, diff), j)
         out[k] = min(max(reuse, 0), prev.input_tokens, cur.input_tokens)
     return out
 
@@ -1687,7 +1717,7 @@ def _assemble(
                     k,
                     rc.request,
                     claude_code.RECORDED_TYPE,
-                    f"Request {rc.request}: {rc.kind.replace('_', ' ')} compaction recorded in the "
+                    f"Request {rc.request}: {_KIND_NAMES[rc.kind]} compaction recorded in the "
                     f"transcript ({rc.trigger or 'unknown trigger'}); the prompt after it is "
                     f"{int(inp[k]):,} tokens.",
                     tokens_before=before,

@@ -1,0 +1,193 @@
+"""count_tokens and the per-block estimates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from _sim_builders import words
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ctxviz.counting import IMAGE_TOKENS, block_tokens, count_tokens
+from ctxviz.loading import loads
+from ctxviz.model import (
+    DocumentBlock,
+    ImageBlock,
+    RedactedThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from ctxviz.simulate import simulate
+
+MODEL = "claude-sonnet-4-5"
+
+
+def body(messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "max_tokens": 1024, "messages": messages, **extra}
+
+
+def test_one_user_message_is_its_text_plus_the_frame() -> None:
+    b = body([{"role": "user", "content": "one two three"}])
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 3}
+    # the frame of the v3 tokenizer (Sonnet 4.5) is 7 tokens per message
+    assert count_tokens(b, counter=words) == {"input_tokens": 10}
+
+
+def test_system_and_tools_are_counted() -> None:
+    b = body(
+        [{"role": "user", "content": "hi"}],
+        system="be brief please",
+        tools=[{"name": "read", "input_schema": {"type": "object"}}],
+    )
+    # 1 + 3 + the tool's compact JSON (one word)
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 5}
+
+
+def test_earlier_turns_thinking_is_not_counted() -> None:
+    b = body(
+        [
+            {"role": "user", "content": "a b"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "t t t t", "signature": "s"},
+                    {"type": "text", "text": "c"},
+                ],
+            },
+            {"role": "user", "content": "d"},
+        ],
+        thinking={"type": "enabled", "budget_tokens": 2000},
+    )
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 4}
+
+
+def tool_body(cm: dict[str, Any] | None = None) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    for k in range(3):
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": f"t{k}", "name": "read", "input": {}}],
+            }
+        )
+        messages.append(
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": f"t{k}", "content": "w " * 20}],
+            }
+        )
+    extra = {} if cm is None else {"context_management": cm}
+    return body(messages, **extra)
+
+
+CLEAR = {
+    "edits": [
+        {
+            "type": "clear_tool_uses_20250919",
+            "trigger": {"type": "input_tokens", "value": 30},
+            "keep": {"type": "tool_uses", "value": 1},
+        }
+    ]
+}
+
+
+def test_context_management_answer_shape() -> None:
+    got = count_tokens(tool_body(CLEAR), counter=words, message_frame_tokens=0)
+    # 1 + 3 x (2 + 20) = 67 before; two results cleared: 2 x (20 - 6) = 28 -> 39
+    assert got == {"input_tokens": 39, "context_management": {"original_input_tokens": 67}}
+
+
+def test_compaction_is_not_applied_when_counting() -> None:
+    cm = {
+        "edits": [
+            {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000}}
+        ]
+    }
+    got = count_tokens(tool_body(cm), counter=words, message_frame_tokens=0)
+    assert got == {"input_tokens": 67, "context_management": {"original_input_tokens": 67}}
+
+
+@pytest.mark.parametrize("cm", [None, CLEAR])
+def test_count_tokens_equals_the_last_simulated_row(cm: dict[str, Any] | None) -> None:
+    b = tool_body(cm)
+    sim = simulate(loads(json.dumps(b)))
+    got = count_tokens(b)
+    assert got["input_tokens"] == int(sim.requests["input_tokens"].iat[-1])
+    if cm is not None:
+        assert got["context_management"]["original_input_tokens"] == int(
+            sim.requests["original_input_tokens"].iat[-1]
+        )
+
+
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> dict[str, Any]:
+    n_turns = draw(st.integers(1, 4))
+    messages: list[dict[str, Any]] = []
+    tool = 0
+    for _ in range(n_turns):
+        messages.append({"role": "user", "content": draw(texts) or "x"})
+        for _ in range(draw(st.integers(0, 2))):
+            content: list[dict[str, Any]] = []
+            if draw(st.booleans()):
+                content.append(
+                    {"type": "thinking", "thinking": draw(texts) or "t", "signature": "s"}
+                )
+            content.append(
+                {"type": "tool_use", "id": f"t{tool}", "name": "read", "input": {"q": draw(texts)}}
+            )
+            messages.append({"role": "assistant", "content": content})
+            messages.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": f"t{tool}",
+                            "content": draw(texts) or "r",
+                        }
+                    ],
+                }
+            )
+            tool += 1
+        messages.append({"role": "assistant", "content": draw(texts) or "ok"})
+    messages.append({"role": "user", "content": draw(texts) or "next"})
+    b = body(messages, thinking={"type": "enabled", "budget_tokens": 2000})
+    if draw(st.booleans()):
+        b["context_management"] = {
+            "edits": [
+                {
+                    "type": "clear_tool_uses_20250919",
+                    "trigger": {"type": "input_tokens", "value": draw(st.integers(1, 200))},
+                    "keep": {"type": "tool_uses", "value": draw(st.integers(1, 3))},
+                }
+            ]
+        }
+    return b
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies())
+def test_count_tokens_agrees_with_simulate_property(b: dict[str, Any]) -> None:
+    sim = simulate(loads(json.dumps(b)))
+    got = count_tokens(b)
+    assert got["input_tokens"] == int(sim.requests["input_tokens"].iat[-1])
+
+
+def test_block_estimates_for_opaque_blocks() -> None:
+    assert block_tokens(RedactedThinkingBlock(data="a" * 160), "v3", words) == 30
+    assert block_tokens(ImageBlock(source={"type": "url", "url": "u"}), "v3", words) == IMAGE_TOKENS
+    pdf = DocumentBlock(
+        source={"type": "base64", "media_type": "application/pdf", "data": "A" * 400}
+    )
+    assert block_tokens(pdf, "v3", words) == 75  # 300 decoded bytes / 4
+    text_doc = DocumentBlock(source={"type": "text", "data": "a b c"}, title="t")
+    assert block_tokens(text_doc, "v3", words) == 4
+    call = ToolUseBlock(id="x", name="read", input={"path": "a b"})
+    assert block_tokens(call, "v3", words) == 1 + 2  # name + '{"path":"a' 'b"}'
+    nested = ToolResultBlock(tool_use_id="x", content=(ImageBlock(source={}),))
+    assert block_tokens(nested, "v3", words) == IMAGE_TOKENS

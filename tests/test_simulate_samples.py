@@ -1,0 +1,138 @@
+"""Replaying real transcripts (../shared/samples) and the bundled samples.
+
+As recorded, every request that carries usage is reproduced to the token; every what-if runs,
+keeps the composition adding up, and never makes a prompt larger than as recorded except by its
+placeholders and summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ctxviz.loading import load_all
+from ctxviz.model import Conversation
+from ctxviz.simulate import Simulation, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "samples"
+BUNDLED = ROOT / "sample_conversations"
+FILE_TYPES = ("*.jsonl", "*.json", "*.yaml", "*.xz", "*.zip")
+
+
+def files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    out = [p for pattern in FILE_TYPES for p in folder.rglob(pattern)]
+    return sorted(p for p in out if not p.name.endswith(".meta.json"))
+
+
+def with_subagents(conv: Conversation) -> Iterator[Conversation]:
+    yield conv
+    for sub in conv.subagents:
+        yield from with_subagents(sub)
+
+
+def conversations(path: Path) -> list[Conversation]:
+    return [c for top in load_all(path) for c in with_subagents(top)]
+
+
+SHARED_FILES = files(SHARED)
+BUNDLED_FILES = [p for p in files(BUNDLED) if p.name != "generate.py"]
+
+
+def check_as_recorded(conv: Conversation) -> Simulation:
+    sim = simulate(conv)
+    r = sim.requests
+    assert len(r) == len(conv.requests)
+    for row, req in zip(r.itertuples(), conv.requests, strict=True):
+        if req.usage is not None:
+            assert row.source == "recorded"
+            assert row.input_tokens == req.usage.prompt_tokens
+            assert row.output_tokens == req.usage.output_tokens
+            assert row.cache_read_input_tokens == req.usage.cache_read_input_tokens
+        else:
+            assert row.source == "estimated"
+    assert (sim.composition.sum(axis=1) == r["input_tokens"]).all()
+    assert (sim.composition.to_numpy() >= 0).all()
+    return sim
+
+
+@pytest.mark.skipif(not SHARED_FILES, reason=f"real samples not found at {SHARED}")
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
+def test_real_samples_reproduce_recorded_usage(path: Path) -> None:
+    for conv in conversations(path):
+        check_as_recorded(conv)
+
+
+@pytest.mark.skipif(not BUNDLED_FILES, reason="bundled samples missing")
+@pytest.mark.parametrize("path", BUNDLED_FILES, ids=lambda p: p.name)
+def test_bundled_samples_reproduce_recorded_usage(path: Path) -> None:
+    for conv in conversations(path):
+        check_as_recorded(conv)
+
+
+WHAT_IFS: dict[str, dict[str, Any]] = {
+    "clear_tool_uses": {
+        "context_management": {
+            "edits": [
+                {
+                    "type": "clear_tool_uses_20250919",
+                    "trigger": {"type": "input_tokens", "value": 5_000},
+                    "keep": {"type": "tool_uses", "value": 2},
+                }
+            ]
+        }
+    },
+    "compact": {
+        "context_management": {
+            "edits": [
+                {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000}}
+            ]
+        }
+    },
+    "compaction_control": {
+        "compaction_control": {"enabled": True, "context_token_threshold": 40_000}
+    },
+    "claude_code": {"claude_code_autocompact": {"reserve_tokens": 150_000}},
+    "rolling": {"rolling_window": 30_000},
+    "undo": {"undo_recorded_compactions": True},
+    "preserve": {"thinking_preservation": True},
+}
+
+
+@pytest.mark.skipif(not SHARED_FILES, reason=f"real samples not found at {SHARED}")
+@pytest.mark.parametrize("name", list(WHAT_IFS))
+def test_what_ifs_on_real_samples(name: str) -> None:
+    kwargs = WHAT_IFS[name]
+    for path in SHARED_FILES:
+        for conv in conversations(path):
+            base = simulate(conv)
+            sim = simulate(conv, **kwargs)
+            r = sim.requests
+            assert (sim.composition.sum(axis=1) == r["input_tokens"]).all(), path.name
+            if name in ("undo", "preserve"):
+                continue  # these add content back
+            before = base.requests.set_index("request")["input_tokens"]
+            for row in r.itertuples():
+                allowed = before[row.recorded_request] + row.placeholder_tokens + row.summary_tokens
+                assert row.input_tokens <= allowed, (path.name, row.request)
+
+
+@pytest.mark.skipif(not SHARED_FILES, reason=f"real samples not found at {SHARED}")
+def test_claude_code_hidden_prefix_and_manual_compaction() -> None:
+    path = (
+        SHARED
+        / "02_claude-code_spotter_manualcompact"
+        / "ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl"
+    )
+    conv = conversations(path)[0]
+    sim = simulate(conv)
+    # about 26K tokens of system prompt and tools that the file does not hold
+    assert 20_000 < sim.hidden_prefix_tokens < 32_000
+    ev = sim.events[sim.events["type"] == "recorded_compaction"]
+    assert ev["tokens_before"].tolist() == [142_431]
+    assert (sim.requests["context_window"] == 200_000).all()
