@@ -163,7 +163,7 @@ def test_v5_trailing_ascii_whitespace_is_free() -> None:
 
 
 def test_core_does_not_import_streamlit() -> None:
-    code = "import sys, ctxviz.tokens; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, ctxviz.tokens, ctxviz.remote_count; sys.exit('streamlit' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
 
