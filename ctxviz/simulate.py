@@ -217,9 +217,9 @@ class _Prompt(NamedTuple):
     """Estimated tokens of a recorded server compaction summary heading the prompt."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Row:
-    """One row of the replay, before it becomes a DataFrame row."""
+class _Row(NamedTuple):
+    """One row of the replay, before it becomes a DataFrame row (a NamedTuple: the loop makes
+    one per request, and a tuple is several times cheaper to build than a frozen dataclass)."""
 
     recorded_request: int
     prompt: _Prompt
@@ -235,6 +235,8 @@ class _Row:
     """The prompt is as recorded and the request carries usage: recorded numbers."""
     cleared_tool_uses: int = 0
     cleared_thinking_turns: int = 0
+    cleared_input_tokens: int = 0
+    """Net saving of the clearing edits applied at this request."""
     compaction_input_tokens: int = 0
     compaction_output_tokens: int = 0
     compaction_usage: tuple[int, int, int] | None = None
@@ -416,6 +418,7 @@ class _Replay:
             + frames
         )
         self.cum_nt = _cumsum(nt_per_msg)
+        self.cum_nt_arr = np.asarray(self.cum_nt, dtype=np.int64)
         self.cum_th = _cumsum(think_per_msg)
         self.has_thinking = np.bincount(owner[is_thinking], minlength=m_count) > 0
         # per-category sums of non-thinking blocks (+ frames, in the message's first category)
@@ -438,9 +441,11 @@ class _Replay:
             first[turns[opens]] = opens
             first = np.minimum.accumulate(first[::-1])[::-1]
         self.first_msg_of_turn = first.tolist()
+        self.first_msg_of_turn_arr = first
         positions = np.where(self.has_thinking, np.arange(m_count), m_count)
         nxt = np.minimum.accumulate(np.append(positions, m_count)[::-1])[::-1]
         self.next_thinking = nxt.tolist()
+        self.next_thinking_arr = nxt
         thinking_msgs = np.flatnonzero(self.has_thinking)
         opens_think = np.zeros(m_count, dtype=np.int64)
         if thinking_msgs.size:
@@ -494,7 +499,15 @@ class _Replay:
         self.cum_in_arr = np.asarray(self.cum_in, dtype=np.int64)
         self.cum_has_res_arr = np.asarray(self.cum_has_res, dtype=np.int64)
         positions = np.where(~excluded, np.arange(n), n)
-        self.next_clearable = np.minimum.accumulate(np.append(positions, n)[::-1])[::-1].tolist()
+        next_clearable = np.minimum.accumulate(np.append(positions, n)[::-1])[::-1]
+        self.next_clearable = next_clearable.tolist()
+        self.next_clearable_arr = next_clearable
+        # the message where clearing a tool use first changes the prompt: its call when the
+        # input is cleared too, else its result (one extra entry: the end sentinel)
+        self.change_msg_arr = np.append(
+            np.where(inputs, ct.tool_use_message, ct.tool_result_message), self.m_count
+        ).astype(np.int64)
+        self.res_msg_sorted_arr = np.asarray(self.res_msg_sorted, dtype=np.int64)
 
     def tool_range(self, start: int, end: int) -> tuple[int, int]:
         """Ordinals of the tool uses called in messages[start:end]."""
@@ -573,51 +586,64 @@ class _Replay:
             got = self._infos[model] = self.table.get(model)
         return got
 
-    # -- the first block two prompts differ at ---------------------------------------------------
+    # -- many prompts at once (numpy) ------------------------------------------------------------
 
-    def first_difference(self, a: _Prompt, b: _Prompt) -> int | None:
-        """Message index where prompt ``b`` first differs from prompt ``a``; None: ``a`` is a
-        prefix of ``b``; -1: they differ right after the fixed prefix."""
-        if (a.start, a.summary_id, a.extra_estimate) != (b.start, b.summary_id, b.extra_estimate):
-            return -1
-        if b.end < a.end:
-            return b.end
-        candidates: list[int] = []
-        ta, tb = a.kept_from_turn, b.kept_from_turn
-        if ta != tb:
-            lo_t, hi_t = min(ta, tb), max(ta, tb)
-            lo_m = max(a.start, self.first_msg_of_turn[min(max(lo_t, 0), self.n_turns)])
-            hi_m = self.first_msg_of_turn[min(max(hi_t, 0), self.n_turns)]
-            m = self.next_thinking[min(lo_m, self.m_count)]
-            if m < hi_m:
-                candidates.append(m)
-        ra = (a.clear_lo, a.clear_hi) if a.clear_hi > a.clear_lo else None
-        rb = (b.clear_lo, b.clear_hi) if b.clear_hi > b.clear_lo else None
-        if ra != rb:
-            if ra is None or rb is None:
-                lo, hi = ra or rb or (0, 0)
-            elif ra[0] == rb[0]:
-                lo, hi = min(ra[1], rb[1]), max(ra[1], rb[1])
-            else:
-                lo, hi = min(ra[0], rb[0]), max(ra[0], rb[0])
-            o = self.next_clearable[lo]
-            if o < hi:
-                cfg = self.clear_config
-                if cfg is not None and cfg.clears_input_of(self.use_name[o]):
-                    candidates.append(self.use_msg[o])
-                else:
-                    candidates.append(self.res_msg[o])
-        if not candidates:
-            return None
-        m = min(candidates)
-        return m if m < a.end else None
+    def estimate_many(self, prompts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``estimate`` of every row of an (n, 8) array of prompt descriptors."""
+        s, e, t, lo, hi = (prompts[:, k] for k in range(5))
+        e = np.maximum(e, s)
+        value = self.fixed_estimate + prompts[:, 7] + self.cum_nt_arr[e] - self.cum_nt_arr[s]
+        ts = np.maximum(s, self.first_msg_of_turn_arr[np.clip(t, 0, self.n_turns)])
+        ts = np.minimum(ts, e)
+        value += self.cum_th_arr[e] - self.cum_th_arr[ts]
+        hi = np.maximum(hi, lo)
+        value -= self.cum_res_arr[hi] - self.cum_res_arr[lo] + self.cum_in_arr[hi]
+        value += self.cum_in_arr[lo] + self.placeholder * (
+            self.cum_has_res_arr[hi] - self.cum_has_res_arr[lo]
+        )
+        return value
 
-    def truncated(self, p: _Prompt, end: int) -> _Prompt:
-        """The prompt cut before message ``end`` (for the reusable prefix)."""
-        if end <= p.start:
-            return p._replace(end=p.start, clear_lo=0, clear_hi=0)
-        hi = min(p.clear_hi, bisect_left(self.res_msg_sorted, end))
-        return p._replace(end=end, clear_hi=max(p.clear_lo, hi))
+    def first_difference_many(
+        self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Per pair of prompts (rows of ``a`` and ``b``), the message where ``b`` first differs
+        from ``a``: -1 right after the fixed prefix, ``a``'s end when ``a`` is a prefix of ``b``.
+        """
+        m_count = self.m_count
+        head_differs = (a[:, 0] != b[:, 0]) | (a[:, 5] != b[:, 5]) | (a[:, 7] != b[:, 7])
+        diff = np.where(b[:, 1] < a[:, 1], b[:, 1], a[:, 1])
+        # thinking kept from another turn: the first thinking between the two turns
+        ta, tb = a[:, 2], b[:, 2]
+        lo_t = np.clip(np.minimum(ta, tb), 0, self.n_turns)
+        hi_t = np.clip(np.maximum(ta, tb), 0, self.n_turns)
+        lo_m = np.minimum(np.maximum(a[:, 0], self.first_msg_of_turn_arr[lo_t]), m_count)
+        m = self.next_thinking_arr[lo_m]
+        diff = np.where(
+            (ta != tb) & (m < self.first_msg_of_turn_arr[hi_t]), np.minimum(diff, m), diff
+        )
+        # another range of cleared tool uses: the first tool use cleared in one and not the other
+        a_lo, a_hi, b_lo, b_hi = a[:, 3], a[:, 4], b[:, 3], b[:, 4]
+        a_none, b_none = a_hi <= a_lo, b_hi <= b_lo
+        same = (a_none & b_none) | (~a_none & ~b_none & (a_lo == b_lo) & (a_hi == b_hi))
+        lo = np.where(
+            a_none,
+            b_lo,
+            np.where(
+                b_none, a_lo, np.where(a_lo == b_lo, np.minimum(a_hi, b_hi), np.minimum(a_lo, b_lo))
+            ),
+        )
+        hi = np.where(
+            a_none,
+            b_hi,
+            np.where(
+                b_none, a_hi, np.where(a_lo == b_lo, np.maximum(a_hi, b_hi), np.maximum(a_lo, b_lo))
+            ),
+        )
+        n_uses = len(self.use_msg)
+        o = self.next_clearable_arr[np.clip(lo, 0, n_uses)]
+        changed = ~same & (o < hi)
+        diff = np.where(changed, np.minimum(diff, self.change_msg_arr[np.minimum(o, n_uses)]), diff)
+        return np.where(head_differs, -1, diff)
 
 
 # ---- simulate ----------------------------------------------------------------------------------
@@ -1242,6 +1268,7 @@ def _loop(
                 ev["tokens_before"] = level
                 level -= int(ev["cleared_input_tokens"])
                 ev["tokens_after"] = level
+        cleared_tokens = original_tokens - running
         # 3b. server side: compaction, judged last, on the cleared prompt
         fires = compact_cfg is not None and compact_cfg.fires(running)
         if fires or j in compact_at:
@@ -1286,10 +1313,11 @@ def _loop(
                         window=window,
                         cleared_tool_uses=cleared_tools,
                         cleared_thinking_turns=cleared_turns,
+                        cleared_input_tokens=cleared_tokens,
                         applied_edits=tuple(applied),
                     )
                 )
-                applied, cleared_tools, cleared_turns = [], 0, 0
+                applied, cleared_tools, cleared_turns, cleared_tokens = [], 0, 0, 0
                 original, original_tokens = summarized, after
             else:
                 comp_in, comp_out = comp_in + running, comp_out + summary_size
@@ -1309,6 +1337,7 @@ def _loop(
                 recorded=req.usage is not None and p == ctx.rec_desc[j],
                 cleared_tool_uses=cleared_tools,
                 cleared_thinking_turns=cleared_turns,
+                cleared_input_tokens=cleared_tokens,
                 compaction_input_tokens=comp_in,
                 compaction_output_tokens=comp_out,
                 applied_edits=tuple(applied),
@@ -1320,7 +1349,7 @@ def _loop(
             total = sdk.total(
                 prompt_tokens=running, output_tokens=out, server_tool_excess_tokens=excess
             )
-            rows[-1] = replace(rows[-1], sdk_total=total)
+            rows[-1] = rows[-1]._replace(sdk_total=total)
             if sdk.fires(total):
                 n_summaries += 1
                 summary_id, synth, cut = n_summaries, summary_size, pe
@@ -1474,26 +1503,36 @@ def _allocate(
     return floor
 
 
-def _reusable_prefix(ctx: _Context, rows: Sequence[_Row]) -> list[int]:
-    """Per row, tokens identical to the start of the previous row's prompt."""
-    out = [0] * len(rows)
+def _reusable_prefix(
+    ctx: _Context,
+    prompts: npt.NDArray[np.int64],
+    inputs: npt.NDArray[np.int64],
+    rec_req: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Per row, tokens identical to the start of the previous row's prompt: all of it when the
+    new prompt extends it, else the previous prompt up to the first message that changed."""
+    n = prompts.shape[0]
+    out = np.zeros(n, dtype=np.int64)
+    if n < 2:
+        return out
     engine = ctx.engine
-    for k in range(1, len(rows)):
-        prev, cur = rows[k - 1], rows[k]
-        a, b = prev.prompt, cur.prompt
-        if a[0] == b[0] and a[2:] == b[2:] and b[1] >= a[1]:
-            out[k] = min(prev.input_tokens, cur.input_tokens)  # b extends a: all of a is reused
-            continue
-        diff = engine.first_difference(a, b)
-        if diff is None:
-            reuse = prev.input_tokens
-        else:
-            j = prev.recorded_request
-            if diff < 0:
-                reuse = ctx.estimated_size(_Prompt(0, 0, 0), j)
-            else:
-                reuse = ctx.estimated_size(engine.truncated(a, diff), j)
-        out[k] = min(max(reuse, 0), prev.input_tokens, cur.input_tokens)
+    a, b = prompts[:-1], prompts[1:]
+    diff = engine.first_difference_many(a, b)
+    cut = a.copy()
+    cut[:, 1] = np.where(diff < 0, cut[:, 0], np.minimum(np.maximum(diff, cut[:, 0]), cut[:, 1]))
+    # a prefix cut before message ``diff`` keeps the clearing of results before it
+    before = np.searchsorted(engine.res_msg_sorted_arr, cut[:, 1], side="left")
+    cut[:, 4] = np.maximum(cut[:, 3], np.minimum(cut[:, 4], before))
+    fixed_only = diff < 0
+    cut[fixed_only, 1] = cut[fixed_only, 0]
+    cut[fixed_only, 6] = 0  # the summary changed too
+    j = rec_req[:-1]
+    delta = engine.estimate_many(cut) - np.asarray(ctx.rec_estimate, dtype=np.int64)[j]
+    factor = np.where(delta < 0, np.asarray(ctx.removal_scale)[j], ctx.scale)
+    partial = np.maximum(np.round(np.asarray(ctx.anchor)[j] + factor * delta), 0).astype(np.int64)
+    partial += cut[:, 6]
+    reuse = np.where(diff >= a[:, 1], inputs[:-1], partial)
+    out[1:] = np.minimum(np.minimum(np.maximum(reuse, 0), inputs[:-1]), inputs[1:])
     return out
 
 
@@ -1523,8 +1562,9 @@ def _assemble(
         "compaction_input_tokens",
         "compaction_output_tokens",
         "window",
+        "cleared_input_tokens",
     )
-    table = np.asarray([fields(r) for r in rows], dtype=np.int64).reshape(n, 11)
+    table = np.asarray([fields(r) for r in rows], dtype=np.int64).reshape(n, 12)
     inp, orig, out, think = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
     recorded = table[:, 4].astype(bool)
     rec_req = table[:, 5]
@@ -1582,7 +1622,7 @@ def _assemble(
         "1h" if one_hour * 2 > sum(u.cache_creation_input_tokens for u in recorded_usages) else "5m"
     )
     main_info = engine.info(rows[0].model if rows else (settings.model or "unknown"))
-    reusable = np.asarray(_reusable_prefix(ctx, rows), dtype=np.int64).reshape(n)
+    reusable = _reusable_prefix(ctx, prompts, inp, rec_req)
     if caching:
         acc = cost.cache_accounting(
             inp, reusable, min_cacheable_tokens=main_info.min_cacheable_tokens, ttl=ttl
@@ -1746,10 +1786,7 @@ def _assemble(
             "cache_creation_input_tokens": writes,
             "cache_read_input_tokens": reads,
             "reusable_prefix_tokens": reusable,
-            "cleared_input_tokens": np.asarray(
-                [sum(int(e["cleared_input_tokens"]) for e in r.applied_edits) for r in rows],
-                dtype=np.int64,
-            ).reshape(n),
+            "cleared_input_tokens": table[:, 11],
             "cleared_tool_uses": table[:, 6],
             "cleared_thinking_turns": table[:, 7],
             "thinking_carried_tokens": composition[:, cat_idx["thinking"]],
