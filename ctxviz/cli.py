@@ -576,7 +576,11 @@ def _events_by_request(events: pd.DataFrame) -> dict[int, list[str]]:
     return out
 
 
-def _requests_table(sim: Simulation, *, show_all: bool) -> Any:
+_DROP_WHEN_NARROW: Final = ("context", "thinking", "% window", "before edits", "$")
+"""Columns left out, in this order, when the terminal is too narrow for the whole table."""
+
+
+def _requests_table(sim: Simulation, *, show_all: bool, width: int) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -587,45 +591,67 @@ def _requests_table(sim: Simulation, *, show_all: bool) -> Any:
         "original_input_tokens" in cols
         and (req["original_input_tokens"].fillna(0) != req["input_tokens"].fillna(0)).any()
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption_justify="left")
-    table.add_column("request", justify="right")
-    table.add_column("prompt", justify="right")
-    if cleared:
-        table.add_column("before edits", justify="right")
-    table.add_column("output", justify="right")
-    table.add_column("thinking", justify="right")
-    table.add_column("context", justify="right")
-    table.add_column("% window", justify="right")
-    table.add_column("$", justify="right")
-    table.add_column("source")
-    table.add_column("events", min_width=14)
     by_request = _events_by_request(sim.events)
     positions, gap_after = _abridged(len(req), show_all)
+    rows: list[tuple[dict[str, str], str | None]] = []
     for pos in positions:
         row = req.iloc[pos]
         number = int(row["request"]) if "request" in cols else pos
-        context = row.get("context_tokens")
-        share = _share(context, row.get("context_window"))
         source = str(row.get("source", "estimated"))
-        over = _flag(row.get("over_window"))
-        cells: list[Any] = [str(number), _n(row.get("input_tokens"))]
-        if cleared:
-            cells.append(_n(row.get("original_input_tokens")))
-        cells += [
-            _n(row.get("output_tokens")),
-            _n(row.get("thinking_tokens")),
-            _n(context),
-            Text(share, style="bold red") if over else share,
-            _usd(row.get("cost_usd")),
-            Text(source, style="" if source == "recorded" else "italic"),
-            Text(", ".join(by_request.get(number, []))),
-        ]
-        table.add_row(*cells, style="dim" if source != "recorded" else None)
+        cells = {
+            "request": str(number),
+            "prompt": _n(row.get("input_tokens")),
+            "before edits": _n(row.get("original_input_tokens")),
+            "output": _n(row.get("output_tokens")),
+            "thinking": _n(row.get("thinking_tokens")),
+            "context": _n(row.get("context_tokens")),
+            "% window": _share(row.get("context_tokens"), row.get("context_window")),
+            "$": _usd(row.get("cost_usd")),
+            "source": source,
+            "events": ", ".join(by_request.get(number, [])),
+        }
+        rows.append((cells, "over" if _flag(row.get("over_window")) else None))
         if pos == gap_after:
-            table.add_row(*["…"] * len(table.columns))
+            rows.append(({name: "…" for name in cells}, "gap"))
+    names = [n for n in cells if n != "before edits" or cleared] if rows else ["request", "prompt"]
+
+    def needed(columns: list[str]) -> int:
+        fixed = [c for c in columns if c != "events"]
+        cells_width = sum(max(len(c), *(len(r[c]) for r, _ in rows)) for c in fixed)
+        return cells_width + 2 * (len(columns) - 1) + 11  # gaps, and room for the events
+
+    for name in _DROP_WHEN_NARROW:  # numbers are never cut: whole columns go instead
+        if needed(names) <= width:
+            break
+        if name in names:
+            names.remove(name)
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
+    for name in names:
+        if name == "events":
+            table.add_column(name, min_width=11)
+        else:
+            justify = "left" if name == "source" else "right"
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for cells, mark in rows:
+        line: list[Any] = []
+        for name in names:
+            value = cells[name]
+            if name == "% window" and mark == "over":
+                line.append(Text(value, style="bold red"))
+            elif name == "source" and value != "recorded" and mark != "gap":
+                line.append(Text(value, style="italic"))
+            else:
+                line.append(Text(value))
+        estimated = cells["source"] not in ("recorded", "…")
+        table.add_row(*line, style="dim" if estimated else None)
     if gap_after >= 0:
         first, last = HEAD_ROWS, len(req) - TAIL_ROWS - 1
         table.caption = f"requests {first}–{last} not shown (--all shows every request)"
+    dropped = [n for n in _DROP_WHEN_NARROW if n not in names and (n != "before edits" or cleared)]
+    if dropped and rows:
+        note = f"columns left out to fit {width} characters: {', '.join(dropped)}"
+        table.caption = f"{table.caption}; {note}" if table.caption else note
     return table
 
 
@@ -635,7 +661,7 @@ def _events_table(sim: Simulation, *, show_all: bool) -> Any:
     from rich.text import Text
 
     ev = sim.events
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
     for name, justify in (
         ("request", "right"),
         ("type", "left"),
@@ -757,7 +783,7 @@ def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("#", justify="right")
     table.add_column("agent")
     table.add_column("description", overflow="fold")
@@ -810,7 +836,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     console = _console(out)
     summary = summarize(sim)
     _conversation_line(console, args.file, conv, summary)
-    console.print(_requests_table(sim, show_all=args.all))
+    console.print(_requests_table(sim, show_all=args.all, width=console.width))
     _headline(console, summary, sim)
     if len(sim.events):
         console.print()
@@ -888,7 +914,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         )
     if "compaction_control" in kwargs:
         console.print("  compaction_control = " + _escape(json.dumps(kwargs["compaction_control"])))
-    console.print(_requests_table(sim, show_all=args.all))
+    console.print(_requests_table(sim, show_all=args.all, width=console.width))
     _headline(console, summary, sim)
     if kwargs:
         console.print(

@@ -62,10 +62,13 @@ ENTRY_POINTS = [
 
 
 def run(
-    *args: str | os.PathLike[str], entry: list[str] = MODULE, cwd: Path | None = None
+    *args: str | os.PathLike[str],
+    entry: list[str] = MODULE,
+    cwd: Path | None = None,
+    columns: int = 140,
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user would: a fresh process, stdout and stderr piped."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "140"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": str(columns)}
     return subprocess.run(
         [*entry, *map(str, args)],
         capture_output=True,
@@ -298,6 +301,20 @@ def test_convenience_flags_build_the_api_object_in_the_api_order() -> None:
     nothing = cli.build_parser().parse_args(["simulate", "f.jsonl"])
     assert cli.context_management_from(nothing) is None
     assert cli.simulate_kwargs(nothing) == {}
+
+
+def test_a_narrow_terminal_leaves_columns_out_rather_than_cutting_numbers() -> None:
+    sim = simulate(load(TOOL_LOOP), context_management=CLEAR_TOOLS)
+    result = run("simulate", TOOL_LOOP, "--edits", json.dumps(CLEAR_TOOLS), columns=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "columns left out to fit 60 characters" in out
+    for i in (*range(cli.HEAD_ROWS), *range(len(sim.requests) - cli.TAIL_ROWS, len(sim.requests))):
+        prompt = tokens(int(sim.requests["input_tokens"].iloc[i]))
+        cost = f"{sim.requests['cost_usd'].iloc[i]:,.4f}"
+        assert re.search(rf"^\s+{i}\s+{prompt}\s.*{re.escape(cost)}", out, re.MULTILINE), i
+    table = out[out.index("\n request ") : out.index("requests 10")]
+    assert max(len(line) for line in table.splitlines()) <= 60
 
 
 def test_compaction_threshold_and_summary_tokens_reach_the_simulator() -> None:
