@@ -41,7 +41,10 @@ from ctxviz import cost
 from ctxviz.categories import CATEGORIES
 from ctxviz.counting import (
     CATEGORY_INDEX,
+    IMAGE_TOKENS,
     KIND_COMPACTION,
+    KIND_DOCUMENT,
+    KIND_IMAGE,
     KIND_REDACTED_THINKING,
     KIND_THINKING,
     ConversationTokens,
@@ -340,8 +343,13 @@ class Simulation:
     _ctx: _Context | None = None
 
     def applied_edits(self, i: int) -> list[dict[str, Any]]:
-        """What the API would return as ``context_management.applied_edits`` for request ``i``."""
-        return [dict(e) for e in self._rows[i].applied_edits]
+        """What the API would return as ``context_management.applied_edits`` for request ``i``
+        (the recorded list where the request is as recorded and the transcript holds it)."""
+        row = self._rows[i]
+        recorded = self.conversation.requests[row.recorded_request].applied_edits
+        if row.recorded and recorded is not None:
+            return [dict(e) for e in recorded]
+        return [dict(e) for e in row.applied_edits]
 
     def prompt_view(self, i: int) -> PromptView:
         """The blocks of request ``i``'s prompt, each with its status and tokens."""
@@ -987,9 +995,39 @@ def _run(
         ctx.fit(edited)
 
     ctx.summary_size = _summary_size(ctx)
+    warnings.extend(_estimate_notes(ctx, settings))
     ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
     rows, events = _loop(ctx, settings, edits, models, warnings)
     return _assemble(ctx, rows, events, warnings, edits)
+
+
+def _estimate_notes(ctx: _Context, settings: SimulationSettings) -> list[str]:
+    """What the user should know about the estimates of this replay."""
+    notes: list[str] = []
+    kinds = ctx.engine.ct.block_kind
+    if ((kinds == KIND_IMAGE) | (kinds == KIND_DOCUMENT)).any():
+        notes.append(
+            f"Images are counted as {IMAGE_TOKENS:,} tokens each and base64 documents by their "
+            "size: their real token counts are not read from the data."
+        )
+    inflated = [
+        r.index
+        for r in ctx.requests
+        if r.usage is not None and r.usage.server_tool_use and any(r.usage.server_tool_use.values())
+    ]
+    cc = settings.compaction_control
+    if inflated and cc is not None and cc.totals == "sdk":
+        notes.append(
+            f"{len(inflated)} request(s) used server tools: their cache_read_input_tokens add up "
+            "the reads of several internal calls, so compaction_control's total is inflated and "
+            "it compacts early (pass compaction_control_totals='context' to compare)."
+        )
+    if ctx.conv.hidden_prefix and ctx.hidden:
+        notes.append(
+            f"The system prompt and tools are not in the file: a hidden prefix of "
+            f"{ctx.hidden:,} tokens (first prompt minus its visible messages) is assumed."
+        )
+    return notes
 
 
 def _default_keep(engine: _Replay, model_id: str, preservation: bool | None) -> ThinkingKeep:
