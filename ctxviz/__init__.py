@@ -4,6 +4,7 @@ The public surface is fixed by the API contract (load, loads, count_tokens, simu
 everything else lives in private modules.
 """
 
+from ctxviz import figures
 from ctxviz.cost import cache_accounting, request_costs
 from ctxviz.counting import count_tokens
 from ctxviz.errors import TranscriptError
@@ -36,6 +37,7 @@ __all__ = [
     "context_management_json",
     "count_tokens",
     "default_table",
+    "figures",
     "load",
     "load_all",
     "load_model_table",
