@@ -52,6 +52,7 @@ __all__ = [
     "source_note",
     "thinking",
     "timeline",
+    "window_tokens",
 ]
 
 
@@ -98,6 +99,7 @@ NEUTRAL: Final = "rgba(128,128,128,0.9)"
 """Lines that are not a category (baselines, totals): mid-grey reads on light and dark themes."""
 
 WINDOW_COLOR: Final = "#CC3311"  # Tol vibrant red
+CARRIED_COLOR: Final = "#DDAA33"  # Tol high-contrast yellow: reads on light and dark backgrounds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,7 +221,7 @@ def _setting(settings: Any, name: str) -> Any:
     return getattr(settings, name, None)
 
 
-def _window(sim: SimulationLike) -> int | None:
+def window_tokens(sim: SimulationLike) -> int | None:
     """The context window of the last request (each row carries its own), else the setting."""
     req = sim.requests
     if "context_window" in req.columns and len(req):
@@ -257,6 +259,14 @@ def source_note(frame: pd.DataFrame) -> str:
     if recorded == 0:
         return f"All {estimated:,} requests estimated (hatched / open markers)."
     return f"{recorded:,} requests recorded, {estimated:,} estimated (hatched / open markers)."
+
+
+def _wrap_notes(notes: list[str]) -> str:
+    """Per-strategy source notes, two per line (plotly subtitles do not wrap by themselves)."""
+    if not notes:
+        return "No strategies."
+    lines = [" · ".join(notes[i : i + 2]) for i in range(0, len(notes), 2)]
+    return "<br>".join(lines)
 
 
 def _fmt_int(value: Any) -> str:
@@ -474,8 +484,10 @@ def _add_events(
     row: int | None = None,
     name_suffix: str = "",
     show_drop: bool = False,
+    at_after: bool = False,
 ) -> None:
-    """One marker trace per event type at (request, tokens before), hover with the details."""
+    """One marker trace per event type at (request, tokens before), hover with the details;
+    ``at_after`` puts the markers at the prompt after the event (on the curve of what was sent)."""
     if events.empty or "type" not in events.columns:
         return
     wanted = set(types) if types is not None else None
@@ -494,6 +506,10 @@ def _add_events(
         )
         fallback = np.asarray([prompt.get(int(r), 0.0) for r in xs], dtype=np.float64)
         ys = np.where(has_before, before, fallback)
+        if at_after and "tokens_after" in group.columns:
+            after_col = _col(group, "tokens_after")
+            has_after = np.asarray(group["tokens_after"].notna(), dtype=np.bool_)
+            ys = np.where(has_after, after_col, fallback)
         if show_drop and "tokens_after" in group.columns:
             after = np.asarray(pd.to_numeric(group["tokens_after"], errors="coerce"), np.float64)
             keep = ~np.isnan(after)
@@ -614,10 +630,12 @@ def timeline(
     baseline: SimulationLike | None = None,
     baseline_name: str = "As recorded",
     show_events: bool = True,
+    x_range: tuple[int, int] | None = None,
     title: str = "Prompt size per request",
     height: int = 560,
 ) -> go.Figure:
-    """The prompt of every request stacked by category, the window, trigger lines and events."""
+    """The prompt of every request stacked by category, the window, trigger lines and events;
+    ``x_range`` zooms on requests ``lo..hi`` (plotly's own zoom works too)."""
     req = sim.requests
     comp = sim.composition
     x = _x(req)
@@ -678,14 +696,16 @@ def timeline(
                 hovertemplate=f"{html.escape(baseline_name)}: %{{y:,}}<extra></extra>",
             )
         )
-    window = _window(sim)
+    window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
     for line in policy_lines(sim.settings, context_window=window):
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
     if show_events:
-        _add_events(fig, sim.events, req)
+        _add_events(fig, sim.events, req, show_drop=True)
     fig.update_xaxes(title_text="Request", rangemode="tozero")
+    if x_range is not None:
+        fig.update_xaxes(range=[x_range[0] - 0.5, x_range[1] + 0.5])
     fig.update_yaxes(title_text="Tokens", rangemode="tozero", tickformat=",")
     fig.update_layout(hovermode="x unified")
     return _layout(fig, title=title, subtitle=source_note(req), height=height)
@@ -700,6 +720,17 @@ def _tool_loop_mask(requests: pd.DataFrame) -> BoolArray:
         return np.zeros(len(requests), dtype=np.bool_)
     sizes = requests.groupby("turn")["turn"].transform("size")
     return np.asarray(sizes > 1, dtype=np.bool_)
+
+
+def turn_starts(requests: pd.DataFrame) -> IntArray:
+    """Requests that open a new assistant turn (a genuine user message before them), after the
+    first: where the previous turn's thinking stops being sent back."""
+    if "turn" not in requests.columns or len(requests) < 2:
+        return np.zeros(0, dtype=np.int64)
+    turn = np.asarray(requests["turn"], dtype=np.int64)
+    x = _x(requests)
+    starts: IntArray = x[1:][turn[1:] != turn[:-1]]
+    return starts
 
 
 def thinking(
@@ -718,6 +749,7 @@ def thinking(
     fig = go.Figure()
     loop = _tool_loop_mask(req)
     top = float(max(generated.max() if len(req) else 0, carried.max() if len(req) else 0, 1))
+    bottom = -float(stripped.max()) if len(req) and float(stripped.max()) > 0 else 0.0
     if bool(loop.any()):
         fig.add_trace(
             go.Bar(
@@ -725,7 +757,23 @@ def thinking(
                 y=np.full(int(loop.sum()), top * 1.05),
                 width=1.0,
                 name="Tool-use loop: this turn's thinking is sent back and counts",
-                marker={"color": "rgba(136,204,238,0.22)", "line": {"width": 0}},
+                marker={"color": "rgba(136,204,238,0.16)", "line": {"width": 0}},
+                hoverinfo="skip",
+            )
+        )
+    starts = turn_starts(req)
+    if len(starts):
+        seg_x = np.full(3 * len(starts), np.nan)
+        seg_y = np.full(3 * len(starts), np.nan)
+        seg_x[0::3] = seg_x[1::3] = starts - 0.5
+        seg_y[0::3], seg_y[1::3] = bottom, top * 1.05
+        fig.add_trace(
+            go.Scatter(
+                x=seg_x,
+                y=seg_y,
+                mode="lines",
+                name="A user message starts a new turn",
+                line={"color": NEUTRAL, "width": 1, "dash": "dot"},
                 hoverinfo="skip",
             )
         )
@@ -759,12 +807,8 @@ def thinking(
             y=carried,
             name="Carried in the prompt (thinking_carried_tokens)",
             mode="lines+markers",
-            line={"color": COLORS["tool_inputs"], "width": 2, "shape": "hv"},
-            marker={
-                "size": 5,
-                "color": COLORS["tool_inputs"],
-                "symbol": _symbols(est),
-            },
+            line={"color": CARRIED_COLOR, "width": 2.5, "shape": "hv"},
+            marker={"size": 6, "color": CARRIED_COLOR, "symbol": _symbols(est)},
             hovertemplate="carried: %{y:,}<extra></extra>",
         )
     )
@@ -828,7 +872,7 @@ def context_editing(
         col=1,
     )
     _add_estimated_hatch(fig, req, sent, row=1)
-    window = _window(sim)
+    window = window_tokens(sim)
     if window:
         _hline(
             fig,
@@ -985,7 +1029,7 @@ def compaction(
                 )
             )
     _add_estimated_hatch(fig, req, prompt)
-    window = _window(sim)
+    window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
     for line in policy_lines(sim.settings, context_window=window):
@@ -1043,10 +1087,11 @@ def compare(
             req,
             types=COMPACTION_EVENTS | CLEARING_EVENTS | {"context_window_exceeded"},
             name_suffix=f" — {name}",
+            at_after=True,
         )
-        window = window or _window(sim)
+        window = window or window_tokens(sim)
         recorded, estimated = source_counts(req)
-        notes.append(f"{name}: {recorded:,} recorded / {estimated:,} estimated")
+        notes.append(f"{html.escape(name)}: {recorded:,} recorded / {estimated:,} estimated")
     if window:
         _hline(
             fig,
@@ -1059,8 +1104,13 @@ def compare(
     fig.update_xaxes(title_text="Request", rangemode="tozero")
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
     fig.update_layout(hovermode="x unified")
-    subtitle = " · ".join(notes) if notes else "No strategies."
-    return _layout(fig, title=title, subtitle=subtitle, height=height)
+    return _layout(
+        fig,
+        title=title,
+        subtitle=_wrap_notes(notes),
+        height=height,
+        top_margin=80 + 14 * max(len(notes) - 2, 0),
+    )
 
 
 def compare_table(sims: Mapping[str, SimulationLike]) -> pd.DataFrame:
@@ -1200,7 +1250,7 @@ def cost(
                     col=1,
                 )
         recorded, estimated = source_counts(req)
-        notes.append(f"{name}: {recorded:,} recorded / {estimated:,} estimated")
+        notes.append(f"{html.escape(name)}: {recorded:,} recorded / {estimated:,} estimated")
         if i == 0:
             for column, label, c in (
                 ("cache_read_input_tokens", "Cache reads", COLORS["system"]),
@@ -1245,9 +1295,9 @@ def cost(
     _layout(
         fig,
         title=title,
-        subtitle=" · ".join(notes) or "No strategies.",
+        subtitle=_wrap_notes(notes),
         height=height,
-        top_margin=105,
+        top_margin=105 + 14 * max(len(notes) - 2, 0),
     )
     fig.update_layout(barmode="stack", hovermode="x unified")
     return fig
@@ -1266,7 +1316,7 @@ def composition_table(sim: SimulationLike, request: int) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     row = _row(req, request)
     crow = _row(comp, request) if len(comp) == len(req) else {}
-    window = _window(sim)
+    window = window_tokens(sim)
     rows: list[dict[str, Any]] = []
     for cat in CATEGORIES:
         value = crow.get(cat)
@@ -1307,7 +1357,7 @@ def composition(
     request: int,
     *,
     title: str | None = None,
-    height: int = 260,
+    height: int = 300,
 ) -> go.Figure:
     """One request's context window as a horizontal stacked bar: categories, output, free."""
     table = composition_table(sim, request)
@@ -1341,10 +1391,10 @@ def composition(
                 "(%{customdata[0]:.1f}% of window)<extra></extra>",
             )
         )
-    window = _window(sim)
+    window = window_tokens(sim)
     source = "estimated (hatched)" if estimated else "recorded usage"
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="Tokens", tickformat=",", range=[0, window] if window else None)
+    fig.update_xaxes(tickformat=",", range=[0, window] if window else None)
     fig.update_yaxes(showticklabels=False)
     _layout(
         fig,
@@ -1354,5 +1404,176 @@ def composition(
         height=height,
     )
     fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "t": 70, "b": 20})
-    fig.update_layout(legend={"orientation": "h", "y": -0.35})
+    fig.update_layout(legend={"orientation": "h", "y": -0.2, "yanchor": "top"})
     return fig
+
+
+# ---- tables and summaries for the app (reshaping lives here, not in pages) ---------------------
+
+
+class _HasAppliedEdits(Protocol):
+    @property
+    def requests(self) -> pd.DataFrame: ...
+
+    def applied_edits(self, i: int) -> list[dict[str, Any]]: ...
+
+
+APPLIED_EDIT_COLUMNS: Final = (
+    "request",
+    "type",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+)
+
+
+def applied_edits_table(sim: _HasAppliedEdits) -> pd.DataFrame:
+    """Every request's ``context_management.applied_edits``, one row per applied edit."""
+    rows: list[dict[str, Any]] = []
+    for i in range(len(sim.requests)):
+        for edit in sim.applied_edits(i):
+            rows.append({"request": i, **edit})
+    return pd.DataFrame(rows, columns=list(APPLIED_EDIT_COLUMNS))
+
+
+def summary(sim: SimulationLike) -> dict[str, Any]:
+    """The headline numbers of one replay (each computed from its frames)."""
+    req = sim.requests
+    ev = sim.events
+    types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
+    recorded, estimated = source_counts(req)
+    prompt = _col(req, "input_tokens")
+    over = ev[types == "context_window_exceeded"] if len(ev) else ev
+    return {
+        "requests": len(req),
+        "turns": int(req["turn"].max()) + 1 if "turn" in req.columns and len(req) else 0,
+        "recorded": recorded,
+        "estimated": estimated,
+        "peak_prompt_tokens": int(prompt.max()) if len(req) else 0,
+        "window_tokens": window_tokens(sim),
+        "first_over_window": int(over["request"].min()) if len(over) else None,
+        "clearings": int(types.isin(CLEARING_EVENTS).sum()),
+        "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
+        "total_cost_usd": float(_col(req, "cost_usd").sum()),
+        "thinking_generated_tokens": int(_col(req, "thinking_tokens").sum()),
+        "thinking_carried_peak_tokens": int(_col(req, "thinking_carried_tokens").max())
+        if len(req)
+        else 0,
+        "thinking_stripped_peak_tokens": int(_col(req, "thinking_stripped_tokens").max())
+        if len(req)
+        else 0,
+        "cleared_tokens_peak": int(_col(req, "cleared_input_tokens").max()) if len(req) else 0,
+        "cache_read_tokens": int(_col(req, "cache_read_input_tokens").sum()),
+        "cache_write_tokens": int(_col(req, "cache_creation_input_tokens").sum()),
+    }
+
+
+COST_COLUMNS: Final = (
+    ("cost_input_usd", "uncached input $"),
+    ("cost_cache_write_usd", "cache writes $"),
+    ("cost_cache_read_usd", "cache reads $"),
+    ("cost_output_usd", "output $"),
+    ("compaction_cost_usd", "compaction calls $"),
+    ("cost_usd", "total $"),
+)
+
+
+def cost_table(sims: Mapping[str, SimulationLike]) -> pd.DataFrame:
+    """Per strategy: each part of the bill, requests at long-context rates, cache hit rate."""
+    rows: list[dict[str, Any]] = []
+    for name, sim in sims.items():
+        req = sim.requests
+        row: dict[str, Any] = {"strategy": name}
+        for column, label in COST_COLUMNS:
+            row[label] = round(float(_col(req, column).sum()), 4)
+        lc = req["long_context"].fillna(False).astype(bool) if "long_context" in req else None
+        row["requests at long-context rates"] = int(lc.sum()) if lc is not None else 0
+        prompt = float(_col(req, "input_tokens").sum())
+        reads = float(_col(req, "cache_read_input_tokens").sum())
+        row["cache hit rate"] = round(reads / prompt, 4) if prompt else None
+        row["estimated requests"] = source_counts(req)[1]
+        rows.append(row)
+    columns = [
+        "strategy",
+        *(label for _, label in COST_COLUMNS),
+        "requests at long-context rates",
+        "cache hit rate",
+        "estimated requests",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def request_picker(
+    sim: SimulationLike,
+    *,
+    selected: int | None = None,
+    title: str = "Pick a request (click a bar)",
+    height: int = 260,
+) -> go.Figure:
+    """One bar per request (its prompt); click one to select it. Estimated bars are hatched."""
+    req = sim.requests
+    x = _x(req)
+    est = _estimated_mask(req)
+    colors = np.where(
+        np.asarray(x) == (selected if selected is not None else -1), "#EE7733", "#0077BB"
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=_col(req, "input_tokens"),
+            name="Prompt (input_tokens)",
+            marker={
+                "color": colors,
+                "line": {"width": 0},
+                "pattern": {
+                    "shape": np.where(est, "/", ""),
+                    "fgcolor": "rgba(255,255,255,0.8)",
+                    "solidity": 0.3,
+                },
+            },
+            customdata=np.where(est, "estimated", "recorded"),
+            hovertemplate="request %{x}: %{y:,} tokens (%{customdata})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="Request")
+    fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
+    _layout(fig, title=title, subtitle=source_note(req), height=height)
+    fig.update_layout(
+        bargap=0.15,
+        showlegend=False,
+        clickmode="event+select",
+        dragmode=False,
+        margin={"l": 60, "r": 20, "t": 70, "b": 40},
+    )
+    return fig
+
+
+EVENT_TABLE_COLUMNS: Final = (
+    "request",
+    "type",
+    "tokens_before",
+    "tokens_after",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+    "summary_tokens",
+    "detail",
+)
+
+
+def events_table(sim: SimulationLike, *, types: Iterable[str] | None = None) -> pd.DataFrame:
+    """The events (optionally of some types) with the columns worth reading, in order."""
+    ev = sim.events
+    if types is not None and "type" in ev.columns:
+        ev = ev[ev["type"].isin(set(types))]
+    keep = [
+        c
+        for c in EVENT_TABLE_COLUMNS
+        if c in ev.columns and (c in ("request", "type") or bool(ev[c].notna().any()))
+    ]
+    return ev[keep].reset_index(drop=True)
+
+
+def request_row(sim: SimulationLike, request: int) -> dict[str, Any]:
+    """One request's row of ``sim.requests`` as a dict (empty when out of range)."""
+    return _row(sim.requests, request)

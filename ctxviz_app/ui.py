@@ -1,0 +1,1077 @@
+"""The explorer's one boundary with Streamlit: caching, the shared sidebar, URL state, exports.
+
+Navigation: ``app.py`` plus auto-discovered ``pages/*.py`` (no ``st.navigation``). Every page calls
+:func:`run_page`, which draws the same sidebar, loads and replays through the caches below, and
+turns any exception into an ``st.error`` (never a traceback). This shape is what AppTest can run
+page by page (``AppTest.from_file("pages/x.py")``) and what the browser test drives; the
+``pages/`` + ``st.navigation`` mix loses entrypoint sidebar widgets under AppTest (STYLE.md).
+
+Caching lives only here, keyed by the sha-256 of the transcript's bytes and a frozen
+:class:`Scenario`. It uses ``st.cache_resource`` (bounded by ``max_entries`` and ``ttl``), not
+``st.cache_data``: ``cache_data`` unpickles a copy on every hit, and a replay of a 2,000-request
+transcript pickles to ~4 MB that takes ~270 ms to unpickle — the whole 300 ms budget of a slider
+move. The cached ``Conversation`` is frozen and a ``Simulation`` is only read (pages and
+``ctxviz.figures`` never write to its frames; ``tests/test_figures.py`` checks the figures), so
+sharing one instance between sessions is safe. There is no module-level mutable state: per-user
+state is ``st.session_state`` and the URL.
+
+URL state: widgets made with the helpers here (:func:`select`, :func:`slider`, …) start from the
+URL's query parameter of the same key, keep their value across page switches, and write it back
+to the URL when it differs from the default — so a view can be shared by copying the address.
+(``bind="query-params"`` was tried: a bound sidebar widget re-created on another page lost its
+value and URL parameter in the browser, so the sync is done by hand.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+import streamlit as st  # noqa: TID251 - the app's Streamlit boundary, outside the pure core
+from streamlit.errors import StreamlitPageNotFoundError  # noqa: TID251
+
+import ctxviz
+from ctxviz import figures, report, snippets
+from ctxviz.errors import TranscriptError
+from ctxviz.model import Conversation
+from ctxviz.models import ModelInfo, ModelTable, default_table
+from ctxviz.simulate import Simulation
+
+_LOG = logging.getLogger("ctxviz.app")
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+SAMPLES_DIR: Final = ROOT / "sample_conversations"
+
+# ---- samples -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sample:
+    """A bundled transcript."""
+
+    id: str
+    file: str
+    label: str
+
+
+SAMPLES: Final[tuple[Sample, ...]] = (
+    Sample(
+        id="claude_code_session",
+        file="claude_code_session.zip",
+        label="Claude Code session (auto-compaction, sub-agent)",
+    ),
+    Sample(
+        id="agent_tool_loop",
+        file="agent_tool_loop.jsonl.xz",
+        label="Agent tool loop (API log, prompt to 117K)",
+    ),
+    Sample(
+        id="thinking_chat",
+        file="thinking_chat.jsonl",
+        label="Chat with extended thinking",
+    ),
+    Sample(
+        id="interleaved_thinking_tools",
+        file="interleaved_thinking_tools.json",
+        label="Interleaved thinking with tools",
+    ),
+    Sample(id="openai_tool_calls", file="openai_tool_calls.jsonl", label="OpenAI tool calls"),
+    Sample(
+        id="request_body",
+        file="request_body.json",
+        label="One request body (no usage: estimated)",
+    ),
+)
+DEFAULT_SAMPLE: Final = "claude_code_session"
+UPLOAD: Final = "upload"
+"""The source option that stands for the file uploaded in this session."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageInfo:
+    """One page of the explorer, for the sidebar's navigation."""
+
+    path: str
+    label: str
+    icon: str
+    what: str
+
+
+PAGES: Final[tuple[PageInfo, ...]] = (
+    PageInfo(
+        path="app.py",
+        label="Overview",
+        icon=":material/home:",
+        what="the transcript at a glance",
+    ),
+    PageInfo(
+        path="pages/1_Timeline.py",
+        label="Timeline",
+        icon=":material/stacked_line_chart:",
+        what="prompt per request by category, events, the window",
+    ),
+    PageInfo(
+        path="pages/2_Thinking.py",
+        label="Thinking",
+        icon=":material/psychology:",
+        what="generated vs carried, stripping, clear_thinking keep N",
+    ),
+    PageInfo(
+        path="pages/3_Context_editing.py",
+        label="Context editing",
+        icon=":material/content_cut:",
+        what="every clear_tool_uses option, applied_edits, the cache",
+    ),
+    PageInfo(
+        path="pages/4_Compaction.py",
+        label="Compaction",
+        icon=":material/compress:",
+        what="server, SDK and Claude Code compaction",
+    ),
+    PageInfo(
+        path="pages/5_Compare.py",
+        label="Compare",
+        icon=":material/compare_arrows:",
+        what="up to four strategies side by side",
+    ),
+    PageInfo(
+        path="pages/6_Cost.py",
+        label="Cost",
+        icon=":material/payments:",
+        what="cumulative $, cache reads and writes, long-context zone",
+    ),
+    PageInfo(
+        path="pages/7_Inspector.py",
+        label="Inspector",
+        icon=":material/search:",
+        what="one request's prompt as the model saw it",
+    ),
+    PageInfo(
+        path="pages/8_Formats_and_help.py",
+        label="Formats & help",
+        icon=":material/help:",
+        what="what files to load, glossary",
+    ),
+)
+"""The pages in order. Streamlit's own navigation is hidden (config.toml) because it would name
+the entry page after its file ("app"); the sidebar draws these links instead."""
+
+UPLOAD_TYPES: Final = ("json", "jsonl", "yaml", "yml", "zip", "xz", "gz", "bz2", "txt")
+
+# Every key of a URL-synced widget, on any page. Their values are re-assigned to session_state at
+# the start of each run so that Streamlit does not drop them when their page is not shown
+# (its documented way to keep widget values across pages).
+PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
+    {
+        # sidebar
+        "source",
+        "agent",
+        "model",
+        "window",
+        "max_tokens",
+        # timeline
+        "tl_events",
+        "tl_range",
+        # thinking
+        "th_edit",
+        "th_keep",
+        "th_preserve",
+        # context editing
+        "ce_tools",
+        "ce_trigger_type",
+        "ce_trigger_tokens",
+        "ce_trigger_uses",
+        "ce_keep",
+        "ce_clear_at_least",
+        "ce_exclude",
+        "ce_inputs",
+        "ce_thinking",
+        "ce_thinking_keep",
+        "ce_request",
+        # compaction
+        "cp_mode",
+        "cp_trigger",
+        "cp_pause",
+        "cp_threshold",
+        "cp_totals",
+        "cp_reserve",
+        "cp_summary",
+        "cp_undo",
+        # compare, cost, inspector
+        "cmp",
+        "cost",
+        "request",
+        "insp_strategy",
+        "insp_first",
+    }
+)
+_UPLOAD_STATE: Final = "_ctxviz_upload"
+
+
+# ---- markdown safety ---------------------------------------------------------------------------
+
+_MD_SPECIAL: Final = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def md(text: object) -> str:
+    """Escape a dynamic string for Streamlit markdown (st.error, st.caption, labels…), so that a
+    file name or an error message quoting a transcript is shown as text: no links, images, LaTeX.
+    """
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+
+
+# ---- scenario: the frozen cache key ------------------------------------------------------------
+
+
+def _canonical(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """Everything a replay depends on besides the transcript: hashable, the cache key.
+
+    Policy objects are kept as canonical JSON text so that equal policies hash equal.
+    """
+
+    model: str | None = None
+    context_window: int | None = None
+    context_management: str | None = None
+    compaction_control: str | None = None
+    compaction_control_totals: str = "sdk"
+    summary_tokens: int | None = None
+    thinking_preservation: bool | None = None
+    claude_code_reserve_tokens: int | None = None
+    undo_recorded_compactions: bool = False
+    rolling_window: bool | int | None = None
+
+    @property
+    def context_management_dict(self) -> dict[str, Any] | None:
+        """The ``context_management`` object as the API takes it."""
+        return None if self.context_management is None else json.loads(self.context_management)
+
+    @property
+    def compaction_control_dict(self) -> dict[str, Any] | None:
+        """The SDK's ``compaction_control`` dict."""
+        return None if self.compaction_control is None else json.loads(self.compaction_control)
+
+    def kwargs(self) -> dict[str, Any]:
+        """``ctxviz.simulate``'s keyword arguments."""
+        kw: dict[str, Any] = {
+            "model": self.model,
+            "context_window": self.context_window,
+            "context_management": self.context_management_dict,
+            "compaction_control": self.compaction_control_dict,
+            "summary_tokens": self.summary_tokens,
+            "thinking_preservation": self.thinking_preservation,
+            "undo_recorded_compactions": self.undo_recorded_compactions,
+            "rolling_window": self.rolling_window,
+        }
+        if self.compaction_control is not None:
+            kw["compaction_control_totals"] = self.compaction_control_totals
+        if self.claude_code_reserve_tokens is not None:
+            kw["claude_code_autocompact"] = {"reserve_tokens": self.claude_code_reserve_tokens}
+        return kw
+
+    def with_policy(
+        self,
+        *,
+        context_management: Mapping[str, Any] | None = None,
+        compaction_control: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> Scenario:
+        """This scenario (its model and window) under another policy."""
+        return dataclasses.replace(
+            self,
+            context_management=_canonical(context_management),
+            compaction_control=_canonical(compaction_control),
+            **changes,
+        )
+
+
+# ---- caches ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded:
+    """A load's outcome, cached whole so that a bad file is not parsed again on every rerun."""
+
+    conversation: Conversation | None
+    error: str | None = None
+
+
+@st.cache_resource(max_entries=8, ttl="2h", show_spinner="Reading the transcript…")
+def _load(digest: str, name: str, _data: bytes) -> Loaded:
+    """Parse a transcript (keyed by its bytes' hash; ``_data`` itself is not hashed)."""
+    try:
+        conv = ctxviz.loads(_data)
+    except TranscriptError as err:
+        return Loaded(conversation=None, error=str(err))
+    return Loaded(conversation=conv)
+
+
+@st.cache_resource(max_entries=64, ttl="2h", show_spinner="Replaying the transcript…")
+def _simulate(digest: str, name: str, agent: int, scenario: Scenario, _data: bytes) -> Simulation:
+    """Replay one chain of a transcript under a scenario."""
+    conv = _load(digest, name, _data).conversation
+    assert conv is not None, "only called after a successful load"
+    if agent >= 0:
+        conv = conv.subagents[agent]
+    return ctxviz.simulate(conv, **scenario.kwargs())
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _read_sample(file: str) -> bytes:
+    """A bundled sample's bytes (read once per server)."""
+    return (SAMPLES_DIR / file).read_bytes()
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def model_table() -> ModelTable:
+    """The model table shipped with ctxviz."""
+    return default_table()
+
+
+# ---- URL-synced widgets ------------------------------------------------------------------------
+
+
+def _keep_state() -> None:
+    """Re-assign every synced widget's value so Streamlit keeps it while its page is not shown."""
+    ss = st.session_state
+    for key in PERSISTENT_KEYS:
+        if key in ss:
+            ss[key] = ss[key]
+
+
+def _seed(
+    key: str, default: Any, parse: Callable[[Any], Any], valid: Callable[[Any], bool]
+) -> None:
+    """Give the widget its value before it is created: kept, else from the URL, else default."""
+    ss = st.session_state
+    if key in ss:
+        if valid(ss[key]):
+            return
+        ss[key] = default
+        return
+    value = default
+    if key in st.query_params:
+        try:
+            candidate = parse(st.query_params.get_all(key))
+        except (TypeError, ValueError, KeyError, IndexError):
+            candidate = None
+        if candidate is not None and valid(candidate):
+            value = candidate
+    ss[key] = value
+
+
+def _publish(key: str, value: Any, default: Any) -> None:
+    """Write the value to the URL, or remove it there when it is the default."""
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+        return
+    if isinstance(value, list | tuple):
+        st.query_params[key] = [_url_str(v) for v in value]
+    else:
+        st.query_params[key] = _url_str(value)
+
+
+def _url_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _first(raw: list[str]) -> str:
+    return raw[0]
+
+
+def _parse_bool(raw: list[str]) -> bool:
+    text = raw[0].lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
+def select[T](
+    label: str,
+    options: Sequence[T],
+    *,
+    key: str,
+    default: T,
+    where: Any = None,
+    radio: bool = False,
+    format_func: Callable[[T], str] = str,
+    help: str | None = None,
+    disabled: bool = False,
+) -> T:
+    """A selectbox (or horizontal radio) whose value lives in the URL under ``key``."""
+    by_text = {_url_str(o): o for o in options}
+    _seed(key, default, lambda raw: by_text[raw[0]], lambda v: v in options)
+    dg = where if where is not None else st
+    if radio:
+        value = dg.radio(
+            label,
+            options,
+            key=key,
+            format_func=format_func,
+            help=help,
+            horizontal=True,
+            disabled=disabled,
+        )
+    else:
+        value = dg.selectbox(
+            label, options, key=key, format_func=format_func, help=help, disabled=disabled
+        )
+    _publish(key, value, default)
+    return value  # type: ignore[no-any-return]
+
+
+def slider(
+    label: str,
+    *,
+    key: str,
+    default: int,
+    min_value: int,
+    max_value: int,
+    step: int = 1,
+    where: Any = None,
+    help: str | None = None,
+    format: str | None = None,
+    disabled: bool = False,
+) -> int:
+    """An integer slider whose value lives in the URL under ``key`` (disabled on an empty range)."""
+    if max_value <= min_value:
+        # Streamlit needs min < max: a one-value range shows a disabled slider.
+        max_value, disabled = min_value + step, True
+    default = min(max(default, min_value), max_value)
+    _seed(
+        key,
+        default,
+        lambda raw: int(raw[0]),
+        lambda v: isinstance(v, int) and min_value <= v <= max_value,
+    )
+    dg = where if where is not None else st
+    value = dg.slider(
+        label,
+        min_value=min_value,
+        max_value=max_value,
+        step=step,
+        key=key,
+        help=help,
+        format=format,
+        disabled=disabled,
+    )
+    _publish(key, value, default)
+    return int(value)
+
+
+def range_slider(
+    label: str,
+    *,
+    key: str,
+    min_value: int,
+    max_value: int,
+    where: Any = None,
+    help: str | None = None,
+) -> tuple[int, int]:
+    """A range slider (default: the whole range) whose value lives in the URL under ``key``."""
+    default = (min_value, max(max_value, min_value + 1))
+
+    def valid(v: Any) -> bool:
+        return isinstance(v, tuple) and len(v) == 2 and min_value <= v[0] <= v[1] <= default[1]
+
+    _seed(key, default, lambda raw: (int(raw[0]), int(raw[1])), valid)
+    dg = where if where is not None else st
+    value = dg.slider(label, min_value=min_value, max_value=default[1], key=key, help=help)
+    _publish(key, tuple(value), default)
+    return int(value[0]), int(value[1])
+
+
+def number(
+    label: str,
+    *,
+    key: str,
+    default: int | None,
+    min_value: int,
+    max_value: int | None = None,
+    step: int = 1,
+    where: Any = None,
+    help: str | None = None,
+    placeholder: str | None = None,
+    disabled: bool = False,
+) -> int | None:
+    """An integer input (None allowed when ``default`` is None) synced with the URL."""
+
+    def valid(v: Any) -> bool:
+        if v is None:
+            return default is None
+        return isinstance(v, int) and v >= min_value and (max_value is None or v <= max_value)
+
+    _seed(key, default, lambda raw: int(raw[0]), valid)
+    dg = where if where is not None else st
+    value = dg.number_input(
+        label,
+        min_value=min_value,
+        max_value=max_value,
+        step=step,
+        key=key,
+        help=help,
+        placeholder=placeholder,
+        disabled=disabled,
+    )
+    _publish(key, value, default)
+    return None if value is None else int(value)
+
+
+def toggle(
+    label: str,
+    *,
+    key: str,
+    default: bool,
+    where: Any = None,
+    help: str | None = None,
+    disabled: bool = False,
+) -> bool:
+    """A toggle synced with the URL."""
+    _seed(key, default, _parse_bool, lambda v: isinstance(v, bool))
+    dg = where if where is not None else st
+    value = dg.toggle(label, key=key, help=help, disabled=disabled)
+    _publish(key, value, default)
+    return bool(value)
+
+
+def multiselect(
+    label: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    default: Sequence[str] = (),
+    max_selections: int | None = None,
+    format_func: Callable[[str], str] = str,
+    where: Any = None,
+    help: str | None = None,
+) -> list[str]:
+    """A multiselect synced with the URL (one repeated parameter per value)."""
+    default_list = [o for o in default if o in options][: max_selections or None]
+
+    def valid(v: Any) -> bool:
+        return (
+            isinstance(v, list)
+            and all(o in options for o in v)
+            and (max_selections is None or len(v) <= max_selections)
+        )
+
+    _seed(key, default_list, lambda raw: [r for r in raw if r], valid)
+    dg = where if where is not None else st
+    value = dg.multiselect(
+        label,
+        options,
+        key=key,
+        max_selections=max_selections,
+        format_func=format_func,
+        help=help,
+    )
+    _publish(key, list(value), default_list)
+    return list(value)
+
+
+# ---- the loaded app ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class App:
+    """What a page body works with: the chosen chain, its source, and the sidebar's settings."""
+
+    conversation: Conversation
+    """The chain being replayed (the main chain, or a sub-agent)."""
+    root: Conversation
+    """The whole transcript as loaded."""
+    source_name: str
+    digest: str
+    data: bytes = field(repr=False)
+    agent: int
+    """-1 for the main chain, else the index in ``root.subagents``."""
+    base: Scenario
+    """The sidebar's model and window, no policy."""
+    max_tokens: int | None
+    model_id: str
+    """The model the replay uses (the override, else the transcript's)."""
+    model_info: ModelInfo
+
+    def simulate(self, scenario: Scenario | None = None) -> Simulation:
+        """Replay this chain (cached) under ``scenario`` (default: as recorded)."""
+        return _simulate(
+            self.digest, self.source_name, self.agent, scenario or self.base, self.data
+        )
+
+    def policy(
+        self,
+        *,
+        context_management: Mapping[str, Any] | None = None,
+        compaction_control: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> Scenario:
+        """The sidebar's scenario under a policy."""
+        return self.base.with_policy(
+            context_management=context_management,
+            compaction_control=compaction_control,
+            **changes,
+        )
+
+    @property
+    def thinking_param(self) -> dict[str, Any] | None:
+        """The ``thinking`` parameter the transcript's requests recorded, if any."""
+        for r in self.conversation.requests:
+            if isinstance(r.thinking, Mapping):
+                return dict(r.thinking)
+        return None
+
+
+def _on_upload() -> None:
+    """Keep the uploaded bytes for the session (the uploader is re-created on every page)."""
+    uploaded = st.session_state.get("upload")
+    if uploaded is None:
+        return
+    data = uploaded.getvalue()
+    st.session_state[_UPLOAD_STATE] = (uploaded.name, hashlib.sha256(data).hexdigest(), data)
+    st.session_state["source"] = UPLOAD
+
+
+def _source_label(option: str) -> str:
+    if option == UPLOAD:
+        stored = st.session_state.get(_UPLOAD_STATE)
+        return f"Uploaded: {stored[0]}" if stored else "Uploaded file"
+    return next((s.label for s in SAMPLES if s.id == option), option)
+
+
+def page_links(where: Any, *, describe: bool = False) -> None:
+    """Links to every page. A page run on its own (AppTest runs each page file as its own
+    entrypoint) cannot resolve the others: the links are then left out."""
+    for info in PAGES:
+        label = f"{info.label} — {info.what}" if describe else info.label
+        try:
+            where.page_link(info.path, label=label, icon=info.icon)
+        except StreamlitPageNotFoundError:
+            return
+
+
+def sidebar() -> App | None:
+    """Draw the shared sidebar, load and pick the chain; None (with an st.error) if unreadable."""
+    bar = st.sidebar
+    with bar.container(key="nav"):
+        page_links(st)
+    bar.divider()
+    bar.header("Transcript")
+    options = [s.id for s in SAMPLES]
+    if _UPLOAD_STATE in st.session_state:
+        options.append(UPLOAD)
+    source = select(
+        "Bundled sample or your file",
+        options,
+        key="source",
+        default=DEFAULT_SAMPLE,
+        where=bar,
+        format_func=_source_label,
+    )
+    bar.file_uploader(
+        "Upload a transcript",
+        type=list(UPLOAD_TYPES),
+        key="upload",
+        on_change=_on_upload,
+        help="Claude Code session JSONL (or a .zip of it with its subagents folder), Anthropic "
+        "or OpenAI request/response logs (JSON, JSONL, YAML cassette), claude.ai export; "
+        ".gz / .xz / .bz2 compressed files are read as they are. See Formats & help.",
+    )
+    if source == UPLOAD:
+        name, digest, data = st.session_state[_UPLOAD_STATE]
+    else:
+        sample = next(s for s in SAMPLES if s.id == source)
+        name, data = sample.file, _read_sample(sample.file)
+        digest = hashlib.sha256(data).hexdigest()
+    loaded = _load(digest, name, data)
+    if loaded.conversation is None:
+        st.error(f"Could not read {md(name)}: {md(loaded.error)}")
+        st.caption("Pick a bundled sample or upload another file in the sidebar.")
+        return None
+    root = loaded.conversation
+    if root.warnings:
+        bar.warning(f"{len(root.warnings)} part(s) of the file were skipped or read with care.")
+        with bar.expander("What was skipped"):
+            for w in root.warnings:
+                st.text(w)
+
+    agent = -1
+    if root.subagents:
+        agent = select(
+            "Chain",
+            [-1, *range(len(root.subagents))],
+            key="agent",
+            default=-1,
+            where=bar,
+            format_func=lambda i: (
+                "Main chain"
+                if i < 0
+                else f"Sub-agent {i + 1}: {root.subagents[i].agent_type or 'agent'}"
+            ),
+            help="Sub-agents are conversations of their own: only their final result enters the "
+            "main chain's context, so each is replayed separately.",
+        )
+    conv = root if agent < 0 else root.subagents[agent]
+
+    bar.header("Replay settings")
+    table = model_table()
+    recorded_model = conv.model or "unknown"
+    model = select(
+        "Model",
+        ["recorded", *table.ids],
+        key="model",
+        default="recorded",
+        where=bar,
+        format_func=lambda m: (
+            f"As recorded ({recorded_model})" if m == "recorded" else table.get(m).display_name
+        ),
+        help="Replay on another model: its window, prices and thinking behaviour.",
+    )
+    model_id = recorded_model if model == "recorded" else model
+    info = table.get(model_id)
+    window = number(
+        "Context window (tokens)",
+        key="window",
+        default=None,
+        min_value=1_000,
+        max_value=10_000_000,
+        step=1_000,
+        where=bar,
+        placeholder="the model's window",
+        help="Empty: the model's own window (Claude Code sessions: 200K unless they show 1M).",
+    )
+    max_tokens = number(
+        "max_tokens",
+        key="max_tokens",
+        default=None,
+        min_value=1,
+        max_value=1_000_000,
+        step=1_000,
+        where=bar,
+        placeholder="as recorded",
+        help="Used in the exported SDK call. The replay checks each request's recorded "
+        "max_tokens against the window.",
+    )
+    base = Scenario(model=None if model == "recorded" else model, context_window=window)
+    replay_window = (
+        figures.window_tokens(_simulate(digest, name, agent, base, data))
+        or info.context_window_tokens
+    )
+    bar.caption(
+        f"{md(info.display_name)}: replayed on a {replay_window:,}-token window (the model's: "
+        f"{info.context_window_tokens:,}); max output {info.max_output_tokens:,}; "
+        f"\\${info.input_usd_per_mtok:g} / \\${info.output_usd_per_mtok:g} per MTok in / out; "
+        "earlier turns' thinking "
+        + ("kept by default." if info.preserves_thinking_by_default else "stripped by default.")
+        + ("" if info.known else " Not in the model table: numbers borrowed, see the notes.")
+    )
+    bar.caption(
+        "Recorded numbers come from the transcript's usage; estimated ones (a what-if, or a "
+        "file without usage) are hatched or drawn with open markers."
+    )
+    return App(
+        conversation=conv,
+        root=root,
+        source_name=name,
+        digest=digest,
+        data=data,
+        agent=agent,
+        base=base,
+        max_tokens=max_tokens,
+        model_id=model_id,
+        model_info=info,
+    )
+
+
+# ---- page runner -------------------------------------------------------------------------------
+
+
+@contextmanager
+def guard(what: str = "") -> Iterator[None]:
+    """Turn any exception into an st.error with ctxviz's message (no traceback)."""
+    try:
+        yield
+    except TranscriptError as err:
+        st.error(f"Could not read the transcript: {md(err)}")
+    except ValueError as err:
+        # ctxviz raises ValueError (PolicyError) naming what the API would reject.
+        prefix = f"{md(what)}: " if what else ""
+        st.error(f"{prefix}this configuration is not valid — {md(err)}")
+    except Exception as err:  # the last line of defence: a clear message, never a traceback
+        _LOG.exception("ctxviz app error")
+        st.error(
+            f"Something went wrong ({md(type(err).__name__)}): {md(err)}. "
+            "Please report it with the transcript if you can."
+        )
+
+
+def run_page(
+    title: str,
+    body: Callable[[App], None],
+    *,
+    icon: str = ":material/timeline:",
+    intro: str | None = None,
+) -> None:
+    """The frame of every page: config, kept state, title, sidebar, then the body, all guarded."""
+    st.set_page_config(page_title=f"{title} · ctxviz", page_icon=icon, layout="wide")
+    _keep_state()
+    st.title(title)
+    if intro:
+        st.caption(intro)
+    with guard():
+        app = sidebar()
+        if app is not None:
+            body(app)
+
+
+def chart(fig: Any, *, key: str, **kwargs: Any) -> Any:
+    """Every chart: keyed, full width."""
+    return st.plotly_chart(fig, key=key, width="stretch", **kwargs)
+
+
+def warnings(sim: Simulation, *, key: str) -> None:
+    """The replay's warnings (what the API would not accept, estimates), as inert text."""
+    items = [*sim.warnings]
+    if not items:
+        return
+    with st.expander(f"{len(items)} note(s) on this replay", expanded=False, key=key):
+        for w in items:
+            st.text(w)
+
+
+# ---- strategies (Compare, Cost, Inspector) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Strategy:
+    """A named policy to compare."""
+
+    id: str
+    label: str
+    scenario: Scenario
+
+
+def strategies(app: App) -> dict[str, Strategy]:
+    """The strategies that apply to this transcript, as recorded first, then the user's own
+    policies from the Context editing and Compaction pages when set."""
+    conv = app.conversation
+    undo = bool(conv.compactions)
+    out: list[Strategy] = [Strategy(id="recorded", label="As recorded", scenario=app.base)]
+    if undo:
+        out.append(
+            Strategy(
+                id="no_compaction",
+                label="No compaction (recorded ones undone)",
+                scenario=app.policy(undo_recorded_compactions=True),
+            )
+        )
+    out.append(
+        Strategy(
+            id="clear_tools",
+            label="clear_tool_uses (API defaults)",
+            scenario=app.policy(
+                context_management={"edits": [{"type": "clear_tool_uses_20250919"}]},
+                undo_recorded_compactions=undo,
+            ),
+        )
+    )
+    if conv.thinking_enabled:
+        out.append(
+            Strategy(
+                id="keep_thinking",
+                label="clear_thinking keep all",
+                scenario=app.policy(
+                    context_management={
+                        "edits": [{"type": "clear_thinking_20251015", "keep": "all"}]
+                    },
+                    undo_recorded_compactions=undo,
+                ),
+            )
+        )
+    out += [
+        Strategy(
+            id="server_compaction",
+            label="compact_20260112 (150K default)",
+            scenario=app.policy(
+                context_management={"edits": [{"type": "compact_20260112"}]},
+                undo_recorded_compactions=undo,
+            ),
+        ),
+        Strategy(
+            id="sdk_compaction",
+            label="SDK compaction_control (100K default)",
+            scenario=app.policy(
+                compaction_control={"enabled": True}, undo_recorded_compactions=undo
+            ),
+        ),
+        Strategy(
+            id="claude_code",
+            label="Claude Code auto-compact (33K reserve)",
+            scenario=app.policy(claude_code_reserve_tokens=33_000, undo_recorded_compactions=True),
+        ),
+        Strategy(
+            id="rolling",
+            label="Rolling window (chat apps)",
+            scenario=app.policy(rolling_window=True, undo_recorded_compactions=undo),
+        ),
+    ]
+    for state_key, sid, label in (
+        ("_ctxviz_policy_editing", "my_editing", "Your context-editing policy"),
+        ("_ctxviz_policy_compaction", "my_compaction", "Your compaction policy"),
+    ):
+        mine = st.session_state.get(state_key)
+        if isinstance(mine, Scenario):
+            # Keep the user's policy, on the sidebar's current model and window.
+            scenario = dataclasses.replace(
+                mine, model=app.base.model, context_window=app.base.context_window
+            )
+            out.append(Strategy(id=sid, label=label, scenario=scenario))
+    return {s.id: s for s in out}
+
+
+def remember_policy(kind: str, scenario: Scenario) -> None:
+    """Offer the policy set on a page to Compare, Cost and Inspector ("Your … policy")."""
+    st.session_state[f"_ctxviz_policy_{kind}"] = scenario
+
+
+def run_strategies(app: App, chosen: Sequence[Strategy]) -> dict[str, Simulation]:
+    """Replay each chosen strategy; one that the API would reject is reported and left out."""
+    sims: dict[str, Simulation] = {}
+    for s in chosen:
+        try:
+            sims[s.label] = app.simulate(s.scenario)
+        except ValueError as err:
+            st.warning(f"{md(s.label)} left out: {md(err)}")
+    return sims
+
+
+# ---- exports -----------------------------------------------------------------------------------
+
+
+def _csv(frame: pd.DataFrame) -> Callable[[], str]:
+    return lambda: frame.to_csv(index=False)
+
+
+def exports(
+    app: App,
+    sim: Simulation,
+    *,
+    key: str,
+    scenario: Scenario | None = None,
+    compare: Mapping[str, Simulation] | None = None,
+) -> None:
+    """Copy or download the policy (context_management JSON, Python SDK call, compaction_control
+    dict), the replay's requests and events as CSV, and the standalone HTML report."""
+    scenario = scenario or app.base
+    cm = scenario.context_management_dict
+    cc = scenario.compaction_control_dict
+    st.subheader("Export")
+    tabs = st.tabs(
+        ["context_management JSON", "Python SDK call", "compaction_control", "CSV", "HTML report"],
+        key=f"{key}_tabs",
+    )
+    with tabs[0]:
+        if cm is None:
+            st.caption("No context_management on this page's policy (the replay is as recorded).")
+        else:
+            text = snippets.context_management_json(cm)
+            st.code(text, language="json")
+            st.download_button(
+                "Download context_management.json",
+                text,
+                file_name="context_management.json",
+                mime="application/json",
+                key=f"{key}_dl_cm",
+                on_click="ignore",
+            )
+    with tabs[1]:
+        try:
+            program = snippets.python_sdk_call(
+                app.model_id,
+                context_management=cm,
+                compaction_control=cc,
+                max_tokens=app.max_tokens,
+                thinking=app.thinking_param,
+                table=model_table(),
+            )
+        except ValueError as err:
+            st.info(f"No SDK call for this policy: {md(err)}")
+        else:
+            st.code(program, language="python")
+            st.download_button(
+                "Download call.py",
+                program,
+                file_name="ctxviz_call.py",
+                mime="text/x-python",
+                key=f"{key}_dl_py",
+                on_click="ignore",
+            )
+    with tabs[2]:
+        if cc is None:
+            st.caption("No compaction_control on this page's policy.")
+        else:
+            literal = snippets.compaction_control_dict(cc)
+            st.code(literal, language="python")
+            st.download_button(
+                "Download compaction_control.py",
+                literal,
+                file_name="compaction_control.py",
+                mime="text/x-python",
+                key=f"{key}_dl_cc",
+                on_click="ignore",
+            )
+    with tabs[3]:
+        st.caption("One row per request and per event; `source` says recorded or estimated.")
+        left, right = st.columns(2)
+        left.download_button(
+            "Requests (CSV)",
+            _csv(sim.requests),
+            file_name="ctxviz_requests.csv",
+            mime="text/csv",
+            key=f"{key}_dl_req",
+            on_click="ignore",
+        )
+        right.download_button(
+            "Events (CSV)",
+            _csv(sim.events),
+            file_name="ctxviz_events.csv",
+            mime="text/csv",
+            key=f"{key}_dl_ev",
+            on_click="ignore",
+        )
+    with tabs[4]:
+        st.caption(
+            "One HTML file with every figure that opens offline (plotly.js inside, about 5 MB); "
+            "built when you click."
+        )
+        title = f"ctxviz — {app.source_name}"
+        threshold = app.model_info.long_context_threshold_tokens
+        st.download_button(
+            "Download the HTML report",
+            lambda: report.render(
+                sim,
+                title=title,
+                compare=dict(compare) if compare else None,
+                premium_threshold_tokens=threshold,
+            ),
+            file_name="ctxviz_report.html",
+            mime="text/html",
+            key=f"{key}_dl_html",
+            on_click="ignore",
+        )

@@ -1,0 +1,161 @@
+"""Compaction: compact_20260112, the SDK's compaction_control, Claude Code's auto-compact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ctxviz import figures
+from ctxviz_app import ui
+
+MODES = {
+    "recorded": "As recorded",
+    "server": "Server: compact_20260112",
+    "sdk": "SDK: compaction_control",
+    "claude_code": "Claude Code auto-compact",
+}
+TOTALS = {
+    "sdk": "As the SDK adds it up (server-tool reads inflate it)",
+    "context": "The real context (what the fix would use)",
+}
+
+
+def body(app: ui.App) -> None:
+    conv = app.conversation
+    window = app.base.context_window or app.model_info.context_window_tokens
+    mode = ui.select(
+        "Compaction",
+        list(MODES),
+        key="cp_mode",
+        default="server",
+        radio=True,
+        format_func=MODES.__getitem__,
+    )
+    c1, c2, c3 = st.columns(3)
+    cm: dict[str, Any] | None = None
+    cc: dict[str, Any] | None = None
+    changes: dict[str, Any] = {}
+    with c1:
+        if mode == "server":
+            trigger = ui.slider(
+                "trigger (input tokens)",
+                key="cp_trigger",
+                default=150_000,
+                min_value=50_000,
+                max_value=max(window, 60_000),
+                step=5_000,
+                help="Compacts inside the request whose prompt reaches it; the API rejects a "
+                "value below 50,000.",
+            )
+            pause = ui.toggle(
+                "pause_after_compaction",
+                key="cp_pause",
+                default=False,
+                help="The response stops with stop_reason 'compaction' after the summary.",
+            )
+            edit: dict[str, Any] = {
+                "type": "compact_20260112",
+                "trigger": {"type": "input_tokens", "value": trigger},
+            }
+            if pause:
+                edit["pause_after_compaction"] = True
+            cm = {"edits": [edit]}
+        elif mode == "sdk":
+            threshold = ui.slider(
+                "context_token_threshold",
+                key="cp_threshold",
+                default=100_000,
+                min_value=5_000,
+                max_value=max(window, 10_000),
+                step=5_000,
+                help="After each response: input + cache writes + cache reads + output ≥ "
+                "threshold → compact.",
+            )
+            cc = {"enabled": True, "context_token_threshold": threshold}
+            totals = ui.select(
+                "Server-tool pitfall: the total compared",
+                list(TOTALS),
+                key="cp_totals",
+                default="sdk",
+                format_func=TOTALS.__getitem__,
+                help="With web search/fetch, cache_read_input_tokens adds up several internal "
+                "calls, so the SDK's total overstates the context and compacts too early.",
+            )
+            changes["compaction_control_totals"] = totals
+        elif mode == "claude_code":
+            reserve = ui.slider(
+                "reserve (tokens below the window)",
+                key="cp_reserve",
+                default=33_000,
+                min_value=0,
+                max_value=max(window // 2, 1_000),
+                step=1_000,
+                help="Claude Code compacts before sending a prompt that reaches window − reserve "
+                "(about 33K in current versions, 45K in older ones).",
+            )
+            changes["claude_code_reserve_tokens"] = reserve
+        else:
+            st.caption("The compactions found in the transcript, if any.")
+    with c2:
+        summary = ui.number(
+            "Summary size (tokens)",
+            key="cp_summary",
+            default=None,
+            min_value=1,
+            step=500,
+            placeholder="observed, else 3,000",
+            disabled=mode == "recorded",
+            help="Size of a what-if summary; empty: the transcript's observed summary size, or "
+            "a documented 3,000 tokens.",
+        )
+        if mode != "recorded":
+            changes["summary_tokens"] = summary
+    with c3:
+        undo = ui.toggle(
+            "Undo the recorded compactions",
+            key="cp_undo",
+            default=bool(conv.compactions),
+            disabled=not conv.compactions or mode == "recorded",
+            help="Replay the history through the compactions the transcript recorded, so the "
+            "policy here decides alone.",
+        )
+        if mode != "recorded":
+            changes["undo_recorded_compactions"] = undo and bool(conv.compactions)
+    scenario = app.policy(context_management=cm, compaction_control=cc, **changes)
+    if mode != "recorded":
+        ui.remember_policy("compaction", scenario)
+    sim = app.simulate(scenario)
+    baseline = app.simulate(app.policy(undo_recorded_compactions=bool(conv.compactions)))
+    ui.chart(
+        figures.compaction(
+            sim,
+            baseline=baseline if mode != "recorded" or conv.compactions else None,
+            baseline_name="No compaction" if conv.compactions else "As recorded",
+        ),
+        key="compaction_chart",
+    )
+    st.caption(
+        "Solid: the prompt under this policy; each compaction is a vertical drop (hover: tokens "
+        "before → after, summary size). Dashed grey: the prompt without compaction. Dotted: the "
+        "trigger. Open markers and hatching: estimated requests."
+    )
+    st.subheader("Compactions")
+    st.dataframe(
+        figures.events_table(sim, types=figures.COMPACTION_EVENTS),
+        key="compaction_events",
+        hide_index=True,
+    )
+    if mode == "claude_code":
+        st.caption("Claude Code's auto-compact is a client behaviour, not an API setting.")
+    ui.warnings(sim, key="compaction_notes")
+    ui.exports(app, sim, key="compaction", scenario=scenario)
+
+
+ui.run_page(
+    "Compaction",
+    body,
+    icon=":material/compress:",
+    intro="Where compaction fires, what the summary replaces, and how often — server-side "
+    "(compact_20260112), client-side (the SDK's compaction_control) or Claude Code's.",
+)
