@@ -14,6 +14,7 @@ import io
 import json
 import lzma
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -103,6 +104,12 @@ def _add_file(parser: argparse.ArgumentParser, what: str) -> None:
         "--format",
         choices=("anthropic", "claude-code", "openai", "claude-ai"),
         help="force the input format (default: detected from the content)",
+    )
+    parser.add_argument(
+        "--conversation",
+        metavar="N|ID",
+        help="which conversation of a file holding several (claude.ai export, zip of sessions): "
+        "its 0-based index, id or name (default: the first with messages)",
     )
 
 
@@ -464,13 +471,16 @@ class _Steps:
 # ---- loading and simulating --------------------------------------------------------------------
 
 
-def _load(path: str, fmt: str | None, steps: _Steps) -> Conversation:
+def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
     from ctxviz.loading import load
 
+    path: str = args.file
     if not os.path.exists(path):
         raise _BadInput(f"{path}: no such file or folder")
+    which: str | None = args.conversation
+    selector: int | str | None = int(which) if which and re.fullmatch(r"-?\d+", which) else which
     with steps.step(f"Loading {path}"):
-        return load(path, format=fmt)
+        return load(path, format=args.format, conversation=selector)
 
 
 def _simulate(conv: Conversation, steps: _Steps, what: str, **kwargs: Any) -> Simulation:
@@ -820,7 +830,7 @@ def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
-    conv = _load(args.file, args.format, steps)
+    conv = _load(args, steps)
     sim = _simulate(conv, steps, "as recorded")
     subs: list[tuple[Conversation, SimulationSummary | str]] = []
     if conv.subagents:
@@ -893,7 +903,7 @@ def simulation_json(
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     kwargs = simulate_kwargs(args)  # bad options fail before a long load
-    conv = _load(args.file, args.format, steps)
+    conv = _load(args, steps)
     sim = _simulate(conv, steps, "the what-if", **kwargs)
     if args.json:
         data = simulation_json(sim, conv, path=args.file, kwargs=kwargs)
@@ -1002,7 +1012,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         raise _BadInput(f"{output}: is a folder; give a file name with -o")
     if not output.parent.is_dir():  # fail before a long load and replay
         raise _BadInput(f"{output.parent}: no such folder for the report")
-    conv = _load(args.file, args.format, steps)
+    conv = _load(args, steps)
     sim = _simulate(conv, steps, "the what-if" if kwargs else "as recorded", **kwargs)
     compare = {"As recorded": _simulate(conv, steps, "as recorded")} if kwargs else None
     model = summarize(sim).model

@@ -207,6 +207,26 @@ def test_summary_shows_the_lines_a_jsonl_file_skipped(tmp_path: Path) -> None:
     assert "line 3" in result.stdout
 
 
+def test_conversation_and_format_options(tmp_path: Path) -> None:
+    import zipfile
+
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        z.write(THINKING, "a.jsonl")
+        z.write(SAMPLES / "openai_tool_calls.jsonl", "b.jsonl")
+    second = load(two, conversation=1)
+    chosen = run("summary", two, "--conversation", "1")
+    assert chosen.returncode == 0, chosen.stderr
+    assert f"two.zip  {second.format} · {second.model}" in chosen.stdout
+    first = run("summary", two)
+    assert first.returncode == 0, first.stderr
+    assert "this export holds 2 conversations" in first.stdout  # the others are named
+    assert_bad_input(run("summary", two, "--conversation", "5"), "out of range")
+    forced = run("summary", BODY, "--format", "anthropic")
+    assert forced.returncode == 0, forced.stderr
+    assert_bad_input(run("summary", BODY, "--format", "claude-code"))
+
+
 def test_transcript_text_is_not_read_as_rich_markup(tmp_path: Path) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))
     body["model"] = "[bold red]claude-made-up[/bold red]"
