@@ -313,7 +313,7 @@ def _sparkline(sim: SimulationLike, window: int | None) -> str:
 def _row(label: str, value_html: str) -> str:
     return (
         '<tr><th style="text-align:left;padding:2px 12px 2px 0;font-weight:600;'
-        f'vertical-align:top">{html.escape(label)}</th>'
+        f'vertical-align:top;white-space:nowrap">{html.escape(label)}</th>'
         f'<td style="text-align:left;padding:2px 0">{value_html}</td></tr>'
     )
 
