@@ -1169,8 +1169,12 @@ def cost(
     title: str = "Cost with prompt caching",
     height: int = 760,
 ) -> go.Figure:
-    """Cumulative $ per strategy, the prompts against the long-context premium zone, and the
-    first strategy's cache reads and writes per request."""
+    """Cumulative $ per strategy, the prompts against the long-context premium zone (drawn only
+    when a strategy's window exceeds the threshold), and the first strategy's cache reads and
+    writes per request."""
+    windows = [window_tokens(sim) or 0 for sim in sims.values()]
+    if premium_threshold_tokens and not any(w > premium_threshold_tokens for w in windows):
+        premium_threshold_tokens = None
     fig = make_subplots(
         rows=3,
         cols=1,

@@ -648,13 +648,6 @@ def _on_upload() -> None:
     st.session_state["source"] = UPLOAD
 
 
-def _source_label(option: str) -> str:
-    if option == UPLOAD:
-        stored = st.session_state.get(_UPLOAD_STATE)
-        return f"Uploaded: {stored[0]}" if stored else "Uploaded file"
-    return next((s.label for s in SAMPLES if s.id == option), option)
-
-
 def page_links(where: Any, *, describe: bool = False) -> None:
     """Links to every page. A page run on its own (AppTest runs each page file as its own
     entrypoint) cannot resolve the others: the links are then left out."""
@@ -673,16 +666,16 @@ def sidebar() -> App | None:
         page_links(st)
     bar.divider()
     bar.header("Transcript")
-    options = [s.id for s in SAMPLES]
+    labels = {s.id: s.label for s in SAMPLES}
     if _UPLOAD_STATE in st.session_state:
-        options.append(UPLOAD)
+        labels[UPLOAD] = f"Uploaded: {st.session_state[_UPLOAD_STATE][0]}"
     source = select(
         "Bundled sample or your file",
-        options,
+        list(labels),
         key="source",
         default=DEFAULT_SAMPLE,
         where=bar,
-        format_func=_source_label,
+        format_func=labels.__getitem__,  # a pure lookup: AppTest calls it outside a run
     )
     bar.file_uploader(
         "Upload a transcript",

@@ -53,7 +53,7 @@ def body(app: ui.App) -> None:
             "keep (tool uses)",
             key="ce_keep",
             default=3,
-            min_value=0,
+            min_value=1,
             max_value=50,
             disabled=not on,
             help="The most recent N tool use/result pairs are never cleared.",

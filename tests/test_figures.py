@@ -325,7 +325,7 @@ def test_compare_and_table() -> None:
 
 
 def test_cost_cumulative_and_premium_zone() -> None:
-    sims = {"A": make_sim(12)}
+    sims = {"A": make_sim(12, settings={"context_window": 1_000_000})}
     fig = figures.cost(sims, premium_threshold_tokens=200_000)
     cum = next(t for t in fig.data if t.name == "A" and t.showlegend is not False)
     assert cum.y[-1] == pytest.approx(sims["A"].requests["cumulative_cost_usd"].iloc[-1])
@@ -333,6 +333,9 @@ def test_cost_cumulative_and_premium_zone() -> None:
     assert "A: billed at long-context rates" in names(fig)
     no_premium = figures.cost(sims, premium_threshold_tokens=None)
     assert len(no_premium.layout.shapes) == 0
+    # On a window that cannot exceed the threshold, no zone is drawn.
+    small = figures.cost({"A": make_sim(12)}, premium_threshold_tokens=200_000)
+    assert len(small.layout.shapes) == 0
 
 
 def test_composition_of_one_request() -> None:
@@ -351,3 +354,58 @@ def test_composition_of_one_request() -> None:
     assert [t.name for t in fig.data][-1] == "Free space"
     # Request 5 is estimated: its prompt bars are hatched.
     assert fig.data[0].marker.pattern.shape == "/"
+
+
+def test_figures_never_write_to_the_simulation() -> None:
+    # The app shares one cached Simulation between sessions: drawing must not modify it.
+    sim = make_sim(estimated_from=5)
+    frames = [sim.requests.copy(), sim.events.copy(), sim.composition.copy()]
+    for draw in ALL_SINGLE:
+        draw(sim)
+    figures.compare({"a": sim, "b": sim})
+    figures.compare_table({"a": sim})
+    figures.cost({"a": sim}, premium_threshold_tokens=200_000)
+    figures.cost_table({"a": sim})
+    figures.composition(sim, 3)
+    figures.composition_table(sim, 3)
+    figures.summary(sim)
+    figures.events_table(sim, types=figures.COMPACTION_EVENTS)
+    figures.request_picker(sim, selected=2)
+    for before, after in zip(frames, [sim.requests, sim.events, sim.composition], strict=True):
+        pd.testing.assert_frame_equal(before, after)
+
+
+def test_turn_starts_mark_new_user_turns() -> None:
+    sim = make_sim(8)  # turns of 3, 3 and 2 requests
+    assert list(figures.turn_starts(sim.requests)) == [3, 6]
+    fig = figures.thinking(sim)
+    starts = next(t for t in fig.data if t.name == "A user message starts a new turn")
+    assert [x for x in starts.x if x == x] == [2.5, 2.5, 5.5, 5.5]
+
+
+def test_compare_puts_event_markers_on_each_curve() -> None:
+    fig = figures.compare({"E": make_sim()})
+    compaction = next(t for t in fig.data if t.name.startswith("Server compaction"))
+    assert list(compaction.y) == [3_000]  # the prompt after, where the curve is
+
+
+def test_window_from_each_row_then_settings() -> None:
+    sim = make_sim()
+    assert figures.window_tokens(sim) == 200_000
+    sim.requests["context_window"] = 1_000_000
+    assert figures.window_tokens(sim) == 1_000_000
+
+
+def test_events_table_drops_empty_columns_and_filters_types() -> None:
+    table = figures.events_table(make_sim(), types=figures.COMPACTION_EVENTS)
+    assert list(table["type"]) == ["compact_20260112"]
+    assert "cleared_tool_uses" not in table.columns and "summary_tokens" in table.columns
+
+
+def test_summary_and_cost_table() -> None:
+    sim = make_sim()
+    s = figures.summary(sim)
+    assert s["requests"] == 8 and s["turns"] == 3 and s["compactions"] == 1
+    assert s["peak_prompt_tokens"] == 135_000
+    table = figures.cost_table({"A": sim})
+    assert table.loc[0, "total $"] == pytest.approx(round(sim.requests["cost_usd"].sum(), 4))

@@ -1,0 +1,40 @@
+"""pages/5_Compare.py."""
+
+from __future__ import annotations
+
+from conftest import page, run, spec
+
+
+def test_four_strategies_and_their_table() -> None:
+    at = run(page("5_Compare.py"))
+    table = at.dataframe[0].value
+    assert len(table) == 4
+    assert list(table.columns[:6]) == [
+        "strategy",
+        "requests",
+        "peak prompt (tokens)",
+        "first request over the window",
+        "clearings",
+        "compactions",
+    ]
+    assert {"total $", "cache hit rate"} <= set(table.columns)
+    lines = [t for t in spec(at)["data"] if t.get("mode") == "lines+markers"]
+    assert len(lines) == 4
+
+
+def test_choosing_strategies_changes_the_plot() -> None:
+    at = run(page("5_Compare.py"))
+    at.multiselect(key="cmp").set_value(["recorded", "no_compaction"])
+    run(at)
+    lines = [t["name"] for t in spec(at)["data"] if t.get("mode") == "lines+markers"]
+    assert lines == ["As recorded", "No compaction (recorded ones undone)"]
+    assert at.query_params["cmp"] == ["recorded", "no_compaction"]
+
+
+def test_the_users_policy_from_the_editing_page_is_offered() -> None:
+    at = run(page("app.py"))
+    at.switch_page("pages/3_Context_editing.py")
+    run(at)
+    at.switch_page("pages/5_Compare.py")
+    run(at)
+    assert "Your context-editing policy" in at.multiselect(key="cmp").options

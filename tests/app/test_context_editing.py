@@ -1,0 +1,79 @@
+"""pages/3_Context_editing.py."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import page, run, spec, trace
+
+
+def start() -> object:
+    at = page("3_Context_editing.py")
+    at.query_params["source"] = "agent_tool_loop"
+    return run(at)
+
+
+def test_trigger_changes_the_after_curve_and_applied_edits() -> None:
+    at = start()
+    sent = trace(spec(at), "Sent after edits")["y"]
+    at.slider(key="ce_trigger_tokens").set_value(40_000)
+    run(at)
+    assert trace(spec(at), "Sent after edits")["y"] != sent
+    applied = json.loads(at.code[0].value)  # applied_edits of the chosen request
+    assert applied and applied[0]["type"] == "clear_tool_uses_20250919"
+    assert set(applied[0]) == {"type", "cleared_tool_uses", "cleared_input_tokens"}
+    cm = json.loads(at.code[1].value)  # the exported context_management
+    assert cm["edits"][0]["trigger"] == {"type": "input_tokens", "value": 40_000}
+
+
+def test_every_option_reaches_the_exported_config() -> None:
+    at = start()
+    at.slider(key="ce_trigger_tokens").set_value(40_000)
+    at.slider(key="ce_keep").set_value(5)
+    at.number_input(key="ce_clear_at_least").set_value(20_000)
+    at.multiselect(key="ce_exclude").select("Bash")
+    at.toggle(key="ce_inputs").set_value(True)
+    run(at)
+    edit = json.loads(at.code[1].value)["edits"][0]
+    assert edit == {
+        "type": "clear_tool_uses_20250919",
+        "trigger": {"type": "input_tokens", "value": 40_000},
+        "keep": {"type": "tool_uses", "value": 5},
+        "clear_at_least": {"type": "input_tokens", "value": 20_000},
+        "exclude_tools": ["Bash"],
+        "clear_tool_inputs": True,
+    }
+    at.radio(key="ce_trigger_type").set_value("tool_uses")
+    run(at)
+    edit = json.loads(at.code[1].value)["edits"][0]
+    assert edit["trigger"] == {"type": "tool_uses", "value": 10}
+
+
+def test_clear_at_least_too_high_applies_nothing() -> None:
+    at = start()
+    at.slider(key="ce_trigger_tokens").set_value(40_000)
+    at.number_input(key="ce_clear_at_least").set_value(10_000_000)
+    run(at)
+    fig = spec(at)
+    assert not any(t.get("name", "").startswith("Tool results cleared") for t in fig["data"])
+
+
+def test_clear_thinking_is_disabled_without_thinking_and_first_with_it() -> None:
+    at = start()
+    assert at.toggle(key="ce_thinking").disabled
+    at2 = page("3_Context_editing.py")
+    at2.query_params["source"] = "interleaved_thinking_tools"
+    run(at2)
+    at2.toggle(key="ce_thinking").set_value(True)
+    run(at2)
+    edits = json.loads(at2.code[1].value)["edits"]
+    assert [e["type"] for e in edits] == ["clear_thinking_20251015", "clear_tool_uses_20250919"]
+
+
+def test_turning_everything_off_replays_as_recorded() -> None:
+    at = start()
+    at.toggle(key="ce_tools").set_value(False)
+    run(at)
+    assert "No context_management" in at.caption[-5].value or any(
+        "No context_management" in c.value for c in at.caption
+    )

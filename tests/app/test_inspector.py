@@ -1,0 +1,44 @@
+"""pages/7_Inspector.py — transcript text is shown inert (st.code), never through markdown."""
+
+from __future__ import annotations
+
+from conftest import page, run, spec
+
+
+def test_request_slider_changes_the_composition() -> None:
+    at = run(page("7_Inspector.py"))
+    assert len(at.get("plotly_chart")) == 2  # the picker and the composition
+    before = spec(at, 1)
+    at.slider(key="request").set_value(10)
+    run(at)
+    after = spec(at, 1)
+    assert after["data"] != before["data"]
+    assert after["layout"]["title"]["text"].startswith("Request 10")
+    # The picker highlights the chosen request.
+    colors = spec(at, 0)["data"][0]["marker"]["color"]
+    assert colors[10] != colors[0]
+
+
+def test_prompt_view_blocks_are_inert_and_marked() -> None:
+    at = page("7_Inspector.py")
+    at.query_params["source"] = "thinking_chat"
+    at.query_params["request"] = "5"
+    run(at)
+    labels = [e.label for e in at.expander]
+    assert any("STRIPPED" in label for label in labels)  # earlier turns' thinking
+    # Every transcript text is in st.code; no markdown element carries it.
+    codes = [c.value for c in at.code]
+    assert any("rate limit" in c.lower() for c in codes)
+    assert not any("rate limit" in m.value.lower() for m in at.markdown)
+
+
+def test_cleared_results_show_the_placeholder() -> None:
+    at = page("7_Inspector.py")
+    at.query_params["source"] = "agent_tool_loop"
+    run(at)
+    at.selectbox(key="insp_strategy").select("clear_tools")
+    run(at)
+    at.slider(key="insp_first").set_value(0)
+    run(at)
+    assert any("CLEARED" in e.label for e in at.expander)
+    assert any("cleared" in c.value.lower() for c in at.code)

@@ -1,0 +1,42 @@
+"""pages/2_Thinking.py."""
+
+from __future__ import annotations
+
+from conftest import page, run, spec, trace
+
+
+def test_keep_n_changes_what_is_carried() -> None:
+    at = page("2_Thinking.py")
+    at.query_params["source"] = "thinking_chat"
+    run(at)
+    before = trace(spec(at), "Stripped")
+    at.selectbox(key="th_edit").select("turns")
+    run(at)
+    at.slider(key="th_keep").set_value(4)
+    run(at)
+    after = trace(spec(at), "Stripped")
+    assert after["y"] != before["y"]
+    assert len(at.dataframe) == 1 and not at.dataframe[0].value.empty  # applied_edits
+    assert '"thinking_turns"' in at.code[0].value  # the exported context_management
+
+
+def test_preservation_override_and_keep_all() -> None:
+    at = page("2_Thinking.py")
+    at.query_params["source"] = "thinking_chat"
+    run(at)
+    carried = trace(spec(at), "Carried")["y"]
+    at.selectbox(key="th_preserve").select("keep")
+    run(at)
+    assert trace(spec(at), "Carried")["y"] != carried
+    at.selectbox(key="th_edit").select("all")
+    run(at)
+    assert '"all"' in at.code[0].value
+
+
+def test_a_transcript_without_thinking_disables_the_edit() -> None:
+    at = page("2_Thinking.py")
+    at.query_params["source"] = "openai_tool_calls"
+    run(at)
+    assert at.info and "no extended thinking" in at.info[0].value
+    assert at.selectbox(key="th_edit").disabled
+    assert spec(at)["data"] is not None  # the chart still draws
