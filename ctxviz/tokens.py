@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from types import MappingProxyType
 from typing import Final, Literal, get_args
@@ -101,17 +101,30 @@ def count_text(text: str, family: Family = "v3") -> int:
     memo, text = _prepare(text, family)
     if not text:
         return 0
-    parts = _cutter().split(text)
-    n = len(parts)
-    if n <= EXACT_PARTS + 1:
-        return memo.exact(parts)
-    head = parts[:EXACT_PARTS]
-    exact = memo.edge(memo.head, head[0], first=True, last=False) + memo.middle(head[1:])
-    exact += memo.edge(memo.tail, parts[-1], first=False, last=True)
-    rest = parts[EXACT_PARTS:-1]
-    sample = rest[::SAMPLE_STEP]
-    sampled_tokens = memo.middle(sample)
-    return exact + round(sampled_tokens * _weight(rest) / _weight(sample))
+    exact = sampled = 0
+    rest_weight = sample_weight = 0.0
+    index = 0  # of the window's first middle part among the text's parts
+    for parts, first, last in _windows(text):
+        if first and last and len(parts) <= EXACT_PARTS + 1:
+            return memo.exact(parts)
+        if first:
+            exact += memo.edge(memo.head, parts[0], first=True, last=False)
+            parts = parts[1:]
+            index = 1
+        if last:
+            exact += memo.edge(memo.tail, parts[-1], first=False, last=True)
+            parts = parts[:-1]
+        n_exact = max(0, min(len(parts), EXACT_PARTS - index))
+        exact += memo.middle(parts[:n_exact])
+        rest = parts[n_exact:]
+        if rest:
+            skip = -(index + n_exact - EXACT_PARTS) % SAMPLE_STEP
+            sample = rest[skip::SAMPLE_STEP]
+            sampled += memo.middle(sample)
+            rest_weight += _weight(rest)
+            sample_weight += _weight(sample)
+        index += len(parts)
+    return exact + (round(sampled * rest_weight / sample_weight) if sample_weight else 0)
 
 
 def count_text_memo(text: str, family: Family = "v3") -> int:
@@ -119,7 +132,38 @@ def count_text_memo(text: str, family: Family = "v3") -> int:
     memo, text = _prepare(text, family)
     if not text:
         return 0
-    return memo.exact(_cutter().split(text))
+    total = 0
+    for parts, first, last in _windows(text):
+        if first and last:
+            return memo.exact(parts)
+        if first:
+            total += memo.edge(memo.head, parts[0], first=True, last=False)
+            parts = parts[1:]
+        if last:
+            total += memo.edge(memo.tail, parts[-1], first=False, last=True)
+            parts = parts[:-1]
+        total += memo.middle(parts)
+    return total
+
+
+# Texts are split a window of about this many characters at a time, so a huge text never holds
+# all of its parts in memory at once.
+WINDOW_CHARS: Final = 1 << 20
+
+
+def _windows(text: str) -> Iterator[tuple[list[str], bool, bool]]:
+    """(parts, is first window, is last window) for consecutive windows of ``text``, cut exactly."""
+    cutter = _cutter()
+    bounds = [0]
+    while len(text) - bounds[-1] > WINDOW_CHARS:
+        match = cutter.search(text, bounds[-1] + WINDOW_CHARS)
+        if match is None:
+            break
+        bounds.append(match.start())
+    bounds.append(len(text))
+    last = len(bounds) - 2
+    for i in range(last + 1):
+        yield cutter.split(text[bounds[i] : bounds[i + 1]]), i == 0, i == last
 
 
 def _prepare(text: str, family: Family) -> tuple[_Memo, str]:

@@ -251,6 +251,18 @@ def test_memo_bound_holds_and_never_changes_results(monkeypatch: pytest.MonkeyPa
     assert tokens.cache_size() == (0, 0)
 
 
+def test_windows_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long texts are split a window at a time; the window size must not change any count."""
+    rng = random.Random(3)
+    pieces = ["alpha", " beta", "\n  x", "(y)", "é", "中文", "\n\n", " ", "İ", "'s"]
+    text = "".join(rng.choice(pieces) for _ in range(6000))
+    whole = count_text_memo(text), count_text(text)
+    monkeypatch.setattr(tokens, "WINDOW_CHARS", 700)
+    assert len(list(tokens._windows(text))) > 10
+    assert (count_text_memo(text), count_text(text)) == whole
+    assert whole[0] == count_text_exact(text)
+
+
 def test_default_counter_is_deterministic_and_close_on_long_text() -> None:
     rng = random.Random(7)
     words = ["alpha", "beta", "gamma", "delta", "x", "(", ")", "=", "1234", "\n    ", "é", "Zeta"]
