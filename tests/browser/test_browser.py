@@ -1,0 +1,250 @@
+"""The explorer in a real browser: ``streamlit run app.py`` headless, Playwright driving Debian's
+chromium. Every page renders a chart with no exception; settings follow the user across pages and
+live in the URL; an upload (good and bad) works; the HTML report opens with the network cut.
+
+Screenshots of every page, in light and dark themes, go to ``test-artifacts/`` (gitignored).
+Run alone with ``pytest -m browser``; skipped with its reason where chromium or Playwright is
+missing (CI installs chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 90_000
+
+# (url path, screenshot name): the auto-discovered pages/ folder names each page after its file.
+PAGES = (
+    ("", "0_overview"),
+    ("Timeline", "1_timeline"),
+    ("Thinking", "2_thinking"),
+    ("Context_editing", "3_context_editing"),
+    ("Compaction", "4_compaction"),
+    ("Compare", "5_compare"),
+    ("Cost", "6_cost"),
+    ("Inspector", "7_inspector"),
+    ("Formats_and_help", "8_formats_and_help"),
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The app, served headless on a free port."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (CI does)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) is not installed")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"streamlit did not start:\n{out}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (CI does)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def _ready(page: Any, *, chart: bool = True) -> None:
+    """Wait until the script has finished running and (by default) a chart is drawn."""
+    page.wait_for_selector(
+        "[data-test-script-state=notRunning]", state="attached", timeout=TIMEOUT_MS
+    )
+    if chart:
+        page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(800)  # let plotly finish its layout before a screenshot
+    page.wait_for_selector(
+        "[data-test-script-state=notRunning]", state="attached", timeout=TIMEOUT_MS
+    )
+
+
+def _screenshot(page: Any, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so grow the viewport first."""
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll("
+        "'[data-testid=stMain], [data-testid=stMainBlockContainer], [data-testid=stSidebarContent]'"
+        ")].map(e => e.scrollHeight))"
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12_000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.set_viewport_size(size)
+
+
+def _input(page: Any, label: str) -> str:
+    """The value shown by a sidebar widget (selectboxes show theirs in a combobox input)."""
+    field = page.locator(f'[data-testid=stSidebar] input[aria-label="{label}"]')
+    return str(field.first.input_value())
+
+
+def _no_errors(page: Any) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+    errors = page.locator("[data-testid=stAlertContentError]")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        for path, name in PAGES:
+            page.goto(f"{server}/{path}")
+            _ready(page)
+            _no_errors(page)
+            assert page.locator(".js-plotly-plot").count() >= 1
+            _screenshot(page, f"{name}_{scheme}")
+    finally:
+        context.close()
+
+
+def test_settings_follow_the_user_and_live_in_the_url(server: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{server}/?source=agent_tool_loop&window=150000")
+        _ready(page)
+        assert _input(page, "Bundled sample or your file").startswith("Agent tool loop")
+        assert _input(page, "Context window (tokens)") == "150000"
+        # Follow the sidebar's page link: the transcript and window stay, and the URL says so.
+        page.locator("[data-testid=stSidebar]").get_by_role("link", name="Compaction").click()
+        page.wait_for_url("**/Compaction**", timeout=TIMEOUT_MS)
+        _ready(page)
+        assert _input(page, "Bundled sample or your file").startswith("Agent tool loop")
+        assert _input(page, "Context window (tokens)") == "150000"
+        page.wait_for_function(
+            "() => location.search.includes('source=agent_tool_loop')"
+            " && location.search.includes('window=150000')",
+            timeout=TIMEOUT_MS,
+        )
+        # A shared link restores a page's own setting too.
+        page.goto(f"{server}/Compaction?source=agent_tool_loop&cp_mode=sdk&cp_threshold=60000")
+        _ready(page)
+        assert "context_token_threshold" in page.locator("[data-testid=stMain]").inner_text()
+        _no_errors(page)
+    finally:
+        page.close()
+
+
+def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{server}/Timeline")
+        _ready(page)
+        upload = page.locator("[data-testid=stSidebar] input[type=file]")
+        upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+            ".some(e => e.value === 'Uploaded: thinking_chat.jsonl')",
+            timeout=TIMEOUT_MS,
+        )
+        _ready(page)
+        _no_errors(page)
+        bad = tmp_path / "broken.jsonl"
+        bad.write_text('{"type": "user"}\n{not json\n', encoding="utf-8")
+        upload.set_input_files(str(bad))
+        error = page.locator("[data-testid=stAlertContentError]")
+        error.wait_for(timeout=TIMEOUT_MS)
+        text = error.first.inner_text()
+        assert "broken.jsonl" in text and "line" in text
+        assert page.locator("[data-testid=stException]").count() == 0
+        _screenshot(page, "9_bad_upload")
+    finally:
+        page.close()
+
+
+def test_report_opens_offline(browser: Any, tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    import ctxviz
+    from ctxviz import report
+
+    conv = ctxviz.load(ROOT / "sample_conversations" / "agent_tool_loop.jsonl.xz")
+    out = report.write(tmp_path / "report.html", ctxviz.simulate(conv), title="offline")
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    try:
+        page.goto(out.as_uri())
+        page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
+        assert page.locator(".js-plotly-plot").count() >= 4
+        assert all(u.startswith(("file:", "data:", "blob:")) for u in requested), requested
+    finally:
+        context.close()
