@@ -9,6 +9,7 @@ conversation) and the one-off estimation time. Not a test: it never fails on tim
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -122,18 +123,21 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
-def best(fn: Callable[[], object], repeat: int = 3) -> float:
-    times = []
+def best(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
+    """The best wall time and the best CPU time (this process) of ``repeat`` runs."""
+    times, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t)
-    return min(times)
+        cpu.append(time.process_time() - c)
+    return min(times), min(cpu)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--json", action="store_true", help="one JSON line per figure (bench/run)")
     args = parser.parse_args()
     for n in (int(s) for s in args.sizes.split(",")):
         conv = synthetic(n)
@@ -141,10 +145,21 @@ def main() -> None:
         t = time.perf_counter()
         conversation_tokens(conv, family="v3", counter=count_text)
         estimate = time.perf_counter() - t
-        print(f"\n{n:,} requests, {blocks:,} blocks; block estimates (once): {estimate:.2f} s")
+        if args.json:
+            row = {"bench": "simulate", "requests": n, "blocks": blocks}
+            print(json.dumps({**row, "policy": "(block estimates, once)", "seconds": estimate}))
+        else:
+            print(f"\n{n:,} requests, {blocks:,} blocks; block estimates (once): {estimate:.2f} s")
         for name, kwargs in POLICIES.items():
-            seconds = best(lambda c=conv, k=kwargs: simulate(c, **k), 1 if n > 20000 else 3)
-            print(f"  {name:<26} {seconds:7.3f} s")
+            repeat = 1 if n > 20000 else 3
+            seconds, cpu = best(lambda c=conv, k=kwargs: simulate(c, **k), repeat)
+            if args.json:
+                print(
+                    json.dumps({**row, "policy": name, "seconds": seconds, "cpu_seconds": cpu}),
+                    flush=True,
+                )
+            else:
+                print(f"  {name:<26} {seconds:7.3f} s")
 
 
 if __name__ == "__main__":
