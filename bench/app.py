@@ -3,8 +3,8 @@ requests, with the app's real pages under AppTest.
 
 The transcripts are synthetic Claude Code sessions written by :func:`session_bytes` (deterministic:
 a tool-use loop, a new user turn every 10 requests, thinking on every 5th response, recorded usage,
-an auto-compaction whenever the prompt passes 160K tokens). Each is handed to the app as the
-sidebar's uploader leaves an upload (``ui._on_upload``'s session state). The first view (load,
+an auto-compaction whenever the prompt passes 160K tokens). Each is uploaded through the sidebar's
+file uploader after a first run on the default sample. The first view (load,
 token estimates, replay, figures) is timed once; then the slider is moved to ``--moves`` new values
 in turn and each rerun is timed (every value is new, so the replay cache misses, as for a user
 dragging it). Each page runs in a fresh process.
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # ctxviz_app, as the pages import it
 
 # (page, slider key, values to move to: fractions of the slider's range)
 SLIDERS: tuple[tuple[str, str, str], ...] = (
@@ -191,34 +193,23 @@ def _slider_values(lo: int, hi: int, step: int, current: int, moves: int) -> lis
     return out
 
 
-def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
-    """Run in a worker process: one AppTest per size on one page, print JSON lines."""
-    import hashlib
-
+def open_page(page: str, n: int, data: bytes) -> tuple[Any, float]:
+    """A page under AppTest with the transcript uploaded in its sidebar; the upload's run time."""
     from streamlit.testing.v1 import AppTest
 
-    from ctxviz_app import ui
+    at = AppTest.from_file(str(ROOT / page), default_timeout=600)
+    at.run()  # the default sample first, as a user arrives
+    at.file_uploader(key="upload").set_value((f"bench-{n}.jsonl", data, "application/jsonl"))
+    t = time.perf_counter()
+    at.run()
+    return at, time.perf_counter() - t
 
+
+def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
+    """Run in a worker process: one AppTest per size on one page, print JSON lines."""
     for n in sizes:
         data = session_bytes(n)
-        at = AppTest.from_file(str(ROOT / page), default_timeout=600)
-        # The state the sidebar's uploader leaves (ui._on_upload), set before the first run:
-        # AppTest cannot re-index the source selectbox when on_change adds an option to it.
-        at.session_state[ui._UPLOAD_STATE] = (
-            f"bench-{n}.jsonl",
-            hashlib.sha256(data).hexdigest(),
-            data,
-        )
-        at.session_state["source"] = ui.UPLOAD
-        # AppTest re-formats the selected option outside a script run, where the label function
-        # cannot see st.session_state; give it the label it drew (display only, no cost change).
-        label = f"Uploaded: bench-{n}.jsonl"
-        ui._source_label = lambda o, label=label, f=ui._source_label: (  # type: ignore[misc]
-            label if o == ui.UPLOAD else f(o)
-        )
-        t = time.perf_counter()
-        at.run()
-        first_view = time.perf_counter() - t
+        at, first_view = open_page(page, n, data)
         errors = [e.value for e in at.exception] + [e.value for e in at.error]
         slider = next((s for s in at.slider if s.key == key), None)
         if slider is None or errors:
@@ -227,20 +218,23 @@ def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
             continue
         lo, hi, step = slider.min, slider.max, slider.step or 1
         times: list[float] = []
+        cpu: list[float] = []  # process CPU time: the script thread's and AppTest's
         if isinstance(slider.value, tuple | list):  # a range slider: move its upper end
             a, b = slider.value
             for v in _slider_values(a + 1, hi, step, b, moves):
                 slider.set_value((a, v))
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 at.run()
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
                 slider = next(s for s in at.slider if s.key == key)
         else:
             for v in _slider_values(lo, hi, step, slider.value, moves):
                 slider.set_value(v)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 at.run()
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
                 slider = next(s for s in at.slider if s.key == key)
         errors = [e.value for e in at.exception] + [e.value for e in at.error]
         print(
@@ -254,11 +248,27 @@ def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
                     "rerun_s": times,
                     "rerun_median_s": statistics.median(times) if times else None,
                     "rerun_min_s": min(times) if times else None,
+                    "rerun_cpu_s": cpu,
+                    "rerun_cpu_median_s": statistics.median(cpu) if cpu else None,
                     "errors": errors[:2],
                 }
             ),
             flush=True,
         )
+
+
+def profile_reruns(page: str, key: str, n: int, moves: int) -> None:
+    """Set up one page at ``n`` requests, print READY, wait for a line, then move the slider
+    ``moves`` times (for ``bench/hotspots.py --attach``: only the reruns are sampled)."""
+    at, _ = open_page(page, n, session_bytes(n))
+    slider = next(s for s in at.slider if s.key == key)
+    values = _slider_values(slider.min, slider.max, slider.step or 1, slider.value, moves)
+    print("READY", flush=True)
+    sys.stdin.readline()
+    for v in values:
+        slider.set_value(v)
+        at.run()
+        slider = next(s for s in at.slider if s.key == key)
 
 
 def main() -> None:
@@ -268,7 +278,14 @@ def main() -> None:
     parser.add_argument("--pages", default="", help="comma-separated slider keys (default: all)")
     parser.add_argument("--write", nargs=2, metavar=("N", "PATH"), help="write one transcript")
     parser.add_argument("--worker", nargs=2, metavar=("PAGE", "KEY"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile-reruns", nargs=3, metavar=("PAGE", "KEY", "N"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.profile_reruns:
+        page, key, n = args.profile_reruns
+        profile_reruns(page, key, int(n), max(args.moves, 10))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.write:
         Path(args.write[1]).write_bytes(session_bytes(int(args.write[0])))
