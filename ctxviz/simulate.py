@@ -357,6 +357,12 @@ class Simulation:
         assert self._ctx is not None
         return _view(self._ctx, self._rows[i], i)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: a compact summary (``ctxviz.notebook.simulation_html``)."""
+        from ctxviz.notebook import simulation_html  # the notebook helpers import pandas only
+
+        return simulation_html(self)
+
     def context_awareness(self, i: int) -> tuple[str, ...]:
         """The budget lines a context-aware model sees at request ``i`` (empty if not aware)."""
         assert self._ctx is not None
