@@ -836,8 +836,8 @@ def context_editing(
         rows=2,
         cols=1,
         shared_xaxes=True,
-        row_heights=[0.68, 0.32],
-        vertical_spacing=0.06,
+        row_heights=[0.66, 0.34],
+        vertical_spacing=0.11,
         subplot_titles=("Prompt (input tokens)", "Prompt cache per request"),
     )
     original = _col(
@@ -1180,7 +1180,7 @@ def cost(
         cols=1,
         shared_xaxes=True,
         row_heights=[0.4, 0.32, 0.28],
-        vertical_spacing=0.07,
+        vertical_spacing=0.09,
         subplot_titles=(
             "Cumulative cost (USD)",
             "Prompt per request"
