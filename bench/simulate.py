@@ -1,7 +1,8 @@
 """Replay speed: synthetic transcripts of 1K / 10K / 100K requests, as recorded and per policy.
 
-Prints seconds per replay (best of 3, block estimates already cached: they are computed once per
-conversation) and the one-off estimation time. Not a test: it never fails on timing.
+Prints seconds per replay (best of 3, wall clock and CPU; block estimates already cached: they
+are computed once per conversation) and the one-off estimation time. Not a test: it never
+fails on timing.
 
     python bench/simulate.py [--sizes 1000,10000,100000]
 """
@@ -124,14 +125,14 @@ POLICIES: dict[str, dict[str, Any]] = {
 
 
 def best(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
-    """The best wall time and the best CPU time (this process) of ``repeat`` runs."""
-    times, cpu = [], []
+    """Best wall-clock and CPU seconds of ``repeat`` runs (CPU time is steadier on a busy host)."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return min(times), min(cpu)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
 
 
 def main() -> None:

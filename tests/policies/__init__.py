@@ -1,0 +1,1 @@
+"""Golden tests per context policy (ctxviz/policies)."""
