@@ -3,7 +3,13 @@
 ctok's pipeline is text -> ``nfc`` -> ``stream_norm`` (the "marked stream") -> ``min_vocab_tile``
 (a min-cost tiling) plus ``frame_tail`` for content-final newlines. ``tokens.py`` cuts raw text into
 parts whose marked streams concatenate to the whole text's stream, and where the tiling splits
-exactly; the functions here price one such part. ``tokens.py`` explains why each rule is exact.
+exactly; the functions here price one such part.
+
+Internals relied on (re-check on any ctok upgrade; tests/test_tokens.py does most of it):
+``ctok.main._model`` and its TokenizerModel fields (``trie``, ``vocab``, ``frame_bow``,
+``allcaps_min``, ``fold_quotes``, ``message_overhead``), ``ctok.normalize.nfc``, ``stream_norm``
+and ``classify``, ``ctok.engine.char_cost``, ``frame_tail`` and ``ReverseTrie`` (terminal key
+``None``), and ``ctok.constants`` (marker glyphs, ``SEAM_RE``, ``CONTRACTION_SUFFIXES``, ``WORDY``).
 """
 
 from __future__ import annotations
