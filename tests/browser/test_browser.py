@@ -248,3 +248,19 @@ def test_report_opens_offline(browser: Any, tmp_path: Path) -> None:
         assert all(u.startswith(("file:", "data:", "blob:")) for u in requested), requested
     finally:
         context.close()
+
+
+def test_clicking_a_bar_selects_the_request(server: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{server}/Inspector?source=agent_tool_loop")
+        _ready(page)
+        picker = page.locator(".js-plotly-plot").first
+        bar = picker.locator(".barlayer .point").nth(5)
+        bar.click(force=True)
+        page.get_by_text("Request 5: the prompt as the model saw it").wait_for(timeout=TIMEOUT_MS)
+        _ready(page)
+        _no_errors(page)
+        assert "request=5" in page.evaluate("() => location.search")
+    finally:
+        page.close()
