@@ -815,6 +815,10 @@ class _Context:
     """The as-recorded prompt of each request: recorded, else hidden + scale x estimate."""
     rec_estimate: list[int] = field(default_factory=list)
     removal_scale: list[float] = field(default_factory=list)
+    extra_points: list[tuple[_Prompt, int]] = field(default_factory=list)
+    """More (prompt, recorded size) pairs for the scale: what server compaction iterations read."""
+    not_recorded: set[int] = field(default_factory=set)
+    """Requests whose recorded usage does not describe their replayed row (undone compactions)."""
     """Per request, recorded tokens per estimated visible token: what removed content is worth,
     so that removing every visible block leaves exactly the hidden prefix."""
 
@@ -852,6 +856,9 @@ class _Context:
             if rp is not None:
                 num += rp - hidden
                 den += est[j]
+        for p, size in self.extra_points:
+            num += size - hidden
+            den += self.engine.estimate_as_recorded(p)
         scale = num / den if den > 0 and num > 0 else 1.0
         self.hidden = hidden
         self.scale = scale
@@ -934,7 +941,9 @@ def _run(
                 excluded_blocks.update(blocks)
         elif undo:
             excluded_messages.add(c.summary_message)
-    compaction_requests = {c.request for c in conv.compactions}
+    # the first request whose recorded prompt starts after each compaction (for server
+    # compaction, the one after the request inside which it happened)
+    compaction_requests = {c.request + (c.kind == "server") for c in conv.compactions}
     base_starts: list[int] = []
     for j, r in enumerate(requests):
         chained = j in compaction_requests or r.prompt_start == requests[j - 1].prompt_start
@@ -986,18 +995,31 @@ def _run(
     ctx.turns = [_turn_of(engine, r.prompt_end) for r in requests]
     preserves: dict[str, bool] = {}
     plain: list[_Prompt] = []
+    pre_tokens = {c.request: c.pre_tokens for c in conv.compactions if c.kind == "server"}
     for j, r in enumerate(requests):
         end = r.prompt_end
-        if j in server_compaction_at:
-            blk = server_compaction_at[j]
-            plain.append(_Prompt(end, end, 0, extra_estimate=int(ct.block_tokens[blk])))
-            continue
         recorded_model = r.model or conv.model or "unknown"
         preserve = preserves.get(recorded_model)
         if preserve is None:
             info = engine.info(recorded_model)
             preserve = preserves[recorded_model] = info.preserves_thinking_by_default
-        plain.append(_Prompt(r.prompt_start, end, 0 if preserve else ctx.turns[j]))
+        full = _Prompt(r.prompt_start, end, 0 if preserve else ctx.turns[j])
+        if j in server_compaction_at:
+            # the compaction iteration read the whole prompt: a second recorded size
+            iteration = _compaction_iteration(r)
+            before = pre_tokens.get(j) or (sum(iteration[:3]) if iteration else None)
+            if undo:
+                # the request as if it had not compacted: its prompt is what the iteration read
+                recorded_prompt[j] = before
+                ctx.not_recorded.add(j)
+                plain.append(full)
+                continue
+            if before is not None:
+                ctx.extra_points.append((full, before))
+            blk = server_compaction_at[j]
+            plain.append(_Prompt(end, end, 0, extra_estimate=int(ct.block_tokens[blk])))
+            continue
+        plain.append(full)
     ctx.fit(plain)
     if recorded_edits.clearing:
         # the recording used context editing: its prompts were the edited ones
@@ -1388,7 +1410,9 @@ def _loop(
                 stop_reason=req.stop_reason,
                 model=model_id,
                 window=window,
-                recorded=req.usage is not None and p == ctx.rec_desc[j],
+                recorded=req.usage is not None
+                and p == ctx.rec_desc[j]
+                and j not in ctx.not_recorded,
                 cleared_tool_uses=cleared_tools,
                 cleared_thinking_turns=cleared_turns,
                 cleared_input_tokens=cleared_tokens,
@@ -1667,7 +1691,15 @@ def _assemble(
     recorded_usages = [r.usage for r in requests if r.usage is not None]
     if caching is None:
         caching = (
-            any(u.cache_read_input_tokens or u.cache_creation_input_tokens for u in recorded_usages)
+            any(
+                u.cache_read_input_tokens
+                or u.cache_creation_input_tokens
+                or any(
+                    it.cache_read_input_tokens or it.cache_creation_input_tokens
+                    for it in u.iterations
+                )
+                for u in recorded_usages
+            )
             if recorded_usages
             else True
         )

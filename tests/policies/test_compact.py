@@ -113,3 +113,65 @@ def test_summary_size_defaults_to_3000() -> None:
         message_frame_tokens=0,
     )
     assert s.requests["input_tokens"].tolist() == [30_000, 3_000, 3_110]
+
+
+def recorded_server_compaction() -> Conversation:
+    """u0 100 | a1 [compaction "3 words", text 2] | u2 5 | a3 1, recorded: the compaction
+    iteration read 100 tokens and wrote 3; request 0's row is the call on the summary (3)."""
+    import dataclasses
+
+    from _sim_builders import usage
+
+    from ctxviz.model import CompactionBlock, Iteration, RecordedCompaction
+
+    conv = conversation(
+        [user(w(100)), assistant(CompactionBlock(content=w(3)), w(2)), user(w(5)), assistant(w(1))],
+        usages=[
+            usage(
+                3, 2, iterations=(Iteration(type="compaction", input_tokens=100, output_tokens=3),)
+            ),
+            usage(10, 1),
+        ],
+        model="claude-sonnet-4-6",
+    )
+    return dataclasses.replace(
+        conv,
+        compactions=(
+            RecordedCompaction(
+                kind="server",
+                request=0,
+                summary_message=1,
+                trigger="input_tokens",
+                pre_tokens=100,
+                summary_tokens=3,
+            ),
+        ),
+    )
+
+
+def test_recorded_server_compaction_replayed() -> None:
+    s = simulate(recorded_server_compaction(), counter=words, message_frame_tokens=0)
+    r = s.requests
+    assert r["input_tokens"].tolist() == [3, 10]
+    assert r["source"].tolist() == ["recorded", "recorded"]
+    assert r["compaction_input_tokens"].tolist() == [100, 0]
+    assert r["compaction_output_tokens"].tolist() == [3, 0]
+    ev = s.events
+    assert ev["type"].tolist() == ["recorded_compaction"]
+    assert ev["tokens_before"].tolist() == [100] and ev["tokens_after"].tolist() == [3]
+
+
+def test_recorded_server_compaction_undone() -> None:
+    s = simulate(
+        recorded_server_compaction(),
+        undo_recorded_compactions=True,
+        counter=words,
+        message_frame_tokens=0,
+    )
+    r = s.requests
+    # request 0 is the prompt the compaction iteration read; request 1 continues the whole
+    # history without the compaction block: 100 + 2 + 5
+    assert r["input_tokens"].tolist() == [100, 107]
+    assert r["source"].tolist() == ["estimated", "estimated"]
+    assert r["prompt_start_message"].tolist() == [0, 0]
+    assert len(s.events) == 0
