@@ -92,3 +92,19 @@ def test_compressed_and_zip_uploads() -> None:
         run(at)
         assert at.sidebar.selectbox(key="source").value == "upload"
         assert spec(at)["data"]
+
+
+def test_the_sub_agent_is_replayed_on_its_own() -> None:
+    at = run(page("app.py"))
+    main = spec(at)
+    at.sidebar.selectbox(key="agent").set_value(0)
+    run(at)
+    sub = spec(at)
+    assert sub["data"] != main["data"]
+    assert at.query_params["agent"] == "0"
+    assert int(at.metric[0].value) < int(main_requests(main))
+
+
+def main_requests(fig: dict) -> str:
+    # "All 29 requests: recorded usage." -> "29"
+    return fig["layout"]["title"]["subtitle"]["text"].split()[1]
