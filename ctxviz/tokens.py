@@ -293,6 +293,7 @@ def _cutter() -> re.Pattern[str]:
     letters = _ctok_bridge.char_class(_ctok_bridge.is_nfc_safe_letter)
     ascii_non_letter = "\\t\\n -@\\[-`{-~"
     kept_non_newline = "^\\n\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ue000-\\uf8ff"
+    # Lookahead first: most positions fail on it at once, before the large letter class is tried.
     return re.compile(
-        f"(?<=[{letters}])(?=[{ascii_non_letter}])|(?<=[{kept_non_newline}])(?=\\n)",
+        f"(?=[{ascii_non_letter}])(?<=[{letters}])|(?=\\n)(?<=[{kept_non_newline}])",
     )
