@@ -31,9 +31,9 @@ CALIBRATION = ROOT.parent / "shared" / "calibration"
 Counter = Callable[[str, Family], int]
 
 
-def calibration() -> dict[str, list[tuple[str, dict[str, int]]]]:
+def calibration() -> dict[str, list[tuple[str, dict[Family, int]]]]:
     """corpus -> [(text, {family: real content tokens})]."""
-    out: dict[str, list[tuple[str, dict[str, int]]]] = {}
+    out: dict[str, list[tuple[str, dict[Family, int]]]] = {}
     for corpus in ("udhr", "rosetta", "multipl_e"):
         counts = json.loads((CALIBRATION / f"{corpus}_counts.json").read_text(encoding="utf-8"))
         docs = []

@@ -277,7 +277,7 @@ def test_default_counter_is_deterministic_and_close_on_long_text() -> None:
 # ---- calibration: real count_tokens answers ---------------------------------------------------
 
 
-def _calibration() -> Iterator[tuple[str, str, str, dict[str, int]]]:
+def _calibration() -> Iterator[tuple[str, str, str, dict[Family, int]]]:
     """(corpus, doc id, text, {family: content tokens}) for every calibration document."""
     for corpus in ("multipl_e", "rosetta", "udhr"):
         counts = json.loads((CALIBRATION / f"{corpus}_counts.json").read_text(encoding="utf-8"))
