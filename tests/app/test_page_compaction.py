@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 
-from conftest import page, run, spec, trace
+from apptest_helpers import page, run, spec, trace
 
 
 def marker_names(fig: dict) -> list[str]:

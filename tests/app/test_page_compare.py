@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import page, run, spec
+from apptest_helpers import page, run, spec
 
 
 def test_four_strategies_and_their_table() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import page, run, spec, trace
+from apptest_helpers import page, run, spec, trace
 
 
 def start() -> object:

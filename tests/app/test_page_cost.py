@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import page, run, spec
+from apptest_helpers import page, run, spec
 
 
 def test_cumulative_cost_per_strategy_and_table() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import page, run, spec
+from apptest_helpers import page, run, spec
 
 from ctxviz_app.ui import SAMPLES
 

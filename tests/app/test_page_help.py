@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import page, run, spec
+from apptest_helpers import page, run, spec
 
 
 def test_help_page_formats_glossary_and_anatomy() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import page, run, spec
+from apptest_helpers import page, run, spec
 
 
 def test_request_slider_changes_the_composition() -> None:

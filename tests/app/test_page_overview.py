@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ROOT, page, run, spec, trace
+from apptest_helpers import ROOT, page, run, spec, trace
 
 
 def test_opens_on_the_claude_code_session() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import page, run, spec, trace
+from apptest_helpers import page, run, spec, trace
 
 
 def test_keep_n_changes_what_is_carried() -> None:
