@@ -1589,3 +1589,26 @@ def events_table(sim: SimulationLike, *, types: Iterable[str] | None = None) -> 
 def request_row(sim: SimulationLike, request: int) -> dict[str, Any]:
     """One request's row of ``sim.requests`` as a dict (empty when out of range)."""
     return _row(sim.requests, request)
+
+
+class _HasToFrame(Protocol):
+    def to_frame(self) -> pd.DataFrame: ...
+
+
+PROMPT_TABLE_COLUMNS: Final = (
+    "message",
+    "block",
+    "role",
+    "type",
+    "category",
+    "status",
+    "tokens",
+    "original_tokens",
+)
+
+
+def prompt_table(view: _HasToFrame) -> pd.DataFrame:
+    """A prompt view's blocks without their text (the table stays small at thousands of blocks;
+    the text is shown block by block, inert)."""
+    frame = view.to_frame()
+    return frame[[c for c in PROMPT_TABLE_COLUMNS if c in frame.columns]]

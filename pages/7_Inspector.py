@@ -91,12 +91,7 @@ def body(app: ui.App) -> None:
             st.code("\n".join(aware), language=None)
     st.subheader(f"Request {request}: the prompt as the model saw it")
     view = sim.prompt_view(request)
-    st.dataframe(
-        view.to_frame(),
-        key="insp_blocks",
-        hide_index=True,
-        column_order=["message", "block", "role", "type", "category", "status", "tokens"],
-    )
+    st.dataframe(figures.prompt_table(view), key="insp_blocks", hide_index=True)
     blocks = view.blocks
     last_page = max((len(blocks) - 1) // PAGE_SIZE * PAGE_SIZE, 0)
     first = ui.slider(

@@ -409,3 +409,24 @@ def test_summary_and_cost_table() -> None:
     assert s["peak_prompt_tokens"] == 135_000
     table = figures.cost_table({"A": sim})
     assert table.loc[0, "total $"] == pytest.approx(round(sim.requests["cost_usd"].sum(), 4))
+
+
+def test_prompt_table_leaves_the_text_out() -> None:
+    class View:
+        def to_frame(self) -> pd.DataFrame:
+            return pd.DataFrame(
+                {
+                    "message": [0],
+                    "block": [0],
+                    "role": ["user"],
+                    "type": ["text"],
+                    "category": ["user_text"],
+                    "status": ["kept"],
+                    "tokens": [3],
+                    "original_tokens": [3],
+                    "text": ["hello"],
+                }
+            )
+
+    table = figures.prompt_table(View())
+    assert "text" not in table.columns and list(table["status"]) == ["kept"]
