@@ -1060,7 +1060,8 @@ def exports(
             lambda: report.render(
                 sim,
                 title=title,
-                compare=dict(compare) if compare else None,
+                # The other strategies: this one is the report's own replay already.
+                compare={k: v for k, v in compare.items() if v is not sim} if compare else None,
                 premium_threshold_tokens=threshold,
             ),
             file_name="ctxviz_report.html",
