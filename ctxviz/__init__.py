@@ -4,7 +4,7 @@ The public surface is fixed by the API contract (load, loads, count_tokens, simu
 everything else lives in private modules.
 """
 
-from ctxviz import figures
+from ctxviz import figures, report
 from ctxviz.cost import cache_accounting, request_costs
 from ctxviz.counting import count_tokens
 from ctxviz.errors import TranscriptError
@@ -44,6 +44,7 @@ __all__ = [
     "loads",
     "loads_all",
     "python_sdk_call",
+    "report",
     "request_costs",
     "simulate",
     "validate_compaction_control",

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-import streamlit as st  # noqa: TID251 - the app's Streamlit boundary, outside the pure core
-from streamlit.errors import StreamlitPageNotFoundError  # noqa: TID251
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 import ctxviz
 from ctxviz import figures, report, snippets
