@@ -160,7 +160,7 @@ def main() -> None:
                     flush=True,
                 )
             else:
-                print(f"  {name:<26} {seconds:7.3f} s")
+                print(f"  {name:<26} {seconds:7.3f} s wall  {cpu:7.3f} s cpu")
 
 
 if __name__ == "__main__":

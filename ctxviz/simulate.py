@@ -438,10 +438,12 @@ class _Replay:
         self.has_thinking = np.bincount(owner[is_thinking], minlength=m_count) > 0
         # per-category sums of non-thinking blocks (+ frames, in the message's first category)
         n_cat = len(CATEGORIES)
-        per_cat = np.zeros((n_cat, m_count), dtype=np.int64)
         nt_mask = ~is_thinking
-        np.add.at(per_cat, (ct.block_category[nt_mask], owner[nt_mask]), tokens[nt_mask])
-        np.add.at(per_cat, (ct.message_category, np.arange(m_count)), frames)
+        cell = ct.block_category[nt_mask].astype(np.int64) * m_count + owner[nt_mask]
+        per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
+        frame_cell = ct.message_category.astype(np.int64) * m_count + np.arange(m_count)
+        per_cat += np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
+        per_cat = per_cat.astype(np.int64).reshape(n_cat, m_count)
         self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
         np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
         self.cum_th_arr = np.asarray(self.cum_th, dtype=np.int64)
@@ -570,6 +572,16 @@ class _Replay:
             value += self.cum_removed[p.end] - self.cum_removed[p.start]
         return value
 
+    def estimate_as_recorded_many(self, prompts: Sequence[_Prompt]) -> list[int]:
+        """``estimate_as_recorded`` of many prompts at once."""
+        if not prompts:
+            return []
+        arr = np.asarray(prompts, dtype=np.int64).reshape(len(prompts), len(_Prompt._fields))
+        value = self.estimate_many(arr)
+        s, e = arr[:, 0], np.maximum(arr[:, 1], arr[:, 0])
+        removed = np.asarray(self.cum_removed, dtype=np.int64)
+        return [int(v) for v in (value + removed[e] - removed[s]).tolist()]
+
     def thinking_in_window(self, p: _Prompt) -> tuple[int, int]:
         """(kept, stripped) estimated thinking tokens of messages[start:end]."""
         s, e = p.start, p.end
@@ -677,8 +689,9 @@ def _first_model(conv: Conversation) -> str | None:
 
 def _recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
     for r in conv.requests:
-        if isinstance(r.context_management, Mapping):
-            return r.context_management
+        cm = r.context_management
+        if cm is not None and isinstance(cm, Mapping):
+            return cm
     return None
 
 
@@ -843,7 +856,7 @@ class _Context:
     def fit(self, descriptors: list[_Prompt]) -> None:
         """Hidden prefix, scales and anchors from the as-recorded descriptors."""
         self.rec_desc = descriptors
-        est = [self.engine.estimate_as_recorded(p) for p in descriptors]
+        est = self.engine.estimate_as_recorded_many(descriptors)
         hidden = 0
         if self.conv.hidden_prefix:
             for j, rp in enumerate(self.recorded_prompt):
@@ -1294,10 +1307,13 @@ def _loop(
         cleared_turns = 0
         for edit in edits.clearing:
             if isinstance(edit, clear_thinking.ClearThinking):
-                q = _Prompt(
-                    p[0], p[1], edit.keep.kept_from_turn(turn), p[3], p[4], p[5], p[6], p[7]
-                )
-                turns = engine.thinking_turns_stripped(q) - engine.thinking_turns_stripped(p)
+                kept_from = edit.keep.kept_from_turn(turn)
+                if kept_from <= p[2]:
+                    continue  # it keeps at least what the prompt holds
+                q = _Prompt(p[0], p[1], kept_from, p[3], p[4], p[5], p[6], p[7])
+                turns = engine.thinking_turns_stripped(q)
+                if p[2] > 0:
+                    turns -= engine.thinking_turns_stripped(p)
                 if turns > 0:
                     after = size(q, j)
                     applied.append(
@@ -1768,9 +1784,8 @@ def _assemble(
     max_tokens = np.asarray(
         [requests[j].max_tokens or -1 for j in rec_req.tolist()], dtype=np.int64
     ).reshape(n)
-    upfront = np.asarray(
-        [engine.info(m).context_overflow == "validation_error" for m in model_col], dtype=bool
-    ).reshape(n)
+    rejects = {m: engine.info(m).context_overflow == "validation_error" for m in set(model_col)}
+    upfront = np.asarray([rejects[m] for m in model_col], dtype=bool).reshape(n)
     over_max = upfront & (max_tokens >= 0) & (inp + max_tokens > windows)
     over = over_max | (inp + out > windows)
     hits = np.flatnonzero(over)
