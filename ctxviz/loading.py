@@ -158,8 +158,12 @@ def _decompress(data: bytes, where: str = "") -> bytes:
     return data
 
 
-def _decode(data: bytes, where: str = "") -> str:
-    """UTF-8 text (UTF-16 with a BOM is accepted); binary data is refused with its place."""
+def _decode(data: bytes, where: str = "", skipped: list[str] | None = None) -> str:
+    """UTF-8 text (UTF-16 with a BOM is accepted); binary data is refused with its place.
+
+    With ``skipped``, JSON Lines whose lines are not all UTF-8 text keep their readable lines:
+    the others are blanked and named in ``skipped`` (the API contract for unreadable lines).
+    """
 
     def prefix(line: int) -> str:
         return f"{where}, line {line}" if where else f"line {line}"
@@ -173,6 +177,8 @@ def _decode(data: bytes, where: str = "") -> str:
             raise TranscriptError(f"not valid UTF-16 text (byte offset {e.start})", where) from None
     nul = data.find(b"\x00")
     if nul >= 0:
+        if skipped is not None and (text := _readable_lines(data, where, skipped)) is not None:
+            return text
         raise TranscriptError(
             f"binary data, not a text transcript: a NUL byte at byte offset {nul}",
             prefix(data.count(b"\n", 0, nul) + 1),
@@ -180,6 +186,8 @@ def _decode(data: bytes, where: str = "") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
+        if skipped is not None and (text := _readable_lines(data, where, skipped)) is not None:
+            return text
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise TranscriptError(
@@ -187,6 +195,53 @@ def _decode(data: bytes, where: str = "") -> str:
             f"(column {column}) cannot be decoded",
             prefix(line),
         ) from None
+
+
+def _line_problem(line: bytes) -> str | None:
+    """Why one line is not text (a NUL byte, or bytes that are not UTF-8), else None."""
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        return f"binary data: a NUL byte at column {nul + 1}; skipped"
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"not UTF-8 text: byte 0x{line[e.start]:02x} at column {e.start + 1}; skipped"
+    return None
+
+
+def _readable_lines(data: bytes, where: str, skipped: list[str]) -> str | None:
+    """JSON Lines with some lines that are not text: those lines blanked (line numbers kept) and
+    named in ``skipped``; None unless two or more lines are readable JSON objects."""
+    out: list[str] = []
+    found: list[str] = []
+    objects = 0
+    for n, line in enumerate(data.split(b"\n"), 1):
+        problem = _line_problem(line)
+        if problem is not None:
+            found.append(f"{where}, line {n}: {problem}" if where else f"line {n}: {problem}")
+            out.append("")
+            continue
+        text = line.decode("utf-8")
+        if objects < 2 and text.strip():
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError):
+                value = None
+            objects += isinstance(value, dict)
+        out.append(text)
+    if objects < 2:
+        return None
+    skipped.extend(found)
+    return "\n".join(out)
+
+
+def _warned(parsed: Parsed, skipped: list[str]) -> Parsed:
+    """Each conversation with the skipped lines' warnings first."""
+    if skipped:
+        parsed.conversations[:] = [
+            replace(c, warnings=[*skipped, *c.warnings]) for c in parsed.conversations
+        ]
+    return parsed
 
 
 def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Parsed:
@@ -199,7 +254,8 @@ def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Par
         return _load_zip(raw, fmt, source=source)
     if not raw:
         raise TranscriptError("empty input: no transcript")
-    return parse_text(_decode(raw), fmt, source=source)
+    skipped: list[str] = []
+    return _warned(parse_text(_decode(raw, "", skipped), fmt, source=source), skipped)
 
 
 # ---- paths and folders -------------------------------------------------------------------------
@@ -210,6 +266,7 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     if p.is_dir():
         return _load_folder(p, fmt)
     session = _stream_session(p, fmt)
+    skipped: list[str] = []
     if session is not None:
         parsed = Parsed([session.conv], session, [session.session_id])
     else:
@@ -218,11 +275,11 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
             return _load_zip(raw, fmt, source=str(p))
         if not raw:
             raise TranscriptError("empty file: no transcript", p.name)
-        parsed = parse_text(_decode(raw), fmt, source=str(p))
+        parsed = parse_text(_decode(raw, "", skipped), fmt, source=str(p))
     if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
-    return parsed
+    return _warned(parsed, skipped)
 
 
 def _stream_session(p: Path, fmt: str | None) -> Session | None:
@@ -242,7 +299,8 @@ def _stream_session(p: Path, fmt: str | None) -> Session | None:
         if not head.strip():
             return None
         f.seek(0)
-        return parse_session(_text_lines(f), source=str(p))
+        notes = Notes()
+        return parse_session(_text_lines(f, notes), source=str(p), notes=notes)
 
 
 def _session_head(head: bytes) -> bool:
@@ -264,27 +322,18 @@ def _session_head(head: bytes) -> bool:
     return looks_like(sample)
 
 
-def _text_lines(f: io.BufferedIOBase) -> Iterator[str]:
-    """The lines of a binary file as text, refused as ``_decode`` refuses a whole text."""
-    offset = 0
+def _text_lines(f: io.BufferedIOBase, notes: Notes) -> Iterator[str]:
+    """The lines of a binary file as text; a line that is not text is blanked and named in
+    ``notes``, as ``_decode`` does for JSON Lines (the file's head showed it is a session)."""
     for n, line in enumerate(f, 1):
         if n == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[3:]  # offsets count from after it, as in _decode
-        nul = line.find(b"\x00")
-        if nul >= 0:
-            raise TranscriptError(
-                f"binary data, not a text transcript: a NUL byte at byte offset {offset + nul}",
-                f"line {n}",
-            )
-        try:
-            yield line.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise TranscriptError(
-                f"not UTF-8 text: byte 0x{line[e.start]:02x} at byte offset {offset + e.start} "
-                f"(column {e.start + 1}) cannot be decoded",
-                f"line {n}",
-            ) from None
-        offset += len(line)
+            line = line[3:]
+        problem = _line_problem(line)
+        if problem is not None:
+            notes.warn(f"line {n}", problem)
+            yield ""
+            continue
+        yield line.decode("utf-8")
 
 
 def _load_folder(d: Path, fmt: str | None) -> Parsed:
@@ -487,7 +536,8 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
             raw = _decompress(members[name])
             if not raw:
                 raise TranscriptError("empty file")
-            parsed = parse_text(_decode(raw), fmt, source=member_source)
+            skipped: list[str] = []
+            parsed = parse_text(_decode(raw, name, skipped), fmt, source=member_source)
         except TranscriptError as e:
             raise TranscriptError(
                 e.problem, f"{name}, {e.location}" if e.location else name
@@ -495,6 +545,6 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
         if parsed.session is not None:
             folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        out.conversations.extend(parsed.conversations)
+        out.conversations.extend(_warned(parsed, skipped).conversations)
         out.ids.extend(parsed.ids)
     return out
