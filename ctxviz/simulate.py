@@ -526,10 +526,6 @@ class _Replay:
         ).astype(np.int64)
         self.res_msg_sorted_arr = np.asarray(self.res_msg_sorted, dtype=np.int64)
 
-    def tool_range(self, start: int, end: int) -> tuple[int, int]:
-        """Ordinals of the tool uses called in messages[start:end]."""
-        return bisect_left(self.use_msg, start), bisect_left(self.use_msg, end)
-
     def cleared_estimate(self, lo: int, hi: int) -> int:
         """Net estimated tokens removed by clearing ordinals [lo, hi)."""
         if hi <= lo:
@@ -581,16 +577,6 @@ class _Replay:
         s, e = arr[:, 0], np.maximum(arr[:, 1], arr[:, 0])
         removed = np.asarray(self.cum_removed, dtype=np.int64)
         return [int(v) for v in (value + removed[e] - removed[s]).tolist()]
-
-    def thinking_in_window(self, p: _Prompt) -> tuple[int, int]:
-        """(kept, stripped) estimated thinking tokens of messages[start:end]."""
-        s, e = p.start, p.end
-        if e <= s:
-            return 0, 0
-        total = self.cum_th[e] - self.cum_th[s]
-        ts = self.kept_thinking_start(p)
-        kept = self.cum_th[e] - self.cum_th[ts] if ts < e else 0
-        return kept, total - kept
 
     def thinking_turns_stripped(self, p: _Prompt) -> int:
         """Number of turns with thinking in messages[start:end] whose thinking is not kept."""
