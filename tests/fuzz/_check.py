@@ -1,0 +1,118 @@
+"""The property every fuzz case checks, and the ledger of how many cases ran per class.
+
+``run_case`` loads the bytes and, when they load, simulates the conversation and each sub-agent.
+Loading may only return a Conversation or raise ``TranscriptError`` with a non-empty message;
+simulating may only return. Each case must finish within ``CASE_LIMIT_S`` seconds; a watchdog
+interrupts a case that runs past ``HARD_LIMIT_S`` so that a hang fails the suite instead of
+stalling it.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ctxviz.errors import TranscriptError
+from ctxviz.loading import loads
+from ctxviz.model import Conversation
+from ctxviz.simulate import simulate
+
+CASE_LIMIT_S = 10.0
+"""A case (load + simulate) slower than this fails: the per-file time bound of the issue."""
+HARD_LIMIT_S = 60.0
+
+CASES: Counter[str] = Counter()
+"""Cases run per class in this test session (printed by tests/fuzz/conftest.py)."""
+OUTCOMES: Counter[tuple[str, str]] = Counter()
+"""(class, outcome) → cases: outcome is ``loaded`` or ``rejected`` (a TranscriptError)."""
+
+
+class CaseTimeout(Exception):
+    pass
+
+
+@contextmanager
+def watchdog(seconds: float) -> Iterator[None]:
+    """Interrupt the main thread after ``seconds`` (only where SIGALRM exists and we are main)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def fire(signum: int, frame: object) -> None:
+        raise CaseTimeout(f"case still running after {seconds:.0f} s")
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    conv: Conversation | None
+    error: TranscriptError | None
+    seconds: float
+
+
+def _check_simulation(conv: Conversation, case: str) -> None:
+    sim = simulate(conv)
+    frame = sim.requests
+    assert len(frame) == len(conv.requests), f"{case}: one row per request"
+    for col in ("input_tokens", "output_tokens", "context_tokens"):
+        values = frame[col].tolist()
+        bad = [
+            v for v in values if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0)
+        ]
+        assert not bad, f"{case}: sim.requests[{col!r}] holds {bad[:3]}"
+    assert all(isinstance(w, str) for w in sim.warnings), f"{case}: sim.warnings must be str"
+
+
+def run_case(data: bytes | str, case: str, cls: str) -> Outcome:
+    """Load and simulate one input; AssertionError names the case on any contract breach."""
+    CASES[cls] += 1
+    t0 = time.perf_counter()
+    conv: Conversation | None = None
+    error: TranscriptError | None = None
+    stage = "load"
+    try:
+        with watchdog(HARD_LIMIT_S):
+            try:
+                conv = loads(data)
+            except TranscriptError as e:
+                error = e
+            if conv is not None:
+                stage = "simulate"
+                _check_simulation(conv, case)
+                for k, sub in enumerate(conv.subagents):
+                    stage = f"simulate sub-agent {k}"
+                    _check_simulation(sub, f"{case} sub-agent {k}")
+    except AssertionError:
+        raise
+    except BaseException as e:  # anything else is the finding
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        tb = "".join(traceback.format_exception(e, limit=-6))
+        raise AssertionError(f"{case}: {stage} raised {type(e).__name__}: {e!s:.300}\n{tb}") from e
+    seconds = time.perf_counter() - t0
+    assert seconds < CASE_LIMIT_S, f"{case}: took {seconds:.1f} s (limit {CASE_LIMIT_S:.0f} s)"
+    if error is not None:
+        assert str(error).strip(), f"{case}: TranscriptError with an empty message"
+        OUTCOMES[cls, "rejected"] += 1
+    else:
+        assert conv is not None
+        assert all(isinstance(w, str) and w for w in conv.warnings), f"{case}: bad warnings"
+        OUTCOMES[cls, "loaded"] += 1
+    return Outcome(conv, error, seconds)
