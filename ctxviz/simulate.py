@@ -442,7 +442,8 @@ class _Replay:
         cell = ct.block_category[nt_mask].astype(np.int64) * m_count + owner[nt_mask]
         per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
         frame_cell = ct.message_category.astype(np.int64) * m_count + np.arange(m_count)
-        per_cat += np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
+        # not in place: with no block at all, the first bincount is int64 and this one float64
+        per_cat = per_cat + np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
         per_cat = per_cat.astype(np.int64).reshape(n_cat, m_count)
         self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
         np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
