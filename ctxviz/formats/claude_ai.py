@@ -136,7 +136,11 @@ def _blocks(msg: dict[str, Any], here: str, notes: Notes, counter: list[int]) ->
 
 def _branch(msgs: list[Any], conv: dict[str, Any], notes: Notes, where: str) -> list[int]:
     """Indices of the messages on the branch shown last, when the export records branches."""
-    ids = {m.get("uuid"): i for i, m in enumerate(msgs) if isinstance(m, dict)}
+    ids = {
+        m["uuid"]: i
+        for i, m in enumerate(msgs)
+        if isinstance(m, dict) and isinstance(m.get("uuid"), str)
+    }
     if not msgs or not all(isinstance(m, dict) and "parent_message_uuid" in m for m in msgs):
         return list(range(len(msgs)))
     leaf = conv.get("current_leaf_message_uuid")
@@ -149,7 +153,7 @@ def _branch(msgs: list[Any], conv: dict[str, Any], notes: Notes, where: str) -> 
         seen.add(i)
         chain.append(i)
         parent = msgs[i].get("parent_message_uuid")
-        i = ids.get(parent)
+        i = ids.get(parent) if isinstance(parent, str) else None
     chain.reverse()
     skipped = len(msgs) - len(chain)
     if skipped:
