@@ -246,6 +246,19 @@ def _build(
             break
         nxt = by_uuid.get(parent)
         if nxt is None:
+            before = _before_unreadable(recs, idx)
+            if before is not None:
+                # An unreadable line above probably held the parent: continue from the record
+                # before that line rather than drop the whole session up to it.
+                notes.warn(
+                    f"line {recs[idx][0]}",
+                    f"its parent record {parent} is not in this file (on an unreadable line?); "
+                    f"the chain continues from line {recs[before][0]}",
+                )
+                if not included[before]:
+                    idx = before
+                    continue
+                break
             if not obj.get("isSidechain"):
                 notes.warn(
                     f"line {recs[idx][0]}",
@@ -539,6 +552,21 @@ def _build(
         warnings=notes.finish(),
     )
     return session
+
+
+def _before_unreadable(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int | None:
+    """The message record on the side of ``idx`` (main or sidechain) written last before the
+    nearest line above ``idx`` that is not a readable record, if there is one."""
+    side = bool(recs[idx][1].get("isSidechain"))
+    for j in range(idx - 1, -1, -1):
+        if recs[j + 1][0] - recs[j][0] > 1:
+            for k in range(j, -1, -1):
+                rec = recs[k][1]
+                on_side = bool(rec.get("isSidechain")) == side
+                if on_side and rec.get("type") in ("user", "assistant"):
+                    return k
+            return None
+    return None
 
 
 def _previous_main(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int | None:
