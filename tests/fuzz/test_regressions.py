@@ -182,3 +182,38 @@ def test_non_utf8_json_document_is_still_refused() -> None:
         loads(b'{"messages":[{"role":"user","content":"\xff"}]}')
     with pytest.raises(TranscriptError, match=r"^line 2: binary data"):
         loads(b'{"messages":\n[{"role":"user","content":"\x00"}]}')
+
+
+@pytest.mark.parametrize("content", ['""', "[]"])
+def test_conversation_without_any_block(content: str) -> None:
+    """F6 hypothesis anthropic body: a history with no block at all (one user message with empty
+    content) made simulate raise numpy's UFuncTypeError (an empty bincount is int64, then float64
+    was added in place)."""
+    run_case('{"messages":[{"role":"user","content":' + content + "}]}", "F6", "regression")
+
+
+@pytest.mark.parametrize("field", ["uuid", "parent_message_uuid"])
+def test_claude_ai_ids_of_the_wrong_type(field: str) -> None:
+    """F7 hypothesis claude.ai: an array or object as a message's uuid or parent_message_uuid
+    raised TypeError (unhashable) while following the branch."""
+    msgs = [
+        {"uuid": "m1", "parent_message_uuid": None, "sender": "human", "text": "hi"},
+        {"uuid": "m2", "parent_message_uuid": "m1", "sender": "assistant", "text": "yo"},
+    ]
+    msgs[1][field] = []
+    export = [{"uuid": "c1", "name": "x", "chat_messages": msgs}]
+    run_case(__import__("json").dumps(export), "F7", "regression")
+
+
+def test_unreadable_line_in_a_session_does_not_cut_the_chain() -> None:
+    """F8 nothing-lost on every real session: one unreadable line inside a Claude Code chain left
+    its child with a parent "not in this file", so the chain started there and every record
+    before the line was counted as an abandoned branch (cb2e607c: 76 of 86 blocks gone)."""
+    lines = _claude_code('{"input_tokens":3,"output_tokens":1}').split("\n")
+    lines[1] = lines[1][:40]  # the first assistant record, cut short
+    conv = loads("\n".join(lines))
+    texts = [b.text for m in conv.messages for b in m.content]  # type: ignore[union-attr]
+    assert texts[0] == "hi", texts  # the first prompt, before the unreadable line, is kept
+    assert any(w.startswith("line 2: not valid JSON") for w in conv.warnings)
+    assert any(w.startswith("line 3: ") and "continues from line 1" in w for w in conv.warnings)
+    assert not any("abandoned" in w for w in conv.warnings), conv.warnings
