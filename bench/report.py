@@ -105,7 +105,7 @@ def simulate_results() -> tuple[list[dict[str, Any]], str]:
 
 
 _TOK_SPEED = re.compile(r"^\s*(v[\d.]+)\s+(\S+)\s+cold/warm\s+(.*)$")
-_TOK_PAIR = re.compile(r"(\S+)\s+([\d.]+)/([\d.]+)")
+_TOK_PAIR = re.compile(r"(\S+)\s+([\d.]+)/\s*([\d.]+)")
 _TOK_ACC = re.compile(
     r"^\s*(v[\d.]+)\s+(\S+)\s+(\S+)\s+n=\s*(\d+)\s+exact\s+([\d.]+)%\s+median\s+([\d.]+)%"
     r"\s+p90\s+([\d.]+)%"
@@ -154,7 +154,7 @@ def sec(s: float | None) -> str | None:
 def ratio(a: float | None, b: float | None) -> str | None:
     if not a or not b:
         return None
-    return f"{a / b:,.1f}×"
+    return f"{a / b:,.2f}×" if a / b < 10 else f"{a / b:,.0f}×"
 
 
 def verdict(ok: bool | None) -> str:
@@ -638,20 +638,24 @@ def report() -> str:
 EXPLAINED = """How to read those profiles (what each cost is made of, and what was done about it):
 
 - **Loading** is reading JSON: one `raw_decode` per line with the standard library's decoder,
-  then walking the records to find the main chain and building the blocks. The file is read line by
-  line (`loading._stream_session`): held whole, a session cost its bytes, its decoded text (4 bytes
-  a character as soon as one emoji is in it) and its records at once, and `toolUseResult` (a copy of
-  every tool's output, a third of a session file) was kept with every record; fixing both took the
-  peak from about 10× the file to under 3×. A faster JSON parser (orjson) would be the next step,
-  a new dependency, so not taken here.
+  then walking the records to find the main chain and building the blocks. The file is now read
+  line by line (`loading._stream_session`, commits 4e67cbd and 2e6317e): held whole, a session cost
+  its bytes, its decoded text (4 bytes a character as soon as one emoji is in it) and all its
+  records at once, and `toolUseResult` (a copy of every tool's output, a third of a session file)
+  was kept with every record; the peak was about 10× the file before (bench/load.py, quoted in
+  2e6317e). A faster JSON parser (orjson) would be the next step; it is a new dependency, so it
+  was not taken here.
 - **Replay** is the simulator's per-request loop (`_loop`) and the assembly of its result frames
   (`_assemble`), pure Python over arrays of per-block counts. The cyclic garbage collector used to
-  rescan the whole heap every other replay (the conversation's blocks included), doubling its time;
-  `simulate()` now pauses it while it runs (no reference cycles are made).
-- **A slider rerun** is the replay of the new setting plus building the page's Plotly figures
-  (Plotly's property validation is most of that) and Streamlit's own rerun (compiling the page,
-  serialising the figure); the first view also pays the load and the token estimates, which are
-  cached per transcript.
+  rescan the whole heap (the conversation's blocks included) every other replay, doubling its
+  time; `simulate()` now pauses it while it runs, as it makes no reference cycles (7892007).
+- **A slider rerun** is the replay under the new setting, the page's Plotly figures (Plotly's
+  property validation and copying take a large part) and Streamlit's own rerun (compiling the page,
+  serialising the figure). The first view also pays the load and the token estimates, which the
+  app caches per transcript.
+- **The whole command** of ctxviz starts with `import ctxviz`, which imports pandas, numpy, plotly
+  and ctok for every use, loading included: on small files that start-up, not the load, is what the
+  user waits for.
 """
 
 
