@@ -14,9 +14,12 @@ recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scal
 the policies removed + what they added`` (placeholders at their estimated size, summaries at
 ``summary_tokens``). Block sizes come from the counter (``ctxviz.counting``) and are scaled by one
 factor per transcript, ``scale = sum(recorded prompts - hidden prefix) / sum(estimated prompts)``,
-so that they agree with the recorded totals. A transcript without usage is estimated throughout
+so that they agree with the recorded totals; what a policy removes from a request is valued at
+that request's own ratio ``(recorded - hidden prefix) / estimate``, so that removing every visible
+block leaves exactly the hidden prefix. A transcript without usage is estimated throughout
 (scale 1). Claude Code's system prompt and tools are not in the file: the hidden prefix is the
-first recorded prompt minus the estimate of its visible messages.
+first recorded prompt minus the estimate of its visible messages. A recorded server compaction's
+iteration (the whole prompt it read) is one more recorded size for the scale.
 
 The hot path works on per-message and per-tool-use prefix sums (Python lists of ints, built once
 with numpy): every prompt is a small descriptor (first message, end, first turn whose thinking is
@@ -328,7 +331,13 @@ class Simulation:
     ``summary_tokens``, ``trigger`` and ``detail`` (a sentence).
 
     ``composition`` — one row per request, one column per category of
-    ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly.
+    ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly (scaled
+    estimates, largest-remainder rounding).
+
+    Methods: ``applied_edits(i)`` (the API's ``context_management.applied_edits``),
+    ``prompt_view(i)`` (every block up to request ``i`` with its status: kept, cleared,
+    thinking_stripped, summarized, dropped, summary; ``.to_frame()`` for a table) and
+    ``context_awareness(i)`` (the budget lines a context-aware model sees).
     """
 
     conversation: Conversation
