@@ -170,6 +170,8 @@ class SimulationSettings:
 
     model: str | None = None
     context_window: int | None = None
+    max_tokens: int | None = None
+    """``max_tokens`` for every request (None: each request's recorded value, where known)."""
     context_management: str | None = None
     """The ``context_management`` argument as canonical JSON (None: the recorded one, if any)."""
     edits: Edits = NO_EDITS
@@ -189,6 +191,7 @@ class SimulationSettings:
         """Whether any argument departs from the recording."""
         return (
             self.model is not None
+            or self.max_tokens is not None
             or self.context_management is not None
             or self.compaction_control is not None
             or self.thinking_preservation is not None
@@ -696,6 +699,7 @@ def simulate(
     *,
     model: str | None = None,
     context_window: int | None = None,
+    max_tokens: int | None = None,
     context_management: Mapping[str, Any] | None = None,
     compaction_control: Mapping[str, Any] | None = None,
     summary_tokens: int | None = None,
@@ -712,7 +716,9 @@ def simulate(
 ) -> Simulation:
     """Replay ``conv`` as recorded, or under the given policies (module doc; API.md).
 
-    ``model`` / ``context_window``: replay on another model or window. ``context_management``:
+    ``model`` / ``context_window``: replay on another model or window. ``max_tokens``: the
+    ``max_tokens`` every request asks for (models before 4.5 refuse input + max_tokens > window).
+    ``context_management``:
     the API's ``{"edits": [...]}`` (replaces the recorded one). ``compaction_control``: the SDK's
     dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
     tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
@@ -760,6 +766,10 @@ def simulate(
         or context_window <= 0
     ):
         raise ValueError(f"context_window: expected a positive integer, got {context_window!r}")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0
+    ):
+        raise ValueError(f"max_tokens: expected a positive integer, got {max_tokens!r}")
     n_requests = len(conv.requests)
     for r in compact_at:
         if not 0 <= r < n_requests:
@@ -772,6 +782,7 @@ def simulate(
     settings = SimulationSettings(
         model=model,
         context_window=context_window,
+        max_tokens=max_tokens,
         context_management=(
             None if context_management is None else _canonical_json(context_management)
         ),
@@ -1778,7 +1789,8 @@ def _assemble(
     # limits: windows, the first request that does not fit
     windows = table[:, 10]
     max_tokens = np.asarray(
-        [requests[j].max_tokens or -1 for j in rec_req.tolist()], dtype=np.int64
+        [settings.max_tokens or requests[j].max_tokens or -1 for j in rec_req.tolist()],
+        dtype=np.int64,
     ).reshape(n)
     rejects = {m: engine.info(m).context_overflow == "validation_error" for m in set(model_col)}
     upfront = np.asarray([rejects[m] for m in model_col], dtype=bool).reshape(n)

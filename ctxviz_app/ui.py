@@ -244,6 +244,7 @@ class Scenario:
 
     model: str | None = None
     context_window: int | None = None
+    max_tokens: int | None = None
     context_management: str | None = None
     compaction_control: str | None = None
     compaction_control_totals: str = "sdk"
@@ -268,6 +269,7 @@ class Scenario:
         kw: dict[str, Any] = {
             "model": self.model,
             "context_window": self.context_window,
+            "max_tokens": self.max_tokens,
             "context_management": self.context_management_dict,
             "compaction_control": self.compaction_control_dict,
             "summary_tokens": self.summary_tokens,
@@ -758,10 +760,15 @@ def sidebar() -> App | None:
         step=1_000,
         where=bar,
         placeholder="as recorded",
-        help="Used in the exported SDK call. The replay checks each request's recorded "
-        "max_tokens against the window.",
+        help="Every request's max_tokens, in the replay and the exported SDK call. Empty: each "
+        "request's recorded value. Models before 4.5 refuse a request whose input + max_tokens "
+        "exceeds the window.",
     )
-    base = Scenario(model=None if model == "recorded" else model, context_window=window)
+    base = Scenario(
+        model=None if model == "recorded" else model,
+        context_window=window,
+        max_tokens=max_tokens,
+    )
     replay_window = (
         figures.window_tokens(_simulate(digest, name, agent, base, data))
         or info.context_window_tokens
@@ -932,7 +939,10 @@ def strategies(app: App) -> dict[str, Strategy]:
         if isinstance(mine, Scenario):
             # Keep the user's policy, on the sidebar's current model and window.
             scenario = dataclasses.replace(
-                mine, model=app.base.model, context_window=app.base.context_window
+                mine,
+                model=app.base.model,
+                context_window=app.base.context_window,
+                max_tokens=app.base.max_tokens,
             )
             out.append(Strategy(id=sid, label=label, scenario=scenario))
     return {s.id: s for s in out}

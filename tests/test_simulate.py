@@ -193,3 +193,33 @@ def test_tool_results_category() -> None:
     s = sim(conv)
     assert s.composition["tool_results"].tolist() == [0, 4]
     assert s.composition["tool_inputs"].tolist() == [0, 2]
+
+
+def test_max_tokens_override_flags_up_front_rejection_on_older_models() -> None:
+    """Models before 4.5 refuse input + max_tokens > window: a max_tokens what-if shows it."""
+    from ctxviz.model import Message, TextBlock, requests_from_messages
+
+    msgs = (Message(role="user", content=(TextBlock(text="word " * 50),)),)
+    conv = Conversation(format="anthropic", messages=msgs, requests=requests_from_messages(msgs))
+    base = simulate(conv, model="claude-opus-4-1", context_window=1_000, counter=words)
+    assert base.events.empty
+    prompt = int(base.requests["input_tokens"].iloc[-1])
+    sim = simulate(
+        conv,
+        model="claude-opus-4-1",
+        context_window=1_000,
+        max_tokens=1_000 - prompt + 1,
+        counter=words,
+    )
+    assert list(sim.events["type"]) == ["context_window_exceeded"]
+    assert bool(sim.requests["over_window"].iloc[-1])
+    newer = simulate(
+        conv,
+        model="claude-opus-4-5",
+        context_window=1_000,
+        max_tokens=1_000 - prompt + 1,
+        counter=words,
+    )
+    assert newer.events.empty  # 4.5+ accepts the request and stops at the window instead
+    with pytest.raises(ValueError, match="max_tokens: expected a positive integer"):
+        simulate(conv, max_tokens=0)
