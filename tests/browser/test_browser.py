@@ -165,6 +165,7 @@ def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> N
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, color_scheme=scheme)
     page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
     try:
         for path, name in PAGES:
             page.goto(f"{server}/{path}")
@@ -178,6 +179,7 @@ def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> N
 
 def test_settings_follow_the_user_and_live_in_the_url(server: str, browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
     try:
         page.goto(f"{server}/?source=agent_tool_loop&window=150000")
         _ready(page)
@@ -205,6 +207,7 @@ def test_settings_follow_the_user_and_live_in_the_url(server: str, browser: Any)
 
 def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
     try:
         page.goto(f"{server}/Timeline")
         _ready(page)
@@ -239,6 +242,7 @@ def test_report_opens_offline(browser: Any, tmp_path: Path) -> None:
     out = report.write(tmp_path / "report.html", ctxviz.simulate(conv), title="offline")
     context = browser.new_context(offline=True)
     page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     try:
@@ -252,6 +256,7 @@ def test_report_opens_offline(browser: Any, tmp_path: Path) -> None:
 
 def test_clicking_a_bar_selects_the_request(server: str, browser: Any) -> None:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
     try:
         page.goto(f"{server}/Inspector?source=agent_tool_loop")
         _ready(page)
