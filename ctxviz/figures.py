@@ -1389,7 +1389,8 @@ def composition(
         if cat == "free":
             marker = {"color": "rgba(0,0,0,0)", "line": {"width": 1, "color": NEUTRAL}}
         elif cat in HATCHED or (estimated and cat != "output"):
-            marker["pattern"] = _HATCH
+            # overlay: the hatching marks "estimated" while the category keeps its colour
+            marker["pattern"] = {**_HATCH, "fillmode": "overlay"}
         label = str(record["label"])
         fig.add_trace(
             go.Bar(

@@ -352,8 +352,11 @@ def test_composition_of_one_request() -> None:
     assert table["tokens"].sum() == 200_000
     fig = figures.composition(sim, 5)
     assert [t.name for t in fig.data][-1] == "Free space"
-    # Request 5 is estimated: its prompt bars are hatched.
+    # Request 5 is estimated: its prompt bars are hatched, over their category's own colour.
     assert fig.data[0].marker.pattern.shape == "/"
+    assert fig.data[0].marker.pattern.fillmode == "overlay"
+    assert fig.data[0].marker.color == figures.COLORS["hidden_prefix"]
+    assert fig.data[1].marker.color == figures.COLORS["user_text"] != fig.data[0].marker.color
 
 
 def test_figures_never_write_to_the_simulation() -> None:
