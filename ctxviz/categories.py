@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, get_args
 
-Category: TypeAlias = Literal[
+Category: TypeAlias = Literal[  # stacking order, bottom to top
     "hidden_prefix",
     "system",
     "tools",
@@ -19,20 +19,7 @@ Category: TypeAlias = Literal[
     "other",
 ]
 
-CATEGORIES: Final[tuple[Category, ...]] = (
-    "hidden_prefix",
-    "system",
-    "tools",
-    "summary",
-    "user_text",
-    "assistant_text",
-    "thinking",
-    "tool_inputs",
-    "tool_results",
-    "media",
-    "cleared_placeholders",
-    "other",
-)
+CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
 """Stacking order, bottom to top: the stable prefix first, the most clearable content last."""
 
 LABELS: Final[dict[Category, str]] = {
