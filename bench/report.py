@@ -423,7 +423,7 @@ def report() -> str:
             )
             if not ok and "tiny" in ctx:
                 limits.append(
-                    f"Against claude-code-log at {s}: both commands are mostly start-up. ctxviz's "
+                    f"Against claude-code-log at {s}: start-up dominates both commands. ctxviz's "
                     f"whole command took {sec(c['command_wall_s'])}, of which `import ctxviz` "
                     f"{sec(c['import_s'])} and the load itself {sec(c['load_wall_s'])}; "
                     "claude-code-log's start-up alone took "
@@ -453,7 +453,7 @@ def report() -> str:
         if worst_r["seconds"] > TARGET_REPLAY_10K_S:
             limits.append(
                 "10K-request replay: the simulator's per-request loop and the assembly of its "
-                "result frames are pure Python (see the replay profile below); the slowest "
+                "result frames are pure Python (see the replay profile above); the slowest "
                 f"policy took {both(worst_r)}. Where CPU time is within the target and wall "
                 "time is not, the difference is this machine's contention."
             )
@@ -473,7 +473,7 @@ def report() -> str:
                 limits.append(
                     f"Slider rerun ({r['key']}, 2,000 requests): median "
                     f"{sec(r['rerun_median_s'])} wall, {sec(r.get('rerun_cpu_median_s'))} CPU. "
-                    "A rerun is the replay plus the page's figures; see the app profile below."
+                    "A rerun is the replay plus the page's figures; see the app profile above."
                 )
     add(table(["target", "figure", ""], rows) + "\n")
 
@@ -631,6 +631,10 @@ def report() -> str:
         add("## Where a target is missed: what limits it\n")
         add("\n".join(f"- {x}" for x in limits) + "\n")
     add("## Steps of this run\n")
+    add(
+        "Installing the peers (first run only, about a minute and a half here) and building the "
+        "sessions are cached in bench/out/ between runs.\n"
+    )
     add(table(["step", "time", "exit"], [[s["step"], sec(s["seconds"]), s["rc"]] for s in steps]))
     return "\n".join(parts) + "\n"
 
