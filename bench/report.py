@@ -632,7 +632,7 @@ def report() -> str:
         add("\n".join(f"- {x}" for x in limits) + "\n")
     add("## Steps of this run\n")
     add(
-        "Installing the peers (first run only, about a minute and a half here) and building the "
+        "Installing the peers (on the first run only) and building the "
         "sessions are cached in bench/out/ between runs.\n"
     )
     add(table(["step", "time", "exit"], [[s["step"], sec(s["seconds"]), s["rc"]] for s in steps]))
