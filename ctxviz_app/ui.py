@@ -28,6 +28,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -221,11 +222,17 @@ _UPLOAD_STATE: Final = "_ctxviz_upload"
 _MD_SPECIAL: Final = set("\\`*_{}[]()#+-.!|<>~$:")
 
 
+# Streamlit's markdown turns bare URLs, www. addresses and e-mail addresses into links after the
+# escapes are resolved: a zero-width space after the scheme's letters, "www" or "@" keeps them text.
+_AUTOLINK: Final = re.compile(r"(?i)(?<=[a-z])(?=\\:)|(?<=\bwww)(?=\\\.)|(?<=@)")
+
+
 def md(text: object) -> str:
     """Escape a dynamic string for Streamlit markdown (st.error, st.caption, labels…), so that a
     file name or an error message quoting a transcript is shown as text: no links, images, LaTeX.
     """
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+    escaped = "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", " ")
+    return _AUTOLINK.sub("\u200b", escaped)
 
 
 # ---- scenario: the frozen cache key ------------------------------------------------------------
