@@ -836,7 +836,10 @@ def run_page(
     intro: str | None = None,
 ) -> None:
     """The frame of every page: config, kept state, title, sidebar, then the body, all guarded."""
-    st.set_page_config(page_title=f"{title} · ctxviz", page_icon=icon, layout="wide")
+    # The browser fetches a material-icon favicon from fonts.gstatic.com; an emoji favicon is
+    # drawn locally (a data: URL), so no page makes a request off the server.
+    favicon = "📈" if icon.startswith(":material/") else icon
+    st.set_page_config(page_title=f"{title} · ctxviz", page_icon=favicon, layout="wide")
     _keep_state()
     st.title(title)
     if intro:
