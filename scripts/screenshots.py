@@ -13,15 +13,14 @@ settings a reader can reproduce by opening the same address.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: ctxviz_app lives at the root
+
+from ctxviz_app.serve import served  # noqa: E402
+
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -47,49 +46,6 @@ VIEWS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("streamlit did not start (try: streamlit run app.py)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -102,52 +58,44 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    server = _serve(port)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=BROWSER_ARGS)
-            context = browser.new_context(
-                viewport={"width": args.width, "height": 1000},
-                color_scheme=args.theme,
-                device_scale_factor=1,
+    with served() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=BROWSER_ARGS)
+        context = browser.new_context(
+            viewport={"width": args.width, "height": 1000},
+            color_scheme=args.theme,
+            device_scale_factor=1,
+        )
+        page = context.new_page()
+        for name, path in VIEWS:
+            page.set_viewport_size({"width": args.width, "height": 1000})
+            page.goto(f"{url}{path}")
+            page.wait_for_selector(
+                "[data-test-script-state=notRunning]", state="attached", timeout=120_000
             )
-            page = context.new_page()
-            for name, path in VIEWS:
-                page.set_viewport_size({"width": args.width, "height": 1000})
-                page.goto(f"http://127.0.0.1:{port}{path}")
-                page.wait_for_selector(
-                    "[data-test-script-state=notRunning]", state="attached", timeout=120_000
-                )
-                page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-                page.wait_for_timeout(1_000)
-                if page.locator(
-                    "[data-testid=stException], [data-testid=stAlertContentError]"
-                ).count():
-                    raise SystemExit(f"{path}: the page shows an error")
-                # Grow the viewport to the page (Streamlit scrolls inside its own container),
-                # then keep the top of the page down to the bottom of its main chart.
-                height = page.evaluate(
-                    "() => document.querySelector('[data-testid=stMain]').scrollHeight"
-                )
-                page.set_viewport_size({"width": args.width, "height": int(height) + 40})
-                page.wait_for_timeout(600)
-                bottom = page.evaluate(
-                    "() => document.querySelectorAll('.js-plotly-plot')"
-                    "[document.querySelectorAll('.js-plotly-plot').length > 1 ? 1 : 0]"
-                    ".getBoundingClientRect().bottom"
-                )
-                clip_height = min(int(bottom) + 24, int(height) + 40)
-                target = args.out / name
-                page.screenshot(
-                    path=str(target),
-                    clip={"x": 0, "y": 0, "width": args.width, "height": clip_height},
-                )
-                print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+            page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+            page.wait_for_timeout(1_000)
+            if page.locator("[data-testid=stException], [data-testid=stAlertContentError]").count():
+                raise SystemExit(f"{path}: the page shows an error")
+            # Grow the viewport to the page (Streamlit scrolls inside its own container),
+            # then keep the top of the page down to the bottom of its main chart.
+            height = page.evaluate(
+                "() => document.querySelector('[data-testid=stMain]').scrollHeight"
+            )
+            page.set_viewport_size({"width": args.width, "height": int(height) + 40})
+            page.wait_for_timeout(600)
+            bottom = page.evaluate(
+                "() => document.querySelectorAll('.js-plotly-plot')"
+                "[document.querySelectorAll('.js-plotly-plot').length > 1 ? 1 : 0]"
+                ".getBoundingClientRect().bottom"
+            )
+            clip_height = min(int(bottom) + 24, int(height) + 40)
+            target = args.out / name
+            page.screenshot(
+                path=str(target),
+                clip={"x": 0, "y": 0, "width": args.width, "height": clip_height},
+            )
+            print(f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+        browser.close()
     return 0
 
 
