@@ -545,6 +545,11 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
         if parsed.session is not None:
             folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        out.conversations.extend(_warned(parsed, skipped).conversations)
+        for conv in _warned(parsed, skipped).conversations:
+            # a warning located by line names its member too, as errors do
+            conv.warnings[:] = [
+                f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings
+            ]
+            out.conversations.append(conv)
         out.ids.extend(parsed.ids)
     return out

@@ -202,6 +202,22 @@ def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
     return msg
 
 
+
+def _read_message(
+    obj: dict[str, Any], n: int, notes: Notes
+) -> tuple[dict[str, Any], list[Block]] | None:
+    """A record's message and blocks, or None (with a warning) when its structure is broken.
+
+    Each line of a session stands alone (one block of one message), so a broken one is skipped
+    and named rather than refusing the whole session.
+    """
+    try:
+        msg = _message(obj, n)
+        return msg, list(parse_content(msg.get("content"), f"line {n}, message.content", notes))
+    except TranscriptError as e:
+        notes.warn(e.location, f"{e.problem}; line skipped")
+        return None
+
 def _build(
     recs: list[tuple[int, dict[str, Any]]],
     by_uuid: dict[str, int],
@@ -378,9 +394,10 @@ def _build(
         if session.agent_id is None and type(obj.get("agentId")) is str:
             session.agent_id = obj["agentId"]
         if t == "assistant":
-            msg = _message(obj, n)
-            where = f"line {n}, message.content"
-            blocks = parse_content(msg.get("content"), where, notes)
+            read = _read_message(obj, n, notes)
+            if read is None:
+                continue
+            msg, blocks = read
             mid = msg.get("id")
             if not isinstance(mid, str):
                 mid = str_or(obj.get("uuid"), f"line {n}")
@@ -415,15 +432,17 @@ def _build(
                     items[-1].closed = True
             continue
         if t == "user":
-            msg = _message(obj, n)
-            blocks = parse_content(msg.get("content"), f"line {n}, message.content", notes)
+            read = _read_message(obj, n, notes)
+            if read is None:
+                continue
+            blocks = read[1]
             summary = obj.get("isCompactSummary") is True
         elif t == "attachment":
             a = obj.get("attachment")
             text = _attachment_text(a) if type(a) is dict else None
             if text is None:
                 continue
-            blocks = (TextBlock(text=text),)
+            blocks = [TextBlock(text=text)]
             summary = False
         else:
             continue

@@ -225,15 +225,24 @@ def test_orphan_result_and_unsigned_thinking_warn_with_their_line() -> None:
     assert isinstance(conv.messages[2].content[0], ToolResultBlock)  # kept
 
 
-def test_bad_records_raise_with_their_line() -> None:
-    records = [user("u1", None, "hi"), asst("a1", "u1", "m1", [{"text": "no type"}])]
-    with pytest.raises(
-        TranscriptError, match=r"^line 2, message\.content\[0\]: content block has no `type`"
-    ):
-        loading.loads(jsonl(records))
+def test_bad_records_are_skipped_and_named_with_their_line() -> None:
+    # Each line of a session stands alone (one block of one message): a broken one is skipped
+    # with a warning naming it, and the rest of the session still loads.
+    records = [
+        user("u1", None, "hi"),
+        asst("a1", "u1", "m1", [{"text": "no type"}]),
+        asst("a2", "a1", "m2", [text("ok")]),
+    ]
+    conv = loading.loads(jsonl(records))
+    assert conv.warnings == [
+        "line 2, message.content[0]: content block has no `type`; line skipped"
+    ]
+    assert [m.role for m in conv.messages] == ["user", "assistant"]
     bot = rec("user", "u1", None, message={"role": "robot", "content": "x"})
-    with pytest.raises(TranscriptError, match=r"^line 1, message\.role: unknown role 'robot'"):
-        loading.loads(jsonl([bot, asst("a1", "u1", "m1", [text("x")])]))
+    conv = loading.loads(jsonl([bot, user("u2", "u1", "hi"), asst("a1", "u2", "m1", [text("x")])]))
+    assert conv.warnings == [
+        "line 1, message.role: unknown role 'robot' (expected user or assistant); line skipped"
+    ]
     with pytest.raises(TranscriptError, match="no user or assistant records"):
         loading.loads(jsonl([{"type": "summary", "summary": "x", "leafUuid": "y"}]), "claude-code")
 
@@ -373,10 +382,12 @@ def test_unsafe_or_oversized_zips_are_refused(monkeypatch: pytest.MonkeyPatch) -
         loading.loads(zip_bytes({"a": "1", "b": "2", "c": "3"}))
 
 
-def test_error_inside_a_zip_names_the_member() -> None:
+def test_a_problem_inside_a_zip_names_the_member() -> None:
     records = [user("u1", None, "hi"), asst("a1", "u1", "m1", [{"text": "x"}])]
-    with pytest.raises(TranscriptError, match=r"^s\.jsonl, line 2, message\.content\[0\]: "):
-        loading.loads(zip_bytes({"s.jsonl": jsonl(records)}))
+    conv = loading.loads(zip_bytes({"s.jsonl": jsonl(records)}))
+    assert [w.split(": ")[0] for w in conv.warnings] == ["s.jsonl, line 2, message.content[0]"]
+    with pytest.raises(TranscriptError, match=r"^s\.jsonl, "):
+        loading.loads(zip_bytes({"s.jsonl": jsonl([{"type": "summary", "summary": "x"}])}))
 
 
 def test_boundary_without_logical_parent_continues_from_the_record_before() -> None:
