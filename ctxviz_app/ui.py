@@ -90,6 +90,11 @@ SAMPLES: Final[tuple[Sample, ...]] = (
         file="request_body.json",
         label="One request body (no usage: estimated)",
     ),
+    Sample(
+        id="web_research_agent",
+        file="web_research_agent.jsonl.xz",
+        label="Research agent with web search (server-tool pitfall)",
+    ),
 )
 DEFAULT_SAMPLE: Final = "claude_code_session"
 UPLOAD: Final = "upload"

@@ -46,6 +46,7 @@ OUTPUT_FILES = (
     "claude_code_session.zip",
     "openai_tool_calls.jsonl",
     "request_body.json",
+    "web_research_agent.jsonl.xz",
 )
 
 Json = dict[str, Any]
@@ -132,6 +133,9 @@ class Ids:
         n = self.rng.randrange(180, 420)
         return base64.b64encode(b"\x12" + self.rng.randbytes(n)).decode()
 
+    def srvtoolu(self) -> str:
+        return "srvtoolu_01" + self._chars(B62, 22)
+
     def openai_call(self) -> str:
         return "call_" + self._chars(B62, 24)
 
@@ -175,6 +179,10 @@ def block_tokens(block: Json) -> int:
         return text_tokens(block["name"]) + json_tokens(block["input"]) + 8
     if kind == "tool_result":
         return content_tokens(block.get("content", "")) + 6
+    if kind == "server_tool_use":
+        return text_tokens(block["name"]) + json_tokens(block["input"]) + 8
+    if kind == "web_search_tool_result":
+        return json_tokens(block["content"]) + 6
     raise ValueError(f"no estimate for block type {kind!r}")
 
 
@@ -4335,6 +4343,881 @@ def build_request_body() -> Json:
 
 
 # --------------------------------------------------------------------------------------------
+# 7. web_research_agent.jsonl.xz: a research agent with the web_search server tool
+# --------------------------------------------------------------------------------------------
+
+WEB_SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
+
+RESEARCH_TOOLS = [
+    WEB_SEARCH_TOOL,
+    tool_def(
+        "read_document",
+        """Read a document from the project's shared drive (requirements, site data, vendor
+        responses, the finance model). Returns its text.""",
+        {"name": {"type": "string", "description": "Document name, e.g. site-requirements"}},
+        ["name"],
+    ),
+    tool_def(
+        "save_notes",
+        """Append research notes to a section of the working notes file (notes/<section>.md).
+        Returns the section's new size.""",
+        {
+            "section": {"type": "string"},
+            "text": {"type": "string", "description": "Markdown to append"},
+        },
+        ["section", "text"],
+    ),
+]
+
+RESEARCH_SITES = [
+    ("storage-digest.example", "Storage Digest"),
+    ("cellchem-review.example", "Cell Chemistry Review"),
+    ("northgrid-utility.example", "Northgrid Utility Blog"),
+    ("energy-prices.example", "Energy Prices Monitor"),
+    ("coldclimate-energy.example", "Cold Climate Energy Lab"),
+    ("tradeflows.example", "Tradeflows Commodities"),
+    ("bess-safety.example", "BESS Safety Forum"),
+    ("policy-tracker.example", "Clean Energy Policy Tracker"),
+]
+
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+class ResearchLog(AnthropicLog):
+    """An AnthropicLog whose responses may run the web_search server tool.
+
+    One such response is several internal model calls ("iterations"): the model samples up to a
+    search, the server runs it and appends the results, the model samples again. The API reports
+    the sum over the iterations: `cache_read_input_tokens` adds up each iteration's read of the
+    whole prompt so far, which is what inflates the SDK's compaction_control total. Each
+    iteration is listed in `usage.iterations` (type `message`).
+    """
+
+    def respond_with_search(self, content: list[Json], stop_reason: str) -> Json:
+        request = self.request_body()
+        first = self._usage(0)
+        base = sum(self.prompt_sequence()[1])
+        # iterations end after each web_search_tool_result (the server ran the search)
+        segments: list[list[Json]] = [[]]
+        for b in content:
+            segments[-1].append(b)
+            if b["type"] == "web_search_tool_result":
+                segments.append([])
+        iterations: list[Json] = []
+        seen = MESSAGE_OVERHEAD_TOKENS
+        previous = 0
+        for k, seg in enumerate(segments):
+            out = sum(block_tokens(b) for b in seg if b["type"] != "web_search_tool_result")
+            if k == 0:
+                it = {
+                    "type": "message",
+                    "input_tokens": first["input_tokens"],
+                    "cache_creation_input_tokens": first["cache_creation_input_tokens"],
+                    "cache_read_input_tokens": first["cache_read_input_tokens"],
+                    "output_tokens": out,
+                }
+                previous = base
+            else:
+                prompt = base + seen
+                it = {
+                    "type": "message",
+                    "input_tokens": prompt - previous,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": previous,
+                    "output_tokens": out,
+                }
+                previous = prompt
+            seen += sum(block_tokens(b) for b in seg)
+            iterations.append(it)
+        searches = sum(1 for b in content if b["type"] == "server_tool_use")
+        creation = sum(it["cache_creation_input_tokens"] for it in iterations)
+        usage = {
+            "input_tokens": sum(it["input_tokens"] for it in iterations),
+            "cache_creation_input_tokens": creation,
+            "cache_read_input_tokens": sum(it["cache_read_input_tokens"] for it in iterations),
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": creation,
+                "ephemeral_1h_input_tokens": 0,
+            },
+            "output_tokens": sum(it["output_tokens"] for it in iterations),
+            "server_tool_use": {"web_search_requests": searches},
+            "iterations": iterations,
+            "service_tier": "standard",
+        }
+        response = {
+            "id": self.ids.msg(),
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": copy.deepcopy(content),
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        self.pairs.append({**self.pair_extra, "request": request, "response": response})
+        self.messages.append({"role": "assistant", "content": copy.deepcopy(content)})
+        return response
+
+
+class Researcher:
+    """Scripted research steps: web searches with cited findings, then client tool calls."""
+
+    def __init__(self, log: ResearchLog, documents: dict[str, str]) -> None:
+        self.log = log
+        self.rng = log.rng
+        self.documents = documents
+        self.notes: dict[str, int] = {}
+        self.day = dt.date(2025, 11, 24)
+
+    def ask(self, text: str) -> None:
+        """A genuine user message, as a list of blocks (the client marks its last block)."""
+        self.log.user([{"type": "text", "text": text}])
+
+    def _results(self, query: str) -> list[Json]:
+        rng = self.rng
+        slug = "-".join(re.findall(r"[a-z0-9]+", query.lower())[:6])
+        out = []
+        for domain, site in rng.sample(RESEARCH_SITES, rng.randint(3, 5)):
+            age = self.day - dt.timedelta(days=rng.randint(3, 700))
+            n = rng.randrange(800, 1800)
+            out.append(
+                {
+                    "type": "web_search_result",
+                    "url": (
+                        f"https://{domain}/{age.year}/{age.month:02d}/{slug}-{rng.randint(10, 99)}"
+                    ),
+                    "title": f"{query[:1].upper()}{query[1:]} | {site}",
+                    "encrypted_content": base64.b64encode(b"\x01" + rng.randbytes(n)).decode(),
+                    "page_age": (
+                        f"{MONTHS[age.month - 1]} {age.day}, {age.year}"
+                        if rng.random() < 0.8
+                        else None
+                    ),
+                }
+            )
+        return out
+
+    def step(
+        self,
+        searches: list[tuple[str | None, str]],
+        findings: list[tuple[str, str | None]],
+        calls: list[tuple[str, Json]] | None = None,
+    ) -> None:
+        """`searches`: (lead-in text or None, query); `findings`: (text, cited text or None),
+        each cited finding quoting the next result of the searches in turn."""
+        ids = self.log.ids
+        content: list[Json] = []
+        results: list[Json] = []
+        for lead, query in searches:
+            if lead:
+                content.append({"type": "text", "text": unwrap(lead)})
+            use_id = ids.srvtoolu()
+            content.append(
+                {
+                    "type": "server_tool_use",
+                    "id": use_id,
+                    "name": "web_search",
+                    "input": {"query": query},
+                }
+            )
+            found = self._results(query)
+            results.extend(found)
+            content.append(
+                {"type": "web_search_tool_result", "tool_use_id": use_id, "content": found}
+            )
+        k = 0
+        for text, cited in findings:
+            # an indented triple-quoted block is unwrapped; other text is kept as written
+            block: Json = {"type": "text", "text": unwrap(text) if text.startswith("\n ") else text}
+            if cited is not None:
+                r = results[k % len(results)]
+                k += 1
+                block["citations"] = [
+                    {
+                        "type": "web_search_result_location",
+                        "cited_text": cited,
+                        "url": r["url"],
+                        "title": r["title"],
+                        "encrypted_index": base64.b64encode(
+                            b"\x02" + self.rng.randbytes(self.rng.randrange(60, 110))
+                        ).decode(),
+                    }
+                ]
+            content.append(block)
+        uses = []
+        for name, tool_input in calls or []:
+            use = {"type": "tool_use", "id": ids.toolu(), "name": name, "input": tool_input}
+            content.append(use)
+            uses.append(use)
+        stop = "tool_use" if uses else "end_turn"
+        if searches:
+            self.log.respond_with_search(content, stop)
+        else:
+            self.log.respond(content, stop)
+        if uses:
+            self.log.user(
+                [
+                    {"type": "tool_result", "tool_use_id": u["id"], "content": self._run(u)}
+                    for u in uses
+                ]
+            )
+
+    def _run(self, use: Json) -> str:
+        if use["name"] == "read_document":
+            return self.documents[use["input"]["name"]]
+        section = use["input"]["section"]
+        self.notes[section] = self.notes.get(section, 0) + len(use["input"]["text"])
+        return f"Appended to notes/{section}.md ({self.notes[section]:,} characters)."
+
+
+def climate_table(rng: Random) -> str:
+    """Hourly site temperatures of the coldest week on record, as the site survey lists them."""
+    out = ["| date | hour | air °C | wind m/s | snow cm |", "|---|---|---|---|---|"]
+    start = dt.datetime(2024, 1, 14)
+    temp = -18.0
+    for h in range(0, 7 * 24, 2):
+        t = start + dt.timedelta(hours=h)
+        temp = max(-41.0, min(-4.0, temp + rng.gauss(-0.1, 1.6)))
+        out.append(
+            f"| {t:%Y-%m-%d} | {t:%H}:00 | {temp:.1f} | {abs(rng.gauss(4, 2.5)):.1f} |"
+            f" {max(0.0, rng.gauss(38, 6)):.0f} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def vendor_responses(rng: Random) -> str:
+    vendors = [
+        # name, chemistry, product, warranty years, references > 10 MWh, UL 9540, UL 9540A
+        ("Halvard Energy Systems", "sodium-ion", "NIB-280", 15, 4, "listed", "available"),
+        ("Keystone Cells", "sodium-ion", "NaCore 3.1", 12, 1, "pending", "in progress"),
+        ("Ostrava Power", "LFP", "LF-5000 liquid-cooled", 20, 41, "listed", "available"),
+        ("Bluepeak Storage", "LFP", "BP-Cube 5.0", 15, 18, "listed", "available"),
+        ("Tamarack Grid", "LFP", "TG-4M", 20, 27, "listed", "available"),
+    ]
+    parts = [
+        "# RFI responses: 20 MW / 80 MWh storage, Northfield site\n",
+        "Received 2025-11-07. Prices are indicative, DDP site, excluding EPC and grid works.\n",
+    ]
+    for name, chem, product, years, refs, listing, report in vendors:
+        price = rng.randint(168, 214) if chem == "LFP" else rng.randint(196, 251)
+        low = -20 if chem == "LFP" else -40
+        heating = (
+            f"not required above {low} °C"
+            if chem != "LFP"
+            else "required below 0 °C (cells), electric, from auxiliary supply"
+        )
+        parts.append(
+            unwrap(f"""
+            ## {name}: {product} ({chem})
+
+            - System price: ${price}/kWh installed capacity, containerised, including PCS.
+            - Warranty: {years} years or {rng.choice([6000, 7000, 8000])} full cycles,
+              end-of-warranty capacity {rng.choice([60, 65, 70])}%.
+            - Rated operating range: {low} °C to +{rng.choice([45, 50, 55])} °C ambient;
+              heating {heating}.
+            - Round-trip efficiency (AC, at 25 °C): {rng.uniform(83, 89):.1f}%.
+            - Certifications: UL 9540 {listing},
+              UL 9540A test report {report}.
+            - Deliveries: first containers {rng.randint(26, 48)} weeks after order.
+            - References: {refs} projects over 10 MWh in operation.
+            """)
+        )
+        rows = ["| month | ambient °C | auxiliary kWh/day | derate % |", "|---|---|---|---|"]
+        for m, amb in zip(MONTHS, [-19, -16, -8, 1, 9, 15, 18, 16, 10, 3, -6, -15], strict=True):
+            heat = max(0, (0 - amb) * (41 if chem == "LFP" else 9)) + rng.randint(150, 260)
+            derate = max(0, (-amb - (20 if chem == "LFP" else 30)) * 1.5)
+            rows.append(f"| {m} | {amb} | {heat} | {derate:.1f} |")
+        parts.append("Auxiliary consumption declared for the site's monthly mean temperatures:\n")
+        parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+def finance_assumptions(rng: Random) -> str:
+    out = [
+        "# Finance model assumptions (v3, 2025-11-12)\n",
+        "Discount rate 7.5% real. Project life 20 years. One augmentation allowed.\n",
+        "| year | arbitrage $/MWh spread | capacity $/kW-yr | cycles/yr | degradation % |",
+        "|---|---|---|---|---|",
+    ]
+    for y in range(1, 21):
+        out.append(
+            f"| {y} | {rng.gauss(48 - y * 0.6, 4):.1f} | {rng.gauss(62 + y * 0.8, 3):.1f} |"
+            f" {rng.randint(290, 340)} | {1.6 + rng.uniform(-0.3, 0.3):.2f} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def build_web_research() -> list[Json]:
+    rng = rng_for(7)
+    ids = Ids(rng_for(107))
+    system = unwrap("""
+        You are the research assistant of Northfield Energy Cooperative's engineering team.
+        You prepare decision briefs: search the web for current sources, read the project's own
+        documents with read_document, and keep working notes with save_notes as you go. Cite
+        every external figure you use; prefer primary sources and recent data, and say when
+        sources disagree or are vendor claims. The board reads the final memos: lead with the
+        recommendation, keep them under two pages, and list open risks.
+        """)
+    log = ResearchLog(
+        ids,
+        rng,
+        model="claude-sonnet-4-5-20250929",
+        max_tokens=8192,
+        system=system,
+        tools=RESEARCH_TOOLS,
+    )
+    requirements = unwrap("""
+        # Northfield storage project: site requirements (rev. D)
+
+        ## Purpose
+
+        A 20 MW / 80 MWh battery energy storage system (BESS) at the Northfield substation,
+        for evening peak shaving, frequency response and capacity payments. Commercial
+        operation targeted for Q4 2027. The cooperative owns and operates the site; the EPC
+        contractor is chosen after the technology decision.
+
+        ## Site
+
+        - Location: Northfield substation yard, 62° N, altitude 240 m, open terrain.
+        - Design ambient range: -40 °C to +30 °C. Design wind 32 m/s, snow load 2.8 kN/m².
+        - Available area: 5,400 m² inside the existing fence, gravel pad, no buildings.
+        - Grid connection: 33 kV bay, 20 MW export / 20 MW import, existing transformer.
+        - Auxiliary supply: from the station service transformer, 400 kVA maximum. Auxiliary
+          energy is bought at retail price and counts against round-trip efficiency.
+
+        ## Duty
+
+        - One full cycle per day on average, up to 1.4 on winter peak days.
+        - Frequency response: 20 MW for 15 minutes, available 95% of the hours.
+        - The system must deliver its full rating during the winter peak (December to
+          February, 16:00 to 20:00), when ambient temperatures are lowest.
+
+        ## Constraints
+
+        - Fire code: UL 9540 listing and a UL 9540A large-scale test report are mandatory;
+          the local fire authority asks for NFPA 855 spacing.
+        - Warranty: at least 15 years, with a capacity guarantee; the cooperative's lenders
+          ask for a supplier with at least three reference projects above 10 MWh.
+        - Budget: $19.5M for the battery system including PCS, excluding EPC and grid works.
+        - Local content: the grant from the provincial fund requires 30% of the value from
+          domestic suppliers or assembly.
+
+        ## Open questions for the engineering team
+
+        1. Sodium-ion or LFP? Sodium-ion is said to handle cold better and to avoid lithium
+           price risk; LFP is the proven choice. Which fits this site and this duty?
+        2. How much auxiliary energy will heating take in winter, and what does it do to
+           the round-trip efficiency over a year?
+        3. Which suppliers can meet the warranty, certification and reference requirements?
+        """)
+    climate = (
+        unwrap("""
+            # Site climate data: coldest recorded week (station NF-03, 2024)
+
+            Two-hourly readings from the substation weather station. The survey uses this
+            week as the design winter week for auxiliary load and derating.
+            """)
+        + "\n"
+        + climate_table(rng_for(71))
+    )
+    documents = {
+        "site-requirements": requirements,
+        "site-climate-data": climate,
+        "vendor-rfi-responses": vendor_responses(rng_for(72)),
+        "finance-model-assumptions": finance_assumptions(rng_for(73)),
+    }
+    r = Researcher(log, documents)
+
+    # --- turn 1: the chemistry question -------------------------------------------------------
+    r.ask(
+        unwrap("""
+            We need a recommendation on battery chemistry for the Northfield storage project:
+            sodium-ion or LFP. Start from our site requirements document, then research the
+            current state of both. Keep notes as you go; I'd like a first summary today.
+            """)
+    )
+    r.step(
+        [],
+        [("I'll start with the site requirements, then research both chemistries.", None)],
+        [("read_document", {"name": "site-requirements"})],
+    )
+    r.step(
+        [
+            (
+                "The site is cold (design -40 °C) and the winter peak is the critical duty. "
+                "Let me look at where sodium-ion stands for grid storage.",
+                "sodium-ion battery grid storage deployments 2025",
+            ),
+            (None, "sodium-ion vs LFP energy density cycle life comparison"),
+        ],
+        [
+            ("Sodium-ion has moved from pilots to its first utility-scale projects: ", None),
+            (
+                "the largest operating sodium-ion storage plant reported this year is 100 MWh,"
+                " with two more above 50 MWh under construction.",
+                "The 100 MWh plant, commissioned in May, is the largest sodium-ion storage"
+                " installation operating to date.",
+            ),
+            (
+                " Its cells store less energy per kilogram than LFP, which matters less for a "
+                "stationary site with 5,400 m² available: ",
+                None,
+            ),
+            (
+                "current sodium-ion cells reach about 140-160 Wh/kg against 160-190 Wh/kg for"
+                " LFP storage cells.",
+                "Commercial sodium-ion cells now reach 140 to 160 Wh/kg, still below the 160 to"
+                " 190 Wh/kg of LFP storage cells.",
+            ),
+            (" On cycle life, ", None),
+            (
+                "vendors claim 6,000-8,000 cycles for sodium-ion, but field data covers only a"
+                " few years, whereas LFP has a decade of field data at 6,000+ cycles.",
+                "Claimed cycle life of 6,000 to 8,000 cycles has not yet been demonstrated in the"
+                " field beyond three years of operation.",
+            ),
+        ],
+        [
+            (
+                "save_notes",
+                {
+                    "section": "chemistry",
+                    "text": unwrap("""
+                        ## Sodium-ion vs LFP: basics
+                        - Na-ion: first utility-scale plants (largest 100 MWh, 2025); 140-160
+                          Wh/kg vs LFP 160-190 Wh/kg; footprint not a constraint here.
+                        - Cycle life: Na-ion 6,000-8,000 claimed, field data under 3 years; LFP
+                          proven at 6,000+.
+                        """),
+                },
+            )
+        ],
+    )
+    r.step(
+        [
+            (
+                "Now the cold-weather behaviour, which is what the site hinges on.",
+                "sodium-ion battery low temperature performance -30 °C -40 °C capacity",
+            ),
+            (None, "LFP battery storage cold climate heating auxiliary load"),
+            (None, "BESS container heating parasitic load winter efficiency"),
+        ],
+        [
+            ("The cold-weather picture is the strongest argument for sodium-ion: ", None),
+            (
+                "sodium-ion cells retain about 90% of their capacity at -20 °C and can be"
+                " charged below 0 °C, where LFP cells must be heated before charging.",
+                "At -20 °C the cells retained around 90% of their rated capacity and accepted"
+                " charge without preheating.",
+            ),
+            (" For LFP, ", None),
+            (
+                "container heating in cold climates consumes 2-5% of the annual throughput,"
+                " most of it in the three coldest months.",
+                "Heating and HVAC loads accounted for between 2 and 5 percent of annual"
+                " discharged energy at the northern sites.",
+            ),
+            (" The sources disagree on how far down sodium-ion holds up: ", None),
+            (
+                "below -30 °C, independent tests show capacity dropping to 70-80%, well under"
+                " vendor datasheets.",
+                "Independent testing at -30 °C measured 70 to 80 percent of nominal capacity,"
+                " below the datasheet values.",
+            ),
+            (" I'll check the site's own temperature record before drawing conclusions.", None),
+        ],
+        [("read_document", {"name": "site-climate-data"})],
+    )
+    r.step(
+        [
+            (
+                "The design week sits between -15 °C and -40 °C for days, so heating load and "
+                "derating both matter. Finally, prices.",
+                "sodium-ion cell price per kWh 2025",
+            ),
+            (None, "LFP storage cell prices 2025 per kWh"),
+        ],
+        [
+            (
+                """
+                **First summary: LFP is the safer default; sodium-ion is worth a serious look
+                because of the cold.**
+
+                - **Maturity.**""",
+                None,
+            ),
+            (
+                " Sodium-ion is at the first-utility-project stage (largest plant 100 MWh);"
+                " LFP is the standard chemistry of grid storage.",
+                "LFP accounted for more than 90 percent of new stationary storage capacity last"
+                " year.",
+            ),
+            ("\n- **Cold.**", None),
+            (
+                " Sodium-ion keeps ~90% capacity at -20 °C and charges below 0 °C without"
+                " heating; LFP needs heating that costs 2-5% of annual throughput in cold"
+                " climates.",
+                "LFP systems in cold climates rely on active heating to keep cells above 0 °C"
+                " before charging.",
+            ),
+            ("\n- **Price.**", None),
+            (
+                " Sodium-ion cells are quoted at $70-90/kWh against $50-60/kWh for LFP storage"
+                " cells this year, so sodium-ion starts 20-40% more expensive at the cell.",
+                "Sodium-ion cells were quoted between $70 and $90 per kWh, against $50 to $60"
+                " for LFP storage cells.",
+            ),
+            (
+                "\n\n"
+                + unwrap("""
+                    Our site's design week (-15 to -40 °C for days) is exactly where the two
+                    differ most, so the answer depends on the heating load versus the price gap
+                    and on whether sodium-ion suppliers can meet our warranty, certification and
+                    reference requirements. I'd look at suppliers next.
+                    """),
+                None,
+            ),
+        ],
+    )
+
+    # --- turn 2: suppliers and supply risk -----------------------------------------------------
+    r.ask(
+        unwrap("""
+            Good start. Look into the suppliers that actually offer sodium-ion containers with
+            warranties, and at the supply risks on both sides. Our RFI responses are in the
+            drive as vendor-rfi-responses.
+            """)
+    )
+    r.step(
+        [
+            (
+                "I'll read the RFI responses first and then check the suppliers' claims.",
+                "sodium-ion containerized BESS product warranty 15 years",
+            ),
+            (None, "sodium-ion storage system UL 9540A test report certification"),
+        ],
+        [
+            ("Certification is the first filter: ", None),
+            (
+                "only two sodium-ion container products have a published UL 9540A large-scale"
+                " test report so far; several list UL 9540 as pending.",
+                "Two sodium-ion systems have completed UL 9540A large-scale fire testing; others"
+                " list certification as pending.",
+            ),
+            (" On warranties, ", None),
+            (
+                "sodium-ion suppliers offer 10-15 years, usually capped at 6,000 cycles, with"
+                " end-of-warranty capacity of 60-70%.",
+                "Warranties on sodium-ion systems range from ten to fifteen years, typically"
+                " capped at 6,000 cycles.",
+            ),
+        ],
+        [("read_document", {"name": "vendor-rfi-responses"})],
+    )
+    r.step(
+        [
+            (
+                "Halvard and Keystone are the two sodium-ion bidders. Checking their track "
+                "records and thermal-runaway data.",
+                "Halvard Energy Systems sodium-ion NIB-280 projects",
+            ),
+            (None, "sodium-ion thermal runaway fire safety compared to LFP"),
+        ],
+        [
+            ("Halvard's NIB-280 is the more mature of the two: ", None),
+            (
+                "it has four reference projects above 10 MWh, the largest 60 MWh, all in"
+                " operation for less than two years.",
+                "Halvard's largest operating project, a 60 MWh system, entered service last year.",
+            ),
+            (" Keystone has one project above 10 MWh. On safety, ", None),
+            (
+                "sodium-ion cells show lower peak temperatures and less gas in thermal runaway"
+                " tests than LFP, though the fire authority will still ask for a UL 9540A"
+                " report.",
+                "Sodium-ion cells reached lower peak temperatures and released less gas than LFP"
+                " cells in the same abuse tests.",
+            ),
+        ],
+        [
+            (
+                "save_notes",
+                {
+                    "section": "vendors",
+                    "text": unwrap("""
+                        ## Suppliers (RFI 2025-11-07 + web)
+                        - Halvard NIB-280 (Na-ion): 15 y, 4 refs > 10 MWh (largest 60 MWh,
+                          < 2 y in operation); UL 9540A report available.
+                        - Keystone NaCore 3.1 (Na-ion): 12 y warranty (below our 15 y), 1 ref.
+                        - LFP bidders (Ostrava, Bluepeak, Tamarack): 15-20 y, many references,
+                          all UL 9540 listed; need heating below 0 °C.
+                        - Safety: Na-ion milder thermal runaway; UL 9540A still required.
+                        """),
+                },
+            )
+        ],
+    )
+    r.step(
+        [
+            (
+                "Now supply risk on both sides.",
+                "lithium carbonate price outlook 2026",
+            ),
+            (None, "sodium-ion supply chain hard carbon anode capacity 2026"),
+        ],
+        [
+            ("On the lithium side, ", None),
+            (
+                "lithium carbonate prices fell about 80% from their 2022 peak and most"
+                " forecasters expect them to stay low through 2026 as new capacity comes online.",
+                "Most forecasts see lithium carbonate remaining well below its 2022 peak through"
+                " 2026.",
+            ),
+            (" That weakens the main economic argument for sodium-ion. Its own risk is ", None),
+            (
+                "a thin supply chain: hard-carbon anode capacity outside one country is still"
+                " small, and cell production is concentrated in a handful of makers.",
+                "Hard carbon anode production capacity remains concentrated, with limited"
+                " supply outside a few producers.",
+            ),
+        ],
+        [
+            (
+                "save_notes",
+                {
+                    "section": "supply",
+                    "text": unwrap("""
+                        ## Supply risk
+                        - Lithium: carbonate ~80% below 2022 peak, expected low through 2026.
+                        - Na-ion: hard-carbon anode and cell supply concentrated; few makers.
+                        """),
+                },
+            )
+        ],
+    )
+    r.step(
+        [(None, "sodium-ion degradation field data warranty throughput")],
+        [
+            (
+                """
+                **Suppliers and supply risk: sodium-ion is possible but only with Halvard, and
+                it's the riskier supply chain.**
+
+                - Of the two sodium-ion bidders, only **Halvard (NIB-280)** meets the 15-year
+                  warranty, the UL 9540A requirement and the three-reference rule (four
+                  references above 10 MWh). Keystone offers 12 years and one reference, so it
+                  fails two of our requirements.
+                - All three LFP bidders meet every requirement; their declared winter heating
+                  loads are 4-5 times those of the sodium-ion bids.
+                - **Supply risk runs the other way from what the requirements assumed:**
+                  lithium prices are low and expected to stay so, while sodium-ion depends on
+                  a concentrated anode and cell supply.
+                -""",
+                None,
+            ),
+            (
+                " Field degradation data for sodium-ion covers under three years, so the"
+                " warranty is the main protection.",
+                "Published field degradation data for sodium-ion systems spans less than three"
+                " years of operation.",
+            ),
+        ],
+    )
+
+    # --- turn 3: the board memo -----------------------------------------------------------------
+    r.ask(
+        unwrap("""
+            Thanks. Please draft the recommendation memo for the board. Check the current
+            incentives and anything published in the last month, and use the finance model
+            assumptions from the drive.
+            """)
+    )
+    r.step(
+        [
+            (
+                "Checking incentives first.",
+                "energy storage investment tax credit domestic content bonus 2025",
+            ),
+            (None, "provincial clean energy fund storage grant local content requirement"),
+        ],
+        [
+            ("Both chemistries qualify for the storage credit; ", None),
+            (
+                "the domestic content bonus requires a minimum share of manufactured products"
+                " from domestic suppliers, which the LFP bidders with local assembly can meet.",
+                "The domestic content bonus requires that a minimum percentage of manufactured"
+                " products be produced domestically.",
+            ),
+            (" The provincial grant's 30% local-content rule ", None),
+            (
+                "counts container assembly and integration, not only cells.",
+                "Assembly and integration performed in the province count toward the local"
+                " content share.",
+            ),
+        ],
+        [
+            (
+                "save_notes",
+                {
+                    "section": "incentives",
+                    "text": unwrap("""
+                        ## Incentives
+                        - Storage credit: both chemistries; domestic content bonus favours
+                          bidders with local assembly (Ostrava, Tamarack).
+                        - Provincial grant: 30% local content counts assembly/integration.
+                        """),
+                },
+            )
+        ],
+    )
+    r.step(
+        [
+            (
+                "Now anything recent on either chemistry.",
+                "sodium-ion battery news November 2025",
+            ),
+            (None, "cold climate LFP storage project winter performance 2025"),
+        ],
+        [
+            ("Two recent items matter for the memo: ", None),
+            (
+                "a second large sodium-ion cell factory announced a one-year delay this month,",
+                "The company said volume production at the new plant would start a year later"
+                " than planned.",
+            ),
+            (" and ", None),
+            (
+                "a northern utility published its first winter of LFP operation, with 3.1% of"
+                " throughput used for heating and full output during its peak.",
+                "Heating consumed 3.1 percent of the energy discharged over the winter, and the"
+                " system met every peak dispatch.",
+            ),
+        ],
+        [("read_document", {"name": "finance-model-assumptions"})],
+    )
+    r.step(
+        [(None, "battery storage augmentation cost per kWh 2027")],
+        [
+            (
+                "The finance model allows one augmentation; ",
+                None,
+            ),
+            (
+                "augmentation costs for LFP are expected to fall to about $120/kWh installed by"
+                " 2027.",
+                "Installed augmentation costs are projected near $120 per kWh by 2027.",
+            ),
+        ],
+        [
+            (
+                "save_notes",
+                {
+                    "section": "risks",
+                    "text": unwrap("""
+                        ## Risks for the memo
+                        - Na-ion: single qualifying supplier; cell factory delays; short field
+                          record.
+                        - LFP: heating load 2-5% (3.1% measured at a northern site); auxiliary
+                          supply 400 kVA must cover winter heating.
+                        - Augmentation (year ~10): ~$120/kWh expected for LFP.
+                        """),
+                },
+            )
+        ],
+    )
+    r.step(
+        [],
+        [
+            (
+                """
+                # Memo: battery chemistry for the Northfield storage project
+
+                **Recommendation: procure LFP (liquid-cooled, containerised) from a bidder
+                with local assembly, and keep Halvard's sodium-ion offer as a priced
+                alternative in the tender.**
+
+                ## Why
+
+                1. **Requirements.** All three LFP bidders meet the warranty (15-20 years),
+                   certification (UL 9540 listed, UL 9540A reports) and reference
+                   requirements. Of the sodium-ion bidders only Halvard does, with four
+                   references, none older than two years.
+                2. **Cold.** Sodium-ion's real advantage is the cold: it charges below 0 °C
+                   and keeps ~90% of its capacity at -20 °C. But LFP with heating met every
+                   winter peak at a comparable northern site, using 3.1% of its throughput
+                   for heating. At our site that is about 0.9 GWh a year, roughly $95,000 at
+                   retail price, and the 400 kVA auxiliary supply covers it.
+                3. **Price and supply.** LFP cells are 20-40% cheaper; lithium prices are
+                   expected to stay low through 2026, while sodium-ion's supply chain is
+                   concentrated and one major cell factory has just slipped a year.
+                4. **Incentives.** Bidders with local assembly qualify for the domestic
+                   content bonus and the provincial grant's 30% local-content rule.
+
+                ## Open risks
+
+                - Winter derating below -30 °C: ask each bidder for a guaranteed winter
+                  rating at -40 °C, heating included.
+                - Auxiliary supply: confirm the 400 kVA station supply with heating at the
+                  design week.
+                - Revisit sodium-ion at augmentation (around year 10), when its field record
+                  will be long enough to judge.
+                """,
+                None,
+            ),
+        ],
+    )
+
+    # --- turn 4: a follow-up question ----------------------------------------------------------
+    r.ask("One more: how does round-trip efficiency compare at low temperatures?")
+    r.step(
+        [
+            (None, "round-trip efficiency sodium-ion battery low temperature"),
+            (None, "LFP BESS round-trip efficiency winter including auxiliary load"),
+        ],
+        [
+            ("At the cell, the two are close at room temperature, ", None),
+            (
+                "sodium-ion at 88-92% DC round-trip efficiency against 92-95% for LFP.",
+                "DC round-trip efficiency measured 88 to 92 percent for sodium-ion cells and 92"
+                " to 95 percent for LFP.",
+            ),
+            (" In the cold the comparison flips once heating is counted: ", None),
+            (
+                "LFP systems in winter measured 78-82% AC round-trip efficiency including"
+                " auxiliary load, versus 83-85% for the sodium-ion pilots that needed no"
+                " heating.",
+                "Including auxiliary consumption, winter round-trip efficiency fell to between 78"
+                " and 82 percent for the LFP systems.",
+            ),
+            (
+                "\n\n"
+                + unwrap("""
+                    Over a whole year at our site the gap is about 2 points in sodium-ion's
+                    favour, worth roughly $90-110K a year at our cycling. That's less than the
+                    price gap on an 80 MWh system, so it doesn't change the recommendation, but
+                    it's worth stating in the memo as the main trade-off.
+                    """),
+                None,
+            ),
+        ],
+    )
+    return log.pairs
+
+
+# --------------------------------------------------------------------------------------------
 # Writing and checking
 # --------------------------------------------------------------------------------------------
 
@@ -4378,6 +5261,9 @@ def write_all(out: Path) -> dict[str, bytes]:
     written["claude_code_session.zip"] = buf.getvalue()
     written["openai_tool_calls.jsonl"] = jsonl(build_openai())
     written["request_body.json"] = pretty(build_request_body(), 2)
+    written["web_research_agent.jsonl.xz"] = lzma.compress(
+        jsonl(build_web_research()), format=lzma.FORMAT_XZ, preset=6
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     session_dir = out / "claude_code_session"
@@ -4473,6 +5359,20 @@ def describe(folder: Path) -> str:
             f"{path.relative_to(folder)}: {len(seen)} responses, peak prompt"
             f" {max(seen.values()):,}{extra}"
         )
+    research = [
+        json.loads(x)["response"]["usage"]
+        for x in lzma.decompress((folder / "web_research_agent.jsonl.xz").read_bytes()).splitlines()
+    ]
+    # the real context is the last internal call's prompt; the SDK adds up all of them
+    real = max(
+        prompt_of({"cache_creation_input_tokens": 0, **(u.get("iterations") or [u])[-1]})
+        for u in research
+    )
+    sdk = max(prompt_of(u) + u["output_tokens"] for u in research)
+    lines.append(
+        f"web_research_agent.jsonl.xz: {len(research)} requests, peak real prompt {real:,},"
+        f" peak SDK compaction_control total {sdk:,}"
+    )
     pairs = [json.loads(x) for x in (folder / "openai_tool_calls.jsonl").read_text().splitlines()]
     peak = max(p["response"]["usage"]["prompt_tokens"] for p in pairs)
     lines.append(f"openai_tool_calls.jsonl: {len(pairs)} requests, peak prompt_tokens {peak:,}")

@@ -493,3 +493,113 @@ def test_request_body() -> None:
         for b in m["content"]
     )
     assert tool_uses >= 5
+
+
+# --- 7. web research agent (server tool) -----------------------------------------------------
+
+
+def web_research() -> list[Json]:
+    return read_jsonl(lzma.decompress((SAMPLES / "web_research_agent.jsonl.xz").read_bytes()))
+
+
+def real_prompt_of(usage: Json) -> int:
+    """The context the model saw: the last internal call's prompt where iterations are listed."""
+    iterations = usage.get("iterations") or [usage]
+    return prompt_of({"cache_creation_input_tokens": 0, **iterations[-1]})
+
+
+def sdk_total_of(usage: Json) -> int:
+    """What the SDK's compaction_control compares with its threshold."""
+    return prompt_of(usage) + usage["output_tokens"]
+
+
+def test_web_research_agent_runs_server_searches() -> None:
+    assert (SAMPLES / "web_research_agent.jsonl.xz").stat().st_size < 400_000
+    pairs = web_research()
+    assert 12 <= len(pairs) <= 20
+    searched = 0
+    for pair in pairs:
+        request, response = pair["request"], pair["response"]
+        assert request["model"] == "claude-sonnet-4-5-20250929"
+        assert {"type": "web_search_20250305", "name": "web_search", "max_uses": 5} in request[
+            "tools"
+        ]
+        assert {t["name"] for t in request["tools"]} >= {"read_document", "save_notes"}
+        assert request["messages"][-1]["role"] == "user"
+        assert_tool_results_matched(request["messages"])
+        content = response["content"]
+        assert response["stop_reason"] == (
+            "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
+        )
+        # every search is answered by its result, in the same response, right after it
+        uses = [b for b in content if b["type"] == "server_tool_use"]
+        for use, result in itertools.pairwise(content):
+            if use["type"] == "server_tool_use":
+                assert use["id"].startswith("srvtoolu_01") and use["name"] == "web_search"
+                assert result["type"] == "web_search_tool_result"
+                assert result["tool_use_id"] == use["id"]
+                assert 3 <= len(result["content"]) <= 5
+                for r in result["content"]:
+                    assert set(r) == {"type", "url", "title", "encrypted_content", "page_age"}
+                    assert r["type"] == "web_search_result" and r["url"].startswith("https://")
+        urls = {
+            r["url"] for b in content if b["type"] == "web_search_tool_result" for r in b["content"]
+        }
+        for b in content:
+            for c in b.get("citations") or []:
+                assert c["type"] == "web_search_result_location" and c["url"] in urls
+                assert 0 < len(c["cited_text"]) <= 150
+        assert len(uses) <= 5
+        if uses:
+            searched += 1
+            assert response["usage"]["server_tool_use"] == {"web_search_requests": len(uses)}
+        else:
+            assert "server_tool_use" not in response["usage"]
+    assert searched >= 10
+
+
+def test_web_research_usage_sums_the_internal_calls() -> None:
+    pairs = web_research()
+    for pair in pairs:
+        usage = pair["response"]["usage"]
+        iterations = usage.get("iterations")
+        if not iterations:
+            continue
+        searches = usage["server_tool_use"]["web_search_requests"]
+        assert len(iterations) == searches + 1
+        assert all(it["type"] == "message" for it in iterations)
+        for key in ("input_tokens", "cache_read_input_tokens", "output_tokens"):
+            assert usage[key] == sum(it[key] for it in iterations), key
+        # each internal call reads the whole prompt of the call before it from the cache
+        for before, after in itertools.pairwise(iterations):
+            assert after["cache_read_input_tokens"] == prompt_of(before)
+    # the next request's prompt holds this response in full: the real context only grows
+    reals = [real_prompt_of(p["response"]["usage"]) for p in pairs]
+    firsts = [
+        prompt_of({**(p["response"]["usage"].get("iterations") or [p["response"]["usage"]])[0]})
+        for p in pairs
+    ]
+    assert all(a < b for a, b in itertools.pairwise(firsts))
+    assert all(first <= real for first, real in zip(firsts, reals, strict=True))
+
+
+def test_web_research_sdk_total_is_inflated() -> None:
+    """The pitfall: the SDK's total crosses 100K while the real context is far below it."""
+    pairs = web_research()
+    reals = [real_prompt_of(p["response"]["usage"]) for p in pairs]
+    totals = [sdk_total_of(p["response"]["usage"]) for p in pairs]
+    crossing = next(j for j, t in enumerate(totals) if t >= 100_000)
+    assert reals[crossing] < 50_000
+    assert crossing < len(pairs) - 3
+    assert 40_000 <= max(reals) <= 70_000
+    assert max(reals) + pairs[-1]["response"]["usage"]["output_tokens"] < 100_000
+    assert max(totals) >= 2.5 * max(reals)
+
+
+def test_web_research_each_request_extends_the_previous_one() -> None:
+    pairs = web_research()
+    for before, after in itertools.pairwise(pairs):
+        sent = before["request"]["messages"]
+        again = after["request"]["messages"][: len(sent)]
+        assert without_cache_control(again) == without_cache_control(sent)
+        assert after["request"]["messages"][len(sent)]["content"] == before["response"]["content"]
