@@ -10,6 +10,7 @@ stalling it.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import threading
 import time
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import loads
@@ -67,10 +69,41 @@ class Outcome:
     seconds: float
 
 
+POLICIES: tuple[dict[str, Any], ...] = (
+    {"context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]}},
+    {"context_management": {"edits": [{"type": "compact_20260112"}]}},
+    {"compaction_control": {"enabled": True, "context_token_threshold": 5_000}},
+    {"claude_code_autocompact": True, "undo_recorded_compactions": True},
+    {"rolling_window": 2_000, "context_window": 4_000},
+    {"model": "claude-haiku-4-5", "thinking_preservation": True},
+)
+"""What-if replays run on some loaded cases (every POLICY_EVERY-th), one policy per case."""
+POLICY_EVERY = int(os.environ.get("CTXVIZ_FUZZ_POLICY_EVERY", "3"))
+_policy_turn = 0
+
+
 def _check_simulation(conv: Conversation, case: str) -> None:
-    sim = simulate(conv)
+    global _policy_turn
+    _check_frame(simulate(conv), conv, case)
+    _policy_turn += 1
+    if POLICY_EVERY and _policy_turn % POLICY_EVERY == 0:
+        policy = POLICIES[(_policy_turn // POLICY_EVERY) % len(POLICIES)]
+        try:
+            sim = simulate(conv, **policy)
+        except ValueError as e:  # only what the API would reject for this configuration
+            assert not isinstance(e, TranscriptError), f"{case}: {policy}: {e}"
+            assert any(
+                k in str(e)
+                for k in ("context_management", "compaction_control", "thinking", "window")
+            ), f"{case}: {policy}: {e}"
+            return
+        _check_frame(sim, conv, f"{case} under {policy}", recorded=False)
+
+
+def _check_frame(sim: Any, conv: Conversation, case: str, *, recorded: bool = True) -> None:
     frame = sim.requests
-    assert len(frame) == len(conv.requests), f"{case}: one row per request"
+    if recorded:  # a what-if may add requests (a compaction's summary call, a re-issued one)
+        assert len(frame) == len(conv.requests), f"{case}: one row per request"
     for col in ("input_tokens", "output_tokens", "context_tokens"):
         values = frame[col].tolist()
         bad = [

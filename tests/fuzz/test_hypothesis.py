@@ -9,6 +9,7 @@ Every example goes through ``run_case``: load, simulate, TranscriptError or noth
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -17,13 +18,13 @@ from hypothesis import strategies as st
 from tests.fuzz._check import run_case
 from tests.fuzz._mutate import HOSTILE_TEXTS
 
-EXAMPLES = 120
+EXAMPLES = int(os.environ.get("CTXVIZ_FUZZ_EXAMPLES", "120"))
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,  # a fixed, reproducible run in CI; failures print their example
-    derandomize=True,
+    derandomize=os.environ.get("CTXVIZ_FUZZ_SEED") is None,
 )
 
 # ---- leaves ------------------------------------------------------------------------------------
