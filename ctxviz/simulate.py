@@ -118,6 +118,7 @@ REQUEST_COLUMNS: Final[tuple[str, ...]] = (
     "compaction_control_total_tokens",
     "context_window",
     "remaining_tokens",
+    "server_tool_extra_input_tokens",
     "over_window",
     "long_context",
     "cost_input_usd",
@@ -321,7 +322,9 @@ class Simulation:
       ``compaction_control_total_tokens``: the SDK's total after this response (when configured).
     - ``context_window``, ``remaining_tokens`` (window - input), ``over_window`` (does not fit:
       input + output > window, or input + max_tokens for models that reject up front),
-      ``long_context`` (priced at long-context rates).
+      ``long_context`` (priced at long-context rates). ``server_tool_extra_input_tokens``: what a
+      server-tool response's recorded usage adds beyond its largest internal call (the calls'
+      prompts are summed); the window is judged without it.
     - ``cost_input_usd``, ``cost_cache_write_usd``, ``cost_cache_read_usd``, ``cost_output_usd``,
       ``compaction_cost_usd``, ``cost_usd`` (all of them), ``cumulative_cost_usd``.
     - ``prompt_start_message`` / ``prompt_end_message``: the prompt is built from
@@ -1519,6 +1522,15 @@ def _compaction_iteration(req: Request) -> tuple[int, int, int, int] | None:
     return None
 
 
+def _internal_calls_extra(req: Request) -> int:
+    """Recorded prompt tokens beyond the largest of a response's internal ``message`` calls."""
+    usage = req.usage
+    if usage is None:
+        return 0
+    calls = [it.prompt_tokens for it in usage.iterations if it.type == "message"]
+    return max(0, usage.prompt_tokens - max(calls)) if len(calls) > 1 else 0
+
+
 def _server_tool_excess(ctx: _Context, req: Request, j: int) -> int:
     """Cache reads of internal server-tool calls counted in one response's usage (the pitfall):
     the recorded prompt minus the last ``message`` iteration's, else minus the estimate."""
@@ -1794,8 +1806,24 @@ def _assemble(
     ).reshape(n)
     rejects = {m: engine.info(m).context_overflow == "validation_error" for m in set(model_col)}
     upfront = np.asarray([rejects[m] for m in model_col], dtype=bool).reshape(n)
-    over_max = upfront & (max_tokens >= 0) & (inp + max_tokens > windows)
-    over = over_max | (inp + out > windows)
+    # A server-tool response's recorded usage sums the prompts of its internal calls; the window
+    # is judged on the largest single call (SEMANTICS §5's pitfall), input_tokens stays recorded.
+    extra = np.asarray(
+        [_internal_calls_extra(requests[j]) for j in rec_req.tolist()], dtype=np.int64
+    ).reshape(n)
+    seen = np.maximum(inp - extra, 0)
+    over_max = upfront & (max_tokens >= 0) & (seen + max_tokens > windows)
+    over = over_max | (seen + out > windows)
+    if extra.any():
+        k = int(np.argmax(extra))
+        warnings.append(
+            f"{int(np.count_nonzero(extra))} requests used server tools: their recorded usage "
+            "sums the prompts of several internal model calls (e.g. request "
+            f"{k}: {int(inp[k]):,} recorded, the largest call saw {int(seen[k]):,}). input_tokens "
+            "keeps the recorded sum (what is billed, and what the SDK's compaction_control "
+            "counts); the window check uses the largest call (column "
+            "server_tool_extra_input_tokens)."
+        )
     hits = np.flatnonzero(over)
     if hits.size:
         k = int(hits[0])
@@ -1811,13 +1839,13 @@ def _assemble(
                 limits.overflow_detail(
                     kind=kind,
                     request=k,
-                    input_tokens=int(inp[k]),
+                    input_tokens=int(seen[k]),
                     other_tokens=other,
                     window=r.window,
                     behaviour=info.context_overflow,
                     model=info.display_name,
                 ),
-                tokens_before=int(inp[k]) + other,
+                tokens_before=int(seen[k]) + other,
                 tokens_after=r.window,
                 trigger=kind,
             )
@@ -1909,7 +1937,8 @@ def _assemble(
                 np.asarray([r.sdk_total is None for r in rows], dtype=bool).reshape(n),
             ),
             "context_window": windows,
-            "remaining_tokens": windows - inp,
+            "remaining_tokens": windows - seen,
+            "server_tool_extra_input_tokens": extra,
             "over_window": over,
             "long_context": long_context,
             **cost_cols,
