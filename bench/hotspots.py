@@ -95,7 +95,7 @@ def replay_worker(n: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from simulate import POLICIES, synthetic  # bench/simulate.py
 
-    from ctxviz.simulate import simulate
+    from ctxviz.simulator import simulate
 
     conv = synthetic(n)
     simulate(conv)

@@ -26,7 +26,7 @@ from ctxviz.model import (
     Usage,
     requests_from_messages,
 )
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 from ctxviz.tokens import count_text
 
 MODEL = "claude-sonnet-4-5"

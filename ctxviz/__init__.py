@@ -1,25 +1,70 @@
 """ctxviz: explore and replay how Claude's context window behaves.
 
 The public surface is fixed by the API contract (load, loads, count_tokens, simulate, figures…);
-everything else lives in private modules.
+everything else lives in private modules. Names that need pandas or plotly are imported on first
+use, so that reading a transcript (``ctxviz.load``) starts fast.
 """
 
-from ctxviz import figures, report
-from ctxviz.cost import cache_accounting, request_costs
-from ctxviz.counting import count_tokens
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import load, load_all, loads, loads_all
 from ctxviz.model import Conversation, Message, Request, Usage
-from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
-from ctxviz.simulate import Simulation, SimulationSettings, simulate
-from ctxviz.snippets import (
-    PolicyError,
-    compaction_control_dict,
-    context_management_json,
-    python_sdk_call,
-    validate_compaction_control,
-    validate_context_management,
-)
+
+if TYPE_CHECKING:
+    from ctxviz import figures, report
+    from ctxviz.cost import cache_accounting, request_costs
+    from ctxviz.counting import count_tokens
+    from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+    from ctxviz.simulator import Simulation, SimulationSettings, simulate
+    from ctxviz.snippets import (
+        PolicyError,
+        compaction_control_dict,
+        context_management_json,
+        python_sdk_call,
+        validate_compaction_control,
+        validate_context_management,
+    )
+
+# name -> the module that defines it (a module's own name for a submodule)
+_LAZY: dict[str, str] = {
+    "figures": "ctxviz.figures",
+    "report": "ctxviz.report",
+    "cache_accounting": "ctxviz.cost",
+    "request_costs": "ctxviz.cost",
+    "count_tokens": "ctxviz.counting",
+    "ModelInfo": "ctxviz.models",
+    "ModelTable": "ctxviz.models",
+    "default_table": "ctxviz.models",
+    "load_model_table": "ctxviz.models",
+    "Simulation": "ctxviz.simulator",
+    "SimulationSettings": "ctxviz.simulator",
+    "simulate": "ctxviz.simulator",
+    "PolicyError": "ctxviz.snippets",
+    "compaction_control_dict": "ctxviz.snippets",
+    "context_management_json": "ctxviz.snippets",
+    "python_sdk_call": "ctxviz.snippets",
+    "validate_compaction_control": "ctxviz.snippets",
+    "validate_context_management": "ctxviz.snippets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ctxviz' has no attribute {name!r}")
+    imported = importlib.import_module(module)
+    value = imported if module == f"ctxviz.{name}" else getattr(imported, name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Conversation",

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from ctxviz.model import Conversation
-    from ctxviz.simulate import Simulation
+    from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
 
@@ -484,7 +484,7 @@ def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
 
 
 def _simulate(conv: Conversation, steps: _Steps, what: str, **kwargs: Any) -> Simulation:
-    from ctxviz.simulate import simulate
+    from ctxviz.simulator import simulate
 
     with steps.step(f"Replaying {what} ({len(conv.requests):,} requests)"):
         return simulate(conv, **kwargs)
@@ -835,7 +835,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     subs: list[tuple[Conversation, SimulationSummary | str]] = []
     if conv.subagents:
         with steps.step("Replaying sub-agents", total=len(conv.subagents)) as advance:
-            from ctxviz.simulate import simulate
+            from ctxviz.simulator import simulate
 
             for sub in conv.subagents:
                 try:

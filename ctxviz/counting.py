@@ -330,7 +330,7 @@ def count_tokens(
 
     from ctxviz.loading import loads
     from ctxviz.model import Request
-    from ctxviz.simulate import simulate
+    from ctxviz.simulator import simulate
 
     conv = loads(json.dumps(body), format="anthropic")
     start = 0

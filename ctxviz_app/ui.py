@@ -44,7 +44,7 @@ from ctxviz import figures, report, snippets
 from ctxviz.errors import TranscriptError
 from ctxviz.model import Conversation
 from ctxviz.models import ModelInfo, ModelTable, default_table
-from ctxviz.simulate import Simulation
+from ctxviz.simulator import Simulation
 
 _LOG = logging.getLogger("ctxviz.app")
 

@@ -22,7 +22,7 @@ import ctxviz
 from ctxviz import cli
 from ctxviz.counting import count_tokens
 from ctxviz.loading import load
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_conversations"
@@ -585,8 +585,8 @@ def test_progress_is_shown_on_a_terminal_stderr_only() -> None:
 def test_an_unexpected_error_is_one_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # ``ctxviz.simulate`` is the function at the top level; the module is in sys.modules.
-    module = importlib.import_module("ctxviz.simulate")
+    # ``ctxviz.simulate`` is the function; its module is ctxviz.simulator.
+    module = importlib.import_module("ctxviz.simulator")
 
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("boom\nsecond line")

@@ -19,7 +19,7 @@ from ctxviz.model import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 MODEL = "claude-sonnet-4-5"
 

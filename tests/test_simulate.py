@@ -12,7 +12,7 @@ from _sim_builders import assistant, call, conversation, result, think, usage, u
 
 from ctxviz.categories import CATEGORIES
 from ctxviz.model import Conversation, RedactedThinkingBlock
-from ctxviz.simulate import EVENT_COLUMNS, REQUEST_COLUMNS, simulate
+from ctxviz.simulator import EVENT_COLUMNS, REQUEST_COLUMNS, simulate
 
 
 def sim(conv: Conversation, **kw: object):  # type: ignore[no-untyped-def]

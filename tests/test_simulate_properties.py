@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctxviz.model import Conversation, Message, ToolResultBlock, ToolUseBlock, Usage
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 TOOLS = ("read", "grep", "web")
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,7 +15,7 @@ import pytest
 
 from ctxviz.loading import load_all
 from ctxviz.model import Conversation
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "samples"

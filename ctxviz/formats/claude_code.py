@@ -202,7 +202,6 @@ def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
     return msg
 
 
-
 def _read_message(
     obj: dict[str, Any], n: int, notes: Notes
 ) -> tuple[dict[str, Any], list[Block]] | None:
@@ -217,6 +216,7 @@ def _read_message(
     except TranscriptError as e:
         notes.warn(e.location, f"{e.problem}; line skipped")
         return None
+
 
 def _build(
     recs: list[tuple[int, dict[str, Any]]],

@@ -24,7 +24,7 @@ from typing import Any
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import loads
 from ctxviz.model import Conversation
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 CASE_LIMIT_S = 10.0
 """A case (load + simulate) slower than this fails: the per-file time bound of the issue."""

@@ -7,7 +7,7 @@ import dataclasses
 from _sim_builders import assistant, call, conversation, result, usage, user, w, words
 
 from ctxviz.model import Message, RecordedCompaction, Request, TextBlock
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 
 def loop() -> list[Message]:

@@ -16,7 +16,7 @@ import pytest
 from _sim_builders import assistant, call, conversation, result, think, user, w, words
 
 from ctxviz.model import Conversation
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 
 def three_turns(model: str = "claude-sonnet-4-5") -> Conversation:

@@ -13,7 +13,7 @@ import pytest
 from _sim_builders import assistant, call, conversation, result, user, w, words
 
 from ctxviz.model import Conversation, ToolDefinition
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 
 def tool_conversation(second_tool: str = "read") -> Conversation:

@@ -12,7 +12,7 @@ import pytest
 from _sim_builders import assistant, conversation, user, w, words
 
 from ctxviz.model import Conversation
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 
 def long_conversation(model: str = "claude-sonnet-4-6") -> Conversation:

@@ -12,7 +12,7 @@ import pytest
 from _sim_builders import assistant, call, conversation, result, usage, user, w, words
 
 from ctxviz.model import Conversation, Iteration, Usage
-from ctxviz.simulate import Simulation, simulate
+from ctxviz.simulator import Simulation, simulate
 
 
 def loop_conversation(usages: list[Usage | None] | None = None) -> Conversation:

@@ -6,7 +6,7 @@ import dataclasses
 
 from _sim_builders import assistant, call, conversation, result, usage, user, w, words
 
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 
 def chat(model: str = "claude-sonnet-4-5", max_tokens: int | None = None):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 from _sim_builders import assistant, call, conversation, result, user, w, words
 
 from ctxviz.model import Conversation
-from ctxviz.simulate import simulate
+from ctxviz.simulator import simulate
 
 
 def chat() -> Conversation:
