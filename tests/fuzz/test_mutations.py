@@ -1,8 +1,8 @@
 """Deterministic mutations of every bundled and real sample, one test per case class.
 
 Each case is reproducible from its id (class/seed/number): ``random.Random(id)`` drives the
-mutator. ``CTXVIZ_FUZZ_CASES`` sets the cases per seed and class (default 2 in the test run;
-FINDINGS.md records larger runs).
+mutator. ``CTXVIZ_FUZZ_CASES`` sets the cases per seed and class (default 2 in the test run),
+``CTXVIZ_FUZZ_FIRST`` the first case number; FINDINGS.md records larger runs.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from tests.fuzz._corpus import SHARED_MISSING, Seed, bundled_seeds, shared_seeds
 from tests.fuzz._mutate import MUTATORS
 
 CASES_PER_SEED = int(os.environ.get("CTXVIZ_FUZZ_CASES", "2"))
+FIRST_CASE = int(os.environ.get("CTXVIZ_FUZZ_FIRST", "0"))
 
 
 def _run(cls: str, seeds: tuple[Seed, ...]) -> None:
     mutate = MUTATORS[cls]
     for seed in seeds:
-        for i in range(CASES_PER_SEED):
+        for i in range(FIRST_CASE, FIRST_CASE + CASES_PER_SEED):
             case = f"{cls}/{seed.name}/{i}"
             data = mutate(seed.data, seed.kind, random.Random(case))
             run_case(data, case, cls)
