@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ctxviz import simulate  # the public API (API.md), whatever module holds it
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import loads
 from ctxviz.model import Conversation
-from ctxviz.simulator import simulate
 
 CASE_LIMIT_S = 10.0
 """A case (load + simulate) slower than this fails: the per-file time bound of the issue."""
