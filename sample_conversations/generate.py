@@ -327,13 +327,12 @@ PY_IMPORTS = [
 ]
 
 
-class PyGen:
-    """Python-looking modules built from a vocabulary (plausible, not meant to run)."""
+class _CodeGen:
+    """Source-looking text drawn from a vocabulary: the word pickers both languages share."""
 
-    def __init__(self, rng: Random, vocab: Vocab, package: str) -> None:
+    def __init__(self, rng: Random, vocab: Vocab) -> None:
         self.rng = rng
         self.v = vocab
-        self.package = package
 
     def noun(self) -> str:
         return self.rng.choice(self.v.nouns)
@@ -343,6 +342,14 @@ class PyGen:
 
     def key(self) -> str:
         return self.rng.choice(self.v.keys)
+
+
+class PyGen(_CodeGen):
+    """Python-looking modules built from a vocabulary (plausible, not meant to run)."""
+
+    def __init__(self, rng: Random, vocab: Vocab, package: str) -> None:
+        super().__init__(rng, vocab)
+        self.package = package
 
     def func_name(self) -> str:
         r = self.rng.random()
@@ -485,21 +492,8 @@ class PyGen:
         return "\n".join(lines).rstrip() + "\n"
 
 
-class TsGen:
+class TsGen(_CodeGen):
     """TypeScript-looking modules built from a vocabulary."""
-
-    def __init__(self, rng: Random, vocab: Vocab) -> None:
-        self.rng = rng
-        self.v = vocab
-
-    def noun(self) -> str:
-        return self.rng.choice(self.v.nouns)
-
-    def verb(self) -> str:
-        return self.rng.choice(self.v.verbs)
-
-    def key(self) -> str:
-        return self.rng.choice(self.v.keys)
 
     def func_name(self) -> str:
         if self.rng.random() < 0.7:
