@@ -32,7 +32,7 @@ import gc
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter, itemgetter
 from typing import Any, Final, Literal, NamedTuple, TypeAlias, assert_never
@@ -1522,25 +1522,29 @@ def _compaction_iteration(req: Request) -> tuple[int, int, int, int] | None:
     return None
 
 
-def _internal_calls_extra(req: Request) -> int:
-    """Recorded prompt tokens beyond the largest of a response's internal ``message`` calls."""
+def _beyond_message_calls(req: Request, pick: Callable[[list[int]], int]) -> int | None:
+    """Recorded prompt tokens beyond the ``pick``-ed one of a response's internal ``message``
+    calls (their prompts, in order); None unless ``usage.iterations`` records several."""
     usage = req.usage
     if usage is None:
-        return 0
+        return None
     calls = [it.prompt_tokens for it in usage.iterations if it.type == "message"]
-    return max(0, usage.prompt_tokens - max(calls)) if len(calls) > 1 else 0
+    return max(0, usage.prompt_tokens - pick(calls)) if len(calls) > 1 else None
+
+
+def _internal_calls_extra(req: Request) -> int:
+    """Recorded prompt tokens beyond the largest of a response's internal ``message`` calls."""
+    return _beyond_message_calls(req, max) or 0
 
 
 def _server_tool_excess(ctx: _Context, req: Request, j: int) -> int:
     """Cache reads of internal server-tool calls counted in one response's usage (the pitfall):
     the recorded prompt minus the last ``message`` iteration's, else minus the estimate."""
+    excess = _beyond_message_calls(req, itemgetter(-1))
+    if excess is not None:
+        return excess
     usage = req.usage
-    if usage is None:
-        return 0
-    messages = [it for it in usage.iterations if it.type == "message"]
-    if len(messages) > 1:
-        return max(0, usage.prompt_tokens - messages[-1].prompt_tokens)
-    if usage.server_tool_use and any(usage.server_tool_use.values()):
+    if usage is not None and usage.server_tool_use and any(usage.server_tool_use.values()):
         return max(0, round(ctx.residual(j)))
     return 0
 
