@@ -161,12 +161,6 @@ class Notes:
         else:
             places.append(place(where))
 
-    def extend(self, warnings: Sequence[str]) -> None:
-        self._items.extend(warnings)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
     def finish(self) -> list[str]:
         out: list[str] = []
         for item in self._items:
