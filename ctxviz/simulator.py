@@ -986,9 +986,9 @@ def _run(
     )
     recorded_prompt = [r.usage.prompt_tokens if r.usage is not None else None for r in requests]
     models = [settings.model or r.model or conv.model or "unknown" for r in requests]
-    shows_1m = any(p is not None and p > 200_000 for p in recorded_prompt) or any(
-        "[1m]" in (r.model or conv.model or "") for r in requests
-    )
+    shows_1m = any(
+        p is not None and p > claude_code.CLAUDE_CODE_WINDOW_TOKENS for p in recorded_prompt
+    ) or any("[1m]" in (r.model or conv.model or "") for r in requests)
     window_of: dict[tuple[str, tuple[str, ...]], int] = {}
     windows: list[int] = []
     for m, r in zip(models, requests, strict=True):

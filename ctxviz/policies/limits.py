@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from ctxviz.models import ContextOverflow, ModelInfo
+from ctxviz.policies.claude_code import CLAUDE_CODE_WINDOW_TOKENS
 
 TYPE: Final = "context_window_exceeded"
 MEMORY_WARNING_TYPE: Final = "memory_warning"
@@ -45,7 +46,7 @@ def window_tokens(
     if info.context_1m_beta is not None and info.context_1m_beta in betas:
         info = info.with_1m_context()
     if claude_code and not shows_1m and not info.extended_context:
-        return min(info.context_window_tokens, 200_000)
+        return min(info.context_window_tokens, CLAUDE_CODE_WINDOW_TOKENS)
     if claude_code and shows_1m:
         info = info.with_1m_context()
     return info.context_window_tokens
