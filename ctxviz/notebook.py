@@ -270,10 +270,6 @@ def policy_description(settings: Any) -> str:
 # ---- HTML --------------------------------------------------------------------------------------
 
 
-def _fmt_tokens(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
 def _fmt_usd(value: float | None) -> str:
     if value is None:
         return "—"

@@ -404,10 +404,6 @@ def _url_str(value: Any) -> str:
     return str(value)
 
 
-def _first(raw: list[str]) -> str:
-    return raw[0]
-
-
 def _parse_bool(raw: list[str]) -> bool:
     text = raw[0].lower()
     if text in ("true", "1", "yes"):
