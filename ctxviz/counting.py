@@ -53,7 +53,7 @@ from ctxviz.model import (
     starts_turn,
     turn_indices,
 )
-from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text, family_for_model
+from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
 TokenCounter = Callable[[str, Family], int]
 """Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
@@ -306,11 +306,6 @@ def _estimate(
             dtype=np.int64,
         ),
     )
-
-
-def default_family(model: str | None) -> Family:
-    """Tokenizer family for a model id (v3 for unknown and non-Claude models)."""
-    return family_for_model(model)
 
 
 def count_tokens(

@@ -28,11 +28,6 @@ class Edits:
                 return edit
         return None
 
-    @property
-    def active(self) -> bool:
-        """Whether any edit is configured."""
-        return bool(self.clearing) or self.compact is not None
-
 
 NO_EDITS = Edits()
 

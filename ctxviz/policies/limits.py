@@ -52,26 +52,6 @@ def window_tokens(
     return info.context_window_tokens
 
 
-def overflow_kind(
-    *,
-    input_tokens: int,
-    output_tokens: int,
-    max_tokens: int | None,
-    window: int,
-    behaviour: ContextOverflow,
-) -> Overflow | None:
-    """Why a request does not fit its window, or None when it fits."""
-    if (
-        behaviour == "validation_error"
-        and max_tokens is not None
-        and input_tokens + max_tokens > window
-    ):
-        return "input+max_tokens"
-    if input_tokens + output_tokens > window:
-        return "input+output"
-    return None
-
-
 def overflow_detail(
     *,
     kind: Overflow,
