@@ -23,13 +23,21 @@ import yaml
 
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import anthropic, claude_ai, claude_code, openai
-from ctxviz.formats._blocks import Notes, at, fail, kind, need_dict, need_list
+from ctxviz.formats._blocks import (
+    TOO_DEEP,
+    Notes,
+    at,
+    fail,
+    kind,
+    need_dict,
+    need_list,
+    read_record,
+)
 from ctxviz.formats.anthropic import Pair
 from ctxviz.formats.claude_code import Session
 from ctxviz.model import Conversation
 
 FORMATS = ("anthropic", "claude-code", "openai", "claude-ai")
-TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
 
 
 def normalize_format(fmt: str | None) -> str | None:
@@ -425,25 +433,8 @@ def parse_jsonl(text: str, fmt: str | None, *, source: str | None = None) -> Par
     notes = Notes()
     records: list[tuple[int, dict[str, Any]]] = []
     for n, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            notes.warn(f"line {n}", f"not valid JSON ({e.msg} at column {e.colno}); skipped")
-            continue
-        except ValueError as e:
-            notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
-            continue
-        except RecursionError:
-            notes.warn(f"line {n}", f"not valid JSON ({TOO_DEEP}); skipped")
-            continue
-        if not isinstance(obj, dict):
-            notes.warn(
-                f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped"
-            )
-            continue
-        records.append((n, obj))
+        if line.strip() and (obj := read_record(line, n, notes)) is not None:
+            records.append((n, obj))
     if not records:
         raise TranscriptError("no line of this JSONL input is a readable JSON object")
     objs = [o for _, o in records]

@@ -8,6 +8,7 @@ instead of a ``KeyError`` or ``TypeError`` escaping.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -134,6 +135,30 @@ def dict_or_empty(value: object) -> dict[str, Any]:
 def _show(value: object) -> str:
     text = repr(value)
     return f"{kind(value)} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+# ---- JSON Lines --------------------------------------------------------------------------------
+
+TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
+
+
+def read_record(line: str, n: int, notes: Notes) -> dict[str, Any] | None:
+    """Line ``n`` of JSON Lines as an object, or None with a warning naming the line."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        notes.warn(f"line {n}", f"not valid JSON ({e.msg} at column {e.colno}); skipped")
+        return None
+    except ValueError as e:  # e.g. an integer too long to convert
+        notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
+        return None
+    except RecursionError:  # json has no depth limit of its own
+        notes.warn(f"line {n}", f"not valid JSON ({TOO_DEEP}); skipped")
+        return None
+    if not isinstance(obj, dict):
+        notes.warn(f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped")
+        return None
+    return obj
 
 
 # ---- warnings ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from ctxviz.formats._blocks import (
     kind,
     parse_content,
     parse_usage,
+    read_record,
     str_or,
 )
 from ctxviz.model import (
@@ -116,10 +117,6 @@ def looks_like(records: Sequence[object]) -> bool:
     return False
 
 
-def _json_problem(e: json.JSONDecodeError) -> str:
-    return f"{e.msg} at column {e.colno}"
-
-
 def parse_session(
     text: str | Iterable[str], *, source: str | None = None, notes: Notes | None = None
 ) -> Session:
@@ -150,29 +147,14 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
             continue
         try:
             obj, end = raw_decode(line)
-            if end != len(line) and not line[end:].isspace():
-                raise ValueError("extra data")
-        except ValueError:
-            try:  # the standard parser again, for its error message (or leading blanks)
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                notes.warn(f"line {n}", f"not valid JSON ({_json_problem(e)}); skipped")
+            ok = type(obj) is dict and (end == len(line) or line[end:].isspace())
+        except (ValueError, RecursionError):
+            ok = False
+        if not ok:
+            # the standard parser again, for its warning (or to accept leading blanks)
+            obj = read_record(line, n, notes)
+            if obj is None:
                 continue
-            except ValueError as e:  # e.g. an integer too long to convert
-                notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
-                continue
-        except RecursionError:  # json has no depth limit of its own
-            notes.warn(
-                f"line {n}",
-                "not valid JSON (nested too deeply: arrays and objects more than about 1,000 "
-                "levels deep); skipped",
-            )
-            continue
-        if type(obj) is not dict:
-            notes.warn(
-                f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped"
-            )
-            continue
         tool_result = obj.get("toolUseResult")
         if type(tool_result) is dict:
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
