@@ -53,6 +53,7 @@ from ctxviz.model import (
     starts_turn,
     turn_indices,
 )
+from ctxviz.policies import compact
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
 TokenCounter = Callable[[str, Family], int]
@@ -363,4 +364,4 @@ def count_tokens(
 
 
 def _is_compact(edit: Any) -> bool:
-    return isinstance(edit, Mapping) and edit.get("type") == "compact_20260112"
+    return isinstance(edit, Mapping) and edit.get("type") == compact.TYPE

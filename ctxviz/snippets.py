@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ctxviz.models import ModelInfo, ModelTable, default_table
+from ctxviz.policies import clear_thinking, clear_tool_uses, compact
 
-CLEAR_THINKING: Final = "clear_thinking_20251015"
-CLEAR_TOOL_USES: Final = "clear_tool_uses_20250919"
-COMPACT: Final = "compact_20260112"
+CLEAR_THINKING: Final = clear_thinking.TYPE
+CLEAR_TOOL_USES: Final = clear_tool_uses.TYPE
+COMPACT: Final = compact.TYPE
 EDIT_TYPES: Final[tuple[str, ...]] = (CLEAR_THINKING, CLEAR_TOOL_USES, COMPACT)
 
 CONTEXT_MANAGEMENT_BETA: Final = "context-management-2025-06-27"
@@ -26,7 +27,7 @@ CONTEXT_MANAGEMENT_BETA: Final = "context-management-2025-06-27"
 COMPACT_BETA: Final = "compact-2026-01-12"
 """Beta header for ``compact_20260112``."""
 
-COMPACT_MIN_TRIGGER_TOKENS: Final = 50_000
+COMPACT_MIN_TRIGGER_TOKENS: Final = compact.MIN_TRIGGER_TOKENS
 """The API rejects a ``compact_20260112`` trigger below this many input tokens."""
 
 _EDIT_KEYS: Final[dict[str, tuple[str, ...]]] = {
