@@ -354,12 +354,17 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
     return out
 
 
-def _is_session_name(name: str) -> bool:
+def _uncompressed_name(name: str) -> str:
+    """A path's file name without its compression suffix: ``a/s.jsonl.gz`` → ``s.jsonl``."""
     base = posixpath.basename(name)
-    stem = base
     for ext in (".gz", ".xz", ".bz2"):
-        stem = stem.removesuffix(ext)
-    return stem.endswith(".jsonl") and not base.startswith("agent-")
+        base = base.removesuffix(ext)
+    return base
+
+
+def _is_session_name(name: str) -> bool:
+    base = _uncompressed_name(name)
+    return base.endswith(".jsonl") and not base.startswith("agent-")
 
 
 class _DiskFolder:
@@ -420,10 +425,7 @@ class _ZipFolder:
 
 def _with_subagents(session: Session, name: str, folder: _DiskFolder | _ZipFolder) -> Conversation:
     """The session's conversation with the sub-agent transcripts found beside it."""
-    stem = posixpath.basename(name)
-    for ext in (".gz", ".xz", ".bz2"):
-        stem = stem.removesuffix(ext)
-    stem = stem.removesuffix(".jsonl")
+    stem = _uncompressed_name(name).removesuffix(".jsonl")
     notes = Notes()
     agents: list[AgentFile] = []
     try:
