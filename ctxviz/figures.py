@@ -1127,29 +1127,21 @@ def compare_table(sims: Mapping[str, SimulationLike]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for name, sim in sims.items():
         req = sim.requests
-        ev = sim.events
-        types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
-        over = ev[types == "context_window_exceeded"] if len(ev) else ev
-        first_over = int(over["request"].min()) if len(over) and "request" in over else None
-        prompt = _col(req, "input_tokens")
-        reads = _col(req, "cache_read_input_tokens")
-        total_prompt = float(prompt.sum())
-        cost = _col(req, "cost_usd")
-        recorded, estimated = source_counts(req)
+        s = summary(sim)
+        total_prompt = float(_col(req, "input_tokens").sum())
+        reads = float(_col(req, "cache_read_input_tokens").sum())
         rows.append(
             {
                 "strategy": name,
-                "requests": len(req),
-                "peak prompt (tokens)": int(prompt.max()) if len(req) else 0,
-                "first request over the window": first_over,
-                "clearings": int(types.isin(CLEARING_EVENTS).sum()),
-                "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
-                "total $": round(float(cost.sum()), 4) if "cost_usd" in req.columns else None,
-                "cache hit rate": round(float(reads.sum()) / total_prompt, 4)
-                if total_prompt
-                else None,
-                "estimated requests": estimated,
-                "recorded requests": recorded,
+                "requests": s["requests"],
+                "peak prompt (tokens)": s["peak_prompt_tokens"],
+                "first request over the window": s["first_over_window"],
+                "clearings": s["clearings"],
+                "compactions": s["compactions"],
+                "total $": round(s["total_cost_usd"], 4) if "cost_usd" in req.columns else None,
+                "cache hit rate": round(reads / total_prompt, 4) if total_prompt else None,
+                "estimated requests": s["estimated"],
+                "recorded requests": s["recorded"],
             }
         )
     columns = [
@@ -1464,7 +1456,9 @@ def summary(sim: SimulationLike) -> dict[str, Any]:
         "estimated": estimated,
         "peak_prompt_tokens": int(prompt.max()) if len(req) else 0,
         "window_tokens": window_tokens(sim),
-        "first_over_window": int(over["request"].min()) if len(over) else None,
+        "first_over_window": int(over["request"].min())
+        if len(over) and "request" in over
+        else None,
         "clearings": int(types.isin(CLEARING_EVENTS).sum()),
         "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
         "total_cost_usd": float(_col(req, "cost_usd").sum()),
