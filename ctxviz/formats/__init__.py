@@ -295,12 +295,7 @@ def _pair(obj: dict[str, Any], where: str) -> Pair:
         response, resp_where, _ = _unwrap(obj[resp_key], resp_where)
     if headers is None and isinstance(obj.get("headers"), dict):
         headers = obj["headers"]
-    betas = obj.get("betas")
-    if betas is not None:
-        bw = at(base, "betas")
-        for i, b in enumerate(need_list(betas, bw)):
-            if not isinstance(b, str):
-                fail(f"a beta name must be a string, found {kind(b)}", at(bw, i))
+    betas = anthropic.need_betas(obj.get("betas"), at(base, "betas"))
     return Pair(
         request=request,
         response=response,
@@ -308,7 +303,7 @@ def _pair(obj: dict[str, Any], where: str) -> Pair:
         request_where=req_where,
         response_where=resp_where,
         headers=headers if isinstance(headers, dict) else None,
-        betas=tuple(betas or ()),
+        betas=betas,
     )
 
 

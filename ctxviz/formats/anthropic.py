@@ -123,18 +123,23 @@ def parse_betas(
     body: Mapping[str, Any], where: str, headers: Mapping[str, Any] | None
 ) -> tuple[str, ...]:
     """Betas from the body's ``betas`` and the ``anthropic-beta`` header, in order, deduplicated."""
-    found: list[str] = []
-    betas = body.get("betas")
-    if betas is not None:
-        for i, b in enumerate(need_list(betas, at(where, "betas"))):
-            if not isinstance(b, str):
-                fail(f"a beta name must be a string, found {kind(b)}", at(at(where, "betas"), i))
-            found.append(b)
+    found = list(need_betas(body.get("betas"), at(where, "betas")))
     for key, value in (headers or {}).items():
         if isinstance(key, str) and key.lower() == "anthropic-beta":
             values = value if isinstance(value, list) else [value]
             found.extend(p.strip() for v in values if isinstance(v, str) for p in v.split(","))
     return tuple(dict.fromkeys(b for b in found if b))
+
+
+def need_betas(value: object, where: str) -> tuple[str, ...]:
+    """A ``betas`` array of names (none when absent)."""
+    if value is None:
+        return ()
+    betas = need_list(value, where)
+    for i, b in enumerate(betas):
+        if not isinstance(b, str):
+            fail(f"a beta name must be a string, found {kind(b)}", at(where, i))
+    return tuple(betas)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
