@@ -31,6 +31,7 @@ from ctxviz.formats.anthropic import (
     ParsedRequest,
     Response,
     _finish,
+    _with_params,
 )
 from ctxviz.formats.anthropic import (
     from_log as _from_log,
@@ -398,8 +399,7 @@ def _from_history(
     params = _params(body, where)
     _check_arguments(messages, notes)
     requests = [
-        replace(r, model=params.model, max_tokens=params.max_tokens)
-        for r in requests_from_messages(tuple(messages), source=where)
+        _with_params(r, params) for r in requests_from_messages(tuple(messages), source=where)
     ]
     return _finish(
         messages=messages,
