@@ -33,7 +33,7 @@ from ctok.constants import (
 )
 from ctok.engine import ReverseTrie, char_cost, frame_tail
 from ctok.main import _model
-from ctok.normalize import classify, nfc, stream_norm
+from ctok.normalize import classify, mark_case, nfc, stream_norm
 
 BridgeFamily = Literal["v3", "v4.7", "v5"]
 
@@ -60,11 +60,52 @@ def exact_content_tokens(text: str, family: BridgeFamily) -> int:
     return count - overhead
 
 
-def _stream_cost(stream: str, model: Any) -> int:
-    """Cost of ctok's min-cost tiling of a marked-stream fragment (no frame tail).
+# No vocabulary piece continues past ⟨eow⟩ or holds ⟨bow⟩ or a case marker anywhere but at its
+# head (⟨bow⟩ may follow the case marker); a piece with a space, TAB or newline is a run of that
+# one character, and a piece with an ASCII digit is a run of digits. So the tiling always splits
+# at these points, and a stream is priced one segment at a time. tests/test_tokens.py checks the
+# premises on the vocabularies.
+_RUN_EDGES: Final = "|".join(
+    f"(?<={c})(?!{c})|(?<!{c})(?={c})" for c in (" ", "\\t", "\\n", "[0-9]")
+)
+_SEGMENT_SPLIT: Final = re.compile(
+    f"(?<={EOW_G})|(?=[{SHIFT_G}{CAPS_G}])|(?<![{SHIFT_G}{CAPS_G}])(?={BOW_G})|{_RUN_EDGES}"
+)
+# Segment costs memoized per model (exact values only; emptied when full, or by clear_segments).
+SEGMENT_MEMO_MAX: Final = 100_000
+_segment_memos: dict[int, dict[str, int]] = {}
 
-    ``min_vocab_tile``'s recurrence over ctok's reverse trie, cost only: no spans are kept.
-    """
+
+def clear_segments() -> None:
+    """Empty the segment memo of every family."""
+    _segment_memos.clear()
+
+
+def _stream_cost(stream: str, model: Any) -> int:
+    """Cost of ctok's min-cost tiling of a marked-stream fragment (no frame tail)."""
+    if stream in model.vocab:
+        return 1
+    memo = _segment_memos.setdefault(id(model), {})
+    total = 0
+    for segment in _SEGMENT_SPLIT.split(stream):
+        cost = memo.get(segment)
+        total += _segment_cost(segment, model, memo) if cost is None else cost
+    return total
+
+
+def _segment_cost(segment: str, model: Any, memo: dict[str, int]) -> int:
+    """Tiling cost of one segment, stored in the segment memo."""
+    cost = 1 if segment in model.vocab else _tile_cost(segment, model)
+    if len(memo) >= SEGMENT_MEMO_MAX:
+        memo.clear()
+    memo[segment] = cost
+    return cost
+
+
+def _tile_cost(stream: str, model: Any) -> int:
+    """``min_vocab_tile``'s recurrence over ctok's reverse trie, cost only: no spans are kept."""
+    if not stream:
+        return 0
     root: dict[Any, Any] = model.trie.root
     if ReverseTrie._END is not None:  # the terminal key this loop relies on
         raise AssertionError("ctok's ReverseTrie changed")  # pragma: no cover
@@ -94,36 +135,130 @@ def _tail_cost(normalized: str, model: Any) -> int:
     return len(frame_tail(n_tail, model))
 
 
+# The ASCII characters after which a word letter starts a part of its own (tokens.py's third cut):
+# whitespace, digits and punctuation except the apostrophe, which may glue a contraction suffix.
+# A part that ends in one of them is followed by a word letter (or, unless it is whitespace, by a
+# newline, which reads the same to it): it is priced before a stand-in word.
+BEFORE_WORD: Final = frozenset(
+    "\t\n " + "".join(ch for ch in map(chr, range(0x21, 0x7F)) if not ch.isalpha() and ch != "'")
+)
+
+
+def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
+    """``part_cost`` of many middle parts (neither first nor last), the common kinds inlined."""
+    model = _model_for(family)
+    caps: int | None = model.allcaps_min
+    vocab: frozenset[str] = model.vocab
+    memo = _segment_memos.setdefault(id(model), {})
+    is_word = _plain_word().fullmatch
+    is_gap = _ASCII_GAP.fullmatch
+    costs: list[int] = []
+    for part in parts:
+        cost: int | None
+        if part.isdigit() and part.isascii():
+            cost = (len(part) + 2) // 3  # every ASCII number of up to three digits is a piece
+        elif is_word(part) is not None:
+            # One segment: ⟨bow⟩ (after any case marker) to ⟨eow⟩.
+            stream = word_stream(part, caps)
+            cost = memo.get(stream)
+            if cost is None:
+                cost = 1 if stream in vocab else _segment_cost(stream, model, memo)
+        elif is_gap(part) is not None:
+            cost = _segments_cost(gap_stream(part, after_word=part[0] != "\n"), model)
+        elif (word := any_word_stream(part, caps)) is not None:
+            cost = memo.get(word)
+            if cost is None:
+                cost = _segment_cost(word, model, memo)
+        else:
+            cost = part_cost(part, family, first=False, last=False)
+        costs.append(cost)
+    return costs
+
+
 def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> int:
     """Tokens of one part of a text cut by ``tokens.py``; parts' costs add up to the text's.
 
-    A non-first part starts either with a newline (its left neighbour ends in a character that is
-    neither a newline nor stripped) or with an ASCII non-letter right after a word letter.
+    A non-first part starts with a newline (its left neighbour is a character that is neither
+    whitespace nor stripped), with an ASCII non-letter right after a word letter (priced behind a
+    stand-in word), or with a word letter right after a character of ``BEFORE_WORD`` (nothing
+    before a word changes its stream). A non-last part that ends in such a character is followed
+    by a word letter or by a newline, which read the same to it, and is priced before a stand-in
+    word.
     """
     model = _model_for(family)
+    if _plain_word().fullmatch(part) is not None:
+        # A whole word of plain letters: its stream is the word alone, wherever it stands.
+        return _stream_cost(word_stream(part, model.allcaps_min), model)
+    if not first and not last and _ASCII_GAP.fullmatch(part) is not None:
+        return _segments_cost(gap_stream(part, after_word=part[0] != "\n"), model)
+    if (stream := any_word_stream(part, model.allcaps_min)) is not None:
+        return _stream_cost(stream, model)
     plain = _plain_text().fullmatch(part) is not None
-    if first:
-        norm = part if plain else nfc(part, fold_quotes=model.fold_quotes)
-        stream = _stream(norm, model, raw_head_space=part.startswith(" "), plain=plain)
-    elif part[:1] == "\n":
-        norm = part if plain else nfc(part, fold_quotes=model.fold_quotes)
-        stream = _stream(norm, model, raw_head_space=False, plain=plain)
-        # A message opening with a newline is handed the frame's ⟨bow⟩; mid-text nothing is.
-        if model.frame_bow:
-            if stream[:1] != BOW_G:
-                raise AssertionError(f"unexpected stream head for {part!r}")
-            stream = stream[1:]
+    text = part
+    head = ""
+    if not first and part[:1] != "\n" and not is_nfc_safe_letter(part[:1]):
+        text, head = _WORD_CONTEXT + text, _WORD_CONTEXT_STREAM
+    tail = not last and part[-1:] in BEFORE_WORD
+    if tail:
+        text += _WORD_CONTEXT
+    if not plain:
+        norm = nfc(text, fold_quotes=model.fold_quotes)
+        plain = _plain_text().fullmatch(norm) is not None  # e.g. a no-break space became " "
     else:
-        text = _WORD_CONTEXT + part
-        norm = text if plain else nfc(text, fold_quotes=model.fold_quotes)
-        stream = _stream(norm, model, raw_head_space=False, plain=plain)
-        if not stream.startswith(_WORD_CONTEXT_STREAM):
-            raise AssertionError(f"unexpected stream head for {part!r}")
-        stream = stream[len(_WORD_CONTEXT_STREAM) :]
+        norm = text
+    raw_head_space = first and part.startswith(" ")
+    stream = _stream(norm, model, raw_head_space=raw_head_space, plain=plain)
+    if not first and part[:1] == "\n" and model.frame_bow:
+        # A message opening with a newline is handed the frame's ⟨bow⟩; mid-text nothing is.
+        head = BOW_G
+    if not stream.startswith(head):
+        raise AssertionError(f"unexpected stream head for {part!r}")
+    stream = stream[len(head) :]
+    if tail:
+        if not stream.endswith(_WORD_CONTEXT_STREAM):
+            raise AssertionError(f"unexpected stream tail for {part!r}")
+        stream = stream[: -len(_WORD_CONTEXT_STREAM)]
     cost = _stream_cost(stream, model)
     if last:
         cost += _tail_cost(norm, model)
     return cost
+
+
+# ---- the ASCII gap fast path --------------------------------------------------------------------
+# A middle part made only of ASCII non-letters (punctuation, digits, whitespace) sits after a word
+# (or starts with a newline) and, if it ends in a BEFORE_WORD character, before one. Its stream is
+# ctok's rules for such text: a punctuation run takes ⟨bow⟩ after a space and ⟨eow⟩ before a single
+# space; digits and whitespace stay bare; a lone space between ⟨eow⟩ and ⟨bow⟩ is the seam. The
+# stream then splits at every marker edge and every whitespace edge (whitespace pieces are runs of
+# one character), so it is priced per segment. tests/test_tokens.py compares it with ctok.
+_ASCII_GAP: Final = re.compile("[\\t\\n -@\\[-`{-~]+")
+_GAP_BOW: Final = re.compile("(?<= )(?=[!-/:-@\\[-`{-~])")
+_GAP_EOW: Final = re.compile("(?<=[!-/:-@\\[-`{-~])(?= (?! ))")
+_GAP_SEGMENT: Final = re.compile(
+    f"{BOW_G}?[^ \\t\\n0-9{BOW_G}{EOW_G}]+{EOW_G}?| +|\\t+|\\n+|[0-9]+|.", re.DOTALL
+)
+
+
+def gap_stream(part: str, *, after_word: bool) -> str:
+    """The stream of an ASCII gap part (see above); before a word if it ends in BEFORE_WORD."""
+    if " " not in part:
+        return part
+    stream = _GAP_EOW.sub(EOW_G, _GAP_BOW.sub(BOW_G, part))
+    head = "a" + EOW_G if after_word else ""
+    tail = BOW_G + "a" + EOW_G if part[-1] in BEFORE_WORD else ""
+    if " " in stream:
+        seamed = SEAM_RE.sub("\\1" + EOW_G + "\\2" + BOW_G, head + stream + tail)
+        stream = seamed[len(head) : len(seamed) - len(tail)]
+    return stream
+
+
+def _segments_cost(stream: str, model: Any) -> int:
+    """Cost of a gap stream, one segment at a time."""
+    memo = _segment_memos.setdefault(id(model), {})
+    try:
+        return sum(map(memo.__getitem__, _GAP_SEGMENT.findall(stream)))
+    except KeyError:
+        return _stream_cost(stream, model)
 
 
 def _stream(norm: str, model: Any, *, raw_head_space: bool, plain: bool) -> str:
@@ -208,6 +343,11 @@ def _plain_text() -> re.Pattern[str]:
 
 
 @cache
+def _plain_word() -> re.Pattern[str]:
+    return re.compile(f"[{_plain_letters()}]+")
+
+
+@cache
 def _plain_run() -> re.Pattern[str]:
     return re.compile(f"([{_plain_letters()}]+)|([0-9]+)|([ \\t\\n]+)|([{_ASCII_PUNCT}]+)")
 
@@ -243,26 +383,13 @@ def plain_stream_norm(norm: str, model: Any, *, raw_head_space: bool) -> str:
     out: list[str] = [] if has_own_bow or not frame_bow else [" " if head_quote else BOW_G]
     for i, (cls, body) in enumerate(runs):
         if cls == _W:
-            if (
-                caps is not None
-                and len(body) >= caps
-                and body.isupper()
-                and _caseless().search(body) is None
-            ):
-                pre, word = CAPS_G, body.lower()
-            elif body[0] == body[0].lower():
-                pre, word = "", body
-            elif body[1:] == body[1:].lower():
-                pre, word = SHIFT_G, body.lower()
-            else:
-                pre, word = "", body
             seam = (
                 i > 0
                 and body in CONTRACTION_SUFFIXES
                 and runs[i - 1] == (_P, "'")
                 and (i < 2 or runs[i - 2][0] != _P)
             )
-            out.append(pre + ("" if seam else BOW_G) + word + EOW_G)
+            out.append(word_stream(body, caps, bow=not seam))
         elif cls == _P:
             opens_word = body == "'" and i < last and runs[i + 1][0] == _W
             bow = BOW_G if space_before[i] and not opens_word else ""
@@ -271,6 +398,71 @@ def plain_stream_norm(norm: str, model: Any, *, raw_head_space: bool) -> str:
             out.append(body)
     stream: str = SEAM_RE.sub("\\1" + EOW_G + "\\2" + BOW_G, "".join(out))
     return stream
+
+
+def word_stream(word: str, caps: int | None, *, bow: bool = True) -> str:
+    """The stream of one run of plain letters: case marker, ⟨bow⟩ (unless glued), body, ⟨eow⟩."""
+    if caps is not None and len(word) >= caps and word.isupper() and not _caseless().search(word):
+        pre, word = CAPS_G, word.lower()
+    elif word[0] == word[0].lower():
+        pre = ""
+    elif word[1:] == word[1:].lower():
+        pre, word = SHIFT_G, word.lower()
+    else:
+        pre = ""
+    stream: str = pre + BOW_G + word + EOW_G if bow else pre + word + EOW_G
+    return stream
+
+
+def any_word_stream(part: str, caps: int | None) -> str | None:
+    """The stream of a part that is one word of any script (a cut-safe letter, then BMP WORDY
+    characters) and that ctok's text normalization leaves alone; None for any other part.
+
+    Such a part is one WORDY run wherever it stands, so its stream is ctok's case marking of it
+    between ⟨bow⟩ and ⟨eow⟩."""
+    if (
+        _any_word().fullmatch(part) is None
+        or not unicodedata.is_normalized("NFC", part)
+        or "\u0e4d\u0e32" in part
+    ):
+        return None
+    marked: str = mark_case(part, caps)
+    body = marked.lstrip(SHIFT_G + CAPS_G)
+    stream: str = marked[: len(marked) - len(body)] + BOW_G + body + EOW_G
+    return stream
+
+
+@cache
+def _any_word() -> re.Pattern[str]:
+    return re.compile(f"[{char_class(is_nfc_safe_letter)}][{char_class(_is_bmp_wordy)}]*")
+
+
+def _is_bmp_wordy(ch: str) -> bool:
+    return ord(ch) < 0x10000 and not 0xD800 <= ord(ch) <= 0xDFFF and is_word_letter(ch)
+
+
+def ends_word(ch: str) -> bool:
+    """A character that closes a word (or stray-mark word) with ⟨eow⟩ before an ASCII non-letter.
+
+    A BMP WORDY character that NFC keeps, never reorders (combining class 0), and can only merge
+    into a WORDY character: every canonical pair ending in such a character composes to one
+    (tests/test_tokens.py checks); algorithmic Hangul composition and ctok's Thai fold are out.
+    """
+    cp = ord(ch)
+    if (
+        cp >= 0x10000
+        or 0xD800 <= cp <= 0xDFFF
+        or 0x1100 <= cp <= 0x11FF
+        or 0xA960 <= cp <= 0xA97F
+        or 0xD7B0 <= cp <= 0xD7FF
+        or ch == "\u0e32"
+    ):
+        return False
+    return (
+        unicodedata.combining(ch) == 0
+        and unicodedata.normalize("NFC", ch) == ch
+        and is_word_letter(ch)
+    )
 
 
 def is_word_letter(ch: str) -> bool:

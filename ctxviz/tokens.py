@@ -58,7 +58,7 @@ _V5_FREE_TRAILING: Final = " \t\n\r\x0b\x0c"
 # count_text prices the first EXACT_PARTS parts and the last one exactly, then every SAMPLE_STEP-th
 # part of the rest, and scales the sample by a token proxy (a systematic-sample ratio estimate).
 EXACT_PARTS: Final = 64
-SAMPLE_STEP: Final = 8
+SAMPLE_STEP: Final = 5
 
 # Memo bounds (see the module docstring): longer parts are priced but not stored.
 MAX_CACHED_PART_CHARS: Final = 512
@@ -186,8 +186,9 @@ def _windows(text: str) -> Iterator[tuple[list[str], bool, bool]]:
         bounds.append(match.start())
     bounds.append(len(text))
     last = len(bounds) - 2
+    find_parts = _part_finder().findall
     for i in range(last + 1):
-        yield cutter.split(text[bounds[i] : bounds[i + 1]]), i == 0, i == last
+        yield find_parts(text, bounds[i], bounds[i + 1]), i == 0, i == last
 
 
 def _prepare(text: str, family: Family) -> tuple[_Memo, str]:
@@ -196,17 +197,56 @@ def _prepare(text: str, family: Family) -> tuple[_Memo, str]:
         raise ValueError(f"unknown tokenizer family {family!r}; expected one of {FAMILIES}")
     if family == "v5":
         text = text.rstrip(_V5_FREE_TRAILING)
-    return memo, text
+    return memo, _fold(text, fold_quotes=family == "v3")
+
+
+# ctok's normalization maps these to what they become before anything can tell them apart: a
+# carriage return before a newline is stripped, NUL and the other spaces read as " " (except a
+# text's first character, whose raw form decides whether the frame absorbs a leading space), and
+# v3 folds curly quotes. Folding them first lets the cut and the memo see ordinary text.
+_SPACES: Final = re.compile("[\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f]")
+_CURLY: Final = re.compile("[\u2018\u2019\u201c\u201d]")
+_QUOTE_FOLD: Final = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _fold(text: str, *, fold_quotes: bool) -> str:
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    if _SPACES.search(text, 1) is not None:
+        text = text[:1] + _SPACES.sub(" ", text[1:])
+    if fold_quotes and _CURLY.search(text) is not None:
+        text = text.translate(_QUOTE_FOLD)
+    return text
 
 
 _PUNCT_BYTES: Final = bytes(b for b in range(0x21, 0x7F) if not chr(b).isalnum())
+_DIGIT_BYTES: Final = b"0123456789"
+_UPPER_BYTES: Final = bytes(range(0x41, 0x5B))
+_SPACE_BYTES: Final = b" \t\n"
 
 
 def _weight(parts: list[str]) -> float:
-    """A rough token proxy for sampled extrapolation: parts + UTF-8 bytes / 4 + ASCII punct / 2."""
-    data = "".join(parts).encode("utf-8", "surrogatepass")
-    punct = len(data) - len(data.translate(None, _PUNCT_BYTES))
-    return len(parts) + len(data) / 4 + punct / 2
+    """A rough token proxy for sampled extrapolation, from a few byte counts of the parts: a part
+    that is a lone space costs nothing (the seam between two words); punctuation, digits, capitals
+    and non-ASCII bytes cost more than letters; whitespace runs cost less."""
+    joined = "".join(parts)
+    data = joined.encode("utf-8", "surrogatepass")
+    size = len(data)
+    seams = parts.count(" ")
+    punct = size - len(data.translate(None, _PUNCT_BYTES))
+    digits = size - len(data.translate(None, _DIGIT_BYTES))
+    upper = size - len(data.translate(None, _UPPER_BYTES))
+    spaces = size - len(data.translate(None, _SPACE_BYTES))
+    letters = size - spaces - punct - digits
+    return (
+        (len(parts) - seams) / 2
+        + letters / 5
+        + punct * 0.7
+        + digits / 3
+        + upper / 4
+        + (size - len(joined)) / 3
+        + (spaces - seams) / 6
+    )
 
 
 def clear_cache() -> None:
@@ -216,6 +256,7 @@ def clear_cache() -> None:
         for memo in _MEMOS.values():
             memo.clear()
         _cached_chars = _cached_parts = 0
+        _ctok_bridge.clear_segments()
 
 
 def _check_family(family: str) -> None:
@@ -263,17 +304,18 @@ class _Memo:
             return sum(map(table.__getitem__, parts))
         except KeyError:
             pass
-        local: dict[str, int] = {}
-        fresh: dict[str, int] = {}
-        for part in set(parts):
-            cost = table.get(part)
-            if cost is None:
-                cost = fresh[part] = _ctok_bridge.part_cost(
-                    part, self.family, first=False, last=False
-                )
-            local[part] = cost
+        distinct = set(parts)
+        missing = list(distinct.difference(table))
+        fresh = dict(zip(missing, _ctok_bridge.middle_costs(missing, self.family), strict=True))
         _store(table, fresh)
-        return sum(map(local.__getitem__, parts))
+        try:
+            return sum(map(table.__getitem__, parts))
+        except KeyError:  # a part too long to keep, or another thread emptied the memo
+            pass
+        local = {part: table.get(part, fresh.get(part)) for part in distinct}
+        unknown = [part for part, cost in local.items() if cost is None]
+        local.update(zip(unknown, _ctok_bridge.middle_costs(unknown, self.family), strict=True))
+        return sum(map(local.__getitem__, parts))  # type: ignore[arg-type]
 
 
 _MEMOS: Final[dict[str, _Memo]] = {family: _Memo(family) for family in FAMILIES}
@@ -309,10 +351,50 @@ def cache_size() -> tuple[int, int]:
 @cache
 def _cutter() -> re.Pattern[str]:
     """The regex whose zero-width matches are the exact cut points (see the module docstring)."""
-    letters = _ctok_bridge.char_class(_ctok_bridge.is_nfc_safe_letter)
-    ascii_non_letter = "\\t\\n -@\\[-`{-~"
-    kept_non_newline = "^\\n\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ue000-\\uf8ff"
-    # Lookahead first: most positions fail on it at once, before the large letter class is tried.
+    word_end, letters, ascii_non_letter, before_word, stripped = _cut_classes()
+    # Lookahead first: most positions fail on it at once, before the large classes are tried.
     return re.compile(
-        f"(?=[{ascii_non_letter}])(?<=[{letters}])|(?=\\n)(?<=[{kept_non_newline}])",
+        f"(?=[{ascii_non_letter}])(?<=[{word_end}])"
+        f"|(?=\\n)(?<=[^\\t\\n {stripped}])"
+        f"|(?=[{letters}])(?<=[{before_word}])"
+        f"|(?=[0-9])(?<=[{_ASCII_PUNCT}])|(?=[{_ASCII_PUNCT}])(?<=[0-9])",
+    )
+
+
+@cache
+def _part_finder() -> re.Pattern[str]:
+    """The regex whose matches are the parts between ``_cutter``'s cut points, found ~1.5x faster.
+
+    A part is a run of characters each followed by a character it is not cut from, then one more.
+    """
+    word_end, letters, ascii_non_letter, _before_word, stripped = _cut_classes()
+    punct = _ASCII_PUNCT.replace("'", "")
+    other = f"[^{word_end}{ascii_non_letter}{stripped}]"
+    uncut = (
+        f"[{word_end}](?=[^{ascii_non_letter}])"
+        f"|[ \\t\\n](?=[^{letters}])"
+        f"|[{punct}](?=[^{letters}\\n0-9])"
+        f"|[0-9](?=[^{letters}\\n{_ASCII_PUNCT}])"
+        f"|'(?=[^\\n0-9])"
+        f"|{other}(?=[^\\n])"
+        f"|[{stripped}](?=.)"
+    )
+    return re.compile(f"(?:{uncut})*+.", re.DOTALL)
+
+
+# ASCII punctuation and symbols, as a character-class body.
+_ASCII_PUNCT: Final = "!-/:-@\\[-`{-~"
+
+
+@cache
+def _cut_classes() -> tuple[str, str, str, str, str]:
+    """Character-class bodies: characters that end a word, cut-safe word letters, ASCII
+    non-letters, the characters after which a word starts a part (``_ctok_bridge.BEFORE_WORD``),
+    and the characters ctok strips."""
+    return (
+        _ctok_bridge.char_class(_ctok_bridge.ends_word),
+        _ctok_bridge.char_class(_ctok_bridge.is_nfc_safe_letter),
+        "\\t\\n -@\\[-`{-~",
+        re.escape("".join(sorted(_ctok_bridge.BEFORE_WORD))),
+        "\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ue000-\\uf8ff",
     )

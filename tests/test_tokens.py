@@ -8,6 +8,7 @@ import random
 import statistics
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,7 +174,8 @@ def test_core_does_not_import_streamlit() -> None:
 
 @pytest.mark.parametrize("family", ["v3", "v4.7"])
 def test_vocabulary_never_spans_a_cut(family: Family) -> None:
-    """No piece continues past ⟨eow⟩, holds a case marker or ⟨bow⟩ mid-piece, or mixes spaces."""
+    """No piece continues past ⟨eow⟩, holds a case marker or ⟨bow⟩ mid-piece, mixes whitespace
+    with anything else, or mixes ASCII digits with anything else."""
     vocab = _ctok_bridge._model_for(family).vocab
     for piece in vocab:
         assert EOW_G not in piece[:-1], piece
@@ -183,6 +185,10 @@ def test_vocabulary_never_spans_a_cut(family: Family) -> None:
         spaces = set(piece) & set(" \t\n")
         if spaces:
             assert len(set(piece)) == 1, piece
+        if any("0" <= ch <= "9" for ch in piece):
+            assert piece.isascii() and piece.isdigit(), piece
+    numbers = {f"{n:0{width}d}" for width in (1, 2, 3) for n in range(10**width)}
+    assert numbers <= vocab  # so a run of n ASCII digits costs ceil(n / 3)
 
 
 # ---- exactness ----------------------------------------------------------------------------------
@@ -327,3 +333,36 @@ def test_default_counter_accuracy_on_calibration() -> None:
         median = statistics.median(errors)
         p90 = errors[int(0.9 * len(errors))]
         assert median <= 5 and p90 <= 15, (family, median, p90)
+
+
+# ---- the cut and its fast paths ---------------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=text_strategy)
+def test_part_finder_finds_the_cutters_parts(text: str) -> None:
+    if text:
+        assert tokens._part_finder().findall(text) == tokens._cutter().split(text)
+
+
+GAPS = st.text(alphabet=" \t\n.,;:'\"()[]{}=+-*/<>!?#$%&@^`~|\\_0123456789", min_size=1, max_size=8)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.tuples(st.sampled_from((*WORDS, "x", "Foo", "BAR", "naïve")), GAPS)))
+def test_words_and_ascii_gaps_equal_ctok(family: Family, pieces: list[tuple[str, str]]) -> None:
+    text = "".join(word + gap for word, gap in pieces) + "end"
+    assert count_text_memo(text, family) == ctok_content(text, family)
+
+
+def test_word_ends_only_compose_into_word_characters() -> None:
+    """ends_word's premise: a canonical pair ending in a character that ends a word composes to a
+    BMP WORDY character, so NFC never turns a word's last character into anything else."""
+    for cp in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(cp))
+        if not decomposition or decomposition.startswith("<") or len(decomposition.split()) != 2:
+            continue
+        second = chr(int(decomposition.split()[1], 16))
+        if _ctok_bridge.ends_word(second):
+            assert cp < 0x10000 and _ctok_bridge.is_word_letter(chr(cp)), hex(cp)
