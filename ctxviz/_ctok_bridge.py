@@ -164,7 +164,10 @@ def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
             if cost is None:
                 cost = 1 if stream in vocab else _segment_cost(stream, model, memo)
         elif is_gap(part) is not None:
-            cost = _segments_cost(gap_stream(part, after_word=part[0] != "\n"), model)
+            stream = gap_stream(
+                part, after_word=part[0] != "\n", before_word=part[-1] in BEFORE_WORD
+            )
+            cost = _segments_cost(stream, model)
         elif (word := any_word_stream(part, caps)) is not None:
             cost = memo.get(word)
             if cost is None:
@@ -173,6 +176,62 @@ def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
             cost = part_cost(part, family, first=False, last=False)
         costs.append(cost)
     return costs
+
+
+# ---- cheap estimates, for the parts count_text does not price ---------------------------------
+# A gap's runs: punctuation, digit triples, and runs of one whitespace character, less the seams
+# (a lone space with no whitespace or digit beside it, which the stream drops).
+_GAP_RUN: Final = re.compile("[!-/:-@\\[-`{-~]+|[0-9]{1,3}| +|\\t+|\\n+")
+_GAP_SEAM: Final = re.compile("(?<![ \\t\\n0-9]) (?![ \\t\\n0-9])")
+_PIECE_RUN: Final = re.compile(
+    "[A-Za-z]+|[!-/:-@\\[-`{-~]+|\\n+| {2,}|\\t+|[0-9]{1,3}|[^\\x00-\\x7f]+"
+)
+
+
+def estimates(parts: list[str], family: BridgeFamily) -> list[float]:
+    """A cheap guess at the cost of each middle part, about 5x faster than pricing it.
+
+    Exact where exact is cheap (a lone space between words, digit runs, words that are one
+    vocabulary piece); otherwise a word costs 1.1 + 0.18 a letter + 0.4 a capital (least squares
+    on the even-numbered Rosetta files and synthetic tool output), an ASCII gap a token per run of
+    punctuation, digit triple or whitespace character less its seams, and anything else the sum
+    of the same over its runs, non-ASCII at 3.5 bytes a token. count_text only uses these scaled
+    by the ratio of exact to estimated cost on the parts it does price.
+    """
+    model = _model_for(family)
+    caps: int | None = model.allcaps_min
+    vocab: frozenset[str] = model.vocab
+    is_word = _plain_word().fullmatch
+    is_gap = _ASCII_GAP.fullmatch
+
+    def word(run: str) -> float:
+        if word_stream(run, caps) in vocab:
+            return 1.0
+        return 1.1 + 0.18 * len(run) + 0.4 * sum(map(str.isupper, run))
+
+    out: list[float] = []
+    for part in parts:
+        if part == " ":
+            guess = 0.0
+        elif part.isdigit() and part.isascii():
+            guess = (len(part) + 2) // 3
+        elif is_word(part) is not None:
+            guess = word(part)
+        elif is_gap(part) is not None:
+            runs = len(_GAP_RUN.findall(part))
+            guess = max(0.5, float(runs - len(_GAP_SEAM.findall(part)) if " " in part else runs))
+        else:
+            guess = 0.0
+            for run in _PIECE_RUN.findall(part):
+                if run[0].isascii() and run[0].isalpha():
+                    guess += word(run)
+                elif run[0].isascii():
+                    guess += 1.0
+                else:
+                    guess += 0.5 + len(run.encode("utf-8", "surrogatepass")) / 3.5
+            guess = max(0.5, guess)
+        out.append(guess)
+    return out
 
 
 def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> int:
@@ -189,8 +248,18 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     if _plain_word().fullmatch(part) is not None:
         # A whole word of plain letters: its stream is the word alone, wherever it stands.
         return _stream_cost(word_stream(part, model.allcaps_min), model)
-    if not first and not last and _ASCII_GAP.fullmatch(part) is not None:
-        return _segments_cost(gap_stream(part, after_word=part[0] != "\n"), model)
+    if not first and _ASCII_GAP.fullmatch(part) is not None:
+        if not last:
+            stream = gap_stream(
+                part, after_word=part[0] != "\n", before_word=part[-1] in BEFORE_WORD
+            )
+            return _segments_cost(stream, model)
+        body = part.rstrip("\n")  # the text's final newlines are the frame's (ctok's frame_tail)
+        tail = len(frame_tail(len(part) - len(body), model))
+        if not body:
+            return tail
+        stream = gap_stream(body, after_word=part[0] != "\n", before_word=False)
+        return _segments_cost(stream, model) + tail
     if (stream := any_word_stream(part, model.allcaps_min)) is not None:
         return _stream_cost(stream, model)
     plain = _plain_text().fullmatch(part) is not None
@@ -239,14 +308,15 @@ _GAP_SEGMENT: Final = re.compile(
 )
 
 
-def gap_stream(part: str, *, after_word: bool) -> str:
-    """The stream of an ASCII gap part (see above); before a word if it ends in BEFORE_WORD."""
+def gap_stream(part: str, *, after_word: bool, before_word: bool) -> str:
+    """The stream of an ASCII gap part (see above) after a word (else after a newline's left
+    neighbour or the text's start) and before a word (else before a newline or the text's end)."""
     if " " not in part:
         return part
     stream = _GAP_EOW.sub(EOW_G, _GAP_BOW.sub(BOW_G, part))
-    head = "a" + EOW_G if after_word else ""
-    tail = BOW_G + "a" + EOW_G if part[-1] in BEFORE_WORD else ""
-    if " " in stream:
+    if (after_word and stream[0] == " ") or (EOW_G + " ") in stream:
+        head = "a" + EOW_G if after_word else ""
+        tail = BOW_G + "a" + EOW_G if before_word else ""
         seamed = SEAM_RE.sub("\\1" + EOW_G + "\\2" + BOW_G, head + stream + tail)
         stream = seamed[len(head) : len(seamed) - len(tail)]
     return stream
