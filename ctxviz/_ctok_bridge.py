@@ -260,8 +260,8 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
             return tail
         stream = gap_stream(body, after_word=part[0] != "\n", before_word=False)
         return _segments_cost(stream, model) + tail
-    if (stream := any_word_stream(part, model.allcaps_min)) is not None:
-        return _stream_cost(stream, model)
+    if (word := any_word_stream(part, model.allcaps_min)) is not None:
+        return _stream_cost(word, model)
     plain = _plain_text().fullmatch(part) is not None
     text = part
     head = ""
