@@ -179,23 +179,34 @@ def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
 
 
 # ---- cheap estimates, for the parts count_text does not price ---------------------------------
-# A gap's runs: punctuation, digit triples, and runs of one whitespace character, less the seams
+# A gap's runs: punctuation, digit triples, runs of one whitespace character, except the seams
 # (a lone space with no whitespace or digit beside it, which the stream drops).
-_GAP_RUN: Final = re.compile("[!-/:-@\\[-`{-~]+|[0-9]{1,3}| +|\\t+|\\n+")
-_GAP_SEAM: Final = re.compile("(?<![ \\t\\n0-9]) (?![ \\t\\n0-9])")
+_GAP_RUN: Final = re.compile(
+    "[!-/:-@\\[-`{-~]+|[0-9]{1,3}| {2,}|\\t+|\\n+|(?<=[\\t\\n0-9]) | (?=[\\t\\n0-9])"
+)
 _PIECE_RUN: Final = re.compile(
     "[A-Za-z]+|[!-/:-@\\[-`{-~]+|\\n+| {2,}|\\t+|[0-9]{1,3}|[^\\x00-\\x7f]+"
 )
+
+
+# Least squares on the even-numbered Rosetta and MultiPL-E files and synthetic tool output, per
+# vocabulary: a word that is not one piece costs base + per letter + per capital; a gap's run
+# count is scaled by the last figure.
+_GUESS_FIT: Final[dict[BridgeFamily, tuple[float, float, float, float]]] = {
+    "v3": (0.80, 0.25, 0.15, 1.02),
+    "v4.7": (0.70, 0.32, 0.45, 1.06),
+    "v5": (0.70, 0.32, 0.45, 1.06),
+}
 
 
 def estimates(parts: list[str], family: BridgeFamily) -> list[float]:
     """A cheap guess at the cost of each middle part, about 5x faster than pricing it.
 
     Exact where exact is cheap (a lone space between words, digit runs, words that are one
-    vocabulary piece); otherwise a word costs 1.1 + 0.18 a letter + 0.4 a capital (least squares
-    on the even-numbered Rosetta files and synthetic tool output), an ASCII gap a token per run of
-    punctuation, digit triple or whitespace character less its seams, and anything else the sum
-    of the same over its runs, non-ASCII at 3.5 bytes a token. count_text only uses these scaled
+    vocabulary piece); otherwise a word costs a fitted amount per letter and capital (_GUESS_FIT),
+    an ASCII gap about a token per run of punctuation, digit triple or whitespace character less
+    its seams, and anything else the sum of the same over its runs, non-ASCII at 3.5 bytes a
+    token. count_text only uses these scaled
     by the ratio of exact to estimated cost on the parts it does price.
     """
     model = _model_for(family)
@@ -203,11 +214,12 @@ def estimates(parts: list[str], family: BridgeFamily) -> list[float]:
     vocab: frozenset[str] = model.vocab
     is_word = _plain_word().fullmatch
     is_gap = _ASCII_GAP.fullmatch
+    base, per_letter, per_capital, gap_scale = _GUESS_FIT[family]
 
     def word(run: str) -> float:
-        if word_stream(run, caps) in vocab:
+        if (BOW_G + run + EOW_G if run.islower() else word_stream(run, caps)) in vocab:
             return 1.0
-        return 1.1 + 0.18 * len(run) + 0.4 * sum(map(str.isupper, run))
+        return base + per_letter * len(run) + per_capital * sum(map(str.isupper, run))
 
     out: list[float] = []
     for part in parts:
@@ -218,8 +230,7 @@ def estimates(parts: list[str], family: BridgeFamily) -> list[float]:
         elif is_word(part) is not None:
             guess = word(part)
         elif is_gap(part) is not None:
-            runs = len(_GAP_RUN.findall(part))
-            guess = max(0.5, float(runs - len(_GAP_SEAM.findall(part)) if " " in part else runs))
+            guess = max(0.5, gap_scale * len(_GAP_RUN.findall(part)))
         else:
             guess = 0.0
             for run in _PIECE_RUN.findall(part):

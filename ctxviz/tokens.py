@@ -57,8 +57,8 @@ _V5_FREE_TRAILING: Final = " \t\n\r\x0b\x0c"
 
 # count_text prices the first EXACT_PARTS parts and the last one exactly, then every SAMPLE_STEP-th
 # part of the rest; the others are guessed, and the guesses scaled (a ratio estimate, see below).
-EXACT_PARTS: Final = 16
-SAMPLE_STEP: Final = 5
+EXACT_PARTS: Final = 8
+SAMPLE_STEP: Final = 9
 SHRINK: Final = 10.0
 GUESSED_PARTS: Final = 400
 LONG_SAMPLES: Final = 200
@@ -206,9 +206,14 @@ def _prepare(text: str, family: Family) -> tuple[_Memo, str]:
 # v3 folds curly quotes. Folding them first lets the cut and the memo see ordinary text.
 _SPACES: Final = re.compile("[\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f]")
 _QUOTE_FOLD: Final = (("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'))
+_FOLDED: Final = re.compile(
+    "[\r\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u2018\u2019\u201c\u201d]"
+)
 
 
 def _fold(text: str, *, fold_quotes: bool) -> str:
+    if _FOLDED.search(text) is None:  # one pass for the common case: nothing to fold
+        return text
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     if _SPACES.search(text, 1) is not None:
@@ -344,7 +349,9 @@ _cached_parts = 0
 def _store(table: dict[str, int], fresh: dict[str, int]) -> None:
     """Add costs to a memo table, emptying every memo first if a bound would be crossed."""
     global _cached_chars, _cached_parts
-    keep = {part: cost for part, cost in fresh.items() if len(part) <= MAX_CACHED_PART_CHARS}
+    keep = fresh
+    if fresh and max(map(len, fresh)) > MAX_CACHED_PART_CHARS:
+        keep = {part: cost for part, cost in fresh.items() if len(part) <= MAX_CACHED_PART_CHARS}
     if not keep:
         return
     chars = sum(map(len, keep))
