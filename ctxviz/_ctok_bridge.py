@@ -73,6 +73,7 @@ _SEGMENT_SPLIT: Final = re.compile(
 )
 # Segment costs memoized per model (exact values only; emptied when full, or by clear_segments).
 SEGMENT_MEMO_MAX: Final = 100_000
+SEGMENT_MAX_CHARS: Final = 256
 _segment_memos: dict[int, dict[str, int]] = {}
 
 
@@ -96,9 +97,10 @@ def _stream_cost(stream: str, model: Any) -> int:
 def _segment_cost(segment: str, model: Any, memo: dict[str, int]) -> int:
     """Tiling cost of one segment, stored in the segment memo."""
     cost = 1 if segment in model.vocab else _tile_cost(segment, model)
-    if len(memo) >= SEGMENT_MEMO_MAX:
-        memo.clear()
-    memo[segment] = cost
+    if len(segment) <= SEGMENT_MAX_CHARS:
+        if len(memo) >= SEGMENT_MEMO_MAX:
+            memo.clear()
+        memo[segment] = cost
     return cost
 
 

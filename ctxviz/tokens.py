@@ -4,36 +4,60 @@ Three counters, all deterministic and all counting the text alone (no message fr
 
 * ``count_text_exact``: plain ``ctok.token_count`` (ctok==1.3.0, exact on the calibration data)
   minus the frame. The reference; about 0.4 MB/s.
-* ``count_text_memo``: exactly the same numbers, memoized per *part* of the text (below). Fast on
-  text whose parts it has seen (10-15 MB/s), 1-4 MB/s on text it has never seen.
+* ``count_text_memo``: exactly the same numbers, memoized per *part* of the text (below): 11-16
+  MB/s on text whose parts it has seen, 2.5-10 MB/s on text it has never seen.
 * ``count_text`` (the default): ``count_text_memo`` for texts of up to ``EXACT_PARTS + 1`` parts
-  (about 500 characters); longer texts are priced exactly on their first ``EXACT_PARTS`` parts,
-  their last part and every ``SAMPLE_STEP``-th part between, and the unpriced parts are
-  extrapolated by a ratio estimate: median error 0.5-2%, p90 3-9%; 1.5-7 MB/s cold, 11-16 warm.
+  (about 35 characters). Longer texts are priced exactly on their first ``EXACT_PARTS`` parts,
+  their last part and every ``SAMPLE_STEP``-th part between; every other part gets a cheap guess
+  (``_ctok_bridge.estimates``: exact for digit runs, the free space between two words and words
+  that are one vocabulary piece, fitted for the rest), and the guesses are scaled by exact over
+  guessed on the priced parts, that ratio pulled towards 1 by ``SHRINK`` tokens (a ratio
+  estimate). Past ``GUESSED_PARTS`` parts a byte-count proxy replaces the guesses and at most
+  about ``LONG_SAMPLES`` parts are priced. Held-out error: median 0.6-3.3%, p90 4.5-10%; about
+  5 MB/s cold on a thousand tiny code files in hundreds of languages, 8-12 on prose, long code
+  and JSON, 10-17 warm.
 
-(Figures: ``python bench/tokens.py``, CPU time on one core.) No exact method here reaches 5 MB/s
-on text never seen before: ctok's normalization and tiling cost about 2 µs per new character in
-pure Python, which the memo can only avoid for text it has seen.
+(Figures: ``python bench/tokens.py``, CPU time on one core, best of three passes.) ctok prices
+new text in pure Python at about 2 µs a character; the counters get their speed from cutting
+text into small, often repeated parts, pricing each distinct part once by its own fast path,
+and (``count_text``) pricing only a sample of the parts never seen before.
+
+Before cutting, what ctok's normalization folds anyway is folded (``_fold``): CRLF to LF, NUL and
+the other spaces to " " (not a text's first character), and for v3 curly quotes to straight ones.
 
 Parts: the text is cut only where ctok's count splits exactly, so part costs add up to the count:
 
-1. After a word letter and before an ASCII non-letter (``hello| world``, ``x|=1``). A word run's
-   marked stream always ends in ⟨eow⟩ whatever follows, no vocabulary piece continues past an
-   ⟨eow⟩, and what follows depends on the word only through "a word came before", so it is priced
-   behind a stand-in word ``a``. The letter must be one that NFC cannot merge into its neighbour.
-2. Before a newline whose left neighbour is neither a newline nor a stripped control character.
+1. After a character that ends a word (``_ctok_bridge.ends_word``: a letter or mark whose run
+   closes with ⟨eow⟩, which NFC cannot reorder or merge into anything else) and before an ASCII
+   non-letter (``hello| world``, ``x|=1``). No vocabulary piece continues past an ⟨eow⟩, and what
+   follows depends on the word only through "a word came before", so it is priced behind a
+   stand-in word ``a``.
+2. Before a newline whose left neighbour is neither whitespace nor a stripped control character.
    Whitespace tiles only in runs of one character, a newline hands no boundary marker to either
    side, and the part before keeps its whole whitespace run's head.
+3. Before a cut-safe word letter (one NFC cannot merge into its neighbour) after ASCII
+   whitespace, a digit or punctuation other than the apostrophe (which may glue a contraction):
+   a word's stream starts with ⟨bow⟩ (or a case marker) whatever came before, and no piece spans
+   into one. A part that ends in such a character is priced before a stand-in word.
+4. Between an ASCII digit and ASCII punctuation, either way round: digit pieces are runs of
+   digits, digits take no boundary markers, and punctuation next to a digit takes none either.
 
-Exactness is checked, not assumed: ``tests/test_tokens.py`` compares ``count_text_memo`` with ctok
-on thousands of texts. Opus 5 ("v5") makes trailing ASCII whitespace free (ctok's README says so
-and the calibration counts agree on all 2,264 documents); every counter here models that.
+Each part is priced by the cheapest exact route: a whole word (any script) is one segment
+between ⟨bow⟩ and ⟨eow⟩; an ASCII gap's stream is built by three regular expressions; a run of
+digits costs ceil(n / 3); anything else goes through ctok's normalizer. Streams are then tiled
+one *segment* at a time (they split at markers, whitespace and digit edges), each segment
+memoized. Exactness is checked, not assumed: ``tests/test_tokens.py`` checks every premise on
+the vocabularies and compares ``count_text_memo`` with ctok on thousands of texts; it matches
+the real count_tokens answers on all 2,264 calibration documents. Opus 5 ("v5") makes trailing
+ASCII whitespace free (ctok's README says so and the calibration counts agree); every counter
+here models that.
 
 Memory: the part memo is module-level, shared by all families and threads, and bounded: at most
 ``MAX_CACHED_PARTS`` parts of at most ``MAX_CACHED_PART_CHARS`` characters and
 ``MAX_CACHED_CHARS`` characters in all (about 100 bytes a part, so at most about 70 MB; emptied
-whenever a bound would be crossed). It only holds exact, reproducible costs: it never changes a
-result. ``clear_cache()`` empties it; ``cache_size()`` reports it.
+whenever a bound would be crossed); the guesses and the bridge's segment costs are bounded the
+same way. They only hold reproducible values: they never change a result. ``clear_cache()``
+empties them; ``cache_size()`` reports the part memo.
 """
 
 from __future__ import annotations
@@ -216,6 +240,8 @@ def _fold(text: str, *, fold_quotes: bool) -> str:
         return text
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
+    if "\xa0" in text:  # the usual one, by a plain replace
+        text = text[:1] + text[1:].replace("\xa0", " ")
     if _SPACES.search(text, 1) is not None:
         text = text[:1] + _SPACES.sub(" ", text[1:])
     if fold_quotes:
@@ -334,10 +360,10 @@ class _Memo:
         fresh = dict(zip(missing, _ctok_bridge.estimates(missing, self.family), strict=True))
         if len(table) + len(fresh) > MAX_CACHED_PARTS:
             table.clear()
-        if len(fresh) > MAX_CACHED_PARTS:
-            return fresh | table
-        table.update(fresh)
-        return table
+        if len(fresh) <= MAX_CACHED_PARTS and max(map(len, fresh)) <= MAX_CACHED_PART_CHARS:
+            table.update(fresh)
+            return table
+        return {part: fresh[part] if part in fresh else table[part] for part in set(parts)}
 
 
 _MEMOS: Final[dict[str, _Memo]] = {family: _Memo(family) for family in FAMILIES}

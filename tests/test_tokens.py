@@ -366,3 +366,46 @@ def test_word_ends_only_compose_into_word_characters() -> None:
         second = chr(int(decomposition.split()[1], 16))
         if _ctok_bridge.ends_word(second):
             assert cp < 0x10000 and _ctok_bridge.is_word_letter(chr(cp)), hex(cp)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\xa0x y",  # a leading no-break space is not the frame's absorbed space
+        " x\xa0y",
+        "\x00x\x00 y\x00",
+        "a\r\nb\r\n\r\n",
+        "\r\u0301x",  # a stripped CR still blocks composition: nothing to fold here
+        "\u2018quoted\u2019 \u201cdouble\u201d it\u2019s",
+        "x\u2003\u2028y\u205f z",
+    ],
+)
+def test_folding_before_the_cut_changes_no_count(family: Family, text: str) -> None:
+    assert count_text_memo(text, family) == ctok_content(text, family)
+    assert count_text(text, family) == ctok_content(text, family)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_estimates_are_exact_where_exact_is_cheap(family: Family) -> None:
+    parts = [" ", "7", "1234567", "the", "function", "return"]
+    guesses = _ctok_bridge.estimates(parts, family)
+    costs = _ctok_bridge.middle_costs(parts, family)
+    assert guesses == [float(cost) for cost in costs]
+    assert guesses[:3] == [0.0, 1.0, 3.0]
+
+
+def test_sampled_counts_are_deterministic_and_close_on_mid_length_code() -> None:
+    """Texts between EXACT_PARTS and GUESSED_PARTS parts: guessed, sampled and scaled."""
+    rng = random.Random(5)
+    lines = ["def f(x):", "    return x * 2", "y = [f(i) for i in range(10)]", "print(y)  # done"]
+    texts = ["\n".join(rng.choice(lines) for _ in range(rng.randint(4, 12))) for _ in range(60)]
+    for family in FAMILIES:
+        first = [count_text(t, family) for t in texts]
+        tokens.clear_cache()
+        assert [count_text(t, family) for t in reversed(texts)] == first[::-1]
+        errors = [
+            abs(c - count_text_exact(t, family)) / count_text_exact(t, family)
+            for c, t in zip(first, texts, strict=True)
+        ]
+        assert statistics.median(errors) < 0.05 and max(errors) < 0.2
