@@ -82,7 +82,7 @@ _V5_FREE_TRAILING: Final = " \t\n\r\x0b\x0c"
 # count_text prices the first EXACT_PARTS parts and the last one exactly, then every SAMPLE_STEP-th
 # part of the rest; the others are guessed, and the guesses scaled (a ratio estimate, see below).
 EXACT_PARTS: Final = 8
-SAMPLE_STEP: Final = 9
+SAMPLE_STEP: Final = 13
 SHRINK: Final = 10.0
 GUESSED_PARTS: Final = 400
 LONG_SAMPLES: Final = 200
