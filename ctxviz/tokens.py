@@ -4,8 +4,8 @@ Three counters, all deterministic and all counting the text alone (no message fr
 
 * ``count_text_exact``: plain ``ctok.token_count`` (ctok==1.3.0, exact on the calibration data)
   minus the frame. The reference; about 0.4 MB/s.
-* ``count_text_memo``: exactly the same numbers, memoized per *part* of the text (below): 11-16
-  MB/s on text whose parts it has seen, 2.5-10 MB/s on text it has never seen.
+* ``count_text_memo``: exactly the same numbers, memoized per *part* of the text (below): 11-14
+  MB/s on text whose parts it has seen, 2.4-9.5 MB/s on text it has never seen.
 * ``count_text`` (the default): ``count_text_memo`` for texts of up to ``EXACT_PARTS + 1`` parts
   (about 35 characters). Longer texts are priced exactly on their first ``EXACT_PARTS`` parts,
   their last part and every ``SAMPLE_STEP``-th part between; every other part gets a cheap guess
@@ -13,9 +13,9 @@ Three counters, all deterministic and all counting the text alone (no message fr
   that are one vocabulary piece, fitted for the rest), and the guesses are scaled by exact over
   guessed on the priced parts, that ratio pulled towards 1 by ``SHRINK`` tokens (a ratio
   estimate). Past ``GUESSED_PARTS`` parts a byte-count proxy replaces the guesses and at most
-  about ``LONG_SAMPLES`` parts are priced. Held-out error: median 0.6-3.3%, p90 4.5-10%; about
-  5 MB/s cold on a thousand tiny code files in hundreds of languages, 8-12 on prose, long code
-  and JSON, 10-17 warm.
+  about ``LONG_SAMPLES`` parts are priced. Held-out error: median 0.7-3.4%, p90 5-10.6%; on
+  never-seen text about 5 MB/s for a thousand tiny code files in hundreds of languages, 8.5-12.5
+  for prose, long code and JSON; 10-17 MB/s on text seen before.
 
 (Figures: ``python bench/tokens.py``, CPU time on one core, best of three passes.) ctok prices
 new text in pure Python at about 2 µs a character; the counters get their speed from cutting
