@@ -275,16 +275,22 @@ def _build(
             if type(msg) is dict and type(msg.get("id")) is str:
                 chain_ids.add(msg["id"])
     chain_tools: set[str] = set()
+    all_tools: set[str] = set()  # held by any readable record, on the chain or not
     answered: set[str] = set()
     for i, (_, obj) in enumerate(recs):
         t = obj.get("type")
         msg = obj.get("message")
         if type(msg) is not dict or type(msg.get("content")) is not list:
             continue
-        if t == "assistant" and _str(msg.get("id")) in chain_ids:
-            for b in msg["content"]:
-                if type(b) is dict and b.get("type") == "tool_use" and type(b.get("id")) is str:
-                    chain_tools.add(b["id"])
+        if t == "assistant":
+            ids = [
+                b["id"]
+                for b in msg["content"]
+                if type(b) is dict and b.get("type") == "tool_use" and type(b.get("id")) is str
+            ]
+            all_tools.update(ids)
+            if _str(msg.get("id")) in chain_ids:
+                chain_tools.update(ids)
         elif t == "user" and included[i]:
             answered.update(_result_ids(msg["content"]))
 
@@ -306,12 +312,13 @@ def _build(
         elif t == "user":
             content = msg.get("content") if type(msg) is dict else None
             ids = _result_ids(content)
-            if (
-                ids
-                and isinstance(content, list)
-                and len(ids) == len(content)
-                and all(r in chain_tools and r not in answered for r in ids)
-            ):
+            whole = bool(ids) and isinstance(content, list) and len(ids) == len(content)
+            if whole and all(r in chain_tools and r not in answered for r in ids):
+                answered.update(ids)
+                take = True
+            elif whole and not any(r in all_tools or r in answered for r in ids):
+                # Results of calls that no readable line holds (one on an unreadable line, a
+                # parallel call beside the chain's): kept, and the message builder says so.
                 answered.update(ids)
                 take = True
             elif obj.get("isMeta") and _str(obj.get("parentUuid")) in attached:

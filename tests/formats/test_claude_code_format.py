@@ -225,6 +225,23 @@ def test_orphan_result_and_unsigned_thinking_warn_with_their_line() -> None:
     assert isinstance(conv.messages[2].content[0], ToolResultBlock)  # kept
 
 
+def test_result_of_a_call_on_an_unreadable_line_is_kept_not_called_abandoned() -> None:
+    """A parallel call's result hangs off the chain; when the line holding the call is unreadable,
+    the result answers nothing the file holds. It used to be dropped as an "abandoned branch"."""
+    records = session()
+    records[4] = '{"type": "assistant", "uuid": "a2", "parentUuid": "a1", "mess'  # holds t1
+    conv = loading.loads(jsonl(records))
+    results = [
+        b.tool_use_id for m in conv.messages for b in m.content if isinstance(b, ToolResultBlock)
+    ]
+    assert results == ["t1", "t2"]
+    assert not any("abandoned" in w for w in conv.warnings), conv.warnings
+    assert any(
+        w.startswith("line 8, message.content[0]: tool_result for tool_use_id 't1' matches no")
+        for w in conv.warnings
+    ), conv.warnings
+
+
 def test_bad_records_are_skipped_and_named_with_their_line() -> None:
     # Each line of a session stands alone (one block of one message): a broken one is skipped
     # with a warning naming it, and the rest of the session still loads.
