@@ -140,17 +140,18 @@ def count_text(text: str, family: Family = "v3") -> int:
         return memo.exact(parts)
     exact = memo.edge(memo.head, parts[0], first=True, last=False)
     exact += memo.edge(memo.tail, parts[-1], first=False, last=True)
-    exact += memo.middle(parts[1:EXACT_PARTS])
     rest = parts[EXACT_PARTS:-1]
-    if len(rest) <= GUESSED_PARTS:
-        sample = rest[::SAMPLE_STEP]
-        sampled = memo.middle(sample)
+    guessed = len(rest) <= GUESSED_PARTS
+    sample = rest[:: SAMPLE_STEP if guessed else max(SAMPLE_STEP, len(rest) // LONG_SAMPLES)]
+    # One pass prices the head and the sample (one set of misses); the sample alone is then a sum.
+    exact += memo.middle(parts[1:EXACT_PARTS] + sample)
+    sampled = memo.middle(sample)
+    exact -= sampled
+    if guessed:
         guesses = memo.guesses_of(rest).__getitem__
         sample_guess = sum(map(guesses, sample))
         rest_guess = sum(map(guesses, rest)) - sample_guess
     else:
-        sample = rest[:: max(SAMPLE_STEP, len(rest) // LONG_SAMPLES)]
-        sampled = memo.middle(sample)
         sample_guess = _weight(sample)
         rest_guess = _weight(rest) - sample_guess
     # The unpriced parts' guesses, scaled by exact over guessed on the priced ones, the ratio
