@@ -14,7 +14,7 @@ Three counters, all deterministic and all counting the text alone (no message fr
   guessed on the priced parts, that ratio pulled towards 1 by ``SHRINK`` tokens (a ratio
   estimate). Past ``GUESSED_PARTS`` parts a byte-count proxy replaces the guesses and at most
   about ``LONG_SAMPLES`` parts are priced. Held-out error: median 0.7-3.4%, p90 5-10.6%; on
-  never-seen text about 5 MB/s for a thousand tiny code files in hundreds of languages, 8.5-12.5
+  never-seen text about 5 MB/s for a thousand tiny code files in hundreds of languages, 8.4-12.5
   for prose, long code and JSON; 10-17 MB/s on text seen before.
 
 (Figures: ``python bench/tokens.py``, CPU time on one core, best of three passes.) ctok prices
