@@ -82,20 +82,27 @@ def clear_segments() -> None:
     _segment_memos.clear()
 
 
+def _segment_memo(model: Any) -> dict[str, int]:
+    return _segment_memos.setdefault(id(model), {})
+
+
 def _stream_cost(stream: str, model: Any) -> int:
     """Cost of ctok's min-cost tiling of a marked-stream fragment (no frame tail)."""
     if stream in model.vocab:
         return 1
-    memo = _segment_memos.setdefault(id(model), {})
+    memo = _segment_memo(model)
     total = 0
     for segment in _SEGMENT_SPLIT.split(stream):
-        cost = memo.get(segment)
+        cost = memo.get(segment)  # inline: most segments are known
         total += _segment_cost(segment, model, memo) if cost is None else cost
     return total
 
 
 def _segment_cost(segment: str, model: Any, memo: dict[str, int]) -> int:
-    """Tiling cost of one segment, stored in the segment memo."""
+    """Tiling cost of one segment, from the segment memo or priced and stored there."""
+    cost = memo.get(segment)
+    if cost is not None:
+        return cost
     cost = 1 if segment in model.vocab else _tile_cost(segment, model)
     if len(segment) <= SEGMENT_MAX_CHARS:
         if len(memo) >= SEGMENT_MEMO_MAX:
@@ -147,36 +154,13 @@ BEFORE_WORD: Final = frozenset(
 
 
 def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
-    """``part_cost`` of many middle parts (neither first nor last), the common kinds inlined."""
+    """``part_cost`` of many middle parts (neither first nor last)."""
     model = _model_for(family)
-    caps: int | None = model.allcaps_min
-    vocab: frozenset[str] = model.vocab
-    memo = _segment_memos.setdefault(id(model), {})
-    is_word = _plain_word().fullmatch
-    is_gap = _ASCII_GAP.fullmatch
-    costs: list[int] = []
+    memo = _segment_memo(model)
+    costs = []
     for part in parts:
-        cost: int | None
-        if part.isdigit() and part.isascii():
-            cost = (len(part) + 2) // 3  # every ASCII number of up to three digits is a piece
-        elif is_word(part) is not None:
-            # One segment: ⟨bow⟩ (after any case marker) to ⟨eow⟩.
-            stream = word_stream(part, caps)
-            cost = memo.get(stream)
-            if cost is None:
-                cost = 1 if stream in vocab else _segment_cost(stream, model, memo)
-        elif is_gap(part) is not None:
-            stream = gap_stream(
-                part, after_word=part[0] != "\n", before_word=part[-1] in BEFORE_WORD
-            )
-            cost = _segments_cost(stream, model)
-        elif (word := any_word_stream(part, caps)) is not None:
-            cost = memo.get(word)
-            if cost is None:
-                cost = _segment_cost(word, model, memo)
-        else:
-            cost = part_cost(part, family, first=False, last=False)
-        costs.append(cost)
+        cost = _fast_cost(part, model, memo, first=False, last=False)
+        costs.append(part_cost(part, family, first=False, last=False) if cost is None else cost)
     return costs
 
 
@@ -208,8 +192,8 @@ def estimates(parts: list[str], family: BridgeFamily) -> list[float]:
     vocabulary piece); otherwise a word costs a fitted amount per letter and capital (_GUESS_FIT),
     an ASCII gap about a token per run of punctuation, digit triple or whitespace character less
     its seams, and anything else the sum of the same over its runs, non-ASCII at 3.5 bytes a
-    token. count_text only uses these scaled
-    by the ratio of exact to estimated cost on the parts it does price.
+    token. count_text only uses these scaled by the ratio of exact to estimated cost on the parts
+    it does price.
     """
     model = _model_for(family)
     caps: int | None = model.allcaps_min
@@ -258,23 +242,9 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     word.
     """
     model = _model_for(family)
-    if _plain_word().fullmatch(part) is not None:
-        # A whole word of plain letters: its stream is the word alone, wherever it stands.
-        return _stream_cost(word_stream(part, model.allcaps_min), model)
-    if not first and _ASCII_GAP.fullmatch(part) is not None:
-        if not last:
-            stream = gap_stream(
-                part, after_word=part[0] != "\n", before_word=part[-1] in BEFORE_WORD
-            )
-            return _segments_cost(stream, model)
-        body = part.rstrip("\n")  # the text's final newlines are the frame's (ctok's frame_tail)
-        tail = len(frame_tail(len(part) - len(body), model))
-        if not body:
-            return tail
-        stream = gap_stream(body, after_word=part[0] != "\n", before_word=False)
-        return _segments_cost(stream, model) + tail
-    if (word := any_word_stream(part, model.allcaps_min)) is not None:
-        return _stream_cost(word, model)
+    cost = _fast_cost(part, model, _segment_memo(model), first=first, last=last)
+    if cost is not None:
+        return cost
     plain = _plain_text().fullmatch(part) is not None
     text = part
     head = ""
@@ -304,6 +274,32 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     if last:
         cost += _tail_cost(norm, model)
     return cost
+
+
+def _fast_cost(
+    part: str, model: Any, memo: dict[str, int], *, first: bool, last: bool
+) -> int | None:
+    """``part_cost`` for the common kinds of part, without ctok's normalizer; None for the rest."""
+    if not first and not last and part.isdigit() and part.isascii():
+        return (len(part) + 2) // 3  # every ASCII number of up to three digits is a piece
+    if _plain_word().fullmatch(part) is not None:
+        # A whole word of plain letters: one segment, its stream the word alone, wherever it stands.
+        return _segment_cost(word_stream(part, model.allcaps_min), model, memo)
+    if not first and _ASCII_GAP.fullmatch(part) is not None:
+        if not last:
+            stream = gap_stream(
+                part, after_word=part[0] != "\n", before_word=part[-1] in BEFORE_WORD
+            )
+            return _segments_cost(stream, model)
+        body = part.rstrip("\n")  # the text's final newlines are the frame's (ctok's frame_tail)
+        tail = len(frame_tail(len(part) - len(body), model))
+        if not body:
+            return tail
+        stream = gap_stream(body, after_word=part[0] != "\n", before_word=False)
+        return _segments_cost(stream, model) + tail
+    if (word := any_word_stream(part, model.allcaps_min)) is not None:
+        return _segment_cost(word, model, memo)  # one segment, like a plain word
+    return None
 
 
 # ---- the ASCII gap fast path --------------------------------------------------------------------
@@ -337,7 +333,7 @@ def gap_stream(part: str, *, after_word: bool, before_word: bool) -> str:
 
 def _segments_cost(stream: str, model: Any) -> int:
     """Cost of a gap stream, one segment at a time."""
-    memo = _segment_memos.setdefault(id(model), {})
+    memo = _segment_memo(model)
     try:
         return sum(map(memo.__getitem__, _GAP_SEGMENT.findall(stream)))
     except KeyError:

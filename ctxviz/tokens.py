@@ -229,11 +229,10 @@ def _prepare(text: str, family: Family) -> tuple[_Memo, str]:
 # carriage return before a newline is stripped, NUL and the other spaces read as " " (except a
 # text's first character, whose raw form decides whether the frame absorbs a leading space), and
 # v3 folds curly quotes. Folding them first lets the cut and the memo see ordinary text.
-_SPACES: Final = re.compile("[\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f]")
+_SPACE_CHARS: Final = "\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
 _QUOTE_FOLD: Final = (("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'))
-_FOLDED: Final = re.compile(
-    "[\r\x00\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u2018\u2019\u201c\u201d]"
-)
+_SPACES: Final = re.compile(f"[{_SPACE_CHARS}]")
+_FOLDED: Final = re.compile(f"[\r{_SPACE_CHARS}{''.join(curly for curly, _ in _QUOTE_FOLD)}]")
 
 
 def _fold(text: str, *, fold_quotes: bool) -> str:
