@@ -129,7 +129,7 @@ def count_text_exact(text: str, family: Family = "v3") -> int:
 
 
 def count_text(text: str, family: Family = "v3") -> int:
-    """Tokens of ``text`` alone (no frame): exact up to ~250 characters, sampled beyond; fast."""
+    """Tokens of ``text`` alone (no frame): exact up to ~35 characters, sampled beyond; fast."""
     memo, text = _prepare(text, family)
     if not text:
         return 0
