@@ -164,6 +164,8 @@ def block_category(block: Block, message: Message) -> Category:
         case TextBlock():
             if message.is_compact_summary:
                 return "summary"
+            if message.role == "system":
+                return "system"
             return "user_text" if message.role == "user" else "assistant_text"
         case ThinkingBlock() | RedactedThinkingBlock():
             return "thinking"

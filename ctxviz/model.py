@@ -15,7 +15,9 @@ from typing import Any, Literal, TypeAlias
 JSON: TypeAlias = Any
 """A JSON value as parsed from the transcript (dict, list, str, int, float, bool, None)."""
 
-Role: TypeAlias = Literal["user", "assistant"]
+Role: TypeAlias = Literal["user", "assistant", "system"]
+"""``system``: a system message inside ``messages`` (Opus 4.8 and later accept it after a user
+turn); it is part of the prompt from where it stands, like the messages around it."""
 
 
 # ---- blocks ------------------------------------------------------------------------------------
@@ -225,6 +227,12 @@ class Request:
     applied_edits: tuple[JSON, ...] | None = None
     """The response's ``context_management.applied_edits``, when recorded."""
     source: str = ""
+    system: tuple[Block, ...] | None = None
+    """The system prompt this request sent, when a log records it per request (a log mixing
+    conversations); None: the conversation's ``system``."""
+    tools: tuple[ToolDefinition, ...] | None = None
+    """The tool definitions this request sent, when a log records them per request; None: the
+    conversation's ``tools``."""
 
 
 CompactionKind: TypeAlias = Literal["claude_code", "server", "client"]
@@ -322,7 +330,7 @@ def requests_from_messages(
     messages: tuple[Message, ...], *, source: str = ""
 ) -> tuple[Request, ...]:
     """Requests implied by a history with no recorded calls: one per assistant message, plus the
-    request about to be sent when the history ends with a user message.
+    request about to be sent when the history ends with a user (or system) message.
 
     A server ``compaction`` block starts the prompt of the requests after it, as the API drops
     everything before it.
@@ -342,7 +350,7 @@ def requests_from_messages(
             )
             if any(isinstance(b, CompactionBlock) for b in m.content):
                 start = i
-    if messages and messages[-1].role == "user":
+    if messages and messages[-1].role != "assistant":
         out.append(
             Request(
                 index=len(out),

@@ -74,6 +74,9 @@ class ModelInfo:
     supports_compact_20260112: bool
     context_awareness: bool
     """The model is told its token budget and usage (Sonnet 4.5 / 4.6, Haiku 4.5)."""
+    supports_system_messages: bool = False
+    """Accepts ``role: "system"`` messages inside ``messages`` (Opus 4.8 and later); others
+    answer 400."""
     verified: bool = True
     """False for entries whose numbers come from unconfirmed sources."""
     known: bool = True
@@ -280,13 +283,16 @@ _KIND: Final[dict[str, str]] = {
     "supports_context_editing": "bool",
     "supports_compact_20260112": "bool",
     "context_awareness": "bool",
+    "supports_system_messages": "bool",
     "verified": "bool",
     "notes": "str_list",
 }
 """The JSON fields of an entry and how each is checked (``known`` / ``extended_context`` are
 computed, never read)."""
 
-_OPTIONAL: Final[frozenset[str]] = frozenset({"api_id", "aliases", "verified", "notes"})
+_OPTIONAL: Final[frozenset[str]] = frozenset(
+    {"api_id", "aliases", "verified", "notes", "supports_system_messages"}
+)
 _TOP_LEVEL: Final[frozenset[str]] = frozenset(
     {"checked", "sources", "defaults", "fallback", "models"}
 )

@@ -230,9 +230,10 @@ def _provider(
             return "openai"
         if response.get("type") == "message" or isinstance(response.get("content"), list):
             return "anthropic"
-    if isinstance(messages, list) and openai.looks_like(messages):
-        return "openai"
     model = body.get("model") if body else None
+    claude = (isinstance(model, str) and "claude" in model) or bool(body and "system" in body)
+    if isinstance(messages, list) and openai.looks_like(messages, claude=claude):
+        return "openai"
     if isinstance(model, str) and model.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):
         return "openai"
     return "anthropic"

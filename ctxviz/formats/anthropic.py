@@ -29,6 +29,7 @@ from ctxviz.formats._blocks import (
     parse_content,
     parse_usage,
 )
+from ctxviz.models import default_table
 from ctxviz.model import (
     JSON,
     Block,
@@ -52,7 +53,7 @@ from ctxviz.model import (
     requests_from_messages,
 )
 
-ROLES = ("user", "assistant")
+ROLES = ("user", "assistant", "system")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +75,7 @@ class Pair:
 
 
 def parse_messages(value: object, where: str, notes: Notes) -> list[Message]:
-    """The ``messages`` array of a request body (roles ``user`` / ``assistant`` only)."""
+    """The ``messages`` array of a request body (roles ``user``, ``assistant`` and ``system``)."""
     out: list[Message] = []
     for i, m in enumerate(need_list(value, where, "`messages` to be an array")):
         here = at(where, i)
@@ -84,7 +85,7 @@ def parse_messages(value: object, where: str, notes: Notes) -> list[Message]:
         if role not in ROLES:
             if role is None:
                 fail("message has no `role`", here)
-            fail(f"unknown role {role!r} (expected user or assistant)", at(here, "role"))
+            fail(f"unknown role {role!r} (expected user, assistant or system)", at(here, "role"))
         if "content" not in m:
             fail("message has no `content`", here)
         content = parse_content(m["content"], at(here, "content"), notes)
@@ -246,6 +247,7 @@ def _finish(
     if not messages:
         fail("no messages: the conversation is empty", where)
     check_messages(messages, notes, locate, signatures=format == "anthropic")
+    _check_system_messages(messages, requests, model, notes)
     return Conversation(
         format=format,
         messages=tuple(messages),
@@ -257,6 +259,28 @@ def _finish(
         source=source,
         warnings=notes.finish(),
     )
+
+
+def _check_system_messages(
+    messages: Sequence[Message], requests: Sequence[Request], model: str | None, notes: Notes
+) -> None:
+    """A system message sent to a model the table says refuses it (the API answers 400) is
+    kept as sent, with one warning per model."""
+    table = default_table()
+    for i, m in enumerate(messages):
+        if m.role != "system":
+            continue
+        request = next((r for r in requests if r.prompt_start <= i < r.prompt_end), None)
+        model_id = (request.model if request else None) or model
+        if not model_id:
+            continue
+        info = table.get(model_id)
+        if info.known and not info.supports_system_messages:
+            notes.group(
+                m.source,
+                f"a system message inside `messages`, which {info.display_name} does not accept "
+                "(the API answers 400; Opus 4.8 and later do); counted as sent",
+            )
 
 
 # ---- responses ---------------------------------------------------------------------------------

@@ -54,12 +54,18 @@ from ctxviz.model import (
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
-def looks_like(messages: Sequence[object]) -> bool:
-    """Whether a messages array uses OpenAI's shapes (system/tool roles, tool_calls, parts)."""
-    for m in messages:
+def looks_like(messages: Sequence[object], *, claude: bool = False) -> bool:
+    """Whether a messages array uses OpenAI's shapes (system/tool roles, tool_calls, parts).
+
+    ``claude``: the request names a Claude model or a top-level ``system``, so a ``system``
+    message after the first is the Messages API's mid-conversation system message."""
+    for i, m in enumerate(messages):
         if not isinstance(m, dict):
             continue
-        if m.get("role") in ("system", "developer", "tool", "function") or "tool_calls" in m:
+        role = m.get("role")
+        if role in ("developer", "tool", "function") or "tool_calls" in m:
+            return True
+        if role == "system" and (i == 0 or not claude):
             return True
         content = m.get("content")
         if isinstance(content, list) and any(
