@@ -29,7 +29,6 @@ from ctxviz.formats._blocks import (
     parse_content,
     parse_usage,
 )
-from ctxviz.models import default_table
 from ctxviz.model import (
     JSON,
     Block,
@@ -52,6 +51,7 @@ from ctxviz.model import (
     Usage,
     requests_from_messages,
 )
+from ctxviz.models import default_table
 
 ROLES = ("user", "assistant", "system")
 
@@ -86,6 +86,12 @@ def parse_messages(value: object, where: str, notes: Notes) -> list[Message]:
             if role is None:
                 fail("message has no `role`", here)
             fail(f"unknown role {role!r} (expected user, assistant or system)", at(here, "role"))
+        if role == "system" and not out:
+            fail(
+                "role 'system' cannot open `messages` (the API takes it after a user turn; the "
+                "system prompt goes in the top-level `system`)",
+                at(here, "role"),
+            )
         if "content" not in m:
             fail("message has no `content`", here)
         content = parse_content(m["content"], at(here, "content"), notes)

@@ -186,5 +186,7 @@ def test_errors_and_orphans() -> None:
 
 
 def test_forcing_anthropic_on_openai_messages_is_an_error() -> None:
-    with pytest.raises(TranscriptError, match=r"^\[0\]\.role: unknown role 'system'"):
+    with pytest.raises(
+        TranscriptError, match=r"^\[0\]\.role: role 'system' cannot open `messages`"
+    ):
         loading.loads(json.dumps(MESSAGES), format="anthropic")
