@@ -197,6 +197,11 @@ class ConversationTokens:
     """Tokens each message adds around its blocks."""
     system_tokens: int
     tools_tokens: int
+    prefix_system_tokens: npt.NDArray[np.int64]
+    """System-prompt tokens of a prompt that starts at message ``m`` (length M+1): the
+    conversation's, or, in a log that records one per request, the one its request sent."""
+    prefix_tools_tokens: npt.NDArray[np.int64]
+    """Tool-definition tokens of a prompt that starts at message ``m`` (length M+1)."""
     message_block_start: npt.NDArray[np.int64]
     """``message_block_start[m]`` is the first flat block index of message ``m`` (length M+1)."""
     block_tokens: npt.NDArray[np.int64]
@@ -284,11 +289,16 @@ def _estimate(
     found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
     tools_tokens = sum(tool_definition_tokens(t, family, counter) for t in conv.tools)
+    prefix_system, prefix_tools = _prefix_tokens(
+        conv, family, counter, system_tokens=system_tokens, tools_tokens=tools_tokens
+    )
     return ConversationTokens(
         family=family,
         message_frame_tokens=frame,
         system_tokens=system_tokens,
         tools_tokens=tools_tokens,
+        prefix_system_tokens=prefix_system,
+        prefix_tools_tokens=prefix_tools,
         message_block_start=np.asarray(starts, dtype=np.int64),
         block_tokens=np.asarray(tokens, dtype=np.int64),
         block_kept_tokens=np.asarray(kept, dtype=np.int64),
@@ -309,6 +319,39 @@ def _estimate(
             dtype=np.int64,
         ),
     )
+
+
+def _prefix_tokens(
+    conv: Conversation,
+    family: Family,
+    counter: TokenCounter,
+    *,
+    system_tokens: int,
+    tools_tokens: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per first message of a prompt, the system and tools tokens in front of it: each request
+    that sent its own claims the messages from its prompt's start to its response (later requests
+    overwrite earlier ones), so a log mixing conversations prices each segment with its own."""
+    n = len(conv.messages) + 1
+    system_at = np.full(n, system_tokens, dtype=np.int64)
+    tools_at = np.full(n, tools_tokens, dtype=np.int64)
+    # the loader shares one object per distinct value: each is counted once
+    systems: dict[int, int] = {id(conv.system): system_tokens}
+    tool_lists: dict[int, int] = {id(conv.tools): tools_tokens}
+    for r in conv.requests:
+        lo = r.prompt_start
+        hi = max(r.prompt_end, r.response + 1 if r.response is not None else 0) + 1
+        if r.system is not None:
+            if id(r.system) not in systems:
+                systems[id(r.system)] = sum(block_tokens(b, family, counter) for b in r.system)
+            system_at[lo:hi] = systems[id(r.system)]
+        if r.tools is not None:
+            if id(r.tools) not in tool_lists:
+                tool_lists[id(r.tools)] = sum(
+                    tool_definition_tokens(t, family, counter) for t in r.tools
+                )
+            tools_at[lo:hi] = tool_lists[id(r.tools)]
+    return system_at, tools_at
 
 
 def count_tokens(

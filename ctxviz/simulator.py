@@ -486,7 +486,9 @@ class _Replay:
             opens_think[thinking_msgs[np.diff(t, prepend=-1) > 0]] = 1
         self.cum_think_turns = _cumsum(opens_think)
         self.turn_starts = np.flatnonzero(ct.message_opens_turn).tolist()
-        self.fixed_estimate = ct.system_tokens + ct.tools_tokens
+        # the system prompt and tools in front of a prompt, by its first message
+        self.fixed_arr = ct.prefix_system_tokens + ct.prefix_tools_tokens
+        self.fixed: list[int] = self.fixed_arr.tolist()
         self._tools(clear, placeholder_tokens)
 
     # -- tool uses, in order of their calls -------------------------------------------------------
@@ -559,7 +561,7 @@ class _Replay:
     def estimate(self, p: _Prompt) -> int:
         """Estimated tokens of a prompt (counter units), without a what-if summary."""
         s, e, t, lo, hi, _, _, extra = p
-        value = self.fixed_estimate + extra
+        value = self.fixed[min(s, self.m_count)] + extra
         if e > s:
             cum_nt = self.cum_nt
             cum_th = self.cum_th
@@ -621,7 +623,8 @@ class _Replay:
         """``estimate`` of every row of an (n, 8) array of prompt descriptors."""
         s, e, t, lo, hi = (prompts[:, k] for k in range(5))
         e = np.maximum(e, s)
-        value = self.fixed_estimate + prompts[:, 7] + self.cum_nt_arr[e] - self.cum_nt_arr[s]
+        fixed = self.fixed_arr[np.minimum(s, self.m_count)]
+        value = fixed + prompts[:, 7] + self.cum_nt_arr[e] - self.cum_nt_arr[s]
         ts = np.maximum(s, self.first_msg_of_turn_arr[np.clip(t, 0, self.n_turns)])
         ts = np.minimum(ts, e)
         value += self.cum_th_arr[e] - self.cum_th_arr[ts]
@@ -1710,8 +1713,9 @@ def _assemble(
     placeholders = res_cnt * engine.placeholder
     weights[:, cat_idx["cleared_placeholders"]] += placeholders
     weights[:, cat_idx["summary"]] += extra
-    weights[:, cat_idx["system"]] += ct.system_tokens
-    weights[:, cat_idx["tools"]] += ct.tools_tokens
+    prefix_at = np.minimum(starts, engine.m_count)
+    weights[:, cat_idx["system"]] += ct.prefix_system_tokens[prefix_at]
+    weights[:, cat_idx["tools"]] += ct.prefix_tools_tokens[prefix_at]
     np.clip(weights, 0, None, out=weights)
     room = np.maximum(inp - synth, 0)
     hidden = np.minimum(ctx.hidden, room) if conv.hidden_prefix else np.zeros(n, dtype=np.int64)
@@ -2064,8 +2068,8 @@ def _view(ctx: _Context, row: _Row, i: int) -> PromptView:
 
     fixed = (
         ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
-        ("system", scaled(ct.system_tokens)),
-        ("tools", scaled(ct.tools_tokens)),
+        ("system", scaled(int(ct.prefix_system_tokens[min(p.start, engine.m_count)]))),
+        ("tools", scaled(int(ct.prefix_tools_tokens[min(p.start, engine.m_count)]))),
     )
     for name, value in fixed:
         if value:

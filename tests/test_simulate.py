@@ -223,3 +223,44 @@ def test_max_tokens_override_flags_up_front_rejection_on_older_models() -> None:
     assert newer.events.empty  # 4.5+ accepts the request and stops at the window instead
     with pytest.raises(ValueError, match="max_tokens: expected a positive integer"):
         simulate(conv, max_tokens=0)
+
+
+def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools() -> None:
+    # A log of two conversations: A with a 50-word system prompt and a tool, B with a 2-word one
+    # and none. B's second request has no response: it is estimated on B's own prefix.
+    import json
+
+    from ctxviz.loading import loads
+
+    def pair(system: str, tools: list[object], messages: list[object], out: object) -> str:
+        body = {"model": "claude-sonnet-4-6", "system": system, "tools": tools}
+        return json.dumps({"request": {**body, "messages": messages}, "response": out})
+
+    def reply(text: str, prompt: int) -> dict[str, object]:
+        return {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": prompt, "output_tokens": len(text.split())},
+        }
+
+    tool = {"name": "t", "description": "x " * 9, "input_schema": {}}  # 10 words as JSON
+    b1 = [{"role": "user", "content": "b b b"}]
+    b2 = [*b1, {"role": "assistant", "content": "ok fine"}, {"role": "user", "content": "c c"}]
+    log = "\n".join(
+        [
+            # recorded prompts equal their estimates, so the scale is 1 (one word, one token)
+            pair(w(50), [tool], [{"role": "user", "content": "a a a"}], reply("yes", 50 + 10 + 3)),
+            pair(w(2), [], b1, reply("ok fine", 2 + 3)),
+            pair(w(2), [], b2, None),
+        ]
+    )
+    conv = loads(log)
+    s = sim(conv)
+    r = s.requests
+    assert r["source"].tolist() == ["recorded", "recorded", "estimated"]
+    assert s.scale == 1.0
+    # B's system (2) + b b b (3) + ok fine (2) + c c (2), not A's system and tool (60)
+    assert r["input_tokens"].tolist() == [63, 5, 9]
+    assert s.composition["system"].tolist() == [50, 2, 2]
+    assert s.composition["tools"].tolist() == [10, 0, 0]

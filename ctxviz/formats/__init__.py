@@ -6,6 +6,8 @@ compression, zips, folders and sub-agent files around it. Detection never looks 
 - JSON whose value is a request body, a bare ``messages`` array, a log of request/response pairs, a
   VCR cassette, or a claude.ai export; JSONL of Claude Code records, logged pairs, messages or
   conversations; YAML VCR cassettes.
+- JSONL (or a JSON array) of claude-trace records (``request`` with ``url`` and ``method``): a
+  proxy capture of Claude Code's traffic (``formats.claude_trace``).
 - Anthropic vs OpenAI: the cassette's URI, else the shapes (``system``/``tool`` roles,
   ``tool_calls``, ``choices``).
 """
@@ -22,7 +24,7 @@ from urllib.parse import urlparse
 import yaml
 
 from ctxviz.errors import TranscriptError
-from ctxviz.formats import anthropic, claude_ai, claude_code, openai
+from ctxviz.formats import anthropic, claude_ai, claude_code, claude_trace, openai
 from ctxviz.formats._blocks import (
     TOO_DEEP,
     Notes,
@@ -37,7 +39,7 @@ from ctxviz.formats.anthropic import Pair
 from ctxviz.formats.claude_code import Session
 from ctxviz.model import Conversation
 
-FORMATS = ("anthropic", "claude-code", "openai", "claude-ai")
+FORMATS = ("anthropic", "claude-code", "openai", "claude-ai", "claude-trace")
 
 
 def normalize_format(fmt: str | None) -> str | None:
@@ -45,7 +47,12 @@ def normalize_format(fmt: str | None) -> str | None:
     if fmt is None:
         return None
     name = str(fmt).strip().lower().replace("_", "-")
-    aliases = {"claudecode": "claude-code", "claudeai": "claude-ai", "claude.ai": "claude-ai"}
+    aliases = {
+        "claudecode": "claude-code",
+        "claudeai": "claude-ai",
+        "claude.ai": "claude-ai",
+        "claudetrace": "claude-trace",
+    }
     name = aliases.get(name.replace("-", ""), name) if name not in FORMATS else name
     if name not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -200,6 +207,9 @@ def parse_value(
                     f"expected an object (a message or a logged request), found {kind(item)}",
                     at("", i),
                 )
+        if fmt == "claude-trace" or (fmt is None and claude_trace.looks_like(value)):
+            places = [(f"[{i}]", x) for i, x in enumerate(value)]
+            return _one(claude_trace.parse_capture(places, notes=notes, source=source))
         if all(_is_pair(x) for x in value):
             pairs = [_pair(x, f"[{i}]") for i, x in enumerate(value)]
             return _one(_from_pairs(pairs, fmt, notes, source))
@@ -441,6 +451,9 @@ def parse_jsonl(text: str, fmt: str | None, *, source: str | None = None) -> Par
         return Parsed(
             convs, None, [o.get("uuid") if isinstance(o.get("uuid"), str) else None for o in objs]
         )
+    if fmt == "claude-trace" or (fmt is None and claude_trace.looks_like(objs)):
+        places = [(f"line {n}", o) for n, o in records]
+        return _one(claude_trace.parse_capture(places, notes=notes, source=source))
     if all(_is_pair(o) for o in objs):
         pairs = [_pair(o, f"line {n}") for n, o in records]
         return _one(_from_pairs(pairs, fmt, notes, source))

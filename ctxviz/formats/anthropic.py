@@ -252,7 +252,7 @@ def _finish(
 ) -> Conversation:
     if not messages:
         fail("no messages: the conversation is empty", where)
-    check_messages(messages, notes, locate, signatures=format == "anthropic")
+    check_messages(messages, notes, locate, signatures=format in ("anthropic", "claude-trace"))
     _check_system_messages(messages, requests, model, notes)
     return Conversation(
         format=format,
@@ -486,9 +486,22 @@ class Dialect:
     parse_request: Callable[[dict[str, Any], str, Notes, Mapping[str, Any] | None], ParsedRequest]
     parse_response: Callable[[object, str, Notes], Response | None]
     locate: Callable[[int, int, Sequence[Message]], str] | None = None
+    interleaved: bool = False
+    """Logs that interleave several conversations (a proxy capture): a request that does not
+    continue the previous one is another conversation, noted once for the whole log."""
 
 
 ANTHROPIC = Dialect(format="anthropic", parse_request=parse_request, parse_response=parse_response)
+
+
+def _shared(value: tuple[Any, ...], seen: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """``value``, or the equal value seen before (one object per distinct system prompt or tool
+    list, so that each is counted once)."""
+    for v in seen:
+        if v == value:
+            return v
+    seen.append(value)
+    return value
 
 
 def from_log(
@@ -505,7 +518,8 @@ def from_log(
     compactions: list[RecordedCompaction] = []
     system: tuple[Block, ...] = ()
     tools: tuple[ToolDefinition, ...] = ()
-    system_where = ""
+    sent_systems: list[tuple[Block, ...]] = []  # distinct values, so that equal ones are shared
+    sent_tools: list[tuple[ToolDefinition, ...]] = []
     sent_start = prompt_start = 0
     last_total: int | None = None
     summary: _Summary | None = None
@@ -578,6 +592,12 @@ def from_log(
                         summary_tokens=summary.output_tokens if summary else None,
                     )
                 )
+            elif requests and dialect.interleaved:
+                notes.group(
+                    pair.where,
+                    "a request that does not continue the previous one (another conversation of "
+                    "the capture, or a rewritten history): a new segment starts with its messages",
+                )
             elif requests:
                 notes.warn(
                     pair.where,
@@ -585,15 +605,12 @@ def from_log(
                     f"(the history was rewritten); a new segment starts at message {seg}",
                 )
             summary = None
+        req_system = _shared(req.system, sent_systems)
+        req_tools = _shared(req.tools, sent_tools)
         if req.system and not system:
-            system, system_where = req.system, pair.where
-        elif req.system and req.system != system:
-            notes.warn(
-                pair.where, f"the system prompt differs from the one sent before ({system_where})"
-            )
-            system, system_where = req.system, pair.where
+            system = req_system
         if req.tools and not tools:
-            tools = req.tools
+            tools = req_tools
 
         prompt_end = len(messages)
         request_start = min(prompt_start, prompt_end)
@@ -642,6 +659,8 @@ def from_log(
                 stop_reason=stop_reason,
                 applied_edits=applied,
                 source=pair.where.rstrip(","),
+                system=req_system,
+                tools=req_tools,
             )
         )
         last_total = usage.prompt_tokens + usage.output_tokens if usage else None

@@ -1,0 +1,465 @@
+"""claude-trace captures: JSONL ``{request, response}`` records of Claude Code's traffic, streamed
+responses in ``response.body_raw`` as server-sent events, several conversations interleaved.
+
+The capture below is built here (not recorded traffic): Claude Code's shapes as claude-trace writes
+them — a HEAD probe, a quota call, count_tokens, telemetry, a main conversation streamed with
+thinking and tool calls, a sub-agent with its own system prompt and tools, a title side call, and
+an orphaned request (no response).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import ctxviz
+import ctxviz.loading as loading
+from ctxviz.errors import TranscriptError
+from ctxviz.formats import normalize_format
+from ctxviz.model import TextBlock, ThinkingBlock, ToolUseBlock
+
+API = "https://api.anthropic.com"
+MAIN_SYSTEM = [
+    {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+    {"type": "text", "text": "Long instructions " * 50, "cache_control": {"type": "ephemeral"}},
+]
+MAIN_TOOLS = [
+    {"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}},
+    {"name": "Task", "description": "Start a sub-agent", "input_schema": {"type": "object"}},
+]
+AGENT_SYSTEM = [{"type": "text", "text": "You are a search agent."}]
+AGENT_TOOLS = [{"name": "Grep", "description": "Search", "input_schema": {"type": "object"}}]
+
+
+def sse(*events: dict[str, Any]) -> str:
+    """Server-sent events as the API streams them (with a ping in the middle)."""
+    out = []
+    for i, e in enumerate(events):
+        out.append(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n")
+        if i == 0:
+            out.append('event: ping\ndata: {"type": "ping"}\n\n')
+    return "".join(out)
+
+
+def stream(
+    model: str,
+    blocks: list[dict[str, Any]],
+    *,
+    start_usage: dict[str, int],
+    output_tokens: int,
+    stop: str,
+    cumulative: bool = False,
+) -> str:
+    """A streamed response: ``blocks`` are (start block, deltas) as the API sends them."""
+    events: list[dict[str, Any]] = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_x",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "usage": {**start_usage, "output_tokens": 1},
+            },
+        }
+    ]
+    for i, b in enumerate(blocks):
+        events.append({"type": "content_block_start", "index": i, "content_block": b["start"]})
+        for d in b["deltas"]:
+            events.append({"type": "content_block_delta", "index": i, "delta": d})
+        events.append({"type": "content_block_stop", "index": i})
+    final: dict[str, int] = {"output_tokens": output_tokens}
+    if cumulative:  # newer streams repeat the cumulative input counts in message_delta
+        final = {**start_usage, **final}
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop, "stop_sequence": None},
+            "usage": final,
+        }
+    )
+    events.append({"type": "message_stop"})
+    return sse(*events)
+
+
+def thinking(text: str, signature: str) -> dict[str, Any]:
+    half = len(text) // 2
+    return {
+        "start": {"type": "thinking", "thinking": "", "signature": ""},
+        "deltas": [
+            {"type": "thinking_delta", "thinking": text[:half]},
+            {"type": "thinking_delta", "thinking": text[half:]},
+            {"type": "signature_delta", "signature": signature},
+        ],
+    }
+
+
+def say(text: str) -> dict[str, Any]:
+    return {
+        "start": {"type": "text", "text": ""},
+        "deltas": [
+            {"type": "text_delta", "text": text[:3]},
+            {"type": "text_delta", "text": text[3:]},
+        ],
+    }
+
+
+def tool(tool_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    raw = json.dumps(arguments)
+    return {
+        "start": {"type": "tool_use", "id": tool_id, "name": name, "input": {}},
+        "deltas": [
+            {"type": "input_json_delta", "partial_json": raw[:5]},
+            {"type": "input_json_delta", "partial_json": raw[5:]},
+        ],
+    }
+
+
+def record(
+    method: str,
+    path: str,
+    body: Any,
+    response: dict[str, Any] | None,
+) -> str:
+    req = {
+        "timestamp": 1764900000.0,
+        "method": method,
+        "url": API + path,
+        "headers": {"anthropic-beta": "interleaved-thinking-2025-05-14"},
+        "body": body,
+    }
+    return json.dumps({"request": req, "response": response, "logged_at": "2026-12-05T10:00:00Z"})
+
+
+def streamed(raw: str) -> dict[str, Any]:
+    return {
+        "timestamp": 1764900001.0,
+        "status_code": 200,
+        "headers": {"content-type": "text/event-stream"},
+        "body_raw": raw,
+    }
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    return {
+        "timestamp": 1764900001.0,
+        "status_code": status,
+        "headers": {"content-type": "application/json"},
+        "body": body,
+    }
+
+
+def main_body(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": "claude-opus-4-8",
+        "max_tokens": 32000,
+        "stream": True,
+        "system": MAIN_SYSTEM,
+        "tools": MAIN_TOOLS,
+        "thinking": {"type": "adaptive"},
+        "messages": messages,
+    }
+
+
+def agent_body(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 8000,
+        "stream": True,
+        "system": AGENT_SYSTEM,
+        "tools": AGENT_TOOLS,
+        "messages": messages,
+    }
+
+
+def u(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def results(tool_id: str, text: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": text}],
+    }
+
+
+A1 = {
+    "role": "assistant",
+    "content": [
+        {"type": "thinking", "thinking": "The user wants the config read.", "signature": "sig1"},
+        {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"path": "a.toml"}},
+    ],
+}
+A2 = {
+    "role": "assistant",
+    "content": [{"type": "tool_use", "id": "toolu_2", "name": "Task", "input": {"q": "find x"}}],
+}
+B1 = {
+    "role": "assistant",
+    "content": [{"type": "tool_use", "id": "toolu_b1", "name": "Grep", "input": {"pattern": "x"}}],
+}
+B2 = {"role": "assistant", "content": [{"type": "text", "text": "x is in b.py"}]}
+A3 = {"role": "assistant", "content": [{"type": "text", "text": "Done: x is in b.py."}]}
+
+# (input, cache writes, cache reads, output) of each /v1/messages call, in capture order
+RECORDED = {
+    "quota": (8, 0, 0, 1),
+    "main1": (3, 5200, 0, 60),
+    "title": (120, 0, 0, 9),
+    "main2": (4, 180, 5200, 40),
+    "agent1": (300, 0, 0, 25),
+    "agent2": (340, 0, 0, 12),
+    "main3": (5, 90, 5380, 15),
+}
+
+
+def start(name: str) -> dict[str, int]:
+    i, cw, cr, _ = RECORDED[name]
+    return {"input_tokens": i, "cache_creation_input_tokens": cw, "cache_read_input_tokens": cr}
+
+
+def capture() -> str:
+    main1 = [u("Read a.toml")]
+    main2 = [
+        *main1,
+        A1,
+        results("toolu_1", "key = 1"),
+    ]
+    agent1 = [u("find x")]
+    agent2 = [*agent1, B1, results("toolu_b1", "b.py:3: x")]
+    main3 = [*main2, A2, results("toolu_2", "x is in b.py")]
+    lines = [
+        record("HEAD", "/", None, {"timestamp": 1.0, "status_code": 200, "headers": {}}),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            {"model": "claude-haiku-4-5", "max_tokens": 1, "messages": [u("quota")]},
+            json_response(
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-haiku-4-5",
+                    "content": [{"type": "text", "text": "ok"}],
+                    "stop_reason": "max_tokens",
+                    "usage": {**start("quota"), "output_tokens": 1},
+                }
+            ),
+        ),
+        record(
+            "POST",
+            "/v1/messages/count_tokens?beta=true",
+            {"model": "claude-opus-4-8", "messages": [u("Read a.toml")]},
+            json_response({"input_tokens": 11}),
+        ),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            main_body(main1),
+            streamed(
+                stream(
+                    "claude-opus-4-8",
+                    [
+                        thinking("The user wants the config read.", "sig1"),
+                        tool("toolu_1", "Read", {"path": "a.toml"}),
+                    ],
+                    start_usage=start("main1"),
+                    output_tokens=RECORDED["main1"][3],
+                    stop="tool_use",
+                )
+            ),
+        ),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            {
+                "model": "claude-haiku-4-5",
+                "max_tokens": 512,
+                "stream": True,
+                "system": [{"type": "text", "text": "Write a 3-word title."}],
+                "messages": [u("Read a.toml")],
+            },
+            streamed(
+                stream(
+                    "claude-haiku-4-5",
+                    [say("Reading config file")],
+                    start_usage=start("title"),
+                    output_tokens=RECORDED["title"][3],
+                    stop="end_turn",
+                )
+            ),
+        ),
+        record("POST", "/api/event_logging/batch", {"events": []}, json_response({})),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            main_body(main2),
+            streamed(
+                stream(
+                    "claude-opus-4-8",
+                    [tool("toolu_2", "Task", {"q": "find x"})],
+                    start_usage=start("main2"),
+                    output_tokens=RECORDED["main2"][3],
+                    stop="tool_use",
+                    cumulative=True,
+                )
+            ),
+        ),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            agent_body(agent1),
+            streamed(
+                stream(
+                    "claude-sonnet-4-6",
+                    [tool("toolu_b1", "Grep", {"pattern": "x"})],
+                    start_usage=start("agent1"),
+                    output_tokens=RECORDED["agent1"][3],
+                    stop="tool_use",
+                )
+            ),
+        ),
+        record(
+            "POST",
+            "/v1/messages/count_tokens?beta=true",
+            {"model": "claude-sonnet-4-6", "messages": agent1},
+            json_response({"input_tokens": 5}),
+        ),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            agent_body(agent2),
+            streamed(
+                stream(
+                    "claude-sonnet-4-6",
+                    [say("x is in b.py")],
+                    start_usage=start("agent2"),
+                    output_tokens=RECORDED["agent2"][3],
+                    stop="end_turn",
+                )
+            ),
+        ),
+        record(
+            "POST",
+            "/v1/messages?beta=true",
+            main_body(main3),
+            streamed(
+                stream(
+                    "claude-opus-4-8",
+                    [say("Done: x is in b.py.")],
+                    start_usage=start("main3"),
+                    output_tokens=RECORDED["main3"][3],
+                    stop="end_turn",
+                )
+            ),
+        ),
+        # the sub-agent's next call, interrupted: no response recorded
+        record("POST", "/v1/messages?beta=true", agent_body([*agent2, B2, u("and y?")]), None),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_capture_is_detected_from_content() -> None:
+    conv = loading.loads(capture())
+    assert conv.format == "claude-trace"
+    assert normalize_format("claude_trace") == "claude-trace"
+    assert loading.loads(capture(), format="claude-trace").format == "claude-trace"
+
+
+def test_every_request_keeps_its_recorded_prompt_and_output() -> None:
+    conv = loading.loads(capture())
+    names = ["quota", "main1", "title", "main2", "agent1", "agent2", "main3"]
+    assert len(conv.requests) == len(names) + 1  # and the orphaned request
+    for r, name in zip(conv.requests, names, strict=False):
+        i, cw, cr, out = RECORDED[name]
+        assert r.usage is not None, name
+        assert (r.usage.input_tokens, r.usage.cache_creation_input_tokens) == (i, cw), name
+        assert (r.usage.cache_read_input_tokens, r.usage.output_tokens) == (cr, out), name
+    sim = ctxviz.simulate(conv)
+    req = sim.requests
+    assert req["input_tokens"].tolist()[:-1] == [sum(RECORDED[n][:3]) for n in names]
+    assert req["output_tokens"].tolist()[:-1] == [RECORDED[n][3] for n in names]
+    assert req["source"].tolist() == ["recorded"] * len(names) + ["estimated"]
+    assert (
+        req["stop_reason"].tolist()[:-1]
+        == [
+            "max_tokens",
+            "tool_use",
+            "end_turn",
+            "tool_use",
+            "tool_use",
+            "end_turn",
+            "end_turn",
+            None,
+        ][:-1]
+    )
+
+
+def test_streamed_responses_are_reassembled_block_by_block() -> None:
+    conv = loading.loads(capture())
+    main1 = conv.requests[1]
+    assert main1.response is not None
+    th, call = conv.messages[main1.response].content
+    assert th == ThinkingBlock(thinking="The user wants the config read.", signature="sig1")
+    assert call == ToolUseBlock(id="toolu_1", name="Read", input={"path": "a.toml"})
+    title = conv.requests[2]
+    assert title.response is not None
+    assert conv.messages[title.response].content == (TextBlock(text="Reading config file"),)
+
+
+def test_each_request_keeps_its_own_model_system_and_tools() -> None:
+    conv = loading.loads(capture())
+    models = [r.model for r in conv.requests]
+    assert models == [
+        "claude-haiku-4-5",
+        "claude-opus-4-8",
+        "claude-haiku-4-5",
+        "claude-opus-4-8",
+        "claude-sonnet-4-6",
+        "claude-sonnet-4-6",
+        "claude-opus-4-8",
+        "claude-sonnet-4-6",
+    ]
+    texts = [tuple(b.text for b in r.system or ()) for r in conv.requests]  # type: ignore[attr-defined]
+    assert texts[0] == ()
+    assert texts[1] == texts[3] == texts[6] == tuple(b["text"] for b in MAIN_SYSTEM)
+    assert texts[2] == ("Write a 3-word title.",)
+    assert texts[4] == texts[5] == texts[7] == ("You are a search agent.",)
+    tools = [tuple(t.name for t in r.tools or ()) for r in conv.requests]
+    assert tools[1] == tools[3] == tools[6] == ("Read", "Task")
+    assert tools[4] == tools[5] == tools[7] == ("Grep",)
+    assert tools[0] == tools[2] == ()
+    # one object per distinct system prompt, so each is counted once
+    assert conv.requests[1].system is conv.requests[6].system
+
+
+def test_other_traffic_is_skipped_with_one_summary_warning() -> None:
+    conv = loading.loads(capture())
+    skipped = [w for w in conv.warnings if "not Messages API requests" in w]
+    assert skipped == [
+        "4 calls that are not Messages API requests skipped (2 count_tokens, 1 HEAD, 1 other)"
+    ]
+    segments = [w for w in conv.warnings if "does not continue" in w]
+    assert len(segments) == 1  # one note for the whole capture, not one per switch
+    assert segments[0].startswith("line 4 and 5 more: a request that does not continue")
+    assert len(conv.warnings) == 2, conv.warnings
+
+
+def test_an_estimated_row_uses_its_own_segments_system_prompt_and_tools() -> None:
+    conv = loading.loads(capture())
+    sim = ctxviz.simulate(conv, counter=lambda text, family: len(text.split()))
+    last = sim.composition.iloc[-1]  # the orphaned sub-agent request, estimated
+    assert sim.requests["source"].iloc[-1] == "estimated"
+    # the sub-agent's "You are a search agent." (5 words) and one tool (compact JSON: 1 word),
+    # not the main conversation's 109-word system prompt and 2 tools (6 words)
+    assert abs(last["system"] - sim.scale * 5) <= 1
+    assert abs(last["tools"] - sim.scale * 1) <= 1
+
+
+def test_a_capture_without_messages_calls_is_an_error() -> None:
+    line = record("HEAD", "/", None, None)
+    with pytest.raises(TranscriptError, match="no POST /v1/messages call"):
+        loading.loads(line + "\n" + line)
