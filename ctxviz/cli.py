@@ -102,7 +102,7 @@ def _add_file(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("file", metavar="FILE", help=what)
     parser.add_argument(
         "--format",
-        choices=("anthropic", "claude-code", "openai", "claude-ai"),
+        choices=("anthropic", "claude-code", "openai", "claude-ai", "claude-trace"),
         help="force the input format (default: detected from the content)",
     )
     parser.add_argument(

@@ -264,7 +264,7 @@ class Conversation:
     """A whole transcript: history, recorded requests, compactions, sub-agents, and warnings."""
 
     format: str
-    """``anthropic``, ``claude-code``, ``openai`` or ``claude-ai``."""
+    """``anthropic``, ``claude-code``, ``openai``, ``claude-ai`` or ``claude-trace``."""
     messages: tuple[Message, ...]
     requests: tuple[Request, ...]
     model: str | None = None

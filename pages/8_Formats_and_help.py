@@ -22,6 +22,13 @@ FORMATS: tuple[tuple[str, str], ...] = (
         "Responses carry `usage`, which makes every number *recorded*.",
     ),
     (
+        "**claude-trace** captures",
+        "`.claude-trace/log-*.jsonl`, written when Claude Code runs under `claude-trace`: every "
+        "API call it made, its streamed responses reassembled with their usage. Side calls "
+        "(titles, sub-agents) are kept, each with its own model, system prompt and tools; "
+        "`count_tokens` and telemetry calls are skipped.",
+    ),
+    (
         "**The Python SDK** (`tool_runner`, `compaction_control`)",
         "Log each call the same way (below); ctxviz replays the SDK's compaction exactly.",
     ),
