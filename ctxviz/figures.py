@@ -681,6 +681,24 @@ def timeline(
             )
         )
     _add_estimated_hatch(fig, req, total)
+    compacted = _col(req, "compaction_input_tokens")
+    if bool((compacted > 0).any()):
+        at = compacted > 0
+        fig.add_trace(
+            go.Scatter(
+                x=x[at],
+                y=compacted[at],
+                name="Compaction iteration's prompt (compaction_input_tokens)",
+                mode="markers",
+                marker={
+                    "symbol": "line-ew-open",
+                    "size": 18,
+                    "color": NEUTRAL,
+                    "line": {"width": 2},
+                },
+                hovertemplate="compaction iteration read: %{y:,}<extra></extra>",
+            )
+        )
     if "context_tokens" in req.columns:
         fig.add_trace(
             go.Scatter(
@@ -1447,7 +1465,8 @@ def summary(sim: SimulationLike) -> dict[str, Any]:
     ev = sim.events
     types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
     recorded, estimated = source_counts(req)
-    prompt = _col(req, "input_tokens")
+    # a compaction iteration read the whole prompt before the summary: a prompt of its own
+    prompt = np.maximum(_col(req, "input_tokens"), _col(req, "compaction_input_tokens"))
     over = ev[types == "context_window_exceeded"] if len(ev) else ev
     return {
         "requests": len(req),

@@ -66,7 +66,8 @@ class SimulationSummary:
     estimated_requests: int
     model: str | None
     peak_input_tokens: int | None
-    """The largest prompt (``input_tokens``) of any request."""
+    """The largest prompt of any request: its ``input_tokens``, or what a compaction iteration
+    inside it read (``compaction_input_tokens``) when larger."""
     peak_request: int | None
     context_window: int | None
     """The window of the peak request (the simulation's window when rows do not say)."""
@@ -141,6 +142,10 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
             model = str(models.mode().iloc[0])
 
     prompt = _numeric(req, "input_tokens")
+    compaction = _numeric(req, "compaction_input_tokens")
+    if prompt is not None and compaction is not None:
+        # a compaction iteration read the whole prompt before the summary: a prompt of its own
+        prompt = prompt.combine(compaction, max, fill_value=0)
     peak_tokens = peak_request = window = None
     if prompt is not None and n and prompt.notna().any():
         pos = int(prompt.fillna(-1).to_numpy().argmax())  # first row of the largest prompt

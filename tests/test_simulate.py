@@ -6,6 +6,8 @@ is computed by hand in the comment next to it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from _sim_builders import assistant, call, conversation, result, think, usage, user, w, words
@@ -264,3 +266,43 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
     assert r["input_tokens"].tolist() == [63, 5, 9]
     assert s.composition["system"].tolist() == [50, 2, 2]
     assert s.composition["tools"].tolist() == [10, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("name", "iteration", "rows"),
+    [
+        # (uncached, cache writes, cache reads, output) of the compaction iteration
+        ("test_anthropic_compaction_end_to_end.yaml", (55_196, 0, 0, 125), 2),
+        ("test_anthropic_compaction_usage_with_cache.yaml", (100, 55_096, 0, 131), 1),
+    ],
+)
+def test_peak_prompt_counts_a_compaction_iterations_input(
+    samples_dir: Path, name: str, iteration: tuple[int, int, int, int], rows: int
+) -> None:
+    from ctxviz import figures, load
+    from ctxviz.models import default_table
+    from ctxviz.notebook import summarize
+
+    s = simulate(load(samples_dir / "05_anthropic-messages-api_pydantic-ai" / name))
+    r = s.requests
+    assert len(r) == rows
+    read = sum(iteration[:3])
+    assert read == 55_196  # what the server compacted, while the rows' prompts stay ~230
+    assert int(r["compaction_input_tokens"].iloc[0]) == read
+    assert r["input_tokens"].max() < 300
+    summary = summarize(s)
+    assert (summary.peak_input_tokens, summary.peak_request) == (read, 0)
+    assert figures.summary(s)["peak_prompt_tokens"] == read
+    fig = figures.timeline(s)
+    (marker,) = [t for t in fig.data if "compaction_input_tokens" in (t.name or "")]
+    assert list(marker.x) == [0] and list(marker.y) == [read]
+    # and the iteration is priced with its own split (already so: checked, not changed)
+    info = default_table().get("claude-sonnet-4-6")
+    uncached, writes, reads, out = iteration
+    expected = (
+        uncached * info.input_usd_per_mtok
+        + writes * info.cache_write_5m_usd_per_mtok
+        + reads * info.cache_read_usd_per_mtok
+        + out * info.output_usd_per_mtok
+    ) / 1e6
+    assert float(r["compaction_cost_usd"].iloc[0]) == pytest.approx(expected)
