@@ -309,7 +309,7 @@ def parse_response(value: object, where: str, notes: Notes) -> Response | None:
     if d.get("type") == "error" or ("error" in d and "content" not in d):
         err = d.get("error")
         text = err.get("message") if isinstance(err, dict) else err
-        notes.warn(
+        notes.group(
             where, f"the API answered with an error ({str(text)[:120]}); no response recorded"
         )
         return None

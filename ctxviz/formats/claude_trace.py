@@ -44,9 +44,10 @@ def _is_record(obj: object) -> bool:
 
 def looks_like(records: Sequence[object]) -> bool:
     """Whether parsed JSON Lines records are claude-trace's (a request with ``url`` and
-    ``method``, a response or null)."""
+    ``method``, a response or null): most of them, so that a stray line is skipped, not fatal."""
     objs = [r for r in records if isinstance(r, dict)]
-    return bool(objs) and all(_is_record(r) for r in objs)
+    found = sum(_is_record(r) for r in objs)
+    return found > 0 and 2 * found > len(objs)
 
 
 def _kind(method: str, path: str) -> str | None:
@@ -108,7 +109,7 @@ def parse_capture(
             response = _body(resp.get(key), resp_where)
             status = resp.get("status_code")
             if response is None and isinstance(status, int) and status >= 400:
-                notes.warn(base, f"the API answered HTTP {status}; no response recorded")
+                notes.group(base, f"the API answered HTTP {status}; no response recorded")
         elif resp is not None:
             fail("`response` must be an object or null", at(base, "response"))
         pairs.append(

@@ -463,3 +463,36 @@ def test_a_capture_without_messages_calls_is_an_error() -> None:
     line = record("HEAD", "/", None, None)
     with pytest.raises(TranscriptError, match="no POST /v1/messages call"):
         loading.loads(line + "\n" + line)
+
+
+def test_failed_calls_and_stray_lines_are_noted_once_each() -> None:
+    body = main_body([u("Read a.toml")])
+    overloaded = sse({"type": "error", "error": {"type": "overloaded_error", "message": "Busy"}})
+    ok = stream(
+        "claude-opus-4-8",
+        [say("fine")],
+        start_usage=start("main1"),
+        output_tokens=7,
+        stop="end_turn",
+    )
+    failed = {"timestamp": 1.0, "status_code": 429, "headers": {}, "body_raw": ""}
+    lines = [
+        record("POST", "/v1/messages", body, streamed(overloaded)),
+        record("POST", "/v1/messages", body, streamed(overloaded)),
+        record("POST", "/v1/messages", body, failed),
+        record("POST", "/v1/messages", body, failed),
+        json.dumps({"unrelated": True}),
+        record("POST", "/v1/messages", body, streamed(ok)),
+    ]
+    conv = loading.loads("\n".join(lines))
+    assert conv.format == "claude-trace"
+    assert conv.warnings == [
+        "line 3 and 1 more: the API answered HTTP 429; no response recorded",
+        "line 5: not a claude-trace record (no request url and method); skipped",
+        "line 1, response.body_raw and 1 more: the API answered with an error (Busy); no "
+        "response recorded",
+    ]
+    # the retries send the same prompt: one history, five rows, the last one recorded
+    assert len(conv.messages) == 2
+    assert [r.usage is not None for r in conv.requests] == [False] * 4 + [True]
+    assert conv.requests[-1].usage.output_tokens == 7  # type: ignore[union-attr]
