@@ -100,6 +100,9 @@ def parse_capture(
             continue
         headers = req.get("headers")
         body = _body(req.get("body"), at(where, "body"))
+        if not isinstance(body, dict) or "messages" not in body:
+            notes.group(base, "a /v1/messages call whose request body has no `messages`; skipped")
+            continue
         resp = obj.get("response")
         response: object = None
         resp_where = at(base, "response")

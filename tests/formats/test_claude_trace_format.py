@@ -496,3 +496,22 @@ def test_failed_calls_and_stray_lines_are_noted_once_each() -> None:
     assert len(conv.messages) == 2
     assert [r.usage is not None for r in conv.requests] == [False] * 4 + [True]
     assert conv.requests[-1].usage.output_tokens == 7  # type: ignore[union-attr]
+
+
+def test_a_messages_call_without_a_readable_body_is_skipped_with_a_warning() -> None:
+    ok = stream(
+        "claude-opus-4-8",
+        [say("fine")],
+        start_usage=start("main1"),
+        output_tokens=7,
+        stop="end_turn",
+    )
+    lines = [
+        record("POST", "/v1/messages", "not json at all", json_response({})),
+        record("POST", "/v1/messages", main_body([u("Read a.toml")]), streamed(ok)),
+    ]
+    conv = loading.loads("\n".join(lines))
+    assert conv.warnings == [
+        "line 1: a /v1/messages call whose request body has no `messages`; skipped"
+    ]
+    assert len(conv.requests) == 1 and conv.requests[0].usage is not None
