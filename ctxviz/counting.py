@@ -340,7 +340,9 @@ def _prefix_tokens(
     tool_lists: dict[int, int] = {id(conv.tools): tools_tokens}
     for r in conv.requests:
         lo = r.prompt_start
-        hi = max(r.prompt_end, r.response + 1 if r.response is not None else 0) + 1
+        hi = max(r.prompt_end, r.response + 1 if r.response is not None else 0)
+        if hi >= n - 1:
+            hi = n  # the end of the history: the (empty) prompt starting there too
         if r.system is not None:
             if id(r.system) not in systems:
                 systems[id(r.system)] = sum(block_tokens(b, family, counter) for b in r.system)
