@@ -556,7 +556,10 @@ def from_log(
             if len(rf) >= len(cur) and rf[: len(cur)] == cur:
                 base = s
                 break
-        if base is None and requests and req_msgs and _summary_prompt(req_msgs[-1]):
+        # the SDK's summary request is part of its compaction, not a row; a capture of all the
+        # traffic keeps every call as a row (Claude Code's own compaction call included)
+        summarizes = not dialect.interleaved and bool(req_msgs) and _summary_prompt(req_msgs[-1])
+        if base is None and requests and summarizes:
             prev = requests[-1]
             if rf[:-1] in (fps[sent_start : prev.prompt_end], fps[sent_start:]):
                 if summary is not None:

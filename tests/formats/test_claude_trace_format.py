@@ -515,3 +515,26 @@ def test_a_messages_call_without_a_readable_body_is_skipped_with_a_warning() -> 
         "line 1: a /v1/messages call whose request body has no `messages`; skipped"
     ]
     assert len(conv.requests) == 1 and conv.requests[0].usage is not None
+
+
+def test_a_summary_call_in_a_capture_is_a_request_of_its_own() -> None:
+    # a call asking for a <summary> of the history so far: in an SDK log, part of the SDK's
+    # compaction_control; in a capture, one more API call with its own usage
+    def ok(out: int) -> dict[str, Any]:
+        return streamed(
+            stream(
+                "claude-opus-4-8",
+                [say("fine")],
+                start_usage=start("main1"),
+                output_tokens=out,
+                stop="end_turn",
+            )
+        )
+
+    ask = u("Summarize the conversation; put it in <summary></summary> tags.")
+    lines = [
+        record("POST", "/v1/messages", main_body([u("Read a.toml")]), ok(5)),
+        record("POST", "/v1/messages", main_body([u("Read a.toml"), ask]), ok(300)),
+    ]
+    conv = loading.loads("\n".join(lines))
+    assert [r.usage.output_tokens for r in conv.requests] == [5, 300]  # type: ignore[union-attr]
