@@ -694,7 +694,7 @@ def timeline(
                     "symbol": "line-ew-open",
                     "size": 18,
                     "color": NEUTRAL,
-                    "line": {"width": 2},
+                    "line": {"width": 2, "color": NEUTRAL},
                 },
                 hovertemplate="compaction iteration read: %{y:,}<extra></extra>",
             )
