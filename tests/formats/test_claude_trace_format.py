@@ -538,3 +538,118 @@ def test_a_summary_call_in_a_capture_is_a_request_of_its_own() -> None:
     ]
     conv = loading.loads("\n".join(lines))
     assert [r.usage.output_tokens for r in conv.requests] == [5, 300]  # type: ignore[union-attr]
+
+
+# ---- a capture built from a real Claude Code session ------------------------------------------
+
+
+def api_block(b: Any) -> dict[str, Any]:
+    """A block of the model as the API takes it (the shapes a Claude Code session holds)."""
+    from ctxviz.model import OtherBlock, ToolResultBlock
+
+    match b:
+        case TextBlock():
+            return {"type": "text", "text": b.text}
+        case ThinkingBlock():
+            return {"type": "thinking", "thinking": b.thinking, "signature": b.signature or ""}
+        case ToolUseBlock():
+            return {"type": "tool_use", "id": b.id, "name": b.name, "input": b.input}
+        case ToolResultBlock():
+            content = b.content if isinstance(b.content, str) else [api_block(x) for x in b.content]
+            return {"type": "tool_result", "tool_use_id": b.tool_use_id, "content": content}
+        case OtherBlock():
+            return dict(b.raw)
+    raise AssertionError(f"no API shape for {b!r} in this test")
+
+
+def streamed_blocks(blocks: Any) -> list[dict[str, Any]]:
+    out = []
+    for b in blocks:
+        match b:
+            case TextBlock():
+                out.append(
+                    say(b.text) if len(b.text) > 3 else {"start": api_block(b), "deltas": []}
+                )
+            case ThinkingBlock():
+                out.append(thinking(b.thinking, b.signature or ""))
+            case ToolUseBlock():
+                out.append(tool(b.id, b.name, b.input))
+            case _:
+                out.append({"start": api_block(b), "deltas": []})
+    return out
+
+
+def session_calls(conv: Any, system: str, tools: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+    """Each recorded request of a loaded session as (request, claude-trace line)."""
+    calls = []
+    for r in conv.requests:
+        if r.response is None or r.usage is None:
+            continue
+        prompt = conv.messages[r.prompt_start : r.prompt_end]
+        body = {
+            "model": r.model,
+            "max_tokens": 32000,
+            "stream": True,
+            "system": [{"type": "text", "text": system}],
+            "tools": tools,
+            "messages": [
+                {"role": m.role, "content": [api_block(b) for b in m.content]} for m in prompt
+            ],
+        }
+        u_ = r.usage
+        raw = stream(
+            r.model,
+            streamed_blocks(conv.messages[r.response].content),
+            start_usage={
+                "input_tokens": u_.input_tokens,
+                "cache_creation_input_tokens": u_.cache_creation_input_tokens,
+                "cache_read_input_tokens": u_.cache_read_input_tokens,
+            },
+            output_tokens=u_.output_tokens,
+            stop=r.stop_reason or "end_turn",
+        )
+        calls.append((r, record("POST", "/v1/messages?beta=true", body, streamed(raw))))
+    return calls
+
+
+def test_a_capture_of_a_real_session_reproduces_every_prompt_and_output(samples_dir: Any) -> None:
+    session = ctxviz.load(
+        samples_dir
+        / "04_claude-code_ccl_v2.1.114_subagents"
+        / "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"
+    )
+    main = session_calls(session, "You are Claude Code.", MAIN_TOOLS)
+    agents = [
+        session_calls(s, f"You are a {s.agent_type} agent.", AGENT_TOOLS) for s in session.subagents
+    ]
+    # the sub-agents' calls come right after the main call that started them, round-robin
+    # (they run in parallel), with the other traffic of a real capture in between
+    launched: dict[str, list[list[tuple[Any, str]]]] = {}
+    for s, calls in zip(session.subagents, agents, strict=True):
+        launched.setdefault(s.parent_tool_use_id, []).append(calls)
+    order: list[tuple[Any, str]] = []
+    lines = [record("HEAD", "/", None, None)]
+    for r, line in main:
+        order.append((r, line))
+        lines.append(line)
+        ids = [b.id for b in session.messages[r.response].content if isinstance(b, ToolUseBlock)]
+        group = [c for i in ids for c in launched.pop(i, [])]
+        for k in range(max((len(c) for c in group), default=0)):
+            for calls in group:
+                if k < len(calls):
+                    order.append(calls[k])
+                    lines.append(calls[k][1])
+                    lines.append(record("POST", "/v1/messages/count_tokens", {}, None))
+    assert not launched  # every sub-agent was placed
+    conv = loading.loads("\n".join(lines))
+    assert conv.format == "claude-trace"
+    assert len(conv.requests) == len(order) == 17 + 66
+    sim = ctxviz.simulate(conv)
+    want_prompt = [r.usage.prompt_tokens for r, _ in order]
+    want_output = [r.usage.output_tokens for r, _ in order]
+    assert sim.requests["input_tokens"].tolist() == want_prompt
+    assert sim.requests["output_tokens"].tolist() == want_output
+    assert set(sim.requests["source"]) == {"recorded"}
+    assert [r.model for r in conv.requests] == [r.model for r, _ in order]
+    # no warning storm: the skipped calls and the conversation switches are one warning each
+    assert len(conv.warnings) == 2, conv.warnings
