@@ -270,12 +270,29 @@ def _finish(
 def _check_system_messages(
     messages: Sequence[Message], requests: Sequence[Request], model: str | None, notes: Notes
 ) -> None:
-    """A system message sent to a model the table says refuses it (the API answers 400) is
-    kept as sent, with one warning per model."""
+    """A system message sent to a model the table says refuses it, or placed where the API
+    refuses it (both answer 400), is kept as sent, with one warning per kind."""
     table = default_table()
     for i, m in enumerate(messages):
         if m.role != "system":
             continue
+        before = messages[i - 1] if i else None
+        after = messages[i + 1] if i + 1 < len(messages) else None
+        follows_turn = before is not None and (
+            before.role == "user"
+            or (
+                before.role == "assistant"
+                and bool(before.content)
+                and isinstance(before.content[-1], ServerToolUseBlock)
+            )
+        )
+        if not follows_turn or (after is not None and after.role != "assistant"):
+            notes.group(
+                m.source,
+                "a system message where the API refuses it (it must follow a user turn, or an "
+                "assistant turn ending in a server tool use, and come last or before an "
+                "assistant turn); counted as sent",
+            )
         request = next((r for r in requests if r.prompt_start <= i < r.prompt_end), None)
         model_id = (request.model if request else None) or model
         if not model_id:

@@ -136,3 +136,24 @@ def test_openai_system_messages_still_become_the_system_prompt() -> None:
     assert conv.format == "openai"
     assert [m.role for m in conv.messages] == ["user", "assistant"]
     assert [b.text for b in conv.system] == ["Be terse.", "Now in French."]  # type: ignore[attr-defined]
+
+
+def test_a_misplaced_system_message_is_kept_with_a_warning() -> None:
+    conv = loading.loads(
+        json.dumps(
+            body("claude-opus-4-8", u("hi"), s("One."), s("Two."), a("ok"), u("?"), s("Three."))
+        )
+    )
+    assert [m.role for m in conv.messages] == [
+        "user",
+        "system",
+        "system",
+        "assistant",
+        "user",
+        "system",
+    ]
+    assert conv.warnings == [
+        "messages[1] and 1 more: a system message where the API refuses it (it must follow a "
+        "user turn, or an assistant turn ending in a server tool use, and come last or before an "
+        "assistant turn); counted as sent"
+    ]
