@@ -202,6 +202,9 @@ class ConversationTokens:
     conversation's, or, in a log that records one per request, the one its request sent."""
     prefix_tools_tokens: npt.NDArray[np.int64]
     """Tool-definition tokens of a prompt that starts at message ``m`` (length M+1)."""
+    prefix_key: npt.NDArray[np.int64]
+    """Which system prompt and tools a prompt starting at message ``m`` has (length M+1): two
+    prompts with different keys share no cacheable prefix."""
     message_block_start: npt.NDArray[np.int64]
     """``message_block_start[m]`` is the first flat block index of message ``m`` (length M+1)."""
     block_tokens: npt.NDArray[np.int64]
@@ -289,7 +292,7 @@ def _estimate(
     found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
     tools_tokens = sum(tool_definition_tokens(t, family, counter) for t in conv.tools)
-    prefix_system, prefix_tools = _prefix_tokens(
+    prefix_system, prefix_tools, prefix_key = _prefix_tokens(
         conv, family, counter, system_tokens=system_tokens, tools_tokens=tools_tokens
     )
     return ConversationTokens(
@@ -299,6 +302,7 @@ def _estimate(
         tools_tokens=tools_tokens,
         prefix_system_tokens=prefix_system,
         prefix_tools_tokens=prefix_tools,
+        prefix_key=prefix_key,
         message_block_start=np.asarray(starts, dtype=np.int64),
         block_tokens=np.asarray(tokens, dtype=np.int64),
         block_kept_tokens=np.asarray(kept, dtype=np.int64),
@@ -328,13 +332,16 @@ def _prefix_tokens(
     *,
     system_tokens: int,
     tools_tokens: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per first message of a prompt, the system and tools tokens in front of it: each request
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per first message of a prompt, the system and tools tokens in front of it and which pair
+    of system prompt and tools it is (``ConversationTokens.prefix_key``): each request
     that sent its own claims the messages from its prompt's start to its response (later requests
     overwrite earlier ones), so a log mixing conversations prices each segment with its own."""
     n = len(conv.messages) + 1
     system_at = np.full(n, system_tokens, dtype=np.int64)
     tools_at = np.full(n, tools_tokens, dtype=np.int64)
+    key_at = np.zeros(n, dtype=np.int64)
+    keys: dict[tuple[int, int], int] = {(id(conv.system), id(conv.tools)): 0}
     # the loader shares one object per distinct value: each is counted once
     systems: dict[int, int] = {id(conv.system): system_tokens}
     tool_lists: dict[int, int] = {id(conv.tools): tools_tokens}
@@ -353,7 +360,11 @@ def _prefix_tokens(
                     tool_definition_tokens(t, family, counter) for t in r.tools
                 )
             tools_at[lo:hi] = tool_lists[id(r.tools)]
-    return system_at, tools_at
+        if r.system is not None or r.tools is not None:
+            system = r.system if r.system is not None else conv.system
+            pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
+            key_at[lo:hi] = keys.setdefault(pair, len(keys))
+    return system_at, tools_at, key_at
 
 
 def count_tokens(

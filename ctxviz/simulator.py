@@ -1652,6 +1652,12 @@ def _reusable_prefix(
     partial = np.maximum(np.round(np.asarray(ctx.anchor)[j] + factor * delta), 0).astype(np.int64)
     partial += cut[:, 6]
     reuse = np.where(diff >= a[:, 1], inputs[:-1], partial)
+    # another system prompt or other tools in front (another conversation of a log): no reuse
+    keys = engine.ct.prefix_key
+    m_count = engine.m_count
+    reuse = np.where(
+        keys[np.minimum(a[:, 0], m_count)] != keys[np.minimum(b[:, 0], m_count)], 0, reuse
+    )
     out[1:] = np.minimum(np.minimum(np.maximum(reuse, 0), inputs[:-1]), inputs[1:])
     return out
 

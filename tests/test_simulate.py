@@ -266,6 +266,8 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
     assert r["input_tokens"].tolist() == [63, 5, 9]
     assert s.composition["system"].tolist() == [50, 2, 2]
     assert s.composition["tools"].tolist() == [10, 0, 0]
+    # B cannot read what A cached (another system prompt in front); B's next request can
+    assert r["reusable_prefix_tokens"].tolist() == [0, 0, 5]
 
 
 @pytest.mark.parametrize(
