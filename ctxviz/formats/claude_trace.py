@@ -23,14 +23,25 @@ from urllib.parse import urlparse
 
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import anthropic
-from ctxviz.formats._blocks import TOO_DEEP, Notes, at, fail
+from ctxviz.formats._blocks import TOO_DEEP, Notes, at
 from ctxviz.formats.anthropic import Pair
 from ctxviz.model import Conversation
+
+
+def _parse_response(value: object, where: str, notes: Notes) -> anthropic.Response | None:
+    """A response, or None with a warning when it cannot be read (a stream cut mid-event): one
+    unreadable call does not hide the rest of the capture."""
+    try:
+        return anthropic.parse_response(value, where, notes)
+    except TranscriptError as e:
+        notes.group(where, f"a response that cannot be read ({e.problem}); no response recorded")
+        return None
+
 
 CLAUDE_TRACE = anthropic.Dialect(
     format="claude-trace",
     parse_request=anthropic.parse_request,
-    parse_response=anthropic.parse_response,
+    parse_response=_parse_response,
     interleaved=True,
 )
 
@@ -61,8 +72,9 @@ def _kind(method: str, path: str) -> str | None:
     return "other"
 
 
-def _body(value: object, where: str) -> object:
-    """A logged body: an object, or JSON / SSE text (an empty text is no body)."""
+def _body(value: object) -> object:
+    """A logged body: an object, or JSON / SSE text (an empty text is no body); ValueError when
+    JSON text does not parse."""
     if not isinstance(value, str):
         return value
     text = value.strip()
@@ -71,10 +83,8 @@ def _body(value: object, where: str) -> object:
     if text.startswith(("{", "[")):
         try:
             return json.loads(text)
-        except ValueError as e:
-            fail(f"a body that is not valid JSON ({e})", where)
         except RecursionError:
-            fail(f"a body that is not valid JSON ({TOO_DEEP})", where)
+            raise ValueError(TOO_DEEP) from None
     return value
 
 
@@ -99,7 +109,10 @@ def parse_capture(
             skipped[kind] += 1
             continue
         headers = req.get("headers")
-        body = _body(req.get("body"), at(where, "body"))
+        try:
+            body = _body(req.get("body"))
+        except ValueError:
+            body = None
         if not isinstance(body, dict) or "messages" not in body:
             notes.group(base, "a /v1/messages call whose request body has no `messages`; skipped")
             continue
@@ -109,12 +122,17 @@ def parse_capture(
         if isinstance(resp, dict):
             key = "body" if resp.get("body") is not None else "body_raw"
             resp_where = at(resp_where, key)
-            response = _body(resp.get(key), resp_where)
+            try:
+                response = _body(resp.get(key))
+            except ValueError as e:
+                notes.group(
+                    resp_where, f"a body that is not valid JSON ({e}); no response recorded"
+                )
             status = resp.get("status_code")
             if response is None and isinstance(status, int) and status >= 400:
                 notes.group(base, f"the API answered HTTP {status}; no response recorded")
         elif resp is not None:
-            fail("`response` must be an object or null", at(base, "response"))
+            notes.group(base, "a `response` that is not an object; no response recorded")
         pairs.append(
             Pair(
                 request=body,

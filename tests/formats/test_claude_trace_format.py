@@ -653,3 +653,39 @@ def test_a_capture_of_a_real_session_reproduces_every_prompt_and_output(samples_
     assert [r.model for r in conv.requests] == [r.model for r, _ in order]
     # no warning storm: the skipped calls and the conversation switches are one warning each
     assert len(conv.warnings) == 2, conv.warnings
+
+
+def test_unreadable_responses_lose_only_their_own_call() -> None:
+    body = main_body([u("Read a.toml")])
+    ok = stream(
+        "claude-opus-4-8",
+        [say("fine")],
+        start_usage=start("main1"),
+        output_tokens=7,
+        stop="end_turn",
+    )
+    cut = ok[: ok.index("content_block_delta") + 40]  # the capture ended mid-event
+    lines = [
+        record("POST", "/v1/messages", body, streamed(cut)),
+        record("POST", "/v1/messages", body, json_response({})),
+        record("POST", "/v1/messages", body, {**json_response({}), "body": '{"type": "mess'}),
+        record("POST", "/v1/messages", body, streamed(ok)),
+    ]
+    lines[1] = lines[1].replace('"response": {', '"response": ["not an object"], "x": {', 1)
+    conv = loading.loads("\n".join(lines))
+    assert len(conv.requests) == 4
+    assert [r.usage is not None for r in conv.requests] == [False, False, False, True]
+    assert len(conv.warnings) == 3, conv.warnings
+    assert conv.warnings[0].startswith("line 2: a `response` that is not an object")
+    assert conv.warnings[1].startswith("line 3, response.body: a body that is not valid JSON")
+    assert conv.warnings[2].startswith(
+        "line 1, response.body_raw: a response that cannot be read (streamed event"
+    )
+
+
+def test_a_json_array_of_records_is_a_capture_too() -> None:
+    records = [json.loads(line) for line in capture().splitlines()]
+    conv = loading.loads(json.dumps(records))
+    assert conv.format == "claude-trace"
+    assert len(conv.requests) == 8
+    assert conv.warnings[1].startswith("[3] and 5 more: a request that does not continue")
