@@ -398,9 +398,7 @@ def reassemble_stream(text: str, where: str) -> dict[str, Any]:
                 message["stop_reason"] = delta["stop_reason"]
             usage = event.get("usage")
             if isinstance(usage, dict):
-                merged = dict(message.get("usage") or {})
-                merged.update({k: v for k, v in usage.items() if v is not None})
-                message["usage"] = merged
+                message["usage"] = _merge_usage(message.get("usage"), usage)
             if isinstance(event.get("context_management"), dict):
                 message["context_management"] = event["context_management"]
         elif t == "error":
@@ -409,6 +407,22 @@ def reassemble_stream(text: str, where: str) -> dict[str, Any]:
         fail("a streamed response without a message_start event", where)
     message["content"] = [blocks[i] for i in sorted(blocks)]
     return message
+
+
+def _merge_usage(start: object, final: dict[str, Any]) -> dict[str, Any]:
+    """``message_start``'s usage updated by ``message_delta``'s. The delta's counts are
+    cumulative, so a count never goes down: a 0 or null some proxies write in the delta keeps
+    the start's input, and internal server-tool calls raise it."""
+    merged = dict(start) if isinstance(start, dict) else {}
+    for key, value in final.items():
+        if value is None:
+            continue
+        old = merged.get(key)
+        if isinstance(value, int) and isinstance(old, int) and not isinstance(value, bool):
+            merged[key] = max(old, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _index(event: dict[str, Any]) -> int:

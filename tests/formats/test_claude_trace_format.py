@@ -689,3 +689,58 @@ def test_a_json_array_of_records_is_a_capture_too() -> None:
     assert conv.format == "claude-trace"
     assert len(conv.requests) == 8
     assert conv.warnings[1].startswith("[3] and 5 more: a request that does not continue")
+
+
+def test_message_delta_counts_are_cumulative_and_never_lower_the_start() -> None:
+    def events(delta_usage: dict[str, Any]) -> str:
+        return sse(
+            {
+                "type": "message_start",
+                "message": {
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-opus-4-8",
+                    "content": [],
+                    "usage": {
+                        "input_tokens": 12,
+                        "cache_read_input_tokens": 900,
+                        "output_tokens": 1,
+                    },
+                },
+            },
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "hi"},
+            },
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": delta_usage},
+            {"type": "message_stop"},
+        )
+
+    body = main_body([u("Read a.toml")])
+    lines = [
+        # a proxy that zeroes the input in message_delta
+        record(
+            "POST", "/v1/messages", body, streamed(events({"input_tokens": 0, "output_tokens": 30}))
+        ),
+        # internal server-tool calls: the cumulative input grows
+        record(
+            "POST",
+            "/v1/messages",
+            body,
+            streamed(
+                events({"input_tokens": 40, "cache_read_input_tokens": 1800, "output_tokens": 9})
+            ),
+        ),
+    ]
+    conv = loading.loads("\n".join(lines))
+    got = [
+        (r.usage.input_tokens, r.usage.cache_read_input_tokens, r.usage.output_tokens)
+        for r in conv.requests
+    ]  # type: ignore[union-attr]
+    assert got == [(12, 900, 30), (40, 1800, 9)]
