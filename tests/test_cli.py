@@ -630,3 +630,19 @@ def test_token_counts_reject_what_is_not_a_whole_count(text: str) -> None:
 
     with pytest.raises(argparse.ArgumentTypeError):
         cli._token_count(text)
+
+
+def test_summary_of_a_claude_trace_capture(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "formats"))
+    try:
+        from test_claude_trace_format import capture
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / "log-2026-12-05-10-00-00.jsonl"
+    path.write_text(capture(), encoding="utf-8")
+    for args in ((), ("--format", "claude-trace")):
+        result = run("summary", path, *args)
+        assert result.returncode == 0, result.stderr
+        assert "claude-trace · claude-opus-4-8" in result.stdout
+        assert "7 requests recorded" in result.stdout
+        assert "4 calls that are not Messages API requests skipped" in result.stdout
