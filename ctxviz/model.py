@@ -170,6 +170,8 @@ class Iteration:
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     output_tokens: int = 0
+    model: str | None = None
+    """The model that served this call, when it differs from the request's (a fallback)."""
 
     @property
     def prompt_tokens(self) -> int:
@@ -225,6 +227,8 @@ class Request:
     applied_edits: tuple[JSON, ...] | None = None
     """The response's ``context_management.applied_edits``, when recorded."""
     source: str = ""
+    timestamp: str | None = None
+    """When the request was made (ISO 8601), when the format records it: prices change by date."""
 
 
 CompactionKind: TypeAlias = Literal["claude_code", "server", "client"]

@@ -68,6 +68,8 @@ class Pair:
     headers: Mapping[str, Any] | None = None
     betas: tuple[str, ...] = ()
     """Betas a logger recorded beside the pair (the SDK's ``betas=`` argument)."""
+    timestamp: str | None = None
+    """When the call was made, if the logger recorded it (ISO 8601)."""
 
 
 # ---- pieces of a request -------------------------------------------------------------------------
@@ -612,6 +614,7 @@ def from_log(
                 stop_reason=stop_reason,
                 applied_edits=applied,
                 source=pair.where.rstrip(","),
+                timestamp=pair.timestamp,
             )
         )
         last_total = usage.prompt_tokens + usage.output_tokens if usage else None
