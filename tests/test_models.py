@@ -129,7 +129,12 @@ def test_status_and_dates(table: ModelTable) -> None:
     assert retired["claude-opus-4-1"] == "2026-08-05"
     assert retired["claude-sonnet-4-5"] == "2026-11-30"
     assert table.get("claude-opus-4-5").status == "deprecated"
-    for model_id in ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-fable-5-1"):
+    for model_id in (
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+        "claude-fable-5-1",
+    ):
         assert table.get(model_id).status == "active"
     for model_id in ("claude-opus-5", "claude-sonnet-5", "claude-fable-5", "claude-opus-4-8"):
         assert table.get(model_id).status == "legacy"
@@ -137,8 +142,18 @@ def test_status_and_dates(table: ModelTable) -> None:
 
 def test_retired_models_are_not_offered_as_current(table: ModelTable) -> None:
     current = {m.id for m in table.current}
-    assert not current & {"claude-sonnet-4", "claude-opus-4", "claude-opus-4-1", "claude-sonnet-4-5"}
-    assert {"claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-fable-5-2"} <= current
+    assert not current & {
+        "claude-sonnet-4",
+        "claude-opus-4",
+        "claude-opus-4-1",
+        "claude-sonnet-4-5",
+    }
+    assert {
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+        "claude-fable-5-2",
+    } <= current
 
 
 def test_sonnet_5_price_is_permanent(table: ModelTable) -> None:
