@@ -199,6 +199,7 @@ examples:
   ctxviz simulate {_SAMPLE} --clear-tool-uses-trigger 30k --keep 3
   ctxviz count sample_conversations/request_body.json
   ctxviz report {_SAMPLE} -o report.html
+  ctxviz models
 
 Run 'ctxviz COMMAND --help' for a command's options. Exit status: 0 success,
 2 bad input (message on stderr), 1 a bug in ctxviz.
