@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--edits", metavar="JSON", help="context_management as JSON text")
     src.add_argument("--edits-file", metavar="PATH", help="context_management from a JSON file")
+    _add_models(p)
 
     p = sub.add_parser(
         "report",
@@ -1046,8 +1047,9 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     edits = _edits_from(args)
     if edits is not None:
         body["context_management"] = edits
+    table = _table(args)
     with steps.step(f"Counting {args.file}"):
-        answer = count_tokens(body)
+        answer = count_tokens(body, models=table)
     json.dump(answer, out, indent=2)
     out.write("\n")
     return EXIT_OK

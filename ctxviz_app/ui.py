@@ -363,6 +363,8 @@ def _user_table(text: str) -> ModelTable:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"not valid JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if isinstance(data, list):  # a bare list of entries
         data = {"models": data}
     if not isinstance(data, dict):

@@ -691,3 +691,5 @@ def test_bad_models_file_is_refused_with_its_place(tmp_path: Path) -> None:
         "cache_read_multiplier no longer exist(s)",
     )
     assert_bad_input(run("models", "--models", tmp_path / "none.json"), "none.json: no such file")
+    body = ROOT / "sample_conversations" / "request_body.json"
+    assert_bad_input(run("count", body, "--models", bad), "bad.json")

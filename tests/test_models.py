@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import ctxviz
 from ctxviz.models import (
     RATE_FIELDS,
     ModelInfo,
@@ -544,3 +545,25 @@ def test_model_info_with_1m_is_a_pure_copy(table: ModelTable) -> None:
     wide = base.with_1m_context()
     assert wide is not base and base.context_window_tokens == 200_000
     assert wide.with_1m_context() is wide
+
+
+def test_count_tokens_follows_the_models_argument() -> None:
+    # Whether earlier turns' thinking is counted is the model table's per-model flag.
+    body = {
+        "model": "claude-sonnet-4-5",
+        "messages": [
+            {"role": "user", "content": "Hi there, explain caching."},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "Caching, in depth. " * 20, "signature": "s"},
+                    {"type": "text", "text": "Caching stores prefixes."},
+                ],
+            },
+            {"role": "user", "content": "And TTLs?"},
+        ],
+    }
+    stripped = ctxviz.count_tokens(body)["input_tokens"]
+    keep = {"models": [{"id": "claude-sonnet-4-5", "preserves_thinking_by_default": True}]}
+    kept = ctxviz.count_tokens(body, models=keep)["input_tokens"]
+    assert kept > stripped + 100
