@@ -333,6 +333,7 @@ class ModelTable:
             id=key,
             api_id=key,
             display_name=f"{key} (unknown model)",
+            source=f"a guess: {base.id}'s numbers" if base is not self.fallback else base.source,
             aliases=(),
             known=False,
             verified=False,

@@ -1532,11 +1532,13 @@ def _price_fallbacks(
     recorded: npt.NDArray[np.bool_],
     stamps: Sequence[str | None],
     cost_cols: dict[str, npt.NDArray[np.float64]],
+    long_context: npt.NDArray[np.bool_],
 ) -> list[str]:
     """Reprice, in place, each recorded request whose ``usage.iterations[]`` name the model that
     served them (a fallback): the request costs the sum of its ``message`` iterations, each at its
     own model's rates (the request's model where an iteration names none; 5-minute writes, as
-    iterations do not split them). Returns the models named by iterations."""
+    iterations do not split them), and its long_context flag. Returns the models named by
+    iterations."""
     at: list[int] = []
     infos: list[ModelInfo] = []
     fields: list[tuple[int, int, int, int]] = []
@@ -1575,6 +1577,8 @@ def _price_fallbacks(
         col = cost_cols[c]
         col[np.unique(where)] = 0.0
         np.add.at(col, where, priced[c].to_numpy())
+    long_context[np.unique(where)] = False
+    np.logical_or.at(long_context, where, priced["long_context"].to_numpy(dtype=bool))
     return named
 
 
@@ -1855,7 +1859,7 @@ def _assemble(
         output_tokens=comp_out,
         timestamps=stamps,
     )["cost_usd"].to_numpy()
-    served = _price_fallbacks(engine, rows, requests, recorded, stamps, cost_cols)
+    served = _price_fallbacks(engine, rows, requests, recorded, stamps, cost_cols, long_context)
     for said in dict.fromkeys(engine.info(m).warning() for m in (*model_col, *served)):
         if said is not None and said not in warnings:
             warnings.append(said)
