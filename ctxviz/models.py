@@ -157,7 +157,7 @@ class ModelInfo:
     def period(self, timestamp: str | None) -> int:
         """Index in ``price_history`` of the prices in force at ``timestamp`` (ISO 8601), or
         ``len(price_history)`` for the current ones (also when the time is unknown)."""
-        day = _day(timestamp)
+        day = _utc_day(timestamp)
         if day is None:
             return len(self.price_history)
         for i, p in enumerate(self.price_history):
@@ -381,6 +381,20 @@ def _day(timestamp: str | None) -> str | None:
     except ValueError:
         return None
     return day
+
+
+def _utc_day(timestamp: str | None) -> str | None:
+    """The UTC date of an ISO 8601 timestamp (an offset is honoured; none means UTC)."""
+    day = _day(timestamp)
+    if day is None or timestamp is None or len(timestamp.strip()) <= 10:
+        return day
+    try:
+        when = datetime.datetime.fromisoformat(timestamp.strip())
+    except ValueError:
+        return day
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.UTC)
+    return when.date().isoformat()
 
 
 def _family_of(key: str) -> str | None:

@@ -246,6 +246,9 @@ def test_sonnet_5_5_cache_read_price_depends_on_the_date(table: ModelTable) -> N
     assert m.at("2026-10-07T00:00:00Z").cache_read_usd_per_mtok == 0.10
     assert m.at("2026-10-06").input_usd_per_mtok == 2.0  # other rates unchanged
     assert m.at(None) is m and m.at("not a date") is m
+    # An offset is honoured: 08:00 in Tokyo on the 7th is still the 6th in UTC.
+    assert m.at("2026-10-07T08:00:00+09:00").cache_read_usd_per_mtok == 0.20
+    assert m.at("2026-10-06T20:00:00-05:00").cache_read_usd_per_mtok == 0.10
 
 
 def test_opus_4_6_long_context_premium_before_general_availability(table: ModelTable) -> None:
