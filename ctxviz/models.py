@@ -194,6 +194,11 @@ class ModelInfo:
         if self.status == "deprecated":
             when = f", retiring on {self.retired_on}" if self.retired_on else ""
             return f"{self.display_name} ({self.id}) is deprecated{when}."
+        if not self.verified:
+            return (
+                f"{self.display_name}: some of its figures come from third parties only, not "
+                f"from Anthropic's pages ({self.notes[0] if self.notes else 'see its notes'})"
+            )
         return None
 
     @property

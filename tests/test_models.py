@@ -340,6 +340,8 @@ def test_warnings_name_unknown_retired_and_deprecated_models(table: ModelTable) 
     deprecated = table.get("claude-opus-4-5").warning()
     assert deprecated is not None and "deprecated" in deprecated
     assert table.get("claude-opus-5-5").warning() is None
+    unverified = table.get("claude-fable-5-2").warning()
+    assert unverified is not None and "third parties only" in unverified
 
 
 def test_model_info_is_frozen(table: ModelTable) -> None:
