@@ -183,6 +183,7 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
         "model",
         "window",
         "max_tokens",
+        "models_text",
         # timeline
         "tl_events",
         "tl_range",
@@ -394,6 +395,14 @@ _MODEL_EXAMPLE: Final = """{"models": [
 ]}"""
 
 
+def _on_models_upload() -> None:
+    """An uploaded model table goes into the editor (where it can be changed, and survives a
+    page switch, which the uploader itself does not)."""
+    uploaded = st.session_state.get("models_file")
+    if uploaded is not None:
+        st.session_state["models_text"] = uploaded.getvalue().decode("utf-8", "replace")
+
+
 def _models_editor(bar: Any) -> None:
     """The sidebar's model-table file and editor: entries merged over the bundled table by id
     (correct a price, add a model the table lacks). A bad table is refused with its reason."""
@@ -403,14 +412,18 @@ def _models_editor(bar: Any) -> None:
             "schema of the bundled table (download it below); entries merge over it by id. "
             "Every rate is $ per million tokens."
         )
-        uploaded = st.file_uploader("Your model table (JSON)", type=["json"], key="models_file")
-        text = st.text_area(
-            "Or edit it here",
+        st.file_uploader(
+            "Your model table (JSON)",
+            type=["json"],
+            key="models_file",
+            on_change=_on_models_upload,
+        )
+        given = st.text_area(
+            "Your entries (JSON; an uploaded file lands here)",
             key="models_text",
             height=160,
             placeholder=_MODEL_EXAMPLE,
         )
-        given = uploaded.getvalue().decode("utf-8", "replace") if uploaded is not None else text
         if given.strip():
             try:
                 _user_table(given)

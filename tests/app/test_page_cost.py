@@ -68,3 +68,23 @@ def test_sidebar_model_table_reprices_and_refuses_a_bad_table() -> None:
     assert not at.exception
     assert any("unknown field" in e.value and "oops" in e.value for e in at.sidebar.error)
     assert _total(at) == before
+
+
+def test_sidebar_model_table_survives_a_page_switch() -> None:
+    at = page("app.py")
+    at.query_params["source"] = "agent_tool_loop"
+    run(at)
+    at.switch_page("pages/6_Cost.py")
+    run(at)
+    before = _total(at)
+    at.sidebar.text_area(key="models_text").set_value(
+        '{"models": [{"id": "claude-sonnet-4-5", "output_usd_per_mtok": 150}]}'
+    )
+    run(at)
+    repriced = _total(at)
+    assert repriced > before
+    at.switch_page("pages/4_Compaction.py")
+    run(at)
+    at.switch_page("pages/6_Cost.py")
+    run(at)
+    assert _total(at) == repriced
