@@ -16,7 +16,7 @@ from ctxviz.model import Conversation, Message, Request, Usage
 
 if TYPE_CHECKING:
     from ctxviz import figures, report
-    from ctxviz.cost import cache_accounting, request_costs
+    from ctxviz.cost import cache_accounting, price_rows, request_costs
     from ctxviz.counting import count_tokens
     from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
     from ctxviz.simulator import Simulation, SimulationSettings, simulate
@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "report": "ctxviz.report",
     "cache_accounting": "ctxviz.cost",
     "request_costs": "ctxviz.cost",
+    "price_rows": "ctxviz.cost",
     "count_tokens": "ctxviz.counting",
     "ModelInfo": "ctxviz.models",
     "ModelTable": "ctxviz.models",
@@ -88,6 +89,7 @@ __all__ = [
     "load_model_table",
     "loads",
     "loads_all",
+    "price_rows",
     "python_sdk_call",
     "report",
     "request_costs",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import ctxviz
 from ctxviz.errors import TranscriptError
+from ctxviz.models import RATE_FIELDS
 from ctxviz.notebook import SimulationSummary, policy_description, source_sentence, summarize
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from ctxviz.model import Conversation
+    from ctxviz.models import ModelTable
     from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
@@ -197,6 +199,7 @@ examples:
   ctxviz simulate {_SAMPLE} --clear-tool-uses-trigger 30k --keep 3
   ctxviz count sample_conversations/request_body.json
   ctxviz report {_SAMPLE} -o report.html
+  ctxviz models
 
 Run 'ctxviz COMMAND --help' for a command's options. Exit status: 0 success,
 2 bad input (message on stderr), 1 a bug in ctxviz.
@@ -242,6 +245,39 @@ Writes one HTML file that opens offline (plotly.js is inlined).
 """
 
 
+_MODELS_EPILOG: Final = """\
+example:
+  ctxviz models
+  ctxviz models --json > my-models.json      # edit it, then: --models my-models.json
+  ctxviz summary session.jsonl --models my-models.json
+
+Prints the model table: status, window, output limit, the five rates ($ per million tokens:
+input, 5-minute and 1-hour cache writes, cache reads, output), long-context tiers, dated price
+changes, and where each entry comes from. A --models FILE (same JSON schema; entries merge over
+the bundled ones by id) adds or corrects models for every command that prices requests.
+"""
+
+
+def _add_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models",
+        metavar="FILE",
+        help="your model table (JSON, the schema of `ctxviz models --json`), merged over the "
+        "bundled one by id: add models, correct prices",
+    )
+
+
+def _table(args: argparse.Namespace) -> ModelTable:
+    from ctxviz.models import default_table, load_model_table
+
+    path: str | None = getattr(args, "models", None)
+    if path is None:
+        return default_table()
+    if not os.path.isfile(path):
+        raise _BadInput(f"{path}: no such file (--models takes a JSON model table)")
+    return load_model_table(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ctxviz`` argument parser, with one sub-command per task."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -263,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_file(p, "a transcript: Claude Code session (.jsonl, folder or .zip), API log, ...")
     p.add_argument("--all", action="store_true", help="show every request, not head and tail")
+    _add_models(p)
 
     p = sub.add_parser(
         "simulate",
@@ -275,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy(p)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON to stdout")
     p.add_argument("--all", action="store_true", help="show every request, not head and tail")
+    _add_models(p)
 
     p = sub.add_parser(
         "count",
@@ -288,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--edits", metavar="JSON", help="context_management as JSON text")
     src.add_argument("--edits-file", metavar="PATH", help="context_management from a JSON file")
+    _add_models(p)
 
     p = sub.add_parser(
         "report",
@@ -304,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to write the HTML (default: FILE's name with .html, in this folder)",
     )
+    _add_models(p)
+
+    p = sub.add_parser(
+        "models",
+        help="the model table: windows, prices, status (and --models FILE merged in)",
+        description="Print the model table ctxviz prices requests with.",
+        epilog=_MODELS_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("--json", action="store_true", help="print the table as JSON (its file schema)")
+    _add_models(p)
     return parser
 
 
@@ -830,8 +880,9 @@ def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    table = _table(args)
     conv = _load(args, steps)
-    sim = _simulate(conv, steps, "as recorded")
+    sim = _simulate(conv, steps, "as recorded", models=table)
     subs: list[tuple[Conversation, SimulationSummary | str]] = []
     if conv.subagents:
         with steps.step("Replaying sub-agents", total=len(conv.subagents)) as advance:
@@ -839,7 +890,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
 
             for sub in conv.subagents:
                 try:
-                    subs.append((sub, summarize(simulate(sub))))
+                    subs.append((sub, summarize(simulate(sub, models=table))))
                 except ValueError as e:  # one unreadable sub-agent does not hide the others
                     subs.append((sub, f"not replayed: {e}"))
                 advance()
@@ -903,14 +954,15 @@ def simulation_json(
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     kwargs = simulate_kwargs(args)  # bad options fail before a long load
+    table = _table(args)
     conv = _load(args, steps)
-    sim = _simulate(conv, steps, "the what-if", **kwargs)
+    sim = _simulate(conv, steps, "the what-if", models=table, **kwargs)
     if args.json:
         data = simulation_json(sim, conv, path=args.file, kwargs=kwargs)
         json.dump(data, out, indent=1, ensure_ascii=False)
         out.write("\n")
         return EXIT_OK
-    recorded = _simulate(conv, steps, "as recorded") if kwargs else sim
+    recorded = _simulate(conv, steps, "as recorded", models=table) if kwargs else sim
     console = _console(out)
     summary = summarize(sim)
     before = summarize(recorded)
@@ -995,8 +1047,9 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     edits = _edits_from(args)
     if edits is not None:
         body["context_management"] = edits
+    table = _table(args)
     with steps.step(f"Counting {args.file}"):
-        answer = count_tokens(body)
+        answer = count_tokens(body, models=table)
     json.dump(answer, out, indent=2)
     out.write("\n")
     return EXIT_OK
@@ -1004,19 +1057,22 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
 
 def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz import report
-    from ctxviz.models import default_table
 
     kwargs = simulate_kwargs(args)
+    table = _table(args)
     output = Path(args.output) if args.output else Path(_stem(args.file) + ".html")
     if output.is_dir():
         raise _BadInput(f"{output}: is a folder; give a file name with -o")
     if not output.parent.is_dir():  # fail before a long load and replay
         raise _BadInput(f"{output.parent}: no such folder for the report")
     conv = _load(args, steps)
-    sim = _simulate(conv, steps, "the what-if" if kwargs else "as recorded", **kwargs)
-    compare = {"As recorded": _simulate(conv, steps, "as recorded")} if kwargs else None
+    what = "the what-if" if kwargs else "as recorded"
+    sim = _simulate(conv, steps, what, models=table, **kwargs)
+    compare = (
+        {"As recorded": _simulate(conv, steps, "as recorded", models=table)} if kwargs else None
+    )
     model = summarize(sim).model
-    threshold = default_table().get(model).long_context_threshold_tokens if model else None
+    threshold = table.get(model).long_context_threshold_tokens if model else None
     title = f"ctxviz report: {Path(args.file).name} ({policy_description(sim.settings)})"
     with steps.step("Writing the report"):
         page = report.render(
@@ -1029,6 +1085,65 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         output.write_text(page, encoding="utf-8")
     size = output.stat().st_size
     print(f"wrote {output} ({size / 1e6:.1f} MB), opens offline", file=out)
+    return EXIT_OK
+
+
+def _k(tokens: int) -> str:
+    """1000000 → 1M, 128000 → 128K, 8192 → 8,192."""
+    if tokens % 1_000_000 == 0:
+        return f"{tokens // 1_000_000}M"
+    return f"{tokens // 1000}K" if tokens % 1000 == 0 else f"{tokens:,}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def _cmd_models(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from rich import box
+    from rich.table import Table
+
+    table = _table(args)
+    if args.json:
+        json.dump(table.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    console = _console(out)
+    console.width = max(console.width, 140)  # 14 columns: wrap the terminal, never the cells
+    grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
+    grid.add_column("model", no_wrap=True)
+    grid.add_column("status", no_wrap=True)
+    for name in ("window", "out", "input", "5m wr", "1h wr", "read", "output"):
+        grid.add_column(name, justify="right", no_wrap=True)
+    grid.add_column("long ctx", no_wrap=True)
+    grid.add_column("min", justify="right", no_wrap=True)
+    grid.add_column("tok", no_wrap=True)
+    for m in table:
+        tier = "—"
+        if m.long_context_threshold_tokens is not None:
+            tier = (
+                f">{_k(m.long_context_threshold_tokens)} ×{m.long_context_input_multiplier:g}"
+                f"/×{m.long_context_output_multiplier:g}"
+            )
+        grid.add_row(
+            _escape(m.id + ("" if m.verified else " ?")),
+            m.status,
+            _k(m.context_window_tokens),
+            _k(m.max_output_tokens),
+            *(_rate(getattr(m, f)) for f in RATE_FIELDS),
+            tier,
+            _n(m.min_cacheable_tokens),
+            m.tokenizer,
+        )
+    grid.caption = (
+        f"$ per million tokens; '?': figures from third parties only. Checked {table.checked}. "
+        "Sources, dates, thinking modes and notes: --json."
+    )
+    console.print(grid)
+    for m in table:
+        for p in m.price_history:
+            what = ", ".join(f"{k} {v}" for k, v in p.changes)
+            console.print(_escape(f"{m.id}, requests before {p.until}: {what}"))
     return EXIT_OK
 
 
@@ -1045,6 +1160,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO, _Steps], int
     "simulate": _cmd_simulate,
     "count": _cmd_count,
     "report": _cmd_report,
+    "models": _cmd_models,
 }
 
 

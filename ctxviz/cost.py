@@ -16,13 +16,17 @@ Cache model (``cache_accounting``) — the assumptions, stated once:
   the previous request exceeds the TTL (5 minutes or 1 hour; each use refreshes it).
 - All writes use one TTL; a recorded mix of 5m and 1h writes is priced by ``request_costs``.
 
-Prices (``request_costs``) follow the model table: cache writes at 1.25x (5m) or 2x (1h) the input
-price, reads at 0.1x, and, where the model has a long-context premium, every price of a request
-whose whole prompt exceeds 200K tokens multiplied (input side x2, output x1.5).
+Prices (``request_costs``) are the model table's own five rates per model (input, 5-minute and
+1-hour cache writes, cache reads, output: never derived from the input price), and, where the model
+has a long-context tier, every price of a request whose whole prompt (uncached + writes + reads)
+exceeds the model's threshold multiplied (Sonnet 4 / 4.5 above 200K: input side x2, output x1.5;
+Haiku 5.5 above 100K: x5 on every rate). ``price_rows`` prices rows of several models, each at
+the rates in force on its request's timestamp.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias, get_args
 
 import numpy as np
@@ -166,16 +170,16 @@ def request_costs(
     threshold = model.long_context_threshold_tokens
     long_context = (
         prompt > threshold if threshold is not None else np.zeros(n, dtype=bool)
-    )  # "more than 200K input tokens", the whole prompt counted
+    )  # "more than 200K input tokens" / "prompts over 100,000 tokens": the whole prompt counted
     input_factor = np.where(long_context, model.long_context_input_multiplier, 1.0)
     output_factor = np.where(long_context, model.long_context_output_multiplier, 1.0)
 
-    base = model.input_usd_per_mtok * _PER_TOKEN * input_factor
-    cost_input = uncached * base
+    per_token = _PER_TOKEN * input_factor
+    cost_input = uncached * model.input_usd_per_mtok * per_token
     cost_write = (
-        write_5m * model.cache_write_5m_multiplier + write_1h * model.cache_write_1h_multiplier
-    ) * base
-    cost_read = read * model.cache_read_multiplier * base
+        write_5m * model.cache_write_5m_usd_per_mtok + write_1h * model.cache_write_1h_usd_per_mtok
+    ) * per_token
+    cost_read = read * model.cache_read_usd_per_mtok * per_token
     cost_output = output * model.output_usd_per_mtok * _PER_TOKEN * output_factor
     return pd.DataFrame(
         {
@@ -188,3 +192,55 @@ def request_costs(
         },
         index=_index_of(input_tokens, n),
     )
+
+
+def price_rows(
+    models: Sequence[ModelInfo],
+    *,
+    input_tokens: npt.ArrayLike,
+    cache_creation_input_tokens: npt.ArrayLike,
+    cache_read_input_tokens: npt.ArrayLike,
+    output_tokens: npt.ArrayLike,
+    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
+    timestamps: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """``request_costs`` of rows served by several models: row ``i`` at ``models[i]``'s rates in
+    force at ``timestamps[i]`` (its current rates when the time is unknown)."""
+    n = len(models)
+    if timestamps is not None and len(timestamps) != n:
+        raise ValueError(f"timestamps: expected {n} values (one per row), got {len(timestamps)}")
+    columns = {
+        "input_tokens": _tokens("input_tokens", input_tokens, n),
+        "cache_creation_input_tokens": _tokens(
+            "cache_creation_input_tokens", cache_creation_input_tokens, n
+        ),
+        "cache_read_input_tokens": _tokens("cache_read_input_tokens", cache_read_input_tokens, n),
+        "output_tokens": _tokens("output_tokens", output_tokens, n),
+        "cache_creation_1h_input_tokens": (
+            np.zeros(n, dtype=np.int64)
+            if cache_creation_1h_input_tokens is None
+            else _tokens("cache_creation_1h_input_tokens", cache_creation_1h_input_tokens, n)
+        ),
+    }
+    groups: dict[tuple[int, int], list[int]] = {}
+    infos: dict[int, ModelInfo] = {}
+    for i, info in enumerate(models):
+        period = info.period(timestamps[i] if timestamps is not None else None)
+        infos[id(info)] = info
+        groups.setdefault((id(info), period), []).append(i)
+    out = {c: np.zeros(n) for c in COST_COLUMNS}
+    long_context = np.zeros(n, dtype=bool)
+    for (key, period), rows in groups.items():
+        at = np.asarray(rows, dtype=np.int64)
+        priced = request_costs(
+            infos[key].at_period(period),
+            input_tokens=columns["input_tokens"][at],
+            cache_creation_input_tokens=columns["cache_creation_input_tokens"][at],
+            cache_read_input_tokens=columns["cache_read_input_tokens"][at],
+            output_tokens=columns["output_tokens"][at],
+            cache_creation_1h_input_tokens=columns["cache_creation_1h_input_tokens"][at],
+        )
+        for c in COST_COLUMNS:
+            out[c][at] = priced[c].to_numpy()
+        long_context[at] = priced["long_context"].to_numpy(dtype=bool)
+    return pd.DataFrame({**out, "long_context": long_context}, index=_index_of(input_tokens, n))

@@ -53,6 +53,7 @@ from ctxviz.model import (
     starts_turn,
     turn_indices,
 )
+from ctxviz.models import ModelsArg
 from ctxviz.policies import compact
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
@@ -372,13 +373,15 @@ def count_tokens(
     *,
     counter: TokenCounter | None = None,
     message_frame_tokens: int | None = None,
+    models: ModelsArg = None,
 ) -> dict[str, Any]:
     """Offline ``POST /v1/messages/count_tokens``: same request shape, same answer shape.
 
     The whole ``messages`` list is one prompt, replayed by ``ctxviz.simulate`` (earlier turns'
     thinking stripped as the API does; the clearing edits of ``context_management`` applied, with
     ``original_input_tokens`` before them). ``compact_20260112`` is not applied: compaction needs
-    a model call, which counting does not make.
+    a model call, which counting does not make. ``models``: the model table (as for
+    ``ctxviz.simulate``), which says e.g. whether the model keeps earlier turns' thinking.
     """
     import dataclasses
 
@@ -413,6 +416,7 @@ def count_tokens(
         context_management=clearing,
         counter=counter,
         message_frame_tokens=message_frame_tokens,
+        models=models,
     )
     row = sim.requests.iloc[-1]
     answer: dict[str, Any] = {"input_tokens": int(row["input_tokens"])}

@@ -172,6 +172,8 @@ class Iteration:
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     output_tokens: int = 0
+    model: str | None = None
+    """The model that served this call, when it differs from the request's (a fallback)."""
 
     @property
     def prompt_tokens(self) -> int:
@@ -233,6 +235,8 @@ class Request:
     tools: tuple[ToolDefinition, ...] | None = None
     """The tool definitions this request sent, when a log records them per request; None: the
     conversation's ``tools``."""
+    timestamp: str | None = None
+    """When the request was made (ISO 8601), when the format records it: prices change by date."""
 
 
 CompactionKind: TypeAlias = Literal["claude_code", "server", "client"]

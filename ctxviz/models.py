@@ -1,16 +1,20 @@
 """The model table: windows, limits, prices and per-model behaviour, kept as editable data.
 
-The numbers live in ``ctxviz/data/models.json`` (with the date they were checked and their
-sources); a user file with the same shape overrides or extends entries, merged by ``id``. Lookups
+The numbers live in ``ctxviz/data/models.json``, each entry with its source page and the date it
+was checked; a user file with the same shape overrides or extends entries, merged by ``id``. Every
+rate (input, 5-minute and 1-hour cache writes, cache reads, output) is stored per model, never
+derived from the input price; prices that changed on a date are kept in ``price_history`` and
+``ModelInfo.at(timestamp)`` gives the rates in force then. Lookups
 resolve aliases, dated ids, Claude Code's ``[1m]`` suffix and Bedrock / Vertex / router spellings.
 An id the table does not know still gets a ``ModelInfo`` — copied from the newest verified model
 of the family its name mentions, else from the table's ``fallback`` entry — with ``known=False``
-so that callers can warn that its numbers are guesses.
+so that callers can warn that its numbers are guesses (``ModelInfo.warning``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import json
 import os
@@ -22,13 +26,43 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 Provider: TypeAlias = Literal["anthropic", "openai"]
+Status: TypeAlias = Literal["active", "legacy", "deprecated", "retired"]
+"""The lifecycle terms of Anthropic's model-deprecations page."""
+ThinkingMode: TypeAlias = Literal["enabled", "adaptive", "between_tools", "disabled"]
+"""``thinking.type`` values a model accepts; a model without ``disabled`` always thinks."""
 ContextOverflow: TypeAlias = Literal["validation_error", "model_context_window_exceeded"]
 """How a request whose ``input + max_tokens`` exceeds the window ends: refused up front with a
 validation error (models before 4.5), or accepted and stopped with
 ``stop_reason: "model_context_window_exceeded"`` (4.5 and later)."""
 
-FAMILIES: Final[tuple[str, ...]] = ("opus", "sonnet", "haiku", "gpt")
+FAMILIES: Final[tuple[str, ...]] = ("opus", "sonnet", "haiku", "fable", "mythos", "gpt")
 """Families an unknown id is matched to, by name, to borrow the newest known model's numbers."""
+
+
+RATE_FIELDS: Final[tuple[str, ...]] = (
+    "input_usd_per_mtok",
+    "cache_write_5m_usd_per_mtok",
+    "cache_write_1h_usd_per_mtok",
+    "cache_read_usd_per_mtok",
+    "output_usd_per_mtok",
+)
+"""The five rates every entry stores ($ per million tokens)."""
+_PERIOD_FIELDS: Final[tuple[str, ...]] = (
+    *RATE_FIELDS,
+    "long_context_threshold_tokens",
+    "long_context_input_multiplier",
+    "long_context_output_multiplier",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PricePeriod:
+    """Prices in force before ``until`` (and after the previous period): the fields it names
+    replace the entry's current ones."""
+
+    until: str
+    """ISO date (UTC) from which these prices no longer applied."""
+    changes: tuple[tuple[str, float | int | None], ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +79,15 @@ class ModelInfo:
     """``opus``, ``sonnet``, ``haiku``, ``gpt`` or ``unknown``."""
     aliases: tuple[str, ...] = ()
     """Other ids resolving to this entry: dated ids, ``-0`` / ``-latest`` aliases."""
+    status: Status
+    released: str | None = None
+    deprecated_on: str | None = None
+    retired_on: str | None = None
+    """Retirement date (past for a retired model, planned for a deprecated one)."""
+    source: str
+    """The page(s) the numbers come from."""
+    checked: str
+    """ISO date the entry was last checked against its source."""
     context_window_tokens: int
     """The window a request's input + output must fit (the 1M window when ``extended_context``)."""
     context_1m_beta: str | None
@@ -52,11 +95,12 @@ class ModelInfo:
     extended_context_window_tokens: int | None
     max_output_tokens: int
     input_usd_per_mtok: float
+    cache_write_5m_usd_per_mtok: float
+    cache_write_1h_usd_per_mtok: float
+    cache_read_usd_per_mtok: float
     output_usd_per_mtok: float
-    cache_write_5m_multiplier: float
-    """Price of a 5-minute cache write, as a multiple of the input price."""
-    cache_write_1h_multiplier: float
-    cache_read_multiplier: float
+    price_history: tuple[PricePeriod, ...] = ()
+    """Earlier prices, oldest first; the fields above are the current ones."""
     min_cacheable_tokens: int
     """Below this many prompt tokens nothing is cached (sources vary: keep it editable)."""
     long_context_threshold_tokens: int | None
@@ -64,11 +108,15 @@ class ModelInfo:
     long_context_input_multiplier: float
     """Applied to every input-side price (uncached, cache writes, cache reads) of such a request."""
     long_context_output_multiplier: float
+    thinking_modes: tuple[ThinkingMode, ...]
+    preserved_thinking: bool
+    """Preserved thinking with prefix checks (Fable 5.1 / 5.2, Mythos 5.x, the 5.5 family)."""
     preserves_thinking_by_default: bool
     """Whether earlier turns' thinking stays in context by default (Opus 4.5 and later)."""
     context_overflow: ContextOverflow
     tokenizer: str
-    """``v3`` (to Opus 4.6 / Sonnet 4.x / Haiku 4.5), ``v4.7``, ``v5``; OpenAI: ``o200k_base``."""
+    """``v3`` (to Opus 4.6 / Sonnet 4.x / Haiku 4.5), ``v4.7``, ``v5`` (Opus 4.8, every 5.x model);
+    OpenAI: ``o200k_base``."""
     supports_context_editing: bool
     """Accepts ``clear_tool_uses_20250919`` / ``clear_thinking_20251015``."""
     supports_compact_20260112: bool
@@ -86,25 +134,92 @@ class ModelInfo:
     notes: tuple[str, ...] = ()
     """Where sources differ, the alternative values; why a field holds what it holds."""
 
-    @property
-    def cache_write_5m_usd_per_mtok(self) -> float:
-        """Price of a 5-minute cache write ($ per million tokens)."""
-        return self.input_usd_per_mtok * self.cache_write_5m_multiplier
+    def _ratio(self, rate: float) -> float:
+        return rate / self.input_usd_per_mtok if self.input_usd_per_mtok else 0.0
 
     @property
-    def cache_write_1h_usd_per_mtok(self) -> float:
-        """Price of a 1-hour cache write ($ per million tokens)."""
-        return self.input_usd_per_mtok * self.cache_write_1h_multiplier
+    def cache_write_5m_multiplier(self) -> float:
+        """The 5-minute write rate over the input rate (for display; the rate is what is stored)."""
+        return self._ratio(self.cache_write_5m_usd_per_mtok)
 
     @property
-    def cache_read_usd_per_mtok(self) -> float:
-        """Price of a cache read ($ per million tokens)."""
-        return self.input_usd_per_mtok * self.cache_read_multiplier
+    def cache_write_1h_multiplier(self) -> float:
+        """The 1-hour write rate over the input rate (for display)."""
+        return self._ratio(self.cache_write_1h_usd_per_mtok)
+
+    @property
+    def cache_read_multiplier(self) -> float:
+        """The cache-read rate over the input rate (for display)."""
+        return self._ratio(self.cache_read_usd_per_mtok)
+
+    @property
+    def current(self) -> bool:
+        """Whether the model can still be called (anything but retired)."""
+        return self.status != "retired"
+
+    def period(self, timestamp: str | None) -> int:
+        """Index in ``price_history`` of the prices in force at ``timestamp`` (ISO 8601), or
+        ``len(price_history)`` for the current ones (also when the time is unknown)."""
+        day = _utc_day(timestamp)
+        if day is None:
+            return len(self.price_history)
+        for i, p in enumerate(self.price_history):
+            if day < p.until:
+                return i
+        return len(self.price_history)
+
+    def at(self, timestamp: str | None) -> ModelInfo:
+        """This model with the prices in force at ``timestamp`` (current ones when unknown)."""
+        return self.at_period(self.period(timestamp))
+
+    def at_period(self, i: int) -> ModelInfo:
+        """This model with the prices of ``price_history[i]`` (``i == len``: unchanged)."""
+        if i >= len(self.price_history):
+            return self
+        changes: dict[str, Any] = dict(self.price_history[i].changes)
+        return dataclasses.replace(self, **changes)
+
+    def warning(self) -> str | None:
+        """What a user must be told when a transcript uses this model: unknown, retired or
+        deprecated; None for a known current model."""
+        if not self.known:
+            why = self.notes[0] if self.notes else f"'{self.id}' is not in the model table."
+            return (
+                f"{why} Its cost is a guess: give its prices in your own model table "
+                "(CLI --models FILE, Python models=..., the app's sidebar)."
+            )
+        if self.status == "retired":
+            when = f" on {self.retired_on}" if self.retired_on else ""
+            return (
+                f"{self.display_name} ({self.id}) was retired{when}: the API now refuses it. "
+                "Its requests are priced at its last list prices."
+            )
+        if self.status == "deprecated":
+            when = f", retiring on {self.retired_on}" if self.retired_on else ""
+            return f"{self.display_name} ({self.id}) is deprecated{when}."
+        if not self.verified:
+            return (
+                f"{self.display_name}: some of its figures come from third parties only, not "
+                f"from Anthropic's pages ({self.notes[0] if self.notes else 'see its notes'})"
+            )
+        return None
 
     @property
     def has_long_context_premium(self) -> bool:
         """Whether requests above ``long_context_threshold_tokens`` cost more."""
         return self.long_context_threshold_tokens is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry in the table file's schema (``load_model_table`` reads it back)."""
+        out: dict[str, Any] = {}
+        for name in _KIND:
+            value = getattr(self, name)
+            if name == "price_history":
+                value = [{"until": p.until, **dict(p.changes)} for p in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
 
     def with_1m_context(self) -> ModelInfo:
         """This model with its 1M beta window on; unchanged when it has none or is already 1M."""
@@ -170,6 +285,19 @@ class ModelTable:
         """The entries' ids, in table order."""
         return tuple(m.id for m in self.models)
 
+    def to_json(self) -> dict[str, Any]:
+        """The whole table in the file's schema: edit it and pass it back with ``--models``."""
+        return {
+            "checked": self.checked,
+            "sources": self.sources,
+            "models": [m.to_json() for m in self.models],
+        }
+
+    @property
+    def current(self) -> tuple[ModelInfo, ...]:
+        """The models that can still be called (not retired), in table order: what to offer."""
+        return tuple(m for m in self.models if m.current)
+
     def resolve(self, model_id: str) -> str | None:
         """The table id that ``model_id`` names (alias, dated id, provider spelling), or None."""
         info = self._lookup(_normalise(model_id)[0])
@@ -193,7 +321,11 @@ class ModelTable:
     def _guess(self, key: str) -> ModelInfo:
         family = _family_of(key)
         base = next(
-            (m for m in self.models if family is not None and m.family == family and m.verified),
+            (
+                m
+                for m in self.models
+                if family is not None and m.family == family and m.verified and m.current
+            ),
             None,
         )
         if base is None:
@@ -209,6 +341,7 @@ class ModelTable:
             id=key,
             api_id=key,
             display_name=f"{key} (unknown model)",
+            source=f"a guess: {base.id}'s numbers" if base is not self.fallback else base.source,
             aliases=(),
             known=False,
             verified=False,
@@ -246,8 +379,34 @@ def _candidates(key: str) -> Iterator[str]:
         yield undated
 
 
+def _day(timestamp: str | None) -> str | None:
+    """The ISO date (``YYYY-MM-DD``) a timestamp starts with, or None when it has none."""
+    if not timestamp or not isinstance(timestamp, str):
+        return None
+    day = timestamp.strip()[:10]
+    try:
+        datetime.date.fromisoformat(day)
+    except ValueError:
+        return None
+    return day
+
+
+def _utc_day(timestamp: str | None) -> str | None:
+    """The UTC date of an ISO 8601 timestamp (an offset is honoured; none means UTC)."""
+    day = _day(timestamp)
+    if day is None or timestamp is None or len(timestamp.strip()) <= 10:
+        return day
+    try:
+        when = datetime.datetime.fromisoformat(timestamp.strip())
+    except ValueError:
+        return day
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.UTC)
+    return when.date().isoformat()
+
+
 def _family_of(key: str) -> str | None:
-    for family in ("opus", "sonnet", "haiku"):
+    for family in ("opus", "sonnet", "haiku", "fable", "mythos"):
         if family in key:
             return family
     if re.match(r"^(?:gpt-|chatgpt|o\d)", key):
@@ -264,19 +423,28 @@ _KIND: Final[dict[str, str]] = {
     "provider": "provider",
     "family": "str",
     "aliases": "str_list",
+    "status": "status",
+    "released": "opt_date",
+    "deprecated_on": "opt_date",
+    "retired_on": "opt_date",
+    "source": "str",
+    "checked": "date",
     "context_window_tokens": "pos_int",
     "context_1m_beta": "opt_str",
     "extended_context_window_tokens": "opt_pos_int",
     "max_output_tokens": "pos_int",
     "input_usd_per_mtok": "price",
+    "cache_write_5m_usd_per_mtok": "price",
+    "cache_write_1h_usd_per_mtok": "price",
+    "cache_read_usd_per_mtok": "price",
     "output_usd_per_mtok": "price",
-    "cache_write_5m_multiplier": "price",
-    "cache_write_1h_multiplier": "price",
-    "cache_read_multiplier": "price",
+    "price_history": "history",
     "min_cacheable_tokens": "int",
     "long_context_threshold_tokens": "opt_pos_int",
     "long_context_input_multiplier": "price",
     "long_context_output_multiplier": "price",
+    "thinking_modes": "thinking",
+    "preserved_thinking": "bool",
     "preserves_thinking_by_default": "bool",
     "context_overflow": "overflow",
     "tokenizer": "str",
@@ -291,11 +459,27 @@ _KIND: Final[dict[str, str]] = {
 computed, never read)."""
 
 _OPTIONAL: Final[frozenset[str]] = frozenset(
-    {"api_id", "aliases", "verified", "notes", "supports_system_messages"}
+    {
+        "api_id",
+        "aliases",
+        "verified",
+        "notes",
+        "price_history",
+        "released",
+        "deprecated_on",
+        "retired_on",
+        "supports_system_messages",
+    }
 )
 _TOP_LEVEL: Final[frozenset[str]] = frozenset(
     {"checked", "sources", "defaults", "fallback", "models"}
 )
+_OLD_FIELDS: Final[dict[str, str]] = {
+    "cache_write_5m_multiplier": "cache_write_5m_usd_per_mtok",
+    "cache_write_1h_multiplier": "cache_write_1h_usd_per_mtok",
+    "cache_read_multiplier": "cache_read_usd_per_mtok",
+}
+"""Fields of the earlier schema (rates derived from the input price) and what replaced them."""
 
 
 def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
@@ -310,6 +494,12 @@ def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
         case "opt_str":
             if value is not None and (not isinstance(value, str) or not value):
                 raise bad("a non-empty string or null")
+            return value
+        case "date" | "opt_date":
+            if value is None and kind == "opt_date":
+                return None
+            if not isinstance(value, str) or _day(value) != value:
+                raise bad("an ISO date (YYYY-MM-DD)" + (" or null" if kind == "opt_date" else ""))
             return value
         case "int" | "pos_int" | "opt_pos_int":
             if value is None and kind == "opt_pos_int":
@@ -331,18 +521,56 @@ def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad("a list of strings")
             return tuple(value)
-        case "provider":
-            if value not in get_args(Provider):
-                raise bad(" or ".join(repr(p) for p in get_args(Provider)))
-            return value
-        case "overflow":
-            if value not in get_args(ContextOverflow):
-                raise bad(" or ".join(repr(p) for p in get_args(ContextOverflow)))
+        case "thinking":
+            modes = get_args(ThinkingMode)
+            if not isinstance(value, list) or not value or not all(v in modes for v in value):
+                raise bad("a non-empty list of " + ", ".join(repr(m) for m in modes))
+            return tuple(value)
+        case "history":
+            return _history(value, f"{where}.{name}")
+        case "provider" | "overflow" | "status":
+            allowed = get_args(
+                {"provider": Provider, "overflow": ContextOverflow, "status": Status}[kind]
+            )
+            if value not in allowed:
+                raise bad(" or ".join(repr(p) for p in allowed))
             return value
     raise AssertionError(kind)  # pragma: no cover - _KIND is closed
 
 
+def _history(value: Any, where: str) -> tuple[PricePeriod, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list of {{'until': date, <rates>}} objects")
+    periods: list[PricePeriod] = []
+    for i, item in enumerate(value):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{here}: expected an object with 'until' and the rates it changes")
+        unknown = sorted(set(item) - {"until", *_PERIOD_FIELDS})
+        if unknown:
+            raise ValueError(
+                f"{here}: unknown field(s) {', '.join(unknown)} "
+                f"(a period holds 'until' and any of {', '.join(_PERIOD_FIELDS)})"
+            )
+        until = _check_value("until", "date", item.get("until"), here)
+        if periods and until <= periods[-1].until:
+            raise ValueError(f"{here}.until: periods must be in date order (oldest first)")
+        changes = tuple(
+            (k, _check_value(k, _KIND[k], v, here)) for k, v in item.items() if k != "until"
+        )
+        if not changes:
+            raise ValueError(f"{here}: names no price that differed before {until}")
+        periods.append(PricePeriod(until=until, changes=changes))
+    return tuple(periods)
+
+
 def _info_from_dict(entry: Mapping[str, Any], where: str) -> ModelInfo:
+    old = sorted(set(entry) & set(_OLD_FIELDS))
+    if old:
+        raise ValueError(
+            f"{where}: {', '.join(old)} no longer exist(s): give each rate in $ per million "
+            f"tokens ({', '.join(_OLD_FIELDS[k] for k in old)})"
+        )
     unknown = sorted(set(entry) - set(_KIND))
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
@@ -365,6 +593,10 @@ def _read_json(path: Path | None) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{where}: not valid JSON ({e.msg}, line {e.lineno})") from e
+    return _check_top(data, where)
+
+
+def _check_top(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a JSON object with 'models'")
     unknown = sorted(set(data) - _TOP_LEVEL)
@@ -379,6 +611,11 @@ def _read_json(path: Path | None) -> dict[str, Any]:
     for key in ("defaults", "fallback"):
         if not isinstance(data.get(key, {}), dict):
             raise ValueError(f"{where}: '{key}' must be an object")
+    shared = sorted(set(data.get("defaults", {})) & set(RATE_FIELDS))
+    if shared:
+        raise ValueError(
+            f"{where}: defaults.{shared[0]}: rates cannot be defaults; each model states its own"
+        )
     return data
 
 
@@ -420,14 +657,39 @@ def _build(data: dict[str, Any], where: str) -> ModelTable:
     )
 
 
-def load_model_table(path: str | os.PathLike[str] | None = None) -> ModelTable:
-    """The bundled model table, with the entries of the JSON file at ``path`` merged in by id."""
-    data = _read_json(None)
+def load_model_table(
+    path: str | os.PathLike[str] | None = None, *, data: Mapping[str, Any] | None = None
+) -> ModelTable:
+    """The bundled model table, with the entries of the JSON file at ``path`` (or of ``data``,
+    the same JSON already parsed) merged in by id."""
+    merged = _read_json(None)
     where = "ctxviz/data/models.json"
     if path is not None:
-        data = _merge(data, _read_json(Path(path)))
+        merged = _merge(merged, _read_json(Path(path)))
         where = f"{where} + {os.fspath(path)}"
-    return _build(data, where)
+    if data is not None:
+        merged = _merge(merged, _check_top(dict(data), "models"))
+        where = f"{where} + your models"
+    return _build(merged, where)
+
+
+ModelsArg: TypeAlias = ModelTable | str | os.PathLike[str] | Mapping[str, Any] | None
+"""What a ``models=`` argument accepts: a table, a JSON file's path, or its parsed content."""
+
+
+def as_table(models: ModelsArg) -> ModelTable:
+    """The model table a ``models=`` argument names (None: the bundled one)."""
+    if models is None:
+        return default_table()
+    if isinstance(models, ModelTable):
+        return models
+    if isinstance(models, Mapping):
+        return load_model_table(data=models)
+    if isinstance(models, str | os.PathLike):
+        return load_model_table(models)
+    raise ValueError(
+        f"models: expected a ModelTable, a JSON file's path or its content, got {type(models)}"
+    )
 
 
 @functools.cache

@@ -71,7 +71,7 @@ from ctxviz.model import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from ctxviz.models import ModelInfo, ModelTable, default_table
+from ctxviz.models import ModelInfo, ModelsArg, ModelTable, as_table
 from ctxviz.policies import (
     claude_code,
     clear_thinking,
@@ -719,6 +719,7 @@ def simulate(
     counter: TokenCounter | None = None,
     message_frame_tokens: int | None = None,
     model_table: ModelTable | None = None,
+    models: ModelsArg = None,
 ) -> Simulation:
     """Replay ``conv`` as recorded, or under the given policies (module doc; API.md).
 
@@ -734,14 +735,16 @@ def simulate(
     recorded compactions. ``rolling_window``: True (fit the window) or a prompt budget in tokens.
     ``prompt_caching``: assume the client caches its prompts (default: as the recording shows; on
     for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
-    (``(text, family) -> int``) and per-message frame. ``model_table``: another model table.
+    (``(text, family) -> int``) and per-message frame. ``models``: the model table to use (a
+    ``ModelTable``, a JSON file's path or its parsed content, merged over the bundled table;
+    ``model_table`` is its older name).
     """
-    table = model_table or default_table()
+    table = model_table if model_table is not None else as_table(models)
     warnings: list[str] = []
     named_model = model or _first_model(conv)
     main_info = table.get(named_model or "unknown")
-    if named_model and not main_info.known:
-        warnings.append(main_info.notes[0] if main_info.notes else f"unknown model {named_model}")
+    if named_model and (said := main_info.warning()) is not None:
+        warnings.append(said)
     edits: Edits = NO_EDITS
     if context_management is not None:
         edits, found = parse_edits(context_management, main_info)
@@ -1525,6 +1528,63 @@ def _compaction_iteration(req: Request) -> tuple[int, int, int, int] | None:
     return None
 
 
+def _price_fallbacks(
+    engine: _Replay,
+    rows: Sequence[_Row],
+    requests: Sequence[Request],
+    recorded: npt.NDArray[np.bool_],
+    stamps: Sequence[str | None],
+    cost_cols: dict[str, npt.NDArray[np.float64]],
+    long_context: npt.NDArray[np.bool_],
+) -> list[str]:
+    """Reprice, in place, each recorded request whose ``usage.iterations[]`` name the model that
+    served them (a fallback): the request costs the sum of its ``message`` iterations, each at its
+    own model's rates (the request's model where an iteration names none; 5-minute writes, as
+    iterations do not split them), and its long_context flag. Returns the models named by
+    iterations."""
+    at: list[int] = []
+    infos: list[ModelInfo] = []
+    fields: list[tuple[int, int, int, int]] = []
+    named: list[str] = []
+    for k in np.flatnonzero(recorded).tolist():
+        usage = requests[rows[k].recorded_request].usage
+        its = [it for it in usage.iterations if it.type == "message"] if usage else []
+        if not any(it.model for it in its):
+            continue
+        for it in its:
+            if it.model:
+                named.append(it.model)
+            at.append(k)
+            infos.append(engine.info(it.model or rows[k].model))
+            fields.append(
+                (
+                    it.input_tokens,
+                    it.cache_creation_input_tokens,
+                    it.cache_read_input_tokens,
+                    it.output_tokens,
+                )
+            )
+    if not at:
+        return named
+    tokens = np.asarray(fields, dtype=np.int64).reshape(len(at), 4)
+    priced = cost.price_rows(
+        infos,
+        input_tokens=tokens[:, 0],
+        cache_creation_input_tokens=tokens[:, 1],
+        cache_read_input_tokens=tokens[:, 2],
+        output_tokens=tokens[:, 3],
+        timestamps=[stamps[k] for k in at],
+    )
+    where = np.asarray(at, dtype=np.int64)
+    for c in cost.COST_COLUMNS:
+        col = cost_cols[c]
+        col[np.unique(where)] = 0.0
+        np.add.at(col, where, priced[c].to_numpy())
+    long_context[np.unique(where)] = False
+    np.logical_or.at(long_context, where, priced["long_context"].to_numpy(dtype=bool))
+    return named
+
+
 def _beyond_message_calls(req: Request, pick: Callable[[list[int]], int]) -> int | None:
     """Recorded prompt tokens beyond the ``pick``-ed one of a response's internal ``message``
     calls (their prompts, in order); None unless ``usage.iterations`` records several."""
@@ -1787,29 +1847,32 @@ def _assemble(
     for k, r in enumerate(rows):
         if r.compaction_usage is not None:
             comp_split[k] = r.compaction_usage
-    model_arr = np.asarray(model_col, dtype=object)
-    for model_id in dict.fromkeys(model_col):
-        mask = model_arr == model_id
-        info = engine.info(model_id)
-        priced = cost.request_costs(
-            info,
-            input_tokens=uncached[mask],
-            cache_creation_input_tokens=writes[mask],
-            cache_read_input_tokens=reads[mask],
-            output_tokens=out[mask],
-            cache_creation_1h_input_tokens=writes_1h[mask],
-        )
-        for c in cost.COST_COLUMNS:
-            cost_cols[c][mask] = priced[c].to_numpy()
-        long_context[mask] = priced["long_context"].to_numpy(dtype=bool)
-        comp_priced = cost.request_costs(
-            info,
-            input_tokens=comp_split[mask, 0],
-            cache_creation_input_tokens=comp_split[mask, 1],
-            cache_read_input_tokens=comp_split[mask, 2],
-            output_tokens=comp_out[mask],
-        )
-        comp_cost[mask] = comp_priced["cost_usd"].to_numpy()
+    infos = [engine.info(m) for m in model_col]
+    stamps = [requests[j].timestamp for j in rec_req.tolist()]
+    priced = cost.price_rows(
+        infos,
+        input_tokens=uncached,
+        cache_creation_input_tokens=writes,
+        cache_read_input_tokens=reads,
+        output_tokens=out,
+        cache_creation_1h_input_tokens=writes_1h,
+        timestamps=stamps,
+    )
+    for c in cost.COST_COLUMNS:
+        cost_cols[c] = priced[c].to_numpy(copy=True)
+    long_context = priced["long_context"].to_numpy(dtype=bool, copy=True)
+    comp_cost = cost.price_rows(
+        infos,
+        input_tokens=comp_split[:, 0],
+        cache_creation_input_tokens=comp_split[:, 1],
+        cache_read_input_tokens=comp_split[:, 2],
+        output_tokens=comp_out,
+        timestamps=stamps,
+    )["cost_usd"].to_numpy()
+    served = _price_fallbacks(engine, rows, requests, recorded, stamps, cost_cols, long_context)
+    for said in dict.fromkeys(engine.info(m).warning() for m in (*model_col, *served)):
+        if said is not None and said not in warnings:
+            warnings.append(said)
     total_cost = cost_cols["cost_usd"] + comp_cost
 
     # limits: windows, the first request that does not fit

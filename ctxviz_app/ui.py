@@ -43,7 +43,7 @@ import ctxviz
 from ctxviz import figures, report, snippets
 from ctxviz.errors import TranscriptError
 from ctxviz.model import Conversation
-from ctxviz.models import ModelInfo, ModelTable, default_table
+from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
 from ctxviz.simulator import Simulation
 
 _LOG = logging.getLogger("ctxviz.app")
@@ -183,6 +183,7 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
         "model",
         "window",
         "max_tokens",
+        "models_text",
         # timeline
         "tl_events",
         "tl_range",
@@ -265,6 +266,8 @@ class Scenario:
     claude_code_reserve_tokens: int | None = None
     undo_recorded_compactions: bool = False
     rolling_window: bool | int | None = None
+    models: str | None = None
+    """The user's model table (JSON text, merged over the bundled one), if they gave one."""
 
     @property
     def context_management_dict(self) -> dict[str, Any] | None:
@@ -293,6 +296,8 @@ class Scenario:
             kw["compaction_control_totals"] = self.compaction_control_totals
         if self.claude_code_reserve_tokens is not None:
             kw["claude_code_autocompact"] = {"reserve_tokens": self.claude_code_reserve_tokens}
+        if self.models is not None:
+            kw["models"] = _user_table(self.models)
         return kw
 
     def with_policy(
@@ -348,10 +353,96 @@ def _read_sample(file: str) -> bytes:
     return (SAMPLES_DIR / file).read_bytes()
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
+_MODELS_STATE: Final = "user_models"
+"""Session key of the user's model table: its JSON text, once it has been read without error."""
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _user_table(text: str) -> ModelTable:
+    """The bundled table with the user's entries (JSON text) merged in; ValueError if bad."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON ({e.msg}, line {e.lineno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+    if isinstance(data, list):  # a bare list of entries
+        data = {"models": data}
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object with 'models' (or a list of entries)")
+    return load_model_table(data=data)
+
+
 def model_table() -> ModelTable:
-    """The model table shipped with ctxviz."""
-    return default_table()
+    """The session's model table: the bundled one, with the user's entries merged in."""
+    text = st.session_state.get(_MODELS_STATE)
+    return default_table() if text is None else _user_table(text)
+
+
+_MODEL_EXAMPLE: Final = """{"models": [
+  {"id": "claude-opus-5-5", "cache_read_usd_per_mtok": 0.2},
+  {"id": "my-model", "display_name": "My model", "family": "opus",
+   "status": "active", "source": "my contract", "checked": "2026-12-05",
+   "context_window_tokens": 1000000, "max_output_tokens": 128000,
+   "input_usd_per_mtok": 4, "cache_write_5m_usd_per_mtok": 5,
+   "cache_write_1h_usd_per_mtok": 8, "cache_read_usd_per_mtok": 0.2,
+   "output_usd_per_mtok": 20, "min_cacheable_tokens": 1024, "tokenizer": "v5",
+   "thinking_modes": ["adaptive"], "preserved_thinking": true,
+   "preserves_thinking_by_default": true,
+   "context_overflow": "model_context_window_exceeded",
+   "supports_context_editing": true, "supports_compact_20260112": true,
+   "context_awareness": false}
+]}"""
+
+
+def _on_models_upload() -> None:
+    """An uploaded model table goes into the editor (where it can be changed, and survives a
+    page switch, which the uploader itself does not)."""
+    uploaded = st.session_state.get("models_file")
+    if uploaded is not None:
+        st.session_state["models_text"] = uploaded.getvalue().decode("utf-8", "replace")
+
+
+def _models_editor(bar: Any) -> None:
+    """The sidebar's model-table file and editor: entries merged over the bundled table by id
+    (correct a price, add a model the table lacks). A bad table is refused with its reason."""
+    with bar.expander("Model table (prices, windows)", expanded=False):
+        st.caption(
+            "Add a model or correct a price without touching code: upload or type JSON in the "
+            "schema of the bundled table (download it below); entries merge over it by id. "
+            "Every rate is $ per million tokens."
+        )
+        st.file_uploader(
+            "Your model table (JSON)",
+            type=["json"],
+            key="models_file",
+            on_change=_on_models_upload,
+        )
+        given = st.text_area(
+            "Your entries (JSON; an uploaded file lands here)",
+            key="models_text",
+            height=160,
+            placeholder=_MODEL_EXAMPLE,
+        )
+        if given.strip():
+            try:
+                _user_table(given)
+            except ValueError as err:
+                st.error(f"Model table not used: {md(err)}")
+                st.session_state.pop(_MODELS_STATE, None)
+            else:
+                st.session_state[_MODELS_STATE] = given
+                st.success("Your entries are merged over the bundled table.")
+        else:
+            st.session_state.pop(_MODELS_STATE, None)
+        st.download_button(
+            "Download the current table (JSON)",
+            json.dumps(model_table().to_json(), indent=2),
+            file_name="ctxviz_models.json",
+            mime="application/json",
+            key="models_dl",
+            on_click="ignore",
+        )
 
 
 # ---- URL-synced widgets ------------------------------------------------------------------------
@@ -733,21 +824,25 @@ def sidebar() -> App | None:
     conv = root if agent < 0 else root.subagents[agent]
 
     bar.header("Replay settings")
+    _models_editor(bar)
     table = model_table()
     recorded_model = conv.model or "unknown"
     model = select(
         "Model",
-        ["recorded", *table.ids],
+        ["recorded", *(m.id for m in table.current)],  # retired models: only as recorded
         key="model",
         default="recorded",
         where=bar,
         format_func=lambda m: (
             f"As recorded ({recorded_model})" if m == "recorded" else table.get(m).display_name
         ),
-        help="Replay on another model: its window, prices and thinking behaviour.",
+        help="Replay on another model: its window, prices and thinking behaviour. Retired models "
+        "are not offered (a transcript that used one is still priced, with a warning).",
     )
     model_id = recorded_model if model == "recorded" else model
     info = table.get(model_id)
+    if (said := info.warning()) is not None:
+        bar.warning(said)
     window = number(
         "Context window (tokens)",
         key="window",
@@ -776,6 +871,7 @@ def sidebar() -> App | None:
         model=None if model == "recorded" else model,
         context_window=window,
         max_tokens=max_tokens,
+        models=st.session_state.get(_MODELS_STATE),
     )
     replay_window = (
         figures.window_tokens(_simulate(digest, name, agent, base, data))
@@ -787,7 +883,7 @@ def sidebar() -> App | None:
         f"\\${info.input_usd_per_mtok:g} / \\${info.output_usd_per_mtok:g} per MTok in / out; "
         "earlier turns' thinking "
         + ("kept by default." if info.preserves_thinking_by_default else "stripped by default.")
-        + ("" if info.known else " Not in the model table: numbers borrowed, see the notes.")
+        + f" Source: {md(info.source)} (checked {info.checked})."
     )
     bar.caption(
         "Recorded numbers come from the transcript's usage; estimated ones (a what-if, or a "

@@ -35,10 +35,11 @@ def body(app: ui.App) -> None:
         else f"{ui.md(info.display_name)} has no long-context premium in ctxviz's model table."
     )
     st.caption(
-        f"Prices: {ui.md(info.display_name)}, \\${info.input_usd_per_mtok:g} / "
-        f"\\${info.output_usd_per_mtok:g} per MTok in / out; cache writes "
-        f"×{info.cache_write_5m_multiplier:g} (5 min), reads ×{info.cache_read_multiplier:g}. "
-        + premium
+        f"Prices per MTok, {ui.md(info.display_name)}: input \\${info.input_usd_per_mtok:g}, "
+        f"cache writes \\${info.cache_write_5m_usd_per_mtok:g} (5 min) / "
+        f"\\${info.cache_write_1h_usd_per_mtok:g} (1 h), cache reads "
+        f"\\${info.cache_read_usd_per_mtok:g}, output \\${info.output_usd_per_mtok:g} (the "
+        "rates in force today; a request is priced at those of its date). " + premium
     )
     st.dataframe(
         figures.cost_table(sims),

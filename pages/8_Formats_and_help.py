@@ -136,8 +136,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ),
     (
         "**Long-context pricing**",
-        "Where the model table says so, a request above 200K input tokens is billed at higher "
-        "rates.",
+        "Where the model table says so, a request whose prompt passes the model's threshold is "
+        "billed at higher rates for the whole request (Sonnet 4 / 4.5 on a 1M window above "
+        "200K; Haiku 5.5 above 100K, at 5× every rate). Each model's five rates, status and "
+        "source: `ctxviz models`, or the sidebar's Model table, where you can correct them.",
     ),
 )
 

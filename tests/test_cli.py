@@ -646,3 +646,66 @@ def test_summary_of_a_claude_trace_capture(tmp_path: Path) -> None:
         assert "claude-trace · claude-opus-4-8" in result.stdout
         assert "7 requests recorded" in result.stdout
         assert "4 calls that are not Messages API requests skipped" in result.stdout
+
+
+# ---- the model table -----------------------------------------------------------------------------
+
+
+def test_models_prints_the_table_with_rates_status_and_price_changes() -> None:
+    result = run("models")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
+    opus = rows["claude-opus-5-5"]
+    assert opus[1:10] == ["active", "1M", "128K", "4", "5", "8", "0.2", "20", "—"]
+    assert rows["claude-haiku-5-5"][9] == ">100K"  # its long-context tier
+    assert rows["claude-sonnet-4-5"][1] == "retired"
+    assert "claude-sonnet-5-5, requests before 2026-10-07: cache_read_usd_per_mtok 0.2" in (
+        result.stdout
+    )
+
+
+def test_models_json_is_a_table_file_that_models_reads_back(tmp_path: Path) -> None:
+    result = run("models", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["checked"] == "2026-12-05"
+    by_id = {m["id"]: m for m in data["models"]}
+    assert by_id["claude-opus-5-5"]["cache_read_usd_per_mtok"] == 0.2
+    assert all(m["source"] and m["status"] for m in data["models"])
+    mine = tmp_path / "mine.json"
+    by_id["claude-opus-5-5"]["output_usd_per_mtok"] = 21.5
+    mine.write_text(json.dumps({"models": [by_id["claude-opus-5-5"]]}), encoding="utf-8")
+    again = json.loads(run("models", "--json", "--models", mine).stdout)
+    assert {m["id"]: m for m in again["models"]}["claude-opus-5-5"]["output_usd_per_mtok"] == 21.5
+
+
+def test_models_file_reprices_a_transcript(tmp_path: Path) -> None:
+    before = json.loads(run("simulate", TOOL_LOOP, "--json").stdout)
+    # The sample's model (Sonnet 4.5) is retired: said, and still priced.
+    assert any("retired on 2026-11-30" in w for w in before["warnings"])
+    mine = tmp_path / "mine.json"
+    mine.write_text(
+        json.dumps({"models": [{"id": "claude-sonnet-4-5", "output_usd_per_mtok": 150}]}),
+        encoding="utf-8",
+    )
+    after = json.loads(run("simulate", TOOL_LOOP, "--json", "--models", mine).stdout)
+    outputs = sum(r["output_tokens"] for r in after["requests"])
+    extra = outputs * (150 - 15) / 1e6
+    assert after["summary"]["total_cost_usd"] == pytest.approx(
+        before["summary"]["total_cost_usd"] + extra
+    )
+    summary = run("summary", TOOL_LOOP, "--models", mine)
+    assert summary.returncode == 0, summary.stderr
+
+
+def test_bad_models_file_is_refused_with_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"models": [{"id": "claude-opus-5-5", "cache_read_multiplier": 0.1}]}')
+    assert_bad_input(
+        run("summary", TOOL_LOOP, "--models", bad),
+        "bad.json",
+        "cache_read_multiplier no longer exist(s)",
+    )
+    assert_bad_input(run("models", "--models", tmp_path / "none.json"), "none.json: no such file")
+    body = ROOT / "sample_conversations" / "request_body.json"
+    assert_bad_input(run("count", body, "--models", bad), "bad.json")

@@ -706,3 +706,9 @@ def test_snippet_through_the_real_sdk_sends_the_exact_body(
     assert body["context_management"] == ALL_THREE
     assert body["model"] == "claude-opus-4-6"
     assert request.headers["anthropic-beta"] == f"{CONTEXT_MANAGEMENT_BETA},{COMPACT_BETA}"
+
+
+def test_sdk_call_on_a_retired_model_says_so() -> None:
+    program = python_sdk_call("claude-sonnet-4-5-20250929")
+    assert "# Claude Sonnet 4.5 was retired on 2026-11-30: the API refuses it" in program
+    assert "retired" not in python_sdk_call("claude-opus-5-5")

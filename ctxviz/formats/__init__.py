@@ -315,6 +315,7 @@ def _pair(obj: dict[str, Any], where: str) -> Pair:
         response_where=resp_where,
         headers=headers if isinstance(headers, dict) else None,
         betas=betas,
+        timestamp=obj["timestamp"] if isinstance(obj.get("timestamp"), str) else None,
     )
 
 

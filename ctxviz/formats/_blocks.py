@@ -348,6 +348,7 @@ def parse_usage(obj: object, where: str) -> Usage:
                     or 0,
                     cache_read_input_tokens=opt_int(it, "cache_read_input_tokens", here) or 0,
                     output_tokens=opt_int(it, "output_tokens", here) or 0,
+                    model=opt_str(it, "model", here),
                 )
             )
     tier = d.get("service_tier")

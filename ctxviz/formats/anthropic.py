@@ -69,6 +69,8 @@ class Pair:
     headers: Mapping[str, Any] | None = None
     betas: tuple[str, ...] = ()
     """Betas a logger recorded beside the pair (the SDK's ``betas=`` argument)."""
+    timestamp: str | None = None
+    """When the call was made, if the logger recorded it (ISO 8601)."""
 
 
 # ---- pieces of a request -------------------------------------------------------------------------
@@ -695,6 +697,7 @@ def from_log(
                 source=pair.where.rstrip(","),
                 system=req_system,
                 tools=req_tools,
+                timestamp=pair.timestamp,
             )
         )
         last_total = usage.prompt_tokens + usage.output_tokens if usage else None

@@ -85,6 +85,7 @@ class _Item:
     usage_line: int = 0
     best_output: int = -1
     stop_reason: str | None = None
+    timestamp: str | None = None
 
 
 @dataclass(slots=True)
@@ -395,8 +396,9 @@ def _build(
                 item = _Item(role="assistant", blocks=[], places=[], first_line=n)
                 groups[mid] = item
                 open_item(item)
-                model = msg.get("model")
+                model, when = msg.get("model"), obj.get("timestamp")
                 item.model = model if type(model) is str else None
+                item.timestamp = when if type(when) is str else None
             item.blocks.extend(blocks)
             item.places.extend((n, k) for k in range(len(blocks)))
             usage = msg.get("usage")
@@ -504,6 +506,7 @@ def _build(
                 model=item.model,
                 stop_reason=item.stop_reason,
                 source=f"line {item.first_line}",
+                timestamp=item.timestamp,
             )
         )
         for b in item.blocks:

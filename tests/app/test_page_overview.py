@@ -55,12 +55,12 @@ def test_sidebar_settings_survive_a_page_switch() -> None:
     # keeps the sidebar's values when the user moves to another page.
     at = run(page("app.py"))
     at.sidebar.selectbox(key="source").select("agent_tool_loop")
-    at.sidebar.selectbox(key="model").select("claude-sonnet-4-5")
+    at.sidebar.selectbox(key="model").select("claude-sonnet-5-5")
     run(at)
     at.switch_page("pages/4_Compaction.py")
     run(at)
     assert at.sidebar.selectbox(key="source").value == "agent_tool_loop"
-    assert at.sidebar.selectbox(key="model").value == "claude-sonnet-4-5"
+    assert at.sidebar.selectbox(key="model").value == "claude-sonnet-5-5"
     assert at.title[0].value == "Compaction"
     assert at.query_params["source"] == "agent_tool_loop"
 
