@@ -903,6 +903,8 @@ def _attachment_text(a: dict[str, Any]) -> str | None:
         body = content
     elif content:
         body = json.dumps(content, ensure_ascii=False)
+    elif isinstance(a.get("text"), str) and a["text"]:
+        body = a["text"]  # total_tokens_reminder: "<total_tokens>N tokens left</total_tokens>"
     elif isinstance(a.get("addedLines"), list) and a["addedLines"]:
         body = "\n".join(str(x) for x in a["addedLines"])
     else:
