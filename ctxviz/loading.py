@@ -17,6 +17,7 @@ import json
 import lzma
 import os
 import posixpath
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -346,12 +347,53 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
         raise TranscriptError(
             "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
         )
+    entries = _join_resumed(
+        [(f.name, _load_path(f, fmt)) for f in sessions],
+        lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+        lambda session, name: _with_subagents(session, name, _DiskFolder(d)),
+        lambda name: str(d / name),
+    )
     out = Parsed([], None, [])
-    for f in sessions:
-        parsed = _load_path(f, fmt)
+    for _, parsed in entries:
         out.conversations.extend(parsed.conversations)
         out.ids.extend(parsed.ids)
     return out
+
+
+def _join_resumed(
+    entries: list[tuple[str, Parsed]],
+    text_of: Callable[[str], str],
+    attach: Callable[[Session, str], Conversation],
+    source_of: Callable[[str], str],
+) -> list[tuple[str, Parsed]]:
+    """Sessions of one folder or zip joined with the sessions they resume (whose records their
+    chain continues from), oldest first; a session joined into another is not listed alone."""
+    joined: dict[str, Parsed] = {}
+    absorbed: set[str] = set()
+    for name, parsed in entries:
+        session = parsed.session
+        resumed: list[tuple[str, str]] = []
+        while session is not None and session.resumes is not None:
+            taken = {name, *(n for n, _ in resumed)}
+            wanted = re.compile(rf'"uuid"\s*:\s*"{re.escape(session.resumes)}"')
+            holder = next(
+                (
+                    (n, text)
+                    for n, p in entries
+                    if n not in taken and p.session is not None
+                    for text in (text_of(n),)
+                    if wanted.search(text)
+                ),
+                None,
+            )
+            if holder is None:
+                break
+            resumed.insert(0, holder)
+            session = parse_session(text_of(name), source=source_of(name), resumed=resumed)
+        if resumed and session is not None:
+            absorbed.update(n for n, _ in resumed)
+            joined[name] = Parsed([attach(session, name)], session, [session.session_id])
+    return [(n, joined.get(n, p)) for n, p in entries if n not in absorbed]
 
 
 def _uncompressed_name(name: str) -> str:
@@ -531,7 +573,7 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
             for n in members
             if n.lower().endswith((".json", ".jsonl", ".yaml", ".yml", ".gz", ".xz", ".bz2"))
         ] or sorted(members)
-    out = Parsed([], None, [])
+    entries: list[tuple[str, Parsed]] = []
     for name in sorted(chosen):
         member_source = f"{source}/{name}" if source else name
         try:
@@ -547,7 +589,18 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
         if parsed.session is not None:
             folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        for conv in _warned(parsed, skipped).conversations:
+        entries.append((name, _warned(parsed, skipped)))
+    entries = _join_resumed(
+        entries,
+        lambda name: _decode(_decompress(members[name]), name),
+        lambda session, name: _with_subagents(
+            session, name, _ZipFolder(members, posixpath.dirname(name), source)
+        ),
+        lambda name: f"{source}/{name}" if source else name,
+    )
+    out = Parsed([], None, [])
+    for name, parsed in entries:
+        for conv in parsed.conversations:
             # a warning located by line names its member too, as errors do
             conv.warnings[:] = [
                 f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings

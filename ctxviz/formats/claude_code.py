@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import heapq
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,6 +103,9 @@ class Session:
     agent_id: str | None = None
     first_prompt: str = ""
     first_parent: str | None = None
+    """The record the chain's first record continues from, when it is not in the file."""
+    resumes: str | None = None
+    """For a main session: the record of another session its chain continues from (resumed)."""
     first_timestamp: str = ""
     agent_links: dict[str, str] = field(default_factory=dict)
     """``agentId`` → the ``tool_use`` id of the Task/Agent call that started it."""
@@ -125,31 +128,77 @@ def looks_like(records: Sequence[object]) -> bool:
 
 
 def parse_session(
-    text: str | Iterable[str], *, source: str | None = None, notes: Notes | None = None
+    text: str | Iterable[str],
+    *,
+    source: str | None = None,
+    notes: Notes | None = None,
+    resumed: Sequence[tuple[str, str]] = (),
 ) -> Session:
     """Read one session (or sub-agent) JSONL file: its text, or its lines one by one (so that a
-    large file is never held whole as text, which takes up to 4 bytes a character)."""
+    large file is never held whole as text, which takes up to 4 bytes a character).
+
+    ``resumed``: the (name, text) of the session files it resumes, oldest first, read as records
+    written before its own; their lines are named with their file ("line 12 of name").
+    """
     # The records are plain dicts with no reference cycles; letting the cyclic collector rescan
     # the growing list on every allocation threshold roughly halves the reading speed.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _parse(text, source, notes if notes is not None else Notes())
+        return _parse(text, source, notes if notes is not None else Notes(), resumed)
     finally:
         if collecting:
             gc.enable()
 
 
+class _Line(int):
+    """A line of a session joined from several files: ordered by its place in the joined
+    records, shown as the line of its own file."""
+
+    shown: int
+    name: str | None
+
+    def __new__(cls, value: int, shown: int, name: str | None) -> _Line:
+        line = super().__new__(cls, value)
+        line.shown, line.name = shown, name
+        return line
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.shown} of {self.name}" if self.name else str(self.shown)
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+    __repr__ = __str__
+
+
+def _joined_lines(
+    resumed: Sequence[tuple[str, str]], own: Iterable[str]
+) -> Iterator[tuple[int, str]]:
+    total = 0
+    for name, text in resumed:
+        for k, line in enumerate(text.split("\n"), 1):
+            total += 1
+            yield _Line(total, k, name), line
+    for k, line in enumerate(own, 1):
+        total += 1
+        yield _Line(total, k, None), line
+
+
 _raw_decode = json.JSONDecoder().raw_decode
 
 
-def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Session:
+def _parse(
+    text: str | Iterable[str], source: str | None, notes: Notes, resumed: Sequence[tuple[str, str]]
+) -> Session:
     raw_decode = _raw_decode
     recs: list[tuple[int, dict[str, Any]]] = []
     by_uuid: dict[str, int] = {}
     duplicates = 0
     lines = text.split("\n") if isinstance(text, str) else text
-    for n, line in enumerate(lines, 1):
+    numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
+    own_session: str | None = None
+    for n, line in numbered:
         if not line or line.isspace():
             continue
         try:
@@ -167,6 +216,8 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
             # session file) and would stay in memory with every record until the end.
             obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+        if resumed and own_session is None and not getattr(n, "name", None):
+            own_session = _str(obj.get("sessionId"))
         u = obj.get("uuid")
         if type(u) is str:
             if u in by_uuid:
@@ -176,7 +227,10 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
         recs.append((n, obj))
     if duplicates:
         notes.warn("", f"{duplicates} records repeat an earlier record's uuid; skipped")
-    return _build(recs, by_uuid, source, notes)
+    session = _build(recs, by_uuid, source, notes)
+    if resumed and own_session is not None:
+        session.session_id = own_session  # the file's own, for its flat agent-*.jsonl files
+    return session
 
 
 def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
@@ -554,6 +608,7 @@ def _build(
     if items and items[0].role == "user":
         session.first_prompt = first_text(items[0].blocks)
     session.first_parent = root_parent
+    session.resumes = None if sidechain_file else root_parent
     session.conv = replace(
         session.conv,
         messages=tuple(messages),
@@ -716,7 +771,8 @@ def _main_chain(
             if not obj.get("isSidechain"):
                 notes.warn(
                     f"line {recs[idx][0]}",
-                    f"its parent record {parent} is not in this file (a resumed session?); "
+                    f"its parent record {parent} is not in this file (a resumed session? "
+                    "load the folder or zip holding the session it resumes to join them); "
                     "the main chain starts here",
                 )
             break

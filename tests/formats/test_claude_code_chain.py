@@ -3,8 +3,10 @@ segments, microcompact and newer bookkeeping records read without warnings."""
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -245,3 +247,57 @@ def test_agent_name_custom_title_and_token_reminder_read_without_warnings() -> N
     sent = "".join(b.text for b in prompt.content if isinstance(b, TextBlock))
     assert "<total_tokens>150000 tokens left</total_tokens>" in sent
     assert '{"text"' not in sent
+
+
+# ---- a resumed session ------------------------------------------------------------------------
+
+
+def split_as_resumed(samples_dir: Path) -> tuple[list[str], list[str]]:
+    """Sample 04 cut at its second prompt into two sessions, as ``claude --resume`` leaves them:
+    the second file has its own session id, and its first record's parent is in the first."""
+    lines = lines_of(samples_dir, S04)
+    cut = 116  # line 117: the second prompt, whose parent is the first session's last answer
+    assert json.loads(lines[cut])["message"]["content"].startswith("Well, the subagents")
+    second = []
+    for line in lines[cut:]:
+        r = json.loads(line)
+        r["sessionId"] = "0e0e0e0e-0000-4000-8000-000000000002"
+        second.append(json.dumps(r))
+    return lines[:cut], second
+
+
+def test_resumed_session_alone_says_what_to_load(samples_dir: Path) -> None:
+    _, second = split_as_resumed(samples_dir)
+    conv = read(second)
+    assert len(conv.requests) < 17
+    assert any("load the folder or zip holding the session it resumes" in w for w in conv.warnings)
+
+
+@pytest.mark.parametrize("container", ["folder", "zip"])
+def test_resumed_session_is_joined_with_the_session_it_resumes(
+    samples_dir: Path, tmp_path: Path, container: str
+) -> None:
+    original = read(lines_of(samples_dir, S04))
+    first, second = split_as_resumed(samples_dir)
+    files = {
+        "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl": "\n".join(first) + "\n",
+        "0e0e0e0e-0000-4000-8000-000000000002.jsonl": "\n".join(reversed(second)) + "\n",
+    }
+    if container == "folder":
+        for name, body in files.items():
+            (tmp_path / name).write_text(body, encoding="utf-8")
+        convs = loading.load_all(tmp_path)
+    else:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for name, body in files.items():
+                zf.writestr(f"project/{name}", body)
+        convs = loading.loads_all(buf.getvalue())
+    (conv,) = convs
+    assert shape(conv) == shape(original)
+    assert len(conv.requests) == 17
+    assert conv.warnings == []
+    # the resumed session's lines are named with their file
+    assert conv.messages[0].source.startswith("line 3 of ")
+    assert conv.messages[0].source.endswith("ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl")
+    assert conv.messages[-1].source == "line 3"  # reversed: the last record is on line 3
