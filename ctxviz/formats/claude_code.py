@@ -7,10 +7,12 @@ repeated, early lines carrying placeholder ``output_tokens``); parallel tool res
 permission records…) sit in the chain but are not sent. Edits and retries leave abandoned
 branches behind.
 
-The main chain is found by walking ``parentUuid`` (``logicalParentUuid`` across a compact boundary)
-back from the last message record, then re-attaching what Claude Code hangs beside the chain: the
-other lines of a response on the chain, the results of its parallel tool calls, and meta records
-hanging off those. Messages keep file order; requests are one per ``message.id`` on the chain.
+The main chain is found by walking ``parentUuid`` (``logicalParentUuid`` across a compact boundary,
+the anchor from a preserved segment's head) back from the newest message record, then
+re-attaching what Claude Code hangs beside the chain: the other lines of a response on the chain,
+the results of its parallel tool calls, and meta records hanging off those. Messages follow the
+chain, the records beside it in writing order (timestamp, then depth, then line), so the order of
+the file's lines does not matter; requests are one per ``message.id`` on the chain.
 """
 
 from __future__ import annotations
