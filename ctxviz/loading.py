@@ -20,7 +20,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -262,7 +262,7 @@ def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Par
 # ---- paths and folders -------------------------------------------------------------------------
 
 
-def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
+def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = True) -> Parsed:
     p = Path(path)
     if p.is_dir():
         return _load_folder(p, fmt)
@@ -280,6 +280,16 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
+        if join and parsed.session.resumes is not None:
+            # the session it resumes, in a session file beside it
+            d = p.parent
+            ((_, parsed),) = _join_resumed(
+                [(p.name, parsed)],
+                lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+                lambda session, name: _with_subagents(session, name, folder),
+                lambda name: str(d / name),
+                sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
+            )
     return _warned(parsed, skipped)
 
 
@@ -348,7 +358,7 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
             "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
         )
     entries = _join_resumed(
-        [(f.name, _load_path(f, fmt)) for f in sessions],
+        [(f.name, _load_path(f, fmt, join=False)) for f in sessions],
         lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
         lambda session, name: _with_subagents(session, name, _DiskFolder(d)),
         lambda name: str(d / name),
@@ -365,9 +375,20 @@ def _join_resumed(
     text_of: Callable[[str], str],
     attach: Callable[[Session, str], Conversation],
     source_of: Callable[[str], str],
+    candidates: Sequence[str] | None = None,
 ) -> list[tuple[str, Parsed]]:
-    """Sessions of one folder or zip joined with the sessions they resume (whose records their
-    chain continues from), oldest first; a session joined into another is not listed alone."""
+    """Sessions joined with the sessions they resume (whose records their chain continues from),
+    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip),
+    oldest first; a session joined into another is not listed alone."""
+    if candidates is None:
+        candidates = [n for n, p in entries if p.session is not None]
+
+    def readable(name: str) -> str:
+        try:
+            return text_of(name)
+        except (OSError, TranscriptError):
+            return ""  # a file that cannot be read resumes nothing here; it says so when loaded
+
     joined: dict[str, Parsed] = {}
     absorbed: set[str] = set()
     for name, parsed in entries:
@@ -379,9 +400,9 @@ def _join_resumed(
             holder = next(
                 (
                     (n, text)
-                    for n, p in entries
-                    if n not in taken and p.session is not None
-                    for text in (text_of(n),)
+                    for n in candidates
+                    if n not in taken
+                    for text in (readable(n),)
                     if wanted.search(text)
                 ),
                 None,
@@ -389,7 +410,16 @@ def _join_resumed(
             if holder is None:
                 break
             resumed.insert(0, holder)
-            session = parse_session(text_of(name), source=source_of(name), resumed=resumed)
+            try:
+                joined_session = parse_session(
+                    text_of(name), source=source_of(name), resumed=resumed
+                )
+            except (OSError, TranscriptError):
+                joined_session = session
+            if joined_session.resumes == session.resumes:  # the match was not its record
+                resumed.pop(0)
+                break
+            session = joined_session
         if resumed and session is not None:
             absorbed.update(n for n, _ in resumed)
             joined[name] = Parsed([attach(session, name)], session, [session.session_id])

@@ -773,9 +773,9 @@ def _main_chain(
             if not obj.get("isSidechain"):
                 notes.warn(
                     f"line {recs[idx][0]}",
-                    f"its parent record {parent} is not in this file (a resumed session? "
-                    "load the folder or zip holding the session it resumes to join them); "
-                    "the main chain starts here",
+                    f"its parent record {parent} is not in this file (a resumed session? put "
+                    "the session it resumes beside it, or load their folder or zip, to join "
+                    "them); the main chain starts here",
                 )
             break
         idx = nxt

@@ -270,10 +270,10 @@ def test_resumed_session_alone_says_what_to_load(samples_dir: Path) -> None:
     _, second = split_as_resumed(samples_dir)
     conv = read(second)
     assert len(conv.requests) < 17
-    assert any("load the folder or zip holding the session it resumes" in w for w in conv.warnings)
+    assert any("put the session it resumes beside it" in w for w in conv.warnings)
 
 
-@pytest.mark.parametrize("container", ["folder", "zip"])
+@pytest.mark.parametrize("container", ["folder", "zip", "beside"])
 def test_resumed_session_is_joined_with_the_session_it_resumes(
     samples_dir: Path, tmp_path: Path, container: str
 ) -> None:
@@ -283,10 +283,15 @@ def test_resumed_session_is_joined_with_the_session_it_resumes(
         "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl": "\n".join(first) + "\n",
         "0e0e0e0e-0000-4000-8000-000000000002.jsonl": "\n".join(reversed(second)) + "\n",
     }
-    if container == "folder":
+    if container != "zip":
         for name, body in files.items():
             (tmp_path / name).write_text(body, encoding="utf-8")
-        convs = loading.load_all(tmp_path)
+        if container == "folder":
+            convs = loading.load_all(tmp_path)
+        else:
+            (tmp_path / "notes.jsonl").write_bytes(b"\xff not text\n")  # passed over
+            child = tmp_path / "0e0e0e0e-0000-4000-8000-000000000002.jsonl"
+            convs = loading.load_all(child)
     else:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
