@@ -738,21 +738,28 @@ def _main_chain(
             idx = anchor if anchor is not None and anchor not in seen else boundary
             continue
         if obj.get("subtype") == "compact_boundary":
-            logical = obj.get("logicalParentUuid")
+            logical = obj.get("logicalParentUuid") or obj.get("parentUuid")
             nxt = by_uuid.get(logical) if type(logical) is str else None
             if nxt is None:
                 nxt = _written_before(recs, keys, idx, seen, any_main)
                 if nxt is not None and type(logical) is str:
+                    lost = nxt < idx and any(
+                        recs[k + 1][0] - recs[k][0] > 1 for k in range(nxt, idx)
+                    )
                     notes.warn(
                         f"line {recs[idx][0]}",
-                        f"the compact boundary's logical parent {logical} was never written to "
-                        f"the file; the chain continues from line {recs[nxt][0]}, the last "
+                        f"the compact boundary's logical parent {logical} "
+                        + (
+                            "is not in this file (on an unreadable line?)"
+                            if lost
+                            else "was never written to the file"
+                        )
+                        + f"; the chain continues from line {recs[nxt][0]}, the last "
                         "main-chain record written before the boundary",
                     )
-            if nxt is None:
-                break
-            idx = nxt
-            continue
+            if nxt is not None:
+                idx = nxt
+                continue
         parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
         if type(parent) is not str:
             break
