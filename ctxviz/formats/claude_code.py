@@ -108,6 +108,8 @@ class Session:
     """The record the chain's first record continues from, when it is not in the file."""
     resumes: str | None = None
     """For a main session: the record of another session its chain continues from (resumed)."""
+    session_ids: set[str] = field(default_factory=set)
+    """When joined with the sessions it resumes: every ``sessionId`` of the joined records."""
     first_timestamp: str = ""
     agent_links: dict[str, str] = field(default_factory=dict)
     """``agentId`` → the ``tool_use`` id of the Task/Agent call that started it."""
@@ -200,6 +202,7 @@ def _parse(
     lines = text.split("\n") if isinstance(text, str) else text
     numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
     own_session: str | None = None
+    session_ids: set[str] = set()
     for n, line in numbered:
         if not line or line.isspace():
             continue
@@ -218,8 +221,12 @@ def _parse(
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
             # session file) and would stay in memory with every record until the end.
             obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
-        if resumed and own_session is None and not getattr(n, "name", None):
-            own_session = _str(obj.get("sessionId"))
+        if resumed:
+            sid = _str(obj.get("sessionId"))
+            if sid is not None:
+                session_ids.add(sid)
+                if own_session is None and not getattr(n, "name", None):
+                    own_session = sid
         u = obj.get("uuid")
         if type(u) is str:
             if u in by_uuid:
@@ -231,7 +238,8 @@ def _parse(
         notes.warn("", f"{duplicates} records repeat an earlier record's uuid; skipped")
     session = _build(recs, by_uuid, source, notes)
     if resumed and own_session is not None:
-        session.session_id = own_session  # the file's own, for its flat agent-*.jsonl files
+        session.session_id = own_session  # the file's own, to be selected by
+        session.session_ids = session_ids  # and every file's, for their flat agent-*.jsonl
     return session
 
 

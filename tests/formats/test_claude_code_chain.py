@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import shutil
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -286,6 +287,8 @@ def test_resumed_session_is_joined_with_the_session_it_resumes(
     if container != "zip":
         for name, body in files.items():
             (tmp_path / name).write_text(body, encoding="utf-8")
+        # the sub-agents started in the first session, in its folder
+        shutil.copytree((samples_dir / S04).with_suffix(""), tmp_path / Path(S04).stem)
         if container == "folder":
             convs = loading.load_all(tmp_path)
         else:
@@ -302,6 +305,9 @@ def test_resumed_session_is_joined_with_the_session_it_resumes(
     assert shape(conv) == shape(original)
     assert len(conv.requests) == 17
     assert conv.warnings == []
+    assert len(conv.subagents) == (0 if container == "zip" else 6)
+    if container != "zip":
+        assert all(s.parent_tool_use_id for s in conv.subagents)
     # the resumed session's lines are named with their file
     assert conv.messages[0].source.startswith("line 3 of ")
     assert conv.messages[0].source.endswith("ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl")
