@@ -49,6 +49,7 @@ from ctxviz.model import (
 )
 
 SYNTHETIC_MODEL = "<synthetic>"
+_NAME_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "agent-name": "agentName"}
 AGENT_TOOLS = frozenset({"Task", "Agent"})
 
 # Attachments that Claude Code never sends to the model (from its attachment normaliser).
@@ -381,8 +382,8 @@ def _build(
     pending_boundary: dict[str, Any] | None = None
     new_segment = False
     title: str | None = None
-    custom_title: tuple[tuple[str, int, int], str] | None = None
-    agent_name: tuple[tuple[str, int, int], str] | None = None
+    # the newest name of each kind (the user's rename, Claude Code's title, the agent's name)
+    names: dict[str, tuple[tuple[str, int, int], str]] = {}
     models: list[str] = []
     segment = 0  # compact boundaries passed
     micro_marks: list[tuple[int, tuple[str, ...], int]] = []  # (line, tool ids, next item)
@@ -408,12 +409,10 @@ def _build(
                     session.agent_links.setdefault(aid, tid)
         elif t == "summary" and title is None and type(obj.get("summary")) is str:
             title = obj["summary"]
-        elif t == "custom-title" and type(obj.get("customTitle")) is str:
-            if custom_title is None or keys[i] > custom_title[0]:  # the newest name wins
-                custom_title = (keys[i], obj["customTitle"])
-        elif t == "agent-name" and type(obj.get("agentName")) is str:  # noqa: SIM102
-            if agent_name is None or keys[i] > agent_name[0]:
-                agent_name = (keys[i], obj["agentName"])
+        elif type(t) is str and t in _NAME_FIELDS:
+            value = obj.get(_NAME_FIELDS[t])
+            if type(value) is str and (t not in names or keys[i] > names[t][0]):
+                names[t] = (keys[i], value)
 
     for i, copy in order:
         n, obj = recs[i]
@@ -629,8 +628,8 @@ def _build(
         compactions=tuple(recorded),
         microcompactions=micro,
         hidden_prefix=True,
-        title=custom_title[1] if custom_title is not None else title,
-        agent_name=agent_name[1] if agent_name is not None else None,
+        title=next((names[k][1] for k in ("custom-title", "ai-title") if k in names), title),
+        agent_name=names["agent-name"][1] if "agent-name" in names else None,
         source=source,
         warnings=notes.finish(),
     )

@@ -235,6 +235,7 @@ def test_agent_name_custom_title_and_token_reminder_read_without_warnings() -> N
     }
     records = [
         {"type": "custom-title", "customTitle": "old name", "sessionId": "s"},
+        {"type": "ai-title", "aiTitle": "Claude Code's own title", "sessionId": "s"},
         {"type": "agent-name", "agentName": "reviewer", "sessionId": "s"},
         user("u1", None, 1, "hello"),
         rec("attachment", "at", "u1", 2, attachment=reminder),
@@ -244,6 +245,8 @@ def test_agent_name_custom_title_and_token_reminder_read_without_warnings() -> N
     conv = read([json.dumps(r) for r in records])
     assert (conv.title, conv.agent_name) == ("new name", "reviewer")
     assert conv.warnings == []
+    untitled = [r for r in records if r.get("type") != "custom-title"]
+    assert read([json.dumps(r) for r in untitled]).title == "Claude Code's own title"
     (prompt,) = [m for m in conv.messages if m.role == "user"]
     sent = "".join(b.text for b in prompt.content if isinstance(b, TextBlock))
     assert "<total_tokens>150000 tokens left</total_tokens>" in sent
