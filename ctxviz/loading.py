@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import lzma
+import mmap
 import os
 import posixpath
 import re
@@ -289,6 +290,7 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = Tr
                 lambda session, name, resumed: _with_subagents(session, name, folder, resumed),
                 lambda name: str(d / name),
                 sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
+                lambda name, uuid: _mentions(d / name, uuid),
             )
     return _warned(parsed, skipped)
 
@@ -370,22 +372,36 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
     return out
 
 
+def _mentions(path: Path, text: str) -> bool:
+    """Whether a file's bytes hold ``text``, searched through a memory map (a file beside the one
+    loaded may be large); a compressed file may."""
+    with path.open("rb") as f:
+        if f.read(6).startswith((_GZIP, _XZ, _BZ2)):
+            return True
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(text.encode()) >= 0
+
+
 def _join_resumed(
     entries: list[tuple[str, Parsed]],
     text_of: Callable[[str], str],
     attach: Callable[[Session, str, Sequence[str]], Conversation],
     source_of: Callable[[str], str],
     candidates: Sequence[str] | None = None,
+    mentions: Callable[[str, str], bool] = lambda name, uuid: True,
 ) -> list[tuple[str, Parsed]]:
     """Sessions joined with the sessions they resume (whose records their chain continues from),
-    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip),
-    oldest first; a session joined into another is not listed alone."""
+    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip;
+    ``mentions`` passes over, unread, a file that cannot hold the uuid), oldest first; a session
+    joined into another is not listed alone."""
     if candidates is None:
         candidates = [n for n, p in entries if p.session is not None]
 
-    def readable(name: str) -> str:
+    def readable(name: str, uuid: str) -> str:
         try:
-            return text_of(name)
+            return text_of(name) if mentions(name, uuid) else ""
         except (OSError, TranscriptError):
             return ""  # a file that cannot be read resumes nothing here; it says so when loaded
 
@@ -402,7 +418,7 @@ def _join_resumed(
                     (n, text)
                     for n in candidates
                     if n not in taken
-                    for text in (readable(n),)
+                    for text in (readable(n, session.resumes),)
                     if wanted.search(text)
                 ),
                 None,
