@@ -708,11 +708,14 @@ def _main_chain(
     if not candidates:
         raise TranscriptError("no user or assistant record has a `uuid`: cannot follow the chain")
     heads: dict[str, tuple[int, dict[str, Any]]] = {}  # preserved head -> (boundary, segment)
+    summaries: dict[str, int] = {}  # compact boundary uuid -> the summary written after it
     for i, (_, obj) in enumerate(recs):
         if obj.get("subtype") == "compact_boundary" and type(obj.get("compactMetadata")) is dict:
             seg = obj["compactMetadata"].get("preservedSegment")
             if type(seg) is dict and type(seg.get("headUuid")) is str:
                 heads[seg["headUuid"]] = (i, seg)
+        elif obj.get("isCompactSummary") is True and type(obj.get("parentUuid")) is str:
+            summaries[obj["parentUuid"]] = i
 
     walk: list[tuple[int, bool]] = []
     seen: set[int] = set()
@@ -742,7 +745,10 @@ def _main_chain(
                 walk[k] = (walk[k][0], True)
                 again[walk[k][0]] = again.get(walk[k][0], 0) + 1
             anchor = by_uuid.get(_str(seg.get("anchorUuid")) or "")
-            idx = anchor if anchor is not None and anchor not in seen else boundary
+            if anchor is None or anchor in seen or anchor == boundary:
+                # kept messages follow the summary when there is one
+                anchor = summaries.get(_str(recs[boundary][1].get("uuid")) or "", boundary)
+            idx = anchor if anchor not in seen else boundary
             continue
         if obj.get("subtype") == "compact_boundary":
             logical = obj.get("logicalParentUuid") or obj.get("parentUuid")

@@ -136,7 +136,7 @@ def result(i: str, content: str) -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": i, "content": content}
 
 
-def preserved_session() -> list[dict[str, Any]]:
+def preserved_session(anchor: str = "sum") -> list[dict[str, Any]]:
     """Two turns, then a compaction that keeps the second turn verbatim after the summary
     (``preservedSegment``): on disk, the kept messages are the ones written before the boundary,
     and the next prompt's record hangs off the segment's tail."""
@@ -145,7 +145,7 @@ def preserved_session() -> list[dict[str, Any]]:
         "preTokens": 170_000,
         "postTokens": 30_000,
         "durationMs": 41_000,
-        "preservedSegment": {"headUuid": "u2", "anchorUuid": "sum", "tailUuid": "a2"},
+        "preservedSegment": {"headUuid": "u2", "anchorUuid": anchor, "tailUuid": "a2"},
     }
     return [
         user("u1", None, 1, "first"),
@@ -160,8 +160,9 @@ def preserved_session() -> list[dict[str, Any]]:
     ]
 
 
-def test_preserved_segment_is_copied_after_the_summary_in_any_line_order() -> None:
-    records = preserved_session()
+@pytest.mark.parametrize("anchor", ["sum", "b", "never-written"])
+def test_preserved_segment_is_copied_after_the_summary_in_any_line_order(anchor: str) -> None:
+    records = preserved_session(anchor)
     conv = read([json.dumps(r) for r in records])
     texts = ["".join(b.text for b in m.content if isinstance(b, TextBlock)) for m in conv.messages]
     before = ["first", "one", "second", "two"]
