@@ -15,11 +15,13 @@ import gzip
 import io
 import json
 import lzma
+import mmap
 import os
 import posixpath
+import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -261,7 +263,7 @@ def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Par
 # ---- paths and folders -------------------------------------------------------------------------
 
 
-def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
+def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = True) -> Parsed:
     p = Path(path)
     if p.is_dir():
         return _load_folder(p, fmt)
@@ -279,6 +281,17 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
+        if join and parsed.session.resumes is not None:
+            # the session it resumes, in a session file beside it
+            d = p.parent
+            ((_, parsed),) = _join_resumed(
+                [(p.name, parsed)],
+                lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+                lambda session, name, resumed: _with_subagents(session, name, folder, resumed),
+                lambda name: str(d / name),
+                sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
+                lambda name, uuid: _mentions(d / name, uuid),
+            )
     return _warned(parsed, skipped)
 
 
@@ -346,12 +359,90 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
         raise TranscriptError(
             "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
         )
+    entries = _join_resumed(
+        [(f.name, _load_path(f, fmt, join=False)) for f in sessions],
+        lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+        lambda session, name, resumed: _with_subagents(session, name, _DiskFolder(d), resumed),
+        lambda name: str(d / name),
+    )
     out = Parsed([], None, [])
-    for f in sessions:
-        parsed = _load_path(f, fmt)
+    for _, parsed in entries:
         out.conversations.extend(parsed.conversations)
         out.ids.extend(parsed.ids)
     return out
+
+
+def _mentions(path: Path, text: str) -> bool:
+    """Whether a file's bytes hold ``text``, searched through a memory map (a file beside the one
+    loaded may be large); a compressed file may."""
+    with path.open("rb") as f:
+        if f.read(6).startswith((_GZIP, _XZ, _BZ2)):
+            return True
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(text.encode()) >= 0
+
+
+def _join_resumed(
+    entries: list[tuple[str, Parsed]],
+    text_of: Callable[[str], str],
+    attach: Callable[[Session, str, Sequence[str]], Conversation],
+    source_of: Callable[[str], str],
+    candidates: Sequence[str] | None = None,
+    mentions: Callable[[str, str], bool] = lambda name, uuid: True,
+) -> list[tuple[str, Parsed]]:
+    """Sessions joined with the sessions they resume (whose records their chain continues from),
+    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip;
+    ``mentions`` passes over, unread, a file that cannot hold the uuid), oldest first; a session
+    joined into another is not listed alone."""
+    if candidates is None:
+        candidates = [n for n, p in entries if p.session is not None]
+
+    def readable(name: str, uuid: str) -> str:
+        try:
+            return text_of(name) if mentions(name, uuid) else ""
+        except (OSError, TranscriptError):
+            return ""  # a file that cannot be read resumes nothing here; it says so when loaded
+
+    joined: dict[str, Parsed] = {}
+    absorbed: set[str] = set()
+    for name, parsed in entries:
+        session = parsed.session
+        resumed: list[tuple[str, str]] = []
+        while session is not None and session.resumes is not None:
+            taken = {name, *(n for n, _ in resumed)}
+            wanted = re.compile(rf'"uuid"\s*:\s*"{re.escape(session.resumes)}"')
+            holder = next(
+                (
+                    (n, text)
+                    for n in candidates
+                    if n not in taken
+                    for text in (readable(n, session.resumes),)
+                    if wanted.search(text)
+                ),
+                None,
+            )
+            if holder is None:
+                break
+            resumed.insert(0, holder)
+            try:
+                joined_session = parse_session(
+                    text_of(name), source=source_of(name), resumed=resumed
+                )
+            except (OSError, TranscriptError):
+                joined_session = session
+            if joined_session.resumes == session.resumes:  # the match was not its record
+                resumed.pop(0)
+                break
+            session = joined_session
+        if resumed and session is not None:
+            absorbed.update(n for n, _ in resumed)
+            resumed_names = [n for n, _ in resumed]
+            joined[name] = Parsed(
+                [attach(session, name, resumed_names)], session, [session.session_id]
+            )
+    return [(n, joined.get(n, p)) for n, p in entries if n not in absorbed]
 
 
 def _uncompressed_name(name: str) -> str:
@@ -423,22 +514,30 @@ class _ZipFolder:
         return self.read(name)[:65536]
 
 
-def _with_subagents(session: Session, name: str, folder: _DiskFolder | _ZipFolder) -> Conversation:
-    """The session's conversation with the sub-agent transcripts found beside it."""
-    stem = _uncompressed_name(name).removesuffix(".jsonl")
+def _with_subagents(
+    session: Session, name: str, folder: _DiskFolder | _ZipFolder, resumed: Sequence[str] = ()
+) -> Conversation:
+    """The session's conversation with the sub-agent transcripts found beside it (and beside the
+    sessions it resumes, when joined with them)."""
     notes = Notes()
     agents: list[AgentFile] = []
-    try:
-        names = folder.names(stem)
-    except OSError as e:
-        notes.warn("", f"sub-agent files could not be listed ({e})")
-        names = []
+    listed: dict[str, None] = {}
+    for each in (*resumed, name):
+        stem = _uncompressed_name(each).removesuffix(".jsonl")
+        try:
+            listed.update(dict.fromkeys(folder.names(stem)))
+        except OSError as e:
+            notes.warn("", f"sub-agent files could not be listed ({e})")
+    names = list(listed)
+    ids: set[str | None] = {session.session_id, *session.session_ids}
     for n in names:
         if not n.endswith(".jsonl") or not posixpath.basename(n).startswith("agent-"):
             continue
         nested = "/" in n
         try:
-            if not nested and not _same_session(folder.head(n), session.session_id):
+            if not nested and not any(
+                _same_session(head, i) for head in (folder.head(n),) for i in ids
+            ):
                 continue
             text = _decode(_decompress(folder.read(n), n), n)
             sub = parse_session(text, source=folder.source(n))
@@ -531,7 +630,7 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
             for n in members
             if n.lower().endswith((".json", ".jsonl", ".yaml", ".yml", ".gz", ".xz", ".bz2"))
         ] or sorted(members)
-    out = Parsed([], None, [])
+    entries: list[tuple[str, Parsed]] = []
     for name in sorted(chosen):
         member_source = f"{source}/{name}" if source else name
         try:
@@ -547,7 +646,18 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
         if parsed.session is not None:
             folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        for conv in _warned(parsed, skipped).conversations:
+        entries.append((name, _warned(parsed, skipped)))
+    entries = _join_resumed(
+        entries,
+        lambda name: _decode(_decompress(members[name]), name),
+        lambda session, name, resumed: _with_subagents(
+            session, name, _ZipFolder(members, posixpath.dirname(name), source), resumed
+        ),
+        lambda name: f"{source}/{name}" if source else name,
+    )
+    out = Parsed([], None, [])
+    for name, parsed in entries:
+        for conv in parsed.conversations:
             # a warning located by line names its member too, as errors do
             conv.warnings[:] = [
                 f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings

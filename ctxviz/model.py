@@ -258,6 +258,28 @@ class RecordedCompaction:
     """The prompt size the recording reports before compacting (Claude Code ``preTokens``)."""
     summary_tokens: int | None = None
     """The summary's size as recorded: output tokens of the call that wrote it, when known."""
+    post_tokens: int | None = None
+    """The prompt size the recording reports right after compacting (Claude Code ``postTokens``)."""
+    duration_ms: int | None = None
+    """How long the compaction took, as recorded (Claude Code ``durationMs``)."""
+    preserved_messages: tuple[int, int] | None = None
+    """Half-open range of indices in ``messages`` kept verbatim after the summary (Claude Code
+    ``preservedSegment``), when recorded and found."""
+    boundary_source: str | None = None
+    """The place of the record marking the compaction (file and line), when there is one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedMicrocompaction:
+    """Old tool results whose content the client replaced by a placeholder (Claude Code
+    microcompact: ``[Old tool result content cleared]``)."""
+
+    request: int
+    """The first request whose prompt shows those tool results cleared."""
+    tool_use_ids: tuple[str, ...]
+    """The ids of the tool results cleared at that request."""
+    source: str
+    """The place (file and line) where the cleared results are first seen."""
 
 
 # ---- the conversation --------------------------------------------------------------------------
@@ -275,6 +297,7 @@ class Conversation:
     system: tuple[Block, ...] = ()
     tools: tuple[ToolDefinition, ...] = ()
     compactions: tuple[RecordedCompaction, ...] = ()
+    microcompactions: tuple[RecordedMicrocompaction, ...] = ()
     subagents: tuple[Conversation, ...] = ()
     hidden_prefix: bool = False
     """True when the system prompt and tool definitions were sent but are not in the file."""
@@ -284,6 +307,8 @@ class Conversation:
     parent_tool_use_id: str | None = None
     """For a sub-agent: the ``tool_use`` id of the Task call in the parent that started it."""
     agent_type: str | None = None
+    agent_name: str | None = None
+    """The name the session was given (Claude Code ``agent-name`` record), when recorded."""
     description: str | None = None
     warnings: list[str] = field(default_factory=list)
     """What could not be read, or was read with assumptions: one sentence each, with its place."""
