@@ -81,6 +81,7 @@ COLORS: Final[Mapping[Category, str]] = {
     "system": "#88CCEE",
     "tools": "#44AA99",
     "summary": "#117733",
+    "reinjected": "#7FB58F",
     "user_text": "#DDCC77",
     "assistant_text": "#999933",
     "thinking": "#AA4499",
@@ -92,7 +93,7 @@ COLORS: Final[Mapping[Category, str]] = {
 }
 """One colour per prompt category, the same on every page and in every figure."""
 
-HATCHED: Final[frozenset[Category]] = frozenset({"cleared_placeholders"})
+HATCHED: Final[frozenset[Category]] = frozenset({"cleared_placeholders", "reinjected"})
 """Categories whose area is also hatched, so they read without colour."""
 
 NEUTRAL: Final = "rgba(128,128,128,0.9)"

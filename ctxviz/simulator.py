@@ -417,6 +417,7 @@ class _Replay:
         self.conv = conv
         self.ct = ct
         self.table = table
+        self.excluded_messages = excluded_messages
         self._infos: dict[str, ModelInfo] = {}
         m_count = ct.message_count
         self.m_count = m_count
@@ -842,8 +843,10 @@ class _Context:
     """More (prompt, recorded size) pairs for the scale: what server compaction iterations read."""
     not_recorded: set[int] = field(default_factory=set)
     """Requests whose recorded usage does not describe their replayed row (undone compactions)."""
-    """Per request, recorded tokens per estimated visible token: what removed content is worth,
-    so that removing every visible block leaves exactly the hidden prefix."""
+    reinjected: list[int] = field(default_factory=list)
+    """Per request, the context Claude Code re-injected after the recorded compaction its prompt
+    follows (0 when none, or when compactions are undone)."""
+    _chars: list[int] | None = None
 
     def size(self, p: _Prompt, j: int) -> int:
         """Tokens of prompt ``p`` at recorded request ``j``: recorded where it is as recorded."""
@@ -859,9 +862,45 @@ class _Context:
         factor = self.removal_scale[j] if delta < 0 else self.scale
         return max(round(self.anchor[j] + factor * delta), 0) + p.summary_tokens
 
+    def cum_chars(self) -> list[int]:
+        """Prefix sums of each message's characters (what Claude Code's rough estimate reads)."""
+        if self._chars is None:
+            conv = self.conv
+            excluded = self.engine.excluded_messages
+            per = [
+                0 if m in excluded else sum(_block_chars(b) for b in msg.content)
+                for m, msg in enumerate(conv.messages)
+            ]
+            self._chars = [0]
+            for c in per:
+                self._chars.append(self._chars[-1] + c)
+        return self._chars
+
+    def rebase_undone(self, descriptors: list[_Prompt]) -> None:
+        """Undone compactions: the prompt of each request after one is estimated from the last
+        prompt before the compaction (recorded, or itself rebased), plus what its history adds
+        beyond it, never from the recorded post-compaction prompt, which holds the summary and
+        the context Claude Code re-injected."""
+        firsts = sorted({c.request for c in self.conv.compactions if c.kind != "server"})
+        ref = -1
+        for j, req in enumerate(self.requests):
+            if firsts and j >= firsts[0]:
+                while len(firsts) > 1 and j >= firsts[1]:
+                    firsts.pop(0)
+                ref = firsts[0] - 1
+            if ref < 0 or self.base_starts[j] >= req.prompt_start:
+                continue
+            undone = descriptors[j]._replace(start=self.base_starts[j])
+            est = self.engine.estimate(undone)
+            self.anchor[j] = self.anchor[ref] + self.scale * (est - self.rec_estimate[ref])
+            self.rec_estimate[j] = est
+            self.removal_scale[j] = self.removal_scale[ref]
+
     def residual(self, j: int) -> float:
-        """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix)."""
-        return self.anchor[j] - self.hidden - self.scale * self.rec_estimate[j]
+        """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix and
+        what Claude Code re-injected)."""
+        level = self.reinjected[j] if self.reinjected else 0
+        return self.anchor[j] - self.hidden - level - self.scale * self.rec_estimate[j]
 
     def fit(self, descriptors: list[_Prompt]) -> None:
         """Hidden prefix, scales and anchors from the as-recorded descriptors."""
@@ -873,9 +912,16 @@ class _Context:
                 if rp is not None:
                     hidden = max(0, rp - est[j])
                     break
+        # Claude Code re-injects context after compacting (re-read files, todos) that is not in
+        # the file: the scale is fit on the prompts before the first compaction when there are
+        # some, and each compaction's re-injected tokens are set apart from what follows it.
+        compacted_at = sorted({c.request for c in self.conv.compactions if c.kind == "claude_code"})
+        before_all = compacted_at[0] if compacted_at else len(self.recorded_prompt)
+        if all(rp is None for rp in self.recorded_prompt[:before_all]):
+            before_all = len(self.recorded_prompt)
         num = 0.0
         den = 0.0
-        for j, rp in enumerate(self.recorded_prompt):
+        for j, rp in enumerate(self.recorded_prompt[:before_all]):
             if rp is not None:
                 num += rp - hidden
                 den += est[j]
@@ -888,13 +934,22 @@ class _Context:
         self.rec_estimate = est
         self.anchor = []
         self.removal_scale = []
+        self.reinjected = []
+        level = 0
+        at = set(compacted_at)
         for j, rp in enumerate(self.recorded_prompt):
+            if j in at:
+                level = max(0, round(rp - hidden - scale * est[j])) if rp is not None else 0
+            elif j and self.requests[j].prompt_start != self.requests[j - 1].prompt_start:
+                level = 0  # a fresh prompt that no compaction explains
+            self.reinjected.append(level)
             if rp is None:
-                self.anchor.append(hidden + scale * est[j])
+                self.anchor.append(hidden + level + scale * est[j])
                 self.removal_scale.append(scale)
             else:
                 self.anchor.append(float(rp))
-                own = (rp - hidden) / est[j] if est[j] > 0 and rp > hidden else scale
+                seen = rp - hidden - level
+                own = seen / est[j] if est[j] > 0 and seen > 0 else scale
                 self.removal_scale.append(min(max(own, scale / 4), scale * 4))
 
 
@@ -989,6 +1044,14 @@ def _run(
     shows_1m = any(
         p is not None and p > claude_code.CLAUDE_CODE_WINDOW_TOKENS for p in recorded_prompt
     ) or any("[1m]" in (r.model or conv.model or "") for r in requests)
+    # an auto-compaction recorded below 200K shows that Claude Code ran the session on 200K
+    shows_200k = any(
+        c.kind == "claude_code"
+        and c.trigger == "auto"
+        and c.pre_tokens is not None
+        and c.pre_tokens < claude_code.CLAUDE_CODE_WINDOW_TOKENS
+        for c in conv.compactions
+    )
     window_of: dict[tuple[str, tuple[str, ...]], int] = {}
     windows: list[int] = []
     for m, r in zip(models, requests, strict=True):
@@ -999,6 +1062,7 @@ def _run(
                 betas=r.betas,
                 claude_code=conv.format == "claude-code",
                 shows_1m=shows_1m,
+                shows_200k=shows_200k,
                 override=settings.context_window,
             )
         windows.append(window_of[key])
@@ -1055,6 +1119,9 @@ def _run(
             edited[row.recorded_request] = row.prompt
         ctx.fit(edited)
 
+    if undo:
+        ctx.rebase_undone(plain)
+        ctx.reinjected = []
     ctx.summary_size = _summary_size(ctx)
     warnings.extend(_estimate_notes(ctx, settings))
     ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
@@ -1189,6 +1256,13 @@ def _loop(
     use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
+    # a recorded compaction's preservedSegment: where a what-if compaction at its request keeps
+    # the history from (the summary message inside it is undone)
+    preserved = {
+        c.request: c.preserved_messages[0]
+        for c in ctx.conv.compactions
+        if c.kind == "claude_code" and c.preserved_messages is not None
+    }
 
     for j, req in enumerate(ctx.requests):
         pe = req.prompt_end
@@ -1203,7 +1277,8 @@ def _loop(
             preserve = preserves[model_id] = keep.turns is None
         # before the edits: every turn's thinking when clear_thinking decides, else the default
         pre_from = 0 if thinking_edit is not None or preserve else turn
-        if ctx.base_starts[j] > cut:
+        fresh = ctx.base_starts[j] > cut
+        if fresh:
             # a recorded compaction (or a fresh prompt) starts after anything a what-if cut
             cut, summary_id, synth = ctx.base_starts[j], 0, 0
         start = cut
@@ -1252,24 +1327,43 @@ def _loop(
         client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
         # 1. client side, before sending: Claude Code auto-compaction
         if cc_auto is not None:
-            before = size(client, j)
-            if cc_auto.fires(prompt_tokens=before, window_tokens=window) and before > summary_size:
+            prompt = size(client, j)
+            previous = ctx.requests[j - 1].response if j and rows and not fresh else None
+            if previous is None:
+                # nothing answered since the history began: the prompt itself
+                estimate = prompt
+            else:
+                chars = ctx.cum_chars()
+                estimate = claude_code.estimate_before_sending(
+                    previous_prompt_tokens=rows[-1].input_tokens,
+                    previous_output_tokens=rows[-1].output_tokens,
+                    response_chars=chars[previous + 1] - chars[previous],
+                    added_chars=chars[pe] - chars[max(previous + 1, start)],
+                )
+            max_output = engine.info(model_id).max_output_tokens
+            threshold = cc_auto.threshold(window_tokens=window, max_output_tokens=max_output)
+            if estimate >= threshold and prompt > summary_size:
+                # the messages a recorded compaction at this request kept verbatim stay
+                kept = min(max(preserved.get(j, pe), start), pe)
                 n_summaries += 1
-                summary_id, synth, cut, start = n_summaries, summary_size, pe, pe
-                comp_in, comp_out = before, summary_size
+                summary_id, synth, cut, start = n_summaries, summary_size, kept, kept
+                comp_in, comp_out = prompt, summary_size
                 client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
                 after = size(client, j)
-                threshold = cc_auto.threshold(window)
+                how = cc_auto.describe(window_tokens=window, max_output_tokens=max_output)
                 events.append(
                     _event(
                         len(rows),
                         j,
                         claude_code.TYPE,
-                        f"Request {j}: the prompt ({before:,} tokens) reached Claude Code's "
-                        f"auto-compact threshold of {threshold:,} (window {window:,} - reserve "
-                        f"{cc_auto.reserve_tokens:,}); a {summary_size:,}-token summary replaces "
-                        "the history.",
-                        tokens_before=before,
+                        f"Request {j}: Claude Code's estimate before sending ({estimate:,} "
+                        "tokens: the previous prompt + its output + about characters / 4 of what "
+                        f"was added since) reached its auto-compact threshold of {threshold:,} "
+                        f"({how}); the prompt about to be sent ({prompt:,} tokens) is replaced by "
+                        f"a {summary_size:,}-token summary"
+                        + (f" and the {pe - kept:,} most recent messages" if kept < pe else "")
+                        + ".",
+                        tokens_before=estimate,
                         tokens_after=after,
                         summary_tokens=summary_size,
                         trigger=str(threshold),
@@ -1715,12 +1809,16 @@ def _assemble(
     np.clip(weights, 0, None, out=weights)
     room = np.maximum(inp - synth, 0)
     hidden = np.minimum(ctx.hidden, room) if conv.hidden_prefix else np.zeros(n, dtype=np.int64)
-    visible = room - hidden
+    reinjected = np.zeros(n, dtype=np.int64)
+    if ctx.reinjected:
+        reinjected = np.minimum(np.asarray(ctx.reinjected, dtype=np.int64)[rec_req], room - hidden)
+    visible = room - hidden - reinjected
     composition = _allocate(weights, visible)
     empty = weights.sum(axis=1) <= 0
     spill = cat_idx["hidden_prefix"] if conv.hidden_prefix else cat_idx["other"]
     composition[:, spill] += np.where(empty, visible, 0)
     composition[:, cat_idx["hidden_prefix"]] += hidden
+    composition[:, cat_idx["reinjected"]] += reinjected
     composition[:, cat_idx["summary"]] += np.minimum(synth, inp)
     comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
     comp_df.index.name = "request"
@@ -1908,6 +2006,24 @@ def _assemble(
                 )
             )
 
+        for mc in conv.microcompactions:
+            if mc.request not in first_row:
+                continue
+            k = first_row[mc.request]
+            events.append(
+                _event(
+                    k,
+                    mc.request,
+                    claude_code.MICROCOMPACT_TYPE,
+                    f"Request {mc.request}: Claude Code microcompact replaced "
+                    f"{len(mc.tool_use_ids):,} old tool result(s) by '[Old tool result content "
+                    f"cleared]' ({mc.source}).",
+                    cleared_tool_uses=len(mc.tool_use_ids),
+                    tokens_after=int(inp[k]),
+                    trigger="microcompact",
+                )
+            )
+
     source = np.where(recorded, "recorded", "estimated")
     turn = np.asarray(ctx.turns, dtype=np.int64)[rec_req] if n else np.zeros(0, dtype=np.int64)
     frame = pd.DataFrame(
@@ -2014,6 +2130,17 @@ def _block_type(block: Block) -> str:
             assert_never(block)
 
 
+def _block_chars(block: Block) -> int:
+    """Characters of a block as Claude Code's rough estimate reads them (an image: its tokens)."""
+    match block:
+        case ImageBlock():
+            return IMAGE_TOKENS * claude_code.CHARS_PER_TOKEN
+        case RedactedThinkingBlock(data=data):
+            return len(data)
+        case _:
+            return len(_block_text(block))
+
+
 def _block_text(block: Block) -> str:
     match block:
         case TextBlock(text=text) | ThinkingBlock(thinking=text) | CompactionBlock(content=text):
@@ -2066,6 +2193,7 @@ def _view(ctx: _Context, row: _Row, i: int) -> PromptView:
         ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
         ("system", scaled(ct.system_tokens)),
         ("tools", scaled(ct.tools_tokens)),
+        ("reinjected", ctx.reinjected[row.recorded_request] if ctx.reinjected else 0),
     )
     for name, value in fixed:
         if value:

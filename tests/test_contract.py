@@ -591,8 +591,12 @@ def test_claude_code_grouping_synthetic_and_bookkeeping():
 
 
 def test_claude_code_200k_window_unless_1m_shown():
-    # claude-opus-4-6 has a 1M window in the model table; a Claude Code session runs on 200K.
-    lines = claude_code_session(150_000, 199_990)  # request 1: 199,990 + 57 > 200,000
+    # claude-opus-4-5 has a 200K window; a Claude Code session runs on 200K unless it shows 1M.
+    # claude-opus-4-6 has a native 1M window (SEMANTICS §9): no [1m] suffix needed.
+    native = claude_code_session(150_000, 199_990)  # request 1: 199,990 + 57 > 200,000
+    ev = events_of(ctxviz.simulate(ctxviz.loads("\n".join(native))), "context_window_exceeded")
+    assert len(ev) == 0
+    lines = [x.replace('"claude-opus-4-6"', '"claude-opus-4-5"') for x in native]
     ev = events_of(ctxviz.simulate(ctxviz.loads("\n".join(lines))), "context_window_exceeded")
     assert len(ev) >= 1 and int(ev["request"].min()) == 1
     big = claude_code_session(210_000, 230_000)  # a prompt above 200K shows a 1M window

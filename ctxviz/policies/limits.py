@@ -2,8 +2,10 @@
 
 - The window of a request is the model's (``ModelInfo.context_window_tokens``; the 1M window when
   the request carries the model's 1M beta or a ``[1m]`` model id), or the ``context_window``
-  argument. A Claude Code session replays on a 200K window unless it shows 1M: a recorded prompt
-  above 200K or a ``[1m]`` model.
+  argument. A Claude Code session replays on the model's native window when it is 1M (every
+  4.6-and-later model, read from the model table: no ``[1m]`` suffix needed) unless the session
+  shows 200K (an auto-compaction recorded below 200K tokens), and on 200K otherwise unless it shows
+  1M: a recorded prompt above 200K or a ``[1m]`` model.
 - ``context_window_exceeded`` fires at the first request whose ``input_tokens + output_tokens``
   exceeds the window; where ``max_tokens`` is known, models that reject up front
   (``context_overflow == "validation_error"``, before 4.5) also flag ``input_tokens + max_tokens``
@@ -38,6 +40,7 @@ def window_tokens(
     betas: tuple[str, ...] = (),
     claude_code: bool = False,
     shows_1m: bool = False,
+    shows_200k: bool = False,
     override: int | None = None,
 ) -> int:
     """The window one request must fit."""
@@ -45,7 +48,8 @@ def window_tokens(
         return override
     if info.context_1m_beta is not None and info.context_1m_beta in betas:
         info = info.with_1m_context()
-    if claude_code and not shows_1m and not info.extended_context:
+    native_1m = info.context_window_tokens > CLAUDE_CODE_WINDOW_TOKENS
+    if claude_code and not shows_1m and not info.extended_context and (shows_200k or not native_1m):
         return min(info.context_window_tokens, CLAUDE_CODE_WINDOW_TOKENS)
     if claude_code and shows_1m:
         info = info.with_1m_context()

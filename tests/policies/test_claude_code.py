@@ -3,52 +3,163 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
-from _sim_builders import assistant, call, conversation, result, usage, user, w, words
+import pytest
+from _sim_builders import assistant, conversation, usage, user, w, words
 
-from ctxviz.model import Message, RecordedCompaction, Request, TextBlock
+from ctxviz import load
+from ctxviz.model import (
+    Conversation,
+    Message,
+    RecordedCompaction,
+    RecordedMicrocompaction,
+    Request,
+    TextBlock,
+)
+from ctxviz.policies.claude_code import ClaudeCodeAutocompact, from_arg, to_settings
 from ctxviz.simulator import simulate
 
 
-def loop() -> list[Message]:
-    # u0 400 | a1 call (2) | u2 result 400 | a3 call (2) | u4 result 400 | a5 5
-    return [
-        user(w(400)),
-        assistant(call("t1")),
-        user(result("t1", w(400))),
-        assistant(call("t2")),
-        user(result("t2", w(400))),
-        assistant(w(5)),
-    ]
+def turns(output_recorded: int = 1) -> Conversation:
+    """Three recorded requests on a 1,000-token hidden prefix (word counter, scale 1).
 
-
-def test_autocompact_near_window_minus_reserve() -> None:
-    conv = conversation(loop(), fmt="claude-code")
-    s = simulate(
-        conv,
-        claude_code_autocompact={"reserve_tokens": 200},
-        context_window=1_000,
-        counter=words,
-        message_frame_tokens=0,
-        summary_tokens=50,
+    u0 400 | a1 100 | u2 400 | a3 100 | u4 400 | a5 5. Characters: a text of n words has 2n - 1
+    (w(100): 199 -> 50 tokens by characters / 4; w(400): 799 -> 200). Request 0's recorded
+    ``output_tokens`` is a streaming placeholder (1) for a response of 100 tokens.
+    """
+    messages = [user(w(400)), assistant(w(100)), user(w(400)), assistant(w(100))]
+    messages += [user(w(400)), assistant(w(5))]
+    conv = conversation(
+        messages,
+        fmt="claude-code",
+        model="claude-opus-4-6",
+        usages=[usage(1_400, output_recorded), usage(1_900, 100), usage(2_400, 5)],
     )
-    r = s.requests
-    # threshold 1,000 - 200 = 800: request 1's prompt (802) compacts first and is sent as the
-    # summary alone; request 2 = 50 + a1? no: a3 (2) + u4 (400) after the summary
-    assert r["input_tokens"].tolist() == [400, 50, 452]
-    assert r["compaction_input_tokens"].tolist() == [0, 802, 0]
-    ev = s.events
+    return dataclasses.replace(conv, hidden_prefix=True)
+
+
+def test_decides_on_the_previous_response_plus_characters_over_4() -> None:
+    # before request 1: 1,400 (request 0's prompt) + max(1, 50) + 200 (u2) = 1,650, although the
+    # prompt about to be sent is 1,900; before request 2: 1,900 + 100 + 200 = 2,200
+    common = {
+        "context_window": 2_000,
+        "counter": words,
+        "message_frame_tokens": 0,
+        "summary_tokens": 50,
+    }
+    fires_at_1 = simulate(turns(), claude_code_autocompact={"reserve_tokens": 350}, **common)
+    ev = fires_at_1.events
     assert ev["type"].tolist() == ["claude_code_autocompact"]
-    assert ev["tokens_before"].tolist() == [802]
-    assert ev["tokens_after"].tolist() == [50]
-    assert ev["trigger"].tolist() == ["800"]
+    assert ev["request"].tolist() == [1]
+    assert ev["tokens_before"].tolist() == [1_650]
+    assert ev["trigger"].tolist() == ["1650"]
+    r = fires_at_1.requests
+    # request 1 is sent as the hidden prefix + a 50-token summary; the summary call read 1,900;
+    # request 2 decides on 1,050 + 100 + 200 = 1,350 (no second compaction) and sends
+    # 1,000 + 50 + a3 100 + u4 400
+    assert r["input_tokens"].tolist() == [1_400, 1_050, 1_550]
+    assert r["compaction_input_tokens"].tolist() == [0, 1_900, 0]
+    assert ev["tokens_after"].tolist() == [1_050]
+
+    later = simulate(turns(), claude_code_autocompact={"reserve_tokens": 349}, **common)
+    # threshold 1,651: request 1 goes out uncompacted at 1,900, above it; request 2 compacts
+    assert later.events["request"].tolist() == [2]
+    assert later.events["tokens_before"].tolist() == [2_200]
+    assert later.requests["input_tokens"].tolist() == [1_400, 1_900, 1_050]
 
 
-def test_default_reserve_is_33k_on_a_200k_window() -> None:
-    conv = conversation(loop(), fmt="claude-code", model="claude-opus-4-6")
-    s = simulate(conv, claude_code_autocompact=True, counter=words, message_frame_tokens=0)
+def test_a_placeholder_output_counts_at_least_characters_over_4() -> None:
+    # with output_tokens 60 recorded, the estimate before request 1 is 1,400 + 60 + 200
+    common = {
+        "context_window": 2_000,
+        "counter": words,
+        "message_frame_tokens": 0,
+        "summary_tokens": 50,
+    }
+    s = simulate(turns(60), claude_code_autocompact={"reserve_tokens": 345}, **common)
+    assert s.events["tokens_before"].tolist() == [1_660]
+
+
+def test_default_threshold_is_window_minus_output_reserve_minus_13k() -> None:
+    cfg = ClaudeCodeAutocompact()
+    assert cfg.threshold(window_tokens=200_000, max_output_tokens=128_000) == 167_000
+    assert cfg.threshold(window_tokens=1_000_000, max_output_tokens=128_000) == 967_000
+    assert cfg.threshold(window_tokens=200_000, max_output_tokens=8_192) == 178_808
+
+
+def test_overrides_pct_only_lowers_and_window_is_capped() -> None:
+    pct = from_arg({"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "50"})
+    assert pct is not None
+    # 50% of the effective window (200,000 - 20,000)
+    assert pct.threshold(window_tokens=200_000, max_output_tokens=64_000) == 90_000
+    high = from_arg({"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 95})
+    assert high is not None
+    assert high.threshold(window_tokens=200_000, max_output_tokens=64_000) == 167_000
+    window = from_arg({"autoCompactWindow": 400_000})
+    assert window is not None
+    assert window.threshold(window_tokens=1_000_000, max_output_tokens=128_000) == 367_000
+    assert window.threshold(window_tokens=200_000, max_output_tokens=128_000) == 167_000
+    both = from_arg({"autoCompactWindow": 500_000, "CLAUDE_CODE_AUTO_COMPACT_WINDOW": "300000"})
+    assert both == ClaudeCodeAutocompact(window_tokens=300_000)
+    assert from_arg({"DISABLE_AUTO_COMPACT": "1"}) is None
+    assert from_arg({"DISABLE_AUTO_COMPACT": False}) == ClaudeCodeAutocompact()
+    assert from_arg(True) == ClaudeCodeAutocompact()
+    assert from_arg(to_settings(window)) == window
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [
+        ({"autoCompactWindow": 50_000}, "100,000 to 1,000,000"),
+        ({"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 0}, "0 < pct <= 100"),
+        ({"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "half"}, "expected a number"),
+        ({"DISABLE_AUTO_COMPACT": "maybe"}, "true or false"),
+        ({"reserve": 1}, "unknown key 'reserve'"),
+    ],
+)
+def test_bad_settings_are_named(arg: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        simulate(turns(), claude_code_autocompact=arg)
+
+
+def test_disabled_never_compacts() -> None:
+    common = {
+        "context_window": 3_000,
+        "counter": words,
+        "message_frame_tokens": 0,
+        "summary_tokens": 50,
+    }
+    on = simulate(turns(), claude_code_autocompact={"reserve_tokens": 1_500}, **common)
+    assert on.events["type"].tolist() == ["claude_code_autocompact"]
+    off = simulate(
+        turns(),
+        claude_code_autocompact={"DISABLE_AUTO_COMPACT": True, "reserve_tokens": 1_500},
+        **common,
+    )
+    assert len(off.events) == 0
+
+
+def test_windows_of_claude_code_sessions() -> None:
+    # a native 1M model runs on 1M without a [1m] suffix; an auto-compaction recorded below 200K
+    # shows a 200K window; a 200K model stays on 200K
+    native = simulate(turns(), counter=words, message_frame_tokens=0)
+    assert native.requests["context_window"].tolist() == [1_000_000] * 3
+    compacted = dataclasses.replace(
+        turns(),
+        compactions=(
+            RecordedCompaction(
+                kind="claude_code", request=2, summary_message=4, trigger="auto", pre_tokens=167_500
+            ),
+        ),
+    )
+    s = simulate(compacted, counter=words, message_frame_tokens=0)
     assert s.requests["context_window"].tolist() == [200_000] * 3
-    assert len(s.events) == 0
+    old = dataclasses.replace(
+        turns(),
+        requests=tuple(dataclasses.replace(r, model="claude-opus-4-5") for r in turns().requests),
+    )
+    assert simulate(old).requests["context_window"].tolist() == [200_000] * 3
 
 
 def recorded_compaction() -> object:
@@ -103,3 +214,182 @@ def test_recorded_compaction_undone() -> None:
     assert len(s.events) == 0
     view = s.prompt_view(1).to_frame()
     assert 2 not in view.loc[view["tokens"] > 0, "message"].tolist()
+
+
+def reinjected_session(
+    preserved: tuple[int, int] | None = None,
+) -> Conversation:
+    """An auto-compacted session whose post-compaction prompt holds 300 re-injected tokens.
+
+    u0 400 | a1 100 | u2 400 | a3 100 | [compact] summary 50 | u5 20 | a6 10 | u7 30 | a8 5, on a
+    1,000-token hidden prefix. Requests 0 and 1 before the compaction (1,400 and 1,900 recorded),
+    2 and 3 after it: 1,000 + 50 + 20 + 300 re-injected = 1,370, then 1,370 + 10 + 30 = 1,410.
+    Claude Code's estimate before request 2: 1,900 + 100 + 10 (u5: 39 characters / 4) = 2,010.
+    """
+    messages = (
+        user(w(400)),
+        assistant(w(100)),
+        user(w(400)),
+        assistant(w(100)),
+        Message(role="user", content=(TextBlock(text=w(50)),), is_compact_summary=True),
+        user(w(20)),
+        assistant(w(10)),
+        user(w(30)),
+        assistant(w(5)),
+    )
+    usages = (usage(1_400, 1), usage(1_900, 100), usage(1_370, 10), usage(1_410, 5))
+    spans = ((0, 1, 1), (0, 3, 3), (4, 6, 6), (4, 8, 8))
+    requests = tuple(
+        Request(index=i, prompt_start=s, prompt_end=e, response=r, usage=u, model="claude-opus-4-6")
+        for i, ((s, e, r), u) in enumerate(zip(spans, usages, strict=True))
+    )
+    return Conversation(
+        format="claude-code",
+        messages=messages,
+        requests=requests,
+        model="claude-opus-4-6",
+        hidden_prefix=True,
+        compactions=(
+            RecordedCompaction(
+                kind="claude_code",
+                request=2,
+                summary_message=4,
+                trigger="auto",
+                pre_tokens=2_010,
+                preserved_messages=preserved,
+            ),
+        ),
+        microcompactions=(
+            RecordedMicrocompaction(request=3, tool_use_ids=("t1", "t2"), source="line 9"),
+        ),
+    )
+
+
+EXACT = {"counter": words, "message_frame_tokens": 0}
+
+
+def test_reinjected_context_is_its_own_category() -> None:
+    s = simulate(reinjected_session(), **EXACT)
+    assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 1_370, 1_410]
+    assert s.scale == 1.0  # fit on the prompts before the compaction
+    assert s.composition["reinjected"].tolist() == [0, 0, 300, 300]
+    assert s.composition["summary"].tolist() == [0, 0, 50, 50]
+    assert s.composition["hidden_prefix"].tolist() == [1_000] * 4
+    view = s.prompt_view(2).to_frame()
+    assert view.loc[view["type"] == "reinjected", "tokens"].tolist() == [300]
+
+
+def test_undo_estimates_from_the_last_prompt_before_the_compaction() -> None:
+    s = simulate(reinjected_session(), undo_recorded_compactions=True, **EXACT)
+    # request 2: 1,900 + a3 100 + u5 20 (never 1,370 - 50 + 1,000: the re-injected 300 are gone)
+    assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 2_020, 2_060]
+    assert s.requests["source"].tolist() == ["recorded", "recorded", "estimated", "estimated"]
+    assert s.composition["reinjected"].tolist() == [0, 0, 0, 0]
+
+
+def test_autocompact_after_undo_fires_at_the_recorded_request_with_pre_tokens() -> None:
+    s = simulate(
+        reinjected_session(),
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"reserve_tokens": 990},
+        context_window=3_000,
+        summary_tokens=50,
+        **EXACT,
+    )
+    ev = s.events
+    assert ev["type"].tolist() == ["claude_code_autocompact"]
+    assert ev["request"].tolist() == [2]
+    assert ev["tokens_before"].tolist() == [2_010]  # preTokens
+    # the summary alone: 1,000 + 50; request 3 adds a6 10 + u7 30
+    assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 1_050, 1_090]
+    assert ev["tokens_after"].tolist() == [1_050]
+
+
+def test_preserved_segment_is_kept_by_the_what_if_compaction() -> None:
+    s = simulate(
+        reinjected_session(preserved=(2, 4)),
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"reserve_tokens": 990},
+        context_window=3_000,
+        summary_tokens=50,
+        **EXACT,
+    )
+    # request 2: 1,000 + summary 50 + u2 400 + a3 100 (kept verbatim) + u5 20
+    assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 1_570, 1_610]
+    assert s.events["tokens_after"].tolist() == [1_570]
+    assert s.requests["prompt_start_message"].tolist() == [0, 0, 2, 2]
+
+
+def test_microcompact_is_an_event_of_its_own() -> None:
+    ev = simulate(reinjected_session(), **EXACT).events
+    micro = ev[ev["type"] == "claude_code_microcompact"]
+    assert micro["request"].tolist() == [3]
+    assert micro["cleared_tool_uses"].tolist() == [2]
+    assert "line 9" in micro["detail"].iloc[0]
+    assert ev["type"].tolist() == ["recorded_compaction", "claude_code_microcompact"]
+
+
+SPOTTER = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "samples"
+    / "02_claude-code_spotter_manualcompact"
+    / "ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl"
+)
+needs_spotter = pytest.mark.skipif(not SPOTTER.is_file(), reason=f"{SPOTTER} not found")
+
+
+@needs_spotter
+def test_spotter_as_recorded_reinjected_context() -> None:
+    conv = load(SPOTTER)
+    s = simulate(conv)
+    r = s.requests
+    ev = s.events[s.events["type"] == "recorded_compaction"]
+    assert ev["request"].tolist() == [138]
+    assert ev["tokens_before"].tolist() == [142_431]
+    assert r["input_tokens"].iloc[137:139].tolist() == [141_787, 45_263]
+    reinjected = s.composition["reinjected"]
+    assert (reinjected.iloc[:138] == 0).all()
+    # 45,263 = hidden prefix + summary + the /compact command's messages + re-injected context
+    assert 5_000 < reinjected.iloc[138] < 20_000
+    assert (reinjected.iloc[138:] == reinjected.iloc[138]).all()
+    assert (s.composition.sum(axis=1) == r["input_tokens"]).all()
+
+
+@needs_spotter
+def test_spotter_undo_continues_from_the_last_prompt_before() -> None:
+    conv = load(SPOTTER)
+    # without message frames, the Inspector's block sizes add up to the prompt
+    s = simulate(conv, undo_recorded_compactions=True, message_frame_tokens=0)
+    r = s.requests
+    assert r["input_tokens"].iloc[137] == 141_787
+    # request 138 undone: 141,787 + what its history holds beyond request 137's prompt (the
+    # response, message 275; after the boundary, message 277: the /compact command and its
+    # output), as the Inspector sizes them
+    grown = (
+        s.prompt_view(138).to_frame()["tokens"].sum()
+        - s.prompt_view(137).to_frame()["tokens"].sum()
+    )
+    assert abs(int(r["input_tokens"].iloc[138]) - (141_787 + int(grown))) <= 5
+    # the old estimate (the post-compaction prompt minus the summary plus the old messages) also
+    # counted the re-injected context: more than 10K tokens higher
+    assert r["input_tokens"].iloc[138] < 141_787 + 4_000
+
+
+@needs_spotter
+def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
+    conv = load(SPOTTER)
+    s = simulate(
+        conv,
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 79.5},
+        context_window=200_000,
+    )
+    ev = s.events[s.events["type"] == "claude_code_autocompact"]
+    # threshold floor(180,000 x 79.5%) = 143,100; before request 138 Claude Code estimates
+    # 141,787 (request 137's prompt) + max(1 recorded, 1,605 characters / 4 = 401) + 4,824
+    # characters / 4 = 1,206 (message 277) = 143,394: within 1% of preTokens 142,431
+    assert ev["request"].iloc[0] == 138
+    assert ev["trigger"].iloc[0] == "143100"
+    assert ev["tokens_before"].iloc[0] == 143_394
+    assert abs(ev["tokens_before"].iloc[0] - 142_431) / 142_431 < 0.01

@@ -67,13 +67,17 @@ def test_windows_per_model_and_beta() -> None:
 
 
 def test_claude_code_sessions_replay_on_200k_unless_they_show_1m() -> None:
-    cc = dataclasses.replace(chat("claude-opus-4-6"), format="claude-code")
+    # a native 1M model (Opus 4.6) runs on 1M; a 200K model (with a 1M beta) on 200K unless the
+    # session shows 1M: a [1m] model name or a prompt above 200K
+    native = dataclasses.replace(chat("claude-opus-4-6"), format="claude-code")
+    assert simulate(native).requests["context_window"].tolist() == [1_000_000] * 3
+    cc = dataclasses.replace(chat("claude-sonnet-4-5"), format="claude-code")
     assert simulate(cc).requests["context_window"].tolist() == [200_000] * 3
-    one_m = dataclasses.replace(chat("claude-opus-4-6[1m]"), format="claude-code")
+    one_m = dataclasses.replace(chat("claude-sonnet-4-5[1m]"), format="claude-code")
     assert simulate(one_m).requests["context_window"].tolist() == [1_000_000] * 3
     big = conversation(
         [user(w(10)), assistant(w(1))],
-        model="claude-opus-4-6",
+        model="claude-sonnet-4-5",
         fmt="claude-code",
         usages=[usage(250_000, 1)],
     )
