@@ -69,8 +69,8 @@ def test_decides_on_the_previous_response_plus_characters_over_4() -> None:
     assert later.requests["input_tokens"].tolist() == [1_400, 1_900, 1_050]
 
 
-def test_a_placeholder_output_counts_at_least_characters_over_4() -> None:
-    # with output_tokens 60 recorded, the estimate before request 1 is 1,400 + 60 + 200
+def test_a_recorded_output_above_characters_over_4_counts_whole() -> None:
+    # output_tokens 60 recorded (above 50 by characters / 4): 1,400 + 60 + 200 before request 1
     common = {
         "context_window": 2_000,
         "counter": words,
