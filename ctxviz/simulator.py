@@ -332,6 +332,7 @@ class Simulation:
 
     ``events`` — one row per event: ``request``, ``recorded_request``, ``type`` (the API's edit
     names, ``compaction_control``, ``claude_code_autocompact``, ``recorded_compaction``,
+    ``claude_code_microcompact``,
     ``rolling_window``, ``memory_warning``, ``context_window_exceeded``), ``cleared_tool_uses``,
     ``cleared_thinking_turns``, ``cleared_input_tokens``, ``tokens_before``, ``tokens_after``,
     ``summary_tokens``, ``trigger`` and ``detail`` (a sentence).
@@ -727,9 +728,12 @@ def simulate(
     dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
     tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
     ``thinking_preservation``: override the model's default (True keeps earlier turns' thinking).
-    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or
-    ``{"reserve_tokens": N}``. ``undo_recorded_compactions``: continue the history through
-    recorded compactions. ``rolling_window``: True (fit the window) or a prompt budget in tokens.
+    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or a
+    mapping of Claude Code's settings (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow``,
+    ``DISABLE_AUTO_COMPACT``; ``reserve_tokens`` replaces its reserve formula;
+    ``ctxviz.policies.claude_code``). ``undo_recorded_compactions``: continue the history through
+    recorded compactions (estimated from the last prompt before each). ``rolling_window``: True
+    (fit the window) or a prompt budget in tokens.
     ``prompt_caching``: assume the client caches its prompts (default: as the recording shows; on
     for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
     (``(text, family) -> int``) and per-message frame. ``model_table``: another model table.
