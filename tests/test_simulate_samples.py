@@ -135,5 +135,9 @@ def test_claude_code_hidden_prefix_and_manual_compaction() -> None:
     assert 20_000 < sim.hidden_prefix_tokens < 32_000
     ev = sim.events[sim.events["type"] == "recorded_compaction"]
     assert ev["tokens_before"].tolist() == [142_431]
-    # Opus 4.6 has a native 1M window; a manual compaction does not show a 200K one
-    assert (sim.requests["context_window"] == 1_000_000).all()
+    # Opus 4.6 has a native 1M window (a manual compaction does not show a 200K one); the
+    # session's Haiku 4.5 requests run on its 200K
+    r = sim.requests
+    opus = r["model"] == "claude-opus-4-6"
+    assert opus.any() and (r.loc[opus, "context_window"] == 1_000_000).all()
+    assert (r.loc[~opus, "context_window"] == 200_000).all()
