@@ -17,9 +17,10 @@ import json
 import lzma
 import os
 import posixpath
+import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -261,7 +262,7 @@ def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Par
 # ---- paths and folders -------------------------------------------------------------------------
 
 
-def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
+def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = True) -> Parsed:
     p = Path(path)
     if p.is_dir():
         return _load_folder(p, fmt)
@@ -279,6 +280,16 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None) -> Parsed:
     if parsed.session is not None and not p.name.startswith("agent-"):
         folder = _DiskFolder(p.parent)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
+        if join and parsed.session.resumes is not None:
+            # the session it resumes, in a session file beside it
+            d = p.parent
+            ((_, parsed),) = _join_resumed(
+                [(p.name, parsed)],
+                lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+                lambda session, name: _with_subagents(session, name, folder),
+                lambda name: str(d / name),
+                sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
+            )
     return _warned(parsed, skipped)
 
 
@@ -346,12 +357,73 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
         raise TranscriptError(
             "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
         )
+    entries = _join_resumed(
+        [(f.name, _load_path(f, fmt, join=False)) for f in sessions],
+        lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+        lambda session, name: _with_subagents(session, name, _DiskFolder(d)),
+        lambda name: str(d / name),
+    )
     out = Parsed([], None, [])
-    for f in sessions:
-        parsed = _load_path(f, fmt)
+    for _, parsed in entries:
         out.conversations.extend(parsed.conversations)
         out.ids.extend(parsed.ids)
     return out
+
+
+def _join_resumed(
+    entries: list[tuple[str, Parsed]],
+    text_of: Callable[[str], str],
+    attach: Callable[[Session, str], Conversation],
+    source_of: Callable[[str], str],
+    candidates: Sequence[str] | None = None,
+) -> list[tuple[str, Parsed]]:
+    """Sessions joined with the sessions they resume (whose records their chain continues from),
+    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip),
+    oldest first; a session joined into another is not listed alone."""
+    if candidates is None:
+        candidates = [n for n, p in entries if p.session is not None]
+
+    def readable(name: str) -> str:
+        try:
+            return text_of(name)
+        except (OSError, TranscriptError):
+            return ""  # a file that cannot be read resumes nothing here; it says so when loaded
+
+    joined: dict[str, Parsed] = {}
+    absorbed: set[str] = set()
+    for name, parsed in entries:
+        session = parsed.session
+        resumed: list[tuple[str, str]] = []
+        while session is not None and session.resumes is not None:
+            taken = {name, *(n for n, _ in resumed)}
+            wanted = re.compile(rf'"uuid"\s*:\s*"{re.escape(session.resumes)}"')
+            holder = next(
+                (
+                    (n, text)
+                    for n in candidates
+                    if n not in taken
+                    for text in (readable(n),)
+                    if wanted.search(text)
+                ),
+                None,
+            )
+            if holder is None:
+                break
+            resumed.insert(0, holder)
+            try:
+                joined_session = parse_session(
+                    text_of(name), source=source_of(name), resumed=resumed
+                )
+            except (OSError, TranscriptError):
+                joined_session = session
+            if joined_session.resumes == session.resumes:  # the match was not its record
+                resumed.pop(0)
+                break
+            session = joined_session
+        if resumed and session is not None:
+            absorbed.update(n for n, _ in resumed)
+            joined[name] = Parsed([attach(session, name)], session, [session.session_id])
+    return [(n, joined.get(n, p)) for n, p in entries if n not in absorbed]
 
 
 def _uncompressed_name(name: str) -> str:
@@ -531,7 +603,7 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
             for n in members
             if n.lower().endswith((".json", ".jsonl", ".yaml", ".yml", ".gz", ".xz", ".bz2"))
         ] or sorted(members)
-    out = Parsed([], None, [])
+    entries: list[tuple[str, Parsed]] = []
     for name in sorted(chosen):
         member_source = f"{source}/{name}" if source else name
         try:
@@ -547,7 +619,18 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
         if parsed.session is not None:
             folder = _ZipFolder(members, posixpath.dirname(name), source)
             parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        for conv in _warned(parsed, skipped).conversations:
+        entries.append((name, _warned(parsed, skipped)))
+    entries = _join_resumed(
+        entries,
+        lambda name: _decode(_decompress(members[name]), name),
+        lambda session, name: _with_subagents(
+            session, name, _ZipFolder(members, posixpath.dirname(name), source)
+        ),
+        lambda name: f"{source}/{name}" if source else name,
+    )
+    out = Parsed([], None, [])
+    for name, parsed in entries:
+        for conv in parsed.conversations:
             # a warning located by line names its member too, as errors do
             conv.warnings[:] = [
                 f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings

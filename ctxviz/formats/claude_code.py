@@ -7,17 +7,20 @@ repeated, early lines carrying placeholder ``output_tokens``); parallel tool res
 permission records…) sit in the chain but are not sent. Edits and retries leave abandoned
 branches behind.
 
-The main chain is found by walking ``parentUuid`` (``logicalParentUuid`` across a compact boundary)
-back from the last message record, then re-attaching what Claude Code hangs beside the chain: the
-other lines of a response on the chain, the results of its parallel tool calls, and meta records
-hanging off those. Messages keep file order; requests are one per ``message.id`` on the chain.
+The main chain is found by walking ``parentUuid`` (``logicalParentUuid`` across a compact boundary,
+the anchor from a preserved segment's head) back from the newest message record, then
+re-attaching what Claude Code hangs beside the chain: the other lines of a response on the chain,
+the results of its parallel tool calls, and meta records hanging off those. Messages follow the
+chain, the records beside it in writing order (timestamp, then depth, then line), so the order of
+the file's lines does not matter; requests are one per ``message.id`` on the chain.
 """
 
 from __future__ import annotations
 
 import gc
+import heapq
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,8 +41,10 @@ from ctxviz.model import (
     Conversation,
     Message,
     RecordedCompaction,
+    RecordedMicrocompaction,
     Request,
     TextBlock,
+    ToolResultBlock,
     ToolUseBlock,
 )
 
@@ -79,6 +84,10 @@ class _Item:
     first_line: int
     summary: bool = False
     closed: bool = False
+    copy: bool = False
+    """A message kept verbatim after a compaction summary (its second place in the history)."""
+    segment: int = 0
+    """The compact boundaries passed before it."""
     # assistant responses only
     model: str | None = None
     usage: dict[str, Any] | None = None
@@ -96,6 +105,9 @@ class Session:
     agent_id: str | None = None
     first_prompt: str = ""
     first_parent: str | None = None
+    """The record the chain's first record continues from, when it is not in the file."""
+    resumes: str | None = None
+    """For a main session: the record of another session its chain continues from (resumed)."""
     first_timestamp: str = ""
     agent_links: dict[str, str] = field(default_factory=dict)
     """``agentId`` → the ``tool_use`` id of the Task/Agent call that started it."""
@@ -118,31 +130,77 @@ def looks_like(records: Sequence[object]) -> bool:
 
 
 def parse_session(
-    text: str | Iterable[str], *, source: str | None = None, notes: Notes | None = None
+    text: str | Iterable[str],
+    *,
+    source: str | None = None,
+    notes: Notes | None = None,
+    resumed: Sequence[tuple[str, str]] = (),
 ) -> Session:
     """Read one session (or sub-agent) JSONL file: its text, or its lines one by one (so that a
-    large file is never held whole as text, which takes up to 4 bytes a character)."""
+    large file is never held whole as text, which takes up to 4 bytes a character).
+
+    ``resumed``: the (name, text) of the session files it resumes, oldest first, read as records
+    written before its own; their lines are named with their file ("line 12 of name").
+    """
     # The records are plain dicts with no reference cycles; letting the cyclic collector rescan
     # the growing list on every allocation threshold roughly halves the reading speed.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _parse(text, source, notes if notes is not None else Notes())
+        return _parse(text, source, notes if notes is not None else Notes(), resumed)
     finally:
         if collecting:
             gc.enable()
 
 
+class _Line(int):
+    """A line of a session joined from several files: ordered by its place in the joined
+    records, shown as the line of its own file."""
+
+    shown: int
+    name: str | None
+
+    def __new__(cls, value: int, shown: int, name: str | None) -> _Line:
+        line = super().__new__(cls, value)
+        line.shown, line.name = shown, name
+        return line
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.shown} of {self.name}" if self.name else str(self.shown)
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+    __repr__ = __str__
+
+
+def _joined_lines(
+    resumed: Sequence[tuple[str, str]], own: Iterable[str]
+) -> Iterator[tuple[int, str]]:
+    total = 0
+    for name, text in resumed:
+        for k, line in enumerate(text.split("\n"), 1):
+            total += 1
+            yield _Line(total, k, name), line
+    for k, line in enumerate(own, 1):
+        total += 1
+        yield _Line(total, k, None), line
+
+
 _raw_decode = json.JSONDecoder().raw_decode
 
 
-def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Session:
+def _parse(
+    text: str | Iterable[str], source: str | None, notes: Notes, resumed: Sequence[tuple[str, str]]
+) -> Session:
     raw_decode = _raw_decode
     recs: list[tuple[int, dict[str, Any]]] = []
     by_uuid: dict[str, int] = {}
     duplicates = 0
     lines = text.split("\n") if isinstance(text, str) else text
-    for n, line in enumerate(lines, 1):
+    numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
+    own_session: str | None = None
+    for n, line in numbered:
         if not line or line.isspace():
             continue
         try:
@@ -160,6 +218,8 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
             # session file) and would stay in memory with every record until the end.
             obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+        if resumed and own_session is None and not getattr(n, "name", None):
+            own_session = _str(obj.get("sessionId"))
         u = obj.get("uuid")
         if type(u) is str:
             if u in by_uuid:
@@ -169,7 +229,10 @@ def _parse(text: str | Iterable[str], source: str | None, notes: Notes) -> Sessi
         recs.append((n, obj))
     if duplicates:
         notes.warn("", f"{duplicates} records repeat an earlier record's uuid; skipped")
-    return _build(recs, by_uuid, source, notes)
+    session = _build(recs, by_uuid, source, notes)
+    if resumed and own_session is not None:
+        session.session_id = own_session  # the file's own, for its flat agent-*.jsonl files
+    return session
 
 
 def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
@@ -207,66 +270,14 @@ def _build(
     notes: Notes,
 ) -> Session:
     session = Session(conv=Conversation(format="claude-code", messages=(), requests=()))
-    # ---- the main chain ----
-    leaf = -1
-    any_main = any(
-        not obj.get("isSidechain") for _, obj in recs if obj.get("type") in ("user", "assistant")
+    keys = _order_keys(recs, by_uuid)
+    chain, root_parent = _main_chain(recs, by_uuid, keys, notes)
+    sidechain_file = all(
+        obj.get("isSidechain") for _, obj in recs if obj.get("type") in ("user", "assistant")
     )
-    for idx in range(len(recs) - 1, -1, -1):
-        obj = recs[idx][1]
-        if (
-            obj.get("type") in ("user", "assistant")
-            and type(obj.get("uuid")) is str
-            and not (any_main and obj.get("isSidechain"))
-        ):
-            leaf = idx
-            break
-    if leaf < 0:
-        if any(obj.get("type") in ("user", "assistant") for _, obj in recs):
-            raise TranscriptError(
-                "no user or assistant record has a `uuid`: cannot follow the chain"
-            )
-        raise TranscriptError("not a Claude Code session: no user or assistant records")
-    sidechain_file = not any_main
     included = bytearray(len(recs))
-    idx = leaf
-    while True:
+    for idx, _copy in chain:
         included[idx] = 1
-        obj = recs[idx][1]
-        parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
-        if type(parent) is not str:
-            if obj.get("subtype") == "compact_boundary":
-                # a boundary that does not say what it continues: the record written before it
-                before = _previous_main(recs, idx)
-                if before is not None and not included[before]:
-                    idx = before
-                    continue
-            break
-        nxt = by_uuid.get(parent)
-        if nxt is None:
-            before = _before_unreadable(recs, idx)
-            if before is not None:
-                # An unreadable line above probably held the parent: continue from the record
-                # before that line rather than drop the whole session up to it.
-                notes.warn(
-                    f"line {recs[idx][0]}",
-                    f"its parent record {parent} is not in this file (on an unreadable line?); "
-                    f"the chain continues from line {recs[before][0]}",
-                )
-                if not included[before]:
-                    idx = before
-                    continue
-                break
-            if not obj.get("isSidechain"):
-                notes.warn(
-                    f"line {recs[idx][0]}",
-                    f"its parent record {parent} is not in this file (a resumed session?); "
-                    "the main chain starts here",
-                )
-            break
-        if included[nxt]:
-            break  # a cycle; stop rather than loop
-        idx = nxt
 
     chain_ids: set[str] = set()
     for i, (_, obj) in enumerate(recs):
@@ -296,10 +307,18 @@ def _build(
 
     attached: set[str] = set()
     abandoned = sidechains = 0
-    for i, (_, obj) in enumerate(recs):
+    # in writing order (timestamp, then depth), so that a file's line order does not matter
+    by_key = sorted(range(len(recs)), key=keys.__getitem__)
+    for i in by_key:
         if included[i]:
             continue
+        obj = recs[i][1]
         t = obj.get("type")
+        if t == "system" and obj.get("subtype") == "microcompact_boundary":
+            parent = by_uuid.get(_str(obj.get("parentUuid")) or "")
+            if parent is not None and included[parent]:
+                included[i] = 1
+            continue
         if t not in ("user", "assistant", "attachment"):
             continue
         if obj.get("isSidechain") and not sidechain_file:
@@ -344,15 +363,21 @@ def _build(
             "skipped",
         )
 
+    order = _in_order(recs, by_uuid, keys, chain, included)
+
     # ---- messages ----
     items: list[_Item] = []
-    groups: dict[str, _Item] = {}
+    groups: dict[tuple[str, int, bool], _Item] = {}
     segment_starts: list[int] = []
     compactions: list[dict[str, Any]] = []
     pending_boundary: dict[str, Any] | None = None
     new_segment = False
     title: str | None = None
+    custom_title: tuple[tuple[str, int, int], str] | None = None
+    agent_name: tuple[tuple[str, int, int], str] | None = None
     models: list[str] = []
+    segment = 0  # compact boundaries passed
+    micro_marks: list[tuple[int, tuple[str, ...], int]] = []  # (line, tool ids, next item)
 
     def open_item(item: _Item) -> None:
         nonlocal new_segment
@@ -361,7 +386,7 @@ def _build(
             new_segment = False
         items.append(item)
 
-    for i, (n, obj) in enumerate(recs):
+    for i, (_, obj) in enumerate(recs):
         t = obj.get("type")
         if session.session_id is None and type(obj.get("sessionId")) is str:
             session.session_id = obj["sessionId"]
@@ -373,11 +398,18 @@ def _build(
                 aid, tid = data.get("agentId"), obj.get("parentToolUseID")
                 if type(aid) is str and type(tid) is str:
                     session.agent_links.setdefault(aid, tid)
-        elif t in ("custom-title", "summary") and title is None:
-            value = obj.get("customTitle") or obj.get("summary")
-            title = value if type(value) is str else None
-        if not included[i]:
-            continue
+        elif t == "summary" and title is None and type(obj.get("summary")) is str:
+            title = obj["summary"]
+        elif t == "custom-title" and type(obj.get("customTitle")) is str:
+            if custom_title is None or keys[i] > custom_title[0]:  # the newest name wins
+                custom_title = (keys[i], obj["customTitle"])
+        elif t == "agent-name" and type(obj.get("agentName")) is str:  # noqa: SIM102
+            if agent_name is None or keys[i] > agent_name[0]:
+                agent_name = (keys[i], obj["agentName"])
+
+    for i, copy in order:
+        n, obj = recs[i]
+        t = obj.get("type")
         if not session.first_timestamp and type(obj.get("timestamp")) is str:
             session.first_timestamp = obj["timestamp"]
         if session.agent_id is None and type(obj.get("agentId")) is str:
@@ -390,10 +422,17 @@ def _build(
             mid = msg.get("id")
             if not isinstance(mid, str):
                 mid = str_or(obj.get("uuid"), f"line {n}")
-            item = groups.get(mid)
+            item = groups.get((mid, segment, copy))
             if item is None:
-                item = _Item(role="assistant", blocks=[], places=[], first_line=n)
-                groups[mid] = item
+                item = _Item(
+                    role="assistant",
+                    blocks=[],
+                    places=[],
+                    first_line=n,
+                    copy=copy,
+                    segment=segment,
+                )
+                groups[mid, segment, copy] = item
                 open_item(item)
                 model = msg.get("model")
                 item.model = model if type(model) is str else None
@@ -409,13 +448,20 @@ def _build(
                 item.stop_reason = msg["stop_reason"]
             continue
         if t == "system":
-            if obj.get("subtype") == "compact_boundary":
+            if obj.get("subtype") == "microcompact_boundary":
+                meta = obj.get("microcompactMetadata")
+                listed = meta.get("compactedToolIds") if type(meta) is dict else None
+                cleared = [x for x in listed if type(x) is str] if type(listed) is list else []
+                micro_marks.append((n, tuple(cleared), len(items)))
+            elif obj.get("subtype") == "compact_boundary":
                 meta = obj.get("compactMetadata")
                 pending_boundary = {
                     "line": n,
                     "meta": meta if type(meta) is dict else {},
                     "from": obj.get("logicalParentUuid"),
+                    "place": f"line {n}",
                 }
+                segment += 1
                 new_segment = True
                 if items:
                     items[-1].closed = True
@@ -438,12 +484,21 @@ def _build(
         if not blocks:
             continue
         last = items[-1] if items else None
-        if summary or last is None or last.role != "user" or last.closed or last.summary:
+        if (
+            summary
+            or last is None
+            or last.role != "user"
+            or last.closed
+            or last.summary
+            or last.copy != copy
+        ):
             item = _Item(
                 role="user",
                 blocks=list(blocks),
                 places=[(n, k) for k in range(len(blocks))],
                 first_line=n,
+                copy=copy,
+                segment=segment,
             )
             item.summary = summary
             open_item(item)
@@ -451,12 +506,12 @@ def _build(
             last.blocks.extend(blocks)
             last.places.extend((n, k) for k in range(len(blocks)))
         if summary:
-            boundary = pending_boundary or {"line": n, "meta": {}, "from": None}
+            boundary = pending_boundary or {"line": n, "meta": {}, "from": None, "place": None}
             pending_boundary = None
             if not segment_starts or segment_starts[-1] != len(items) - 1:
                 segment_starts.append(len(items) - 1)
             new_segment = False
-            compactions.append({**boundary, "summary": len(items) - 1})
+            compactions.append({**boundary, "summary": len(items) - 1, "segment": segment})
         elif title is None and t == "user" and not obj.get("isMeta"):
             title = _prompt_title(blocks)
     if pending_boundary is not None:
@@ -483,8 +538,8 @@ def _build(
                 source=f"line {item.first_line}",
             )
         )
-        if item.role != "assistant" or item.model == SYNTHETIC_MODEL:
-            continue
+        if item.role != "assistant" or item.model == SYNTHETIC_MODEL or item.copy:
+            continue  # a preserved copy repeats a response sent before the compaction
         usage = None
         if item.usage is not None:
             try:
@@ -524,18 +579,28 @@ def _build(
             )
             continue
         meta = c["meta"]
-        trigger, pre = meta.get("trigger"), meta.get("preTokens")
+        trigger = meta.get("trigger")
         if type(c["from"]) is str:
             session.boundaries[c["from"]] = (c["line"], len(recorded))
+        copies = [
+            m
+            for m in range(c["summary"] + 1, len(items))
+            if items[m].copy and items[m].segment == c["segment"]
+        ]
         recorded.append(
             RecordedCompaction(
                 kind="claude_code",
                 request=min(following),
                 summary_message=c["summary"],
                 trigger=trigger if isinstance(trigger, str) else None,
-                pre_tokens=pre if type(pre) is int else None,
+                pre_tokens=_int(meta.get("preTokens")),
+                post_tokens=_int(meta.get("postTokens")),
+                duration_ms=_int(meta.get("durationMs")),
+                preserved_messages=(copies[0], copies[-1] + 1) if copies else None,
+                boundary_source=c["place"],
             )
         )
+    micro = _microcompactions(micro_marks, messages, requests)
 
     def locate(i: int, j: int) -> str:
         n, k = items[i].places[j]
@@ -544,8 +609,8 @@ def _build(
     check_messages(messages, notes, locate)
     if items and items[0].role == "user":
         session.first_prompt = first_text(items[0].blocks)
-    first = recs[0][1] if recs else {}
-    session.first_parent = first.get("parentUuid") if type(first.get("parentUuid")) is str else None
+    session.first_parent = root_parent
+    session.resumes = None if sidechain_file else root_parent
     session.conv = replace(
         session.conv,
         messages=tuple(messages),
@@ -554,8 +619,10 @@ def _build(
         # many requests on another, and each request keeps its own model for pricing.
         model=models[0] if models else None,
         compactions=tuple(recorded),
+        microcompactions=micro,
         hidden_prefix=True,
-        title=title,
+        title=custom_title[1] if custom_title is not None else title,
+        agent_name=agent_name[1] if agent_name is not None else None,
         source=source,
         warnings=notes.finish(),
     )
@@ -577,13 +644,265 @@ def _before_unreadable(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int 
     return None
 
 
-def _previous_main(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int | None:
-    """The last main-chain message record written before ``idx``."""
-    for j in range(idx - 1, -1, -1):
-        obj = recs[j][1]
-        if obj.get("type") in ("user", "assistant") and not obj.get("isSidechain"):
-            return j
-    return None
+def _order_keys(
+    recs: list[tuple[int, dict[str, Any]]], by_uuid: dict[str, int]
+) -> list[tuple[str, int, int]]:
+    """Each record's place in writing order: its timestamp, then its depth in the parent graph
+    (a child written in the same millisecond comes after its parent), then its line. Records
+    without a timestamp keep their line order."""
+    parent = [-1] * len(recs)
+    for i, (_, obj) in enumerate(recs):
+        u = obj.get("parentUuid") or obj.get("logicalParentUuid")
+        if type(u) is str:
+            parent[i] = by_uuid.get(u, -1)
+    depth = [-1] * len(recs)  # -1: not yet known; -2: on the path being measured
+    for i in range(len(recs)):
+        path: list[int] = []
+        j = i
+        while j >= 0 and depth[j] == -1:
+            depth[j] = -2
+            path.append(j)
+            j = parent[j]
+        base = depth[j] if j >= 0 and depth[j] >= 0 else -1  # a root, or a cycle
+        for k in reversed(path):
+            base += 1
+            depth[k] = base
+    keys: list[tuple[str, int, int]] = []
+    for i, (_, obj) in enumerate(recs):
+        ts = obj.get("timestamp")
+        keys.append((ts, depth[i], i) if type(ts) is str and ts else ("", 0, i))
+    return keys
+
+
+def _main_chain(
+    recs: list[tuple[int, dict[str, Any]]],
+    by_uuid: dict[str, int],
+    keys: list[tuple[str, int, int]],
+    notes: Notes,
+) -> tuple[list[tuple[int, bool]], str | None]:
+    """The main chain in order, each record with whether it is a preserved copy (a message kept
+    verbatim after a compaction summary, met a second time), and the parent uuid the chain's first
+    record names when that record is not in the file (a resumed session, a sub-agent).
+
+    The chain ends at the newest message record (by timestamp, then depth, then line), not at the
+    file's last line, and is followed back by ``parentUuid``; across a compact boundary by its
+    ``logicalParentUuid``, or, when that record was never written, from the main-chain record
+    written last before the boundary; from the head of a preserved segment to its anchor.
+    """
+    messages = [i for i, (_, obj) in enumerate(recs) if obj.get("type") in ("user", "assistant")]
+    if not messages:
+        raise TranscriptError("not a Claude Code session: no user or assistant records")
+    any_main = any(not recs[i][1].get("isSidechain") for i in messages)
+    candidates = [
+        i
+        for i in messages
+        if type(recs[i][1].get("uuid")) is str and not (any_main and recs[i][1].get("isSidechain"))
+    ]
+    if not candidates:
+        raise TranscriptError("no user or assistant record has a `uuid`: cannot follow the chain")
+    heads: dict[str, tuple[int, dict[str, Any]]] = {}  # preserved head -> (boundary, segment)
+    for i, (_, obj) in enumerate(recs):
+        if obj.get("subtype") == "compact_boundary" and type(obj.get("compactMetadata")) is dict:
+            seg = obj["compactMetadata"].get("preservedSegment")
+            if type(seg) is dict and type(seg.get("headUuid")) is str:
+                heads[seg["headUuid"]] = (i, seg)
+
+    walk: list[tuple[int, bool]] = []
+    seen: set[int] = set()
+    again: dict[int, int] = {}  # preserved records that will be met once more, before the boundary
+    root_parent: str | None = None
+    idx = max(candidates, key=keys.__getitem__)
+    while True:
+        if idx in seen:
+            if not again.get(idx):
+                break  # a cycle; stop rather than loop
+            again[idx] -= 1
+        seen.add(idx)
+        walk.append((idx, False))
+        obj = recs[idx][1]
+        head = heads.get(_str(obj.get("uuid")) or "")
+        if head is not None and head[0] not in seen:
+            # Met from after the compaction: the segment tail..head is a copy of messages sent
+            # before it, and continues from the anchor (the boundary or the summary).
+            boundary, seg = head
+            tail = by_uuid.get(_str(seg.get("tailUuid")) or "")
+            first = len(walk) - 1
+            for k in range(len(walk) - 1, -1, -1):
+                if walk[k][0] == tail:
+                    first = k
+                    break
+            for k in range(first, len(walk)):
+                walk[k] = (walk[k][0], True)
+                again[walk[k][0]] = again.get(walk[k][0], 0) + 1
+            anchor = by_uuid.get(_str(seg.get("anchorUuid")) or "")
+            idx = anchor if anchor is not None and anchor not in seen else boundary
+            continue
+        if obj.get("subtype") == "compact_boundary":
+            logical = obj.get("logicalParentUuid")
+            nxt = by_uuid.get(logical) if type(logical) is str else None
+            if nxt is None:
+                nxt = _written_before(recs, keys, idx, seen, any_main)
+                if nxt is not None and type(logical) is str:
+                    notes.warn(
+                        f"line {recs[idx][0]}",
+                        f"the compact boundary's logical parent {logical} was never written to "
+                        f"the file; the chain continues from line {recs[nxt][0]}, the last "
+                        "main-chain record written before the boundary",
+                    )
+            if nxt is None:
+                break
+            idx = nxt
+            continue
+        parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
+        if type(parent) is not str:
+            break
+        nxt = by_uuid.get(parent)
+        if nxt is None:
+            before = _before_unreadable(recs, idx)
+            if before is not None:
+                # An unreadable line above probably held the parent: continue from the record
+                # before that line rather than drop the whole session up to it.
+                notes.warn(
+                    f"line {recs[idx][0]}",
+                    f"its parent record {parent} is not in this file (on an unreadable line?); "
+                    f"the chain continues from line {recs[before][0]}",
+                )
+                idx = before
+                continue
+            root_parent = parent
+            if not obj.get("isSidechain"):
+                notes.warn(
+                    f"line {recs[idx][0]}",
+                    f"its parent record {parent} is not in this file (a resumed session? put "
+                    "the session it resumes beside it, or load their folder or zip, to join "
+                    "them); the main chain starts here",
+                )
+            break
+        idx = nxt
+    walk.reverse()
+    return walk, root_parent
+
+
+def _written_before(
+    recs: list[tuple[int, dict[str, Any]]],
+    keys: list[tuple[str, int, int]],
+    boundary: int,
+    seen: set[int],
+    any_main: bool,
+) -> int | None:
+    """The main-chain message record written last before a compact boundary (by timestamp when
+    both have one, else by line), not already on the chain."""
+    ts = keys[boundary][0]
+    best: int | None = None
+    for j, (_, obj) in enumerate(recs):
+        if j in seen or obj.get("type") not in ("user", "assistant"):
+            continue
+        if type(obj.get("uuid")) is not str or (any_main and obj.get("isSidechain")):
+            continue
+        before = (keys[j][0], j) < (ts, boundary) if ts and keys[j][0] else j < boundary
+        if before and (best is None or keys[j] > keys[best]):
+            best = j
+    return best
+
+
+def _in_order(
+    recs: list[tuple[int, dict[str, Any]]],
+    by_uuid: dict[str, int],
+    keys: list[tuple[str, int, int]],
+    chain: list[tuple[int, bool]],
+    included: bytearray,
+) -> list[tuple[int, bool]]:
+    """The chain with the records attached beside it (other lines of its responses, results of
+    parallel calls, meta records), each after its parent and otherwise in writing order: one
+    order whatever the order of the file's lines."""
+    on_chain = {i: k for k, (i, copy) in enumerate(chain) if not copy}
+    beside = [i for i in range(len(recs)) if included[i] and i not in on_chain]
+    if not beside:
+        return chain
+    nodes: list[tuple[int, bool]] = [*chain, *((i, False) for i in beside)]
+    node_of = {i: len(chain) + k for k, i in enumerate(beside)}
+    node_of.update(on_chain)
+    children: list[list[int]] = [[] for _ in nodes]
+    waiting = [0] * len(nodes)
+    for k in range(1, len(chain)):
+        children[k - 1].append(k)
+        waiting[k] = 1
+    for k, i in enumerate(beside, len(chain)):
+        parent = by_uuid.get(_str(recs[i][1].get("parentUuid")) or "")
+        if parent is not None and parent in node_of:
+            children[node_of[parent]].append(k)
+            waiting[k] += 1
+    ready = [(keys[nodes[k][0]], k) for k in range(len(nodes)) if not waiting[k]]
+    heapq.heapify(ready)
+    out: list[tuple[int, bool]] = []
+    done = bytearray(len(nodes))
+    while ready:
+        _, k = heapq.heappop(ready)
+        out.append(nodes[k])
+        done[k] = 1
+        for c in children[k]:
+            waiting[c] -= 1
+            if not waiting[c]:
+                heapq.heappush(ready, (keys[nodes[c][0]], c))
+    if len(out) < len(nodes):  # parent links in a cycle: the rest in writing order
+        rest = sorted(
+            (k for k in range(len(nodes)) if not done[k]), key=lambda k: keys[nodes[k][0]]
+        )
+        out.extend(nodes[k] for k in rest)
+    return out
+
+
+CLEARED_TOOL_RESULT = "[Old tool result content cleared]"
+
+
+def _microcompactions(
+    marks: list[tuple[int, tuple[str, ...], int]],
+    messages: list[Message],
+    requests: list[Request],
+) -> tuple[RecordedMicrocompaction, ...]:
+    """Microcompactions: from ``microcompact_boundary`` records (the next request is the first
+    sent with those results cleared), and tool results the file already holds cleared (the first
+    request whose prompt holds them)."""
+    out: list[RecordedMicrocompaction] = []
+    covered: set[str] = set()
+    for line, ids, item in marks:
+        after = next((r for r in requests if r.response is not None and r.response >= item), None)
+        if after is not None:
+            out.append(
+                RecordedMicrocompaction(
+                    request=after.index, tool_use_ids=ids, source=f"line {line}"
+                )
+            )
+            covered.update(ids)
+    found: dict[int, tuple[list[str], str]] = {}
+    for m, msg in enumerate(messages):
+        for b in msg.content:
+            if (
+                isinstance(b, ToolResultBlock)
+                and b.tool_use_id not in covered
+                and _cleared(b.content)
+            ):
+                first = next((r for r in requests if r.prompt_start <= m < r.prompt_end), None)
+                if first is not None:
+                    found.setdefault(first.index, ([], msg.source))[0].append(b.tool_use_id)
+                    covered.add(b.tool_use_id)
+    out.extend(
+        RecordedMicrocompaction(request=r, tool_use_ids=tuple(ids), source=where)
+        for r, (ids, where) in found.items()
+    )
+    out.sort(key=lambda x: x.request)
+    return tuple(out)
+
+
+def _cleared(content: str | tuple[Block, ...]) -> bool:
+    if isinstance(content, str):
+        return content.strip() == CLEARED_TOOL_RESULT
+    texts = [b.text.strip() for b in content if isinstance(b, TextBlock)]
+    return texts == [CLEARED_TOOL_RESULT]
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
 
 
 def _prompt_title(blocks: Sequence[Block]) -> str | None:
@@ -642,6 +961,8 @@ def _attachment_text(a: dict[str, Any]) -> str | None:
         body = content
     elif content:
         body = json.dumps(content, ensure_ascii=False)
+    elif isinstance(a.get("text"), str) and a["text"]:
+        body = a["text"]  # total_tokens_reminder: "<total_tokens>N tokens left</total_tokens>"
     elif isinstance(a.get("addedLines"), list) and a["addedLines"]:
         body = "\n".join(str(x) for x in a["addedLines"])
     else:
