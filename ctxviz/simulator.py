@@ -1023,6 +1023,9 @@ def _run(
                 excluded_blocks.update(blocks)
         elif undo:
             excluded_messages.add(c.summary_message)
+            if c.preserved_messages is not None:
+                # the copies, after the summary, of messages the history already holds
+                excluded_messages.update(range(*c.preserved_messages))
     # the first request whose recorded prompt starts after each compaction (for server
     # compaction, the one after the request inside which it happened)
     compaction_requests = {c.request + (c.kind == "server") for c in conv.compactions}
@@ -1260,13 +1263,7 @@ def _loop(
     use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
-    # a recorded compaction's preservedSegment: where a what-if compaction at its request keeps
-    # the history from (the summary message inside it is undone)
-    preserved = {
-        c.request: c.preserved_messages[0]
-        for c in ctx.conv.compactions
-        if c.kind == "claude_code" and c.preserved_messages is not None
-    }
+    preserved = _preserved_originals(ctx.conv) if settings.undo_recorded_compactions else {}
 
     for j, req in enumerate(ctx.requests):
         pe = req.prompt_end
@@ -1595,6 +1592,24 @@ def _loop(
                     )
                 )
     return rows, events
+
+
+def _preserved_originals(conv: Conversation) -> dict[int, int]:
+    """Per recorded compaction request, where its ``preservedSegment`` starts in the history
+    before the summary: a what-if compaction at that request keeps the messages from there on
+    (the summary and the copies after it are undone). The loader places the copies after the
+    summary; the originals are the same records, met earlier in the chain."""
+    out: dict[int, int] = {}
+    for c in conv.compactions:
+        if c.kind != "claude_code" or c.preserved_messages is None:
+            continue
+        first = conv.messages[c.preserved_messages[0]]
+        for k in range(min(c.summary_message, len(conv.messages)) - 1, -1, -1):
+            m = conv.messages[k]
+            if m.source == first.source and m == first:
+                out[c.request] = k
+                break
+    return out
 
 
 def _edit_detail(j: int, rep: Mapping[str, Any]) -> str:

@@ -216,9 +216,7 @@ def test_recorded_compaction_undone() -> None:
     assert 2 not in view.loc[view["tokens"] > 0, "message"].tolist()
 
 
-def reinjected_session(
-    preserved: tuple[int, int] | None = None,
-) -> Conversation:
+def reinjected_session() -> Conversation:
     """An auto-compacted session whose post-compaction prompt holds 300 re-injected tokens.
 
     u0 400 | a1 100 | u2 400 | a3 100 | [compact] summary 50 | u5 20 | a6 10 | u7 30 | a8 5, on a
@@ -256,7 +254,6 @@ def reinjected_session(
                 summary_message=4,
                 trigger="auto",
                 pre_tokens=2_010,
-                preserved_messages=preserved,
             ),
         ),
         microcompactions=(
@@ -305,9 +302,41 @@ def test_autocompact_after_undo_fires_at_the_recorded_request_with_pre_tokens() 
     assert ev["tokens_after"].tolist() == [1_050]
 
 
+def preserved_session() -> Conversation:
+    """``reinjected_session`` whose compaction kept u2 and a3 verbatim (``preservedSegment``): the
+    loader copies them after the summary (messages 5 and 6, the same records met again).
+
+    u0 400 | a1 100 | u2 400 | a3 100 | summary 50 | u2 | a3 | u5 20 | a6 10 | u7 30 | a8 5;
+    request 2's recorded prompt: 1,000 + 50 + 400 + 100 + 20 + 300 re-injected = 1,870.
+    """
+    base = reinjected_session()
+    m = base.messages
+    u2 = dataclasses.replace(m[2], source="line 3")
+    a3 = dataclasses.replace(m[3], source="line 4")
+    messages = (m[0], m[1], u2, a3, m[4], u2, a3, *m[5:])
+    usages = (usage(1_400, 1), usage(1_900, 100), usage(1_870, 10), usage(1_910, 5))
+    spans = ((0, 1, 1), (0, 3, 3), (4, 8, 8), (4, 10, 10))
+    requests = tuple(
+        Request(index=i, prompt_start=s, prompt_end=e, response=r, usage=u, model="claude-opus-4-6")
+        for i, ((s, e, r), u) in enumerate(zip(spans, usages, strict=True))
+    )
+    compaction = dataclasses.replace(base.compactions[0], preserved_messages=(5, 7))
+    return dataclasses.replace(
+        base, messages=messages, requests=requests, compactions=(compaction,), microcompactions=()
+    )
+
+
+def test_preserved_copies_as_recorded_and_undone() -> None:
+    recorded = simulate(preserved_session(), **EXACT)
+    assert recorded.composition["reinjected"].tolist() == [0, 0, 300, 300]
+    undone = simulate(preserved_session(), undo_recorded_compactions=True, **EXACT)
+    # the copies are undone with the summary: the history holds u2 and a3 once
+    assert undone.requests["input_tokens"].tolist() == [1_400, 1_900, 2_020, 2_060]
+
+
 def test_preserved_segment_is_kept_by_the_what_if_compaction() -> None:
     s = simulate(
-        reinjected_session(preserved=(2, 4)),
+        preserved_session(),
         undo_recorded_compactions=True,
         claude_code_autocompact={"reserve_tokens": 990},
         context_window=3_000,
