@@ -8,7 +8,10 @@ prompt about to be sent — and compacts when that estimate reaches the threshol
     threshold = window - min(max output, 20,000) - 13,000      (167,000 on a 200K window)
 
 A 2.1.x response's recorded ``output_tokens`` is often a streaming placeholder (1 token for 8,100
-characters written): the output counted is at least ``characters / 4`` of the response's content.
+characters written): the output counted is at least ``characters / 4`` of the response's content,
+or the counter's estimate of it when larger (on the spotter sample's manual compaction, the
+previous prompt + that estimate comes within 9 tokens of ``preTokens``; ``characters / 4`` of
+the response falls 243 short).
 Claude Code's own settings change the threshold: ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` can only lower
 it (``min(floor(effective window x pct / 100), threshold)``, the effective window being the window
 minus the output reserve: anthropics/claude-code issue 31806); ``autoCompactWindow`` /
@@ -110,12 +113,16 @@ def estimate_before_sending(
     previous_prompt_tokens: int,
     previous_output_tokens: int,
     response_chars: int,
+    response_tokens: int,
     added_chars: int,
 ) -> int:
     """What Claude Code compares to the threshold before sending a request: the previous
-    response's prompt + its output (at least ``chars / 4`` of what it wrote: 2.1.x files record a
-    streaming placeholder) + ``chars / 4`` of the messages added since."""
-    output = max(previous_output_tokens, rough_tokens(response_chars))
+    response's prompt + its output + ``chars / 4`` of the messages added since.
+
+    Claude Code knows the real output; a 2.1.x file often records a streaming placeholder, so the
+    output counted is the largest of the recorded one, ``chars / 4`` of what the response wrote
+    and ``response_tokens`` (the counter's estimate of it)."""
+    output = max(previous_output_tokens, rough_tokens(response_chars), response_tokens)
     return previous_prompt_tokens + output + rough_tokens(added_chars)
 
 

@@ -20,65 +20,82 @@ from ctxviz.model import (
 from ctxviz.policies.claude_code import ClaudeCodeAutocompact, from_arg, to_settings
 from ctxviz.simulator import simulate
 
+LONG_WORDS = w(25, "abcdefghijklmnop")
+"""25 words (25 tokens by the word counter) of 424 characters: 106 tokens by characters / 4."""
 
-def turns(output_recorded: int = 1) -> Conversation:
+
+def turns(
+    first: str = LONG_WORDS, first_tokens: int = 25, output_recorded: int = 1
+) -> Conversation:
     """Three recorded requests on a 1,000-token hidden prefix (word counter, scale 1).
 
-    u0 400 | a1 100 | u2 400 | a3 100 | u4 400 | a5 5. Characters: a text of n words has 2n - 1
-    (w(100): 199 -> 50 tokens by characters / 4; w(400): 799 -> 200). Request 0's recorded
-    ``output_tokens`` is a streaming placeholder (1) for a response of 100 tokens.
+    u0 400 | a1 ``first`` | u2 400 | a3 100 | u4 400 | a5 5. Characters: a text of n one-letter
+    words has 2n - 1 (w(400): 799 -> 200 tokens by characters / 4). Request 0's recorded
+    ``output_tokens`` is a streaming placeholder (1) by default.
     """
-    messages = [user(w(400)), assistant(w(100)), user(w(400)), assistant(w(100))]
+    messages = [user(w(400)), assistant(first), user(w(400)), assistant(w(100))]
     messages += [user(w(400)), assistant(w(5))]
+    second = 1_800 + first_tokens
     conv = conversation(
         messages,
         fmt="claude-code",
         model="claude-opus-4-6",
-        usages=[usage(1_400, output_recorded), usage(1_900, 100), usage(2_400, 5)],
+        usages=[usage(1_400, output_recorded), usage(second, 100), usage(second + 500, 5)],
     )
     return dataclasses.replace(conv, hidden_prefix=True)
 
 
+COMMON = {
+    "context_window": 2_000,
+    "counter": words,
+    "message_frame_tokens": 0,
+    "summary_tokens": 50,
+}
+
+
 def test_decides_on_the_previous_response_plus_characters_over_4() -> None:
-    # before request 1: 1,400 (request 0's prompt) + max(1, 50) + 200 (u2) = 1,650, although the
-    # prompt about to be sent is 1,900; before request 2: 1,900 + 100 + 200 = 2,200
-    common = {
-        "context_window": 2_000,
-        "counter": words,
-        "message_frame_tokens": 0,
-        "summary_tokens": 50,
-    }
-    fires_at_1 = simulate(turns(), claude_code_autocompact={"reserve_tokens": 350}, **common)
+    # before request 1: 1,400 (request 0's prompt) + max(1 recorded, 106 by characters / 4, 25
+    # by the counter) + 200 (u2) = 1,706, although the prompt about to be sent is 1,825; before
+    # request 2: 1,825 + max(100, 50, 100) + 200 = 2,125
+    fires_at_1 = simulate(turns(), claude_code_autocompact={"reserve_tokens": 294}, **COMMON)
     ev = fires_at_1.events
     assert ev["type"].tolist() == ["claude_code_autocompact"]
     assert ev["request"].tolist() == [1]
-    assert ev["tokens_before"].tolist() == [1_650]
-    assert ev["trigger"].tolist() == ["1650"]
+    assert ev["tokens_before"].tolist() == [1_706]
+    assert ev["trigger"].tolist() == ["1706"]
     r = fires_at_1.requests
-    # request 1 is sent as the hidden prefix + a 50-token summary; the summary call read 1,900;
+    # request 1 is sent as the hidden prefix + a 50-token summary; the summary call read 1,825;
     # request 2 decides on 1,050 + 100 + 200 = 1,350 (no second compaction) and sends
     # 1,000 + 50 + a3 100 + u4 400
     assert r["input_tokens"].tolist() == [1_400, 1_050, 1_550]
-    assert r["compaction_input_tokens"].tolist() == [0, 1_900, 0]
+    assert r["compaction_input_tokens"].tolist() == [0, 1_825, 0]
     assert ev["tokens_after"].tolist() == [1_050]
 
-    later = simulate(turns(), claude_code_autocompact={"reserve_tokens": 349}, **common)
-    # threshold 1,651: request 1 goes out uncompacted at 1,900, above it; request 2 compacts
+    later = simulate(turns(), claude_code_autocompact={"reserve_tokens": 293}, **COMMON)
+    # threshold 1,707: request 1 goes out uncompacted at 1,825, above it; request 2 compacts
     assert later.events["request"].tolist() == [2]
-    assert later.events["tokens_before"].tolist() == [2_200]
-    assert later.requests["input_tokens"].tolist() == [1_400, 1_900, 1_050]
+    assert later.events["tokens_before"].tolist() == [2_125]
+    assert later.requests["input_tokens"].tolist() == [1_400, 1_825, 1_050]
 
 
-def test_a_recorded_output_above_characters_over_4_counts_whole() -> None:
-    # output_tokens 60 recorded (above 50 by characters / 4): 1,400 + 60 + 200 before request 1
-    common = {
-        "context_window": 2_000,
-        "counter": words,
-        "message_frame_tokens": 0,
-        "summary_tokens": 50,
-    }
-    s = simulate(turns(60), claude_code_autocompact={"reserve_tokens": 345}, **common)
-    assert s.events["tokens_before"].tolist() == [1_660]
+@pytest.mark.parametrize(
+    ("first", "first_tokens", "recorded", "expected"),
+    [
+        (LONG_WORDS, 25, 1, 1_400 + 106 + 200),  # characters / 4 of the response
+        (w(100), 100, 1, 1_400 + 100 + 200),  # the counter's estimate (50 by characters)
+        (w(100), 100, 120, 1_400 + 120 + 200),  # the recorded output
+    ],
+)
+def test_the_output_counted_is_the_largest_of_three(
+    first: str, first_tokens: int, recorded: int, expected: int
+) -> None:
+    s = simulate(
+        turns(first, first_tokens, recorded),
+        claude_code_autocompact={"reserve_tokens": 2_000 - expected},
+        **COMMON,
+    )
+    assert s.events["request"].tolist() == [1]
+    assert s.events["tokens_before"].tolist() == [expected]
 
 
 def test_default_threshold_is_window_minus_output_reserve_minus_13k() -> None:
@@ -124,7 +141,7 @@ def test_bad_settings_are_named(arg: dict[str, object], message: str) -> None:
 
 
 def test_disabled_never_compacts() -> None:
-    common = {
+    common: dict[str, object] = {
         "context_window": 3_000,
         "counter": words,
         "message_frame_tokens": 0,
@@ -415,10 +432,16 @@ def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
         context_window=200_000,
     )
     ev = s.events[s.events["type"] == "claude_code_autocompact"]
+    view = s.prompt_view(138).to_frame()
+    response = int(view.loc[view["message"] == 275, "original_tokens"].sum())  # one text block
     # threshold floor(180,000 x 79.5%) = 143,100; before request 138 Claude Code estimates
-    # 141,787 (request 137's prompt) + max(1 recorded, 1,605 characters / 4 = 401) + 4,824
-    # characters / 4 = 1,206 (message 277) = 143,394: within 1% of preTokens 142,431
+    # 141,787 (request 137's prompt) + max(1 recorded, 1,605 characters / 4 = 401, the counter's
+    # estimate of the response) + 4,824 characters / 4 = 1,206 (message 277, written after the
+    # manual compaction's boundary): within 1% of preTokens 142,431
+    assert response > 401
     assert ev["request"].iloc[0] == 138
     assert ev["trigger"].iloc[0] == "143100"
-    assert ev["tokens_before"].iloc[0] == 143_394
+    assert ev["tokens_before"].iloc[0] == 141_787 + response + 1_206
     assert abs(ev["tokens_before"].iloc[0] - 142_431) / 142_431 < 0.01
+    # a manual /compact adds nothing before it: preTokens is request 137's prompt + its output
+    assert abs(141_787 + response - 142_431) < 20
