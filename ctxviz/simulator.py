@@ -339,7 +339,9 @@ class Simulation:
 
     ``composition`` — one row per request, one column per category of
     ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly (scaled
-    estimates, largest-remainder rounding).
+    estimates, largest-remainder rounding). ``reinjected``: what Claude Code put back after a
+    recorded compaction and the file does not hold (the recorded prompt of the request after it
+    minus the hidden prefix and its visible summary and messages), carried by the prompts after.
 
     Methods: ``applied_edits(i)`` (the API's ``context_management.applied_edits``),
     ``prompt_view(i)`` (every block up to request ``i`` with its status: kept, cleared,
@@ -1370,7 +1372,12 @@ def _loop(
                         f"was added since) reached its auto-compact threshold of {threshold:,} "
                         f"({how}); the prompt about to be sent ({prompt:,} tokens) is replaced by "
                         f"a {summary_size:,}-token summary"
-                        + (f" and the {pe - kept:,} most recent messages" if kept < pe else "")
+                        + (
+                            f" and the messages from #{kept} on, kept verbatim (the recorded "
+                            "compaction's preservedSegment)"
+                            if kept < pe
+                            else ""
+                        )
                         + ".",
                         tokens_before=estimate,
                         tokens_after=after,
