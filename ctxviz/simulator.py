@@ -1273,6 +1273,15 @@ def _loop(
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
     preserved = _preserved_originals(ctx.conv) if settings.undo_recorded_compactions else {}
+    # Claude Code's own estimate where a recorded compaction was decided (preTokens), for when
+    # the replay reaches that point as recorded
+    pre_tokens = {
+        c.request: (c.pre_tokens, c.summary_message)
+        for c in ctx.conv.compactions
+        if c.kind == "claude_code"
+        and c.pre_tokens is not None
+        and settings.undo_recorded_compactions
+    }
 
     for j, req in enumerate(ctx.requests):
         pe = req.prompt_end
@@ -1339,9 +1348,25 @@ def _loop(
         if cc_auto is not None:
             prompt = size(client, j)
             previous = ctx.requests[j - 1].response if j and rows and not fresh else None
+            how_estimated = (
+                "the previous prompt + its output + about characters / 4 of what was added since"
+            )
             if previous is None:
                 # nothing answered since the history began: the prompt itself
                 estimate = prompt
+                how_estimated = "the prompt itself: no response since the history began"
+            elif j in pre_tokens and rows[-1].recorded:
+                # the replay reached the recorded decision point unchanged: Claude Code's own
+                # estimate there, plus what the history holds after the recorded summary
+                chars = ctx.cum_chars()
+                recorded_pre, summary_at = pre_tokens[j]
+                estimate = recorded_pre + claude_code.rough_tokens(
+                    chars[pe] - chars[min(max(summary_at + 1, start), pe)]
+                )
+                how_estimated = (
+                    f"preTokens {recorded_pre:,}, Claude Code's own estimate recorded at this "
+                    "point, + characters / 4 of what follows the recorded summary"
+                )
             else:
                 chars = ctx.cum_chars()
                 estimate = claude_code.estimate_before_sending(
@@ -1368,8 +1393,8 @@ def _loop(
                         j,
                         claude_code.TYPE,
                         f"Request {j}: Claude Code's estimate before sending ({estimate:,} "
-                        "tokens: the previous prompt + its output + about characters / 4 of what "
-                        f"was added since) reached its auto-compact threshold of {threshold:,} "
+                        f"tokens: {how_estimated}) reached its auto-compact threshold of "
+                        f"{threshold:,} "
                         f"({how}); the prompt about to be sent ({prompt:,} tokens) is replaced by "
                         f"a {summary_size:,}-token summary"
                         + (

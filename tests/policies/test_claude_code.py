@@ -239,7 +239,8 @@ def reinjected_session() -> Conversation:
     u0 400 | a1 100 | u2 400 | a3 100 | [compact] summary 50 | u5 20 | a6 10 | u7 30 | a8 5, on a
     1,000-token hidden prefix. Requests 0 and 1 before the compaction (1,400 and 1,900 recorded),
     2 and 3 after it: 1,000 + 50 + 20 + 300 re-injected = 1,370, then 1,370 + 10 + 30 = 1,410.
-    Claude Code's estimate before request 2: 1,900 + 100 + 10 (u5: 39 characters / 4) = 2,010.
+    Claude Code's estimate before request 2, as ctxviz rebuilds it: 1,900 + 100 + 10 (u5: 39
+    characters / 4) = 2,010; as recorded (``preTokens``, before u5 was added): 2,003.
     """
     messages = (
         user(w(400)),
@@ -270,7 +271,7 @@ def reinjected_session() -> Conversation:
                 request=2,
                 summary_message=4,
                 trigger="auto",
-                pre_tokens=2_010,
+                pre_tokens=2_003,
             ),
         ),
         microcompactions=(
@@ -313,10 +314,28 @@ def test_autocompact_after_undo_fires_at_the_recorded_request_with_pre_tokens() 
     ev = s.events
     assert ev["type"].tolist() == ["claude_code_autocompact"]
     assert ev["request"].tolist() == [2]
-    assert ev["tokens_before"].tolist() == [2_010]  # preTokens
+    # reached as recorded: preTokens 2,003 + u5 (10), added after the recorded summary
+    assert ev["tokens_before"].tolist() == [2_013]
+    assert "preTokens 2,003" in ev["detail"].iloc[0]
     # the summary alone: 1,000 + 50; request 3 adds a6 10 + u7 30
     assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 1_050, 1_090]
     assert ev["tokens_after"].tolist() == [1_050]
+
+
+def test_without_pre_tokens_the_estimate_is_rebuilt() -> None:
+    conv = reinjected_session()
+    conv = dataclasses.replace(
+        conv, compactions=(dataclasses.replace(conv.compactions[0], pre_tokens=None),)
+    )
+    s = simulate(
+        conv,
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"reserve_tokens": 990},
+        context_window=3_000,
+        summary_tokens=50,
+        **EXACT,
+    )
+    assert s.events["tokens_before"].tolist() == [2_010]
 
 
 def preserved_session() -> Conversation:
@@ -434,14 +453,23 @@ def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
     ev = s.events[s.events["type"] == "claude_code_autocompact"]
     view = s.prompt_view(138).to_frame()
     response = int(view.loc[view["message"] == 275, "original_tokens"].sum())  # one text block
-    # threshold floor(180,000 x 79.5%) = 143,100; before request 138 Claude Code estimates
-    # 141,787 (request 137's prompt) + max(1 recorded, 1,605 characters / 4 = 401, the counter's
-    # estimate of the response) + 4,824 characters / 4 = 1,206 (message 277, written after the
-    # manual compaction's boundary): within 1% of preTokens 142,431
-    assert response > 401
+    # threshold floor(180,000 x 79.5%) = 143,100; request 138 is reached as recorded: Claude
+    # Code's own estimate there, preTokens 142,431, + 4,824 characters / 4 = 1,206 (message 277,
+    # the /compact command and its output, written after the recorded summary)
     assert ev["request"].iloc[0] == 138
     assert ev["trigger"].iloc[0] == "143100"
-    assert ev["tokens_before"].iloc[0] == 141_787 + response + 1_206
-    assert abs(ev["tokens_before"].iloc[0] - 142_431) / 142_431 < 0.01
-    # a manual /compact adds nothing before it: preTokens is request 137's prompt + its output
+    assert ev["tokens_before"].iloc[0] == 142_431 + 1_206
+    # rebuilt, the estimate is request 137's prompt 141,787 + max(1 recorded, 1,605 characters /
+    # 4 = 401, the counter's estimate of the response): within 20 tokens of preTokens
+    assert response > 401
     assert abs(141_787 + response - 142_431) < 20
+    rebuilt = simulate(
+        dataclasses.replace(
+            conv, compactions=(dataclasses.replace(conv.compactions[0], pre_tokens=None),)
+        ),
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 79.5},
+        context_window=200_000,
+    ).events
+    assert rebuilt["request"].iloc[0] == 138
+    assert rebuilt["tokens_before"].iloc[0] == 141_787 + response + 1_206
