@@ -459,14 +459,36 @@ class _Replay:
         n_cat = len(CATEGORIES)
         nt_mask = ~is_thinking
         cell = ct.block_category[nt_mask].astype(np.int64) * m_count + owner[nt_mask]
-        per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
         frame_cell = ct.message_category.astype(np.int64) * m_count + np.arange(m_count)
-        # not in place: with no block at all, the first bincount is int64 and this one float64
-        per_cat = per_cat + np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
-        per_cat = per_cat.astype(np.int64).reshape(n_cat, m_count)
-        self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
-        np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
+
+        def category_sums(
+            tokens: npt.NDArray[np.int64], frames: npt.NDArray[np.int64]
+        ) -> npt.NDArray[np.int64]:
+            per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
+            # not in place: with no block at all, the first bincount is int64, this one float64
+            per_cat = per_cat + np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
+            out = np.zeros((n_cat, m_count + 1), dtype=np.int64)
+            np.cumsum(per_cat.astype(np.int64).reshape(n_cat, m_count), axis=1, out=out[:, 1:])
+            return out
+
+        self.cum_cat = category_sums(tokens, frames)
         self.cum_th_arr = np.asarray(self.cum_th, dtype=np.int64)
+        # the same with what undoing compactions removed put back: the recorded prompts' content
+        self.cum_cat_recorded = self.cum_cat
+        self.cum_th_recorded = self.cum_th_arr
+        if excluded_messages or excluded_blocks:
+            full = ct.block_tokens
+            self.cum_cat_recorded = category_sums(
+                full, np.full(m_count, ct.message_frame_tokens, dtype=np.int64)
+            )
+            self.cum_th_recorded = np.asarray(
+                _cumsum(
+                    np.bincount(
+                        owner[is_thinking], weights=full[is_thinking], minlength=m_count
+                    ).astype(np.int64)
+                ),
+                dtype=np.int64,
+            )
         # turns: the first message of each turn; the next message with thinking
         turns = ct.message_turn
         self.turn = turns.tolist()
@@ -852,6 +874,8 @@ class _Context:
     reinjected: list[int] = field(default_factory=list)
     """Per request, the context Claude Code re-injected after the recorded compaction its prompt
     follows (0 when none, or when compactions are undone)."""
+    rebased: set[int] = field(default_factory=set)
+    """Requests whose anchor is the last prompt before an undone compaction."""
     _chars: list[int] | None = None
 
     def size(self, p: _Prompt, j: int) -> int:
@@ -882,6 +906,21 @@ class _Context:
                 self._chars.append(self._chars[-1] + c)
         return self._chars
 
+    def reinjected_in(self, p: _Prompt, j: int) -> int:
+        """What Claude Code re-injected that prompt ``p`` of request ``j`` holds: none where
+        compactions are undone, unless ``p`` is the recorded prompt (rejoined)."""
+        if not self.reinjected or (j in self.rebased and p != self.rec_desc[j]):
+            return 0
+        return self.reinjected[j]
+
+    def message_size(self, m: int) -> int:
+        """The scaled estimate of message ``m`` as written (what undoing it removed too)."""
+        ct = self.engine.ct
+        first, last = int(ct.message_block_start[m]), int(ct.message_block_start[m + 1])
+        return round(
+            self.scale * (int(ct.block_tokens[first:last].sum()) + ct.message_frame_tokens)
+        )
+
     def response_size(self, m: int) -> int:
         """The scaled estimate of message ``m``'s blocks, thinking included (no frame)."""
         engine = self.engine
@@ -905,6 +944,7 @@ class _Context:
                 continue
             undone = descriptors[j]._replace(start=self.base_starts[j])
             est = self.engine.estimate(undone)
+            self.rebased.add(j)
             self.anchor[j] = self.anchor[ref] + self.scale * (est - self.rec_estimate[ref])
             self.rec_estimate[j] = est
             self.removal_scale[j] = self.removal_scale[ref]
@@ -912,7 +952,7 @@ class _Context:
     def residual(self, j: int) -> float:
         """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix and
         what Claude Code re-injected)."""
-        level = self.reinjected[j] if self.reinjected else 0
+        level = 0 if j in self.rebased or not self.reinjected else self.reinjected[j]
         return self.anchor[j] - self.hidden - level - self.scale * self.rec_estimate[j]
 
     def fit(self, descriptors: list[_Prompt]) -> None:
@@ -1137,7 +1177,6 @@ def _run(
 
     if undo:
         ctx.rebase_undone(plain)
-        ctx.reinjected = []
     ctx.summary_size = _summary_size(ctx)
     warnings.extend(_estimate_notes(ctx, settings))
     ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
@@ -1272,6 +1311,18 @@ def _loop(
     use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
+    # a what-if compaction at a recorded compaction's request rejoins the recording: the prompt
+    # the recording sent after it (its summary, preserved messages, re-injected context)
+    rejoin = (
+        {
+            c.request: c
+            for c in ctx.conv.compactions
+            if c.kind == "claude_code" and 0 <= c.summary_message < engine.m_count
+        }
+        if settings.undo_recorded_compactions and settings.summary_tokens is None
+        else {}
+    )
+    # with another summary size, the messages a recorded compaction kept verbatim stay
     preserved = _preserved_originals(ctx.conv) if settings.undo_recorded_compactions else {}
     # Claude Code's own estimate where a recorded compaction was decided (preTokens), for when
     # the replay reaches that point as recorded
@@ -1378,13 +1429,32 @@ def _loop(
                 )
             max_output = engine.info(model_id).max_output_tokens
             threshold = cc_auto.threshold(window_tokens=window, max_output_tokens=max_output)
-            if estimate >= threshold and prompt > summary_size:
-                # the messages a recorded compaction at this request kept verbatim stay
-                kept = min(max(preserved.get(j, pe), start), pe)
+            recorded_compaction = rejoin.get(j)
+            if recorded_compaction is not None and not start <= ctx.rec_desc[j].start < pe:
+                recorded_compaction = None  # a what-if cut the history past it
+            if estimate >= threshold and (prompt > summary_size or recorded_compaction):
                 n_summaries += 1
-                summary_id, synth, cut, start = n_summaries, summary_size, kept, kept
-                comp_in, comp_out = prompt, summary_size
-                client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
+                if recorded_compaction is not None:
+                    # the recording compacted here too: it goes on as recorded
+                    client = ctx.rec_desc[j]
+                    written = ctx.message_size(recorded_compaction.summary_message)
+                    summary_id, synth, cut, start = 0, 0, client.start, client.start
+                    what = (
+                        f"the recorded compaction's {written:,}-token summary, and what the "
+                        "recording sent with it"
+                    )
+                else:
+                    kept = min(max(preserved.get(j, pe), start), pe)
+                    client = _Prompt(kept, pe, pre_from, 0, 0, n_summaries, summary_size)
+                    written = summary_size
+                    summary_id, synth, cut, start = n_summaries, summary_size, kept, kept
+                    what = f"a {written:,}-token summary" + (
+                        f" and the messages from #{kept} on, kept verbatim (the recorded "
+                        "compaction's preservedSegment)"
+                        if kept < pe
+                        else ""
+                    )
+                comp_in, comp_out = prompt, written
                 after = size(client, j)
                 how = cc_auto.describe(window_tokens=window, max_output_tokens=max_output)
                 events.append(
@@ -1394,19 +1464,11 @@ def _loop(
                         claude_code.TYPE,
                         f"Request {j}: Claude Code's estimate before sending ({estimate:,} "
                         f"tokens: {how_estimated}) reached its auto-compact threshold of "
-                        f"{threshold:,} "
-                        f"({how}); the prompt about to be sent ({prompt:,} tokens) is replaced by "
-                        f"a {summary_size:,}-token summary"
-                        + (
-                            f" and the messages from #{kept} on, kept verbatim (the recorded "
-                            "compaction's preservedSegment)"
-                            if kept < pe
-                            else ""
-                        )
-                        + ".",
+                        f"{threshold:,} ({how}); the prompt about to be sent ({prompt:,} "
+                        f"tokens) is replaced by {what}.",
                         tokens_before=estimate,
                         tokens_after=after,
-                        summary_tokens=summary_size,
+                        summary_tokens=written,
                         trigger=str(threshold),
                     )
                 )
@@ -1636,9 +1698,10 @@ def _loop(
 
 def _preserved_originals(conv: Conversation) -> dict[int, int]:
     """Per recorded compaction request, where its ``preservedSegment`` starts in the history
-    before the summary: a what-if compaction at that request keeps the messages from there on
-    (the summary and the copies after it are undone). The loader places the copies after the
-    summary; the originals are the same records, met earlier in the chain."""
+    before the summary: a what-if compaction of another summary size at that request keeps the
+    messages from there on (the summary and the copies after it are undone). The loader places
+    the copies after the summary; the originals are the same records, met earlier in the chain.
+    """
     out: dict[int, int] = {}
     for c in conv.compactions:
         if c.kind != "claude_code" or c.preserved_messages is None:
@@ -1847,12 +1910,29 @@ def _assemble(
     valid = ends > starts
     ends_v = np.where(valid, ends, starts)
     cat_idx = CATEGORY_INDEX
+    # a row whose prompt is the recorded one holds what undoing compactions removed (a what-if
+    # compaction at a recorded compaction's request rejoins the recording)
+    as_recorded = (
+        np.all(
+            prompts
+            == np.asarray(ctx.rec_desc, dtype=np.int64).reshape(-1, prompts.shape[1])[rec_req],
+            axis=1,
+        )
+        if n
+        else np.zeros(0, dtype=bool)
+    )
     weights = (engine.cum_cat[:, ends_v] - engine.cum_cat[:, starts]).T.astype(np.float64)
+    if engine.cum_cat_recorded is not engine.cum_cat and as_recorded.any():
+        full = engine.cum_cat_recorded
+        weights[as_recorded] = (full[:, ends_v] - full[:, starts]).T[as_recorded]
     first_of_turn = np.asarray(engine.first_msg_of_turn, dtype=np.int64)
     ts = np.maximum(starts, first_of_turn[np.clip(kept_turn, 0, engine.n_turns)])
     ts = np.minimum(ts, ends_v)
     cum_th = engine.cum_th_arr
     th_kept = cum_th[ends_v] - cum_th[ts]
+    th_kept[as_recorded] = (engine.cum_th_recorded[ends_v] - engine.cum_th_recorded[ts])[
+        as_recorded
+    ]
     th_stripped = (cum_th[ends_v] - cum_th[starts]) - th_kept
     weights[:, cat_idx["thinking"]] += th_kept
     res_tok = engine.cum_res_arr[hi] - engine.cum_res_arr[lo]
@@ -1870,7 +1950,10 @@ def _assemble(
     hidden = np.minimum(ctx.hidden, room) if conv.hidden_prefix else np.zeros(n, dtype=np.int64)
     reinjected = np.zeros(n, dtype=np.int64)
     if ctx.reinjected:
-        reinjected = np.minimum(np.asarray(ctx.reinjected, dtype=np.int64)[rec_req], room - hidden)
+        level = np.asarray(ctx.reinjected, dtype=np.int64)[rec_req]
+        if settings.undo_recorded_compactions:
+            level = np.where(as_recorded, level, 0)  # undone elsewhere
+        reinjected = np.minimum(level, room - hidden)
     visible = room - hidden - reinjected
     composition = _allocate(weights, visible)
     empty = weights.sum(axis=1) <= 0
@@ -2252,7 +2335,7 @@ def _view(ctx: _Context, row: _Row, i: int) -> PromptView:
         ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
         ("system", scaled(ct.system_tokens)),
         ("tools", scaled(ct.tools_tokens)),
-        ("reinjected", ctx.reinjected[row.recorded_request] if ctx.reinjected else 0),
+        ("reinjected", ctx.reinjected_in(row.prompt, row.recorded_request)),
     )
     for name, value in fixed:
         if value:

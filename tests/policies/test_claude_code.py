@@ -473,3 +473,71 @@ def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
     ).events
     assert rebuilt["request"].iloc[0] == 138
     assert rebuilt["tokens_before"].iloc[0] == 141_787 + response + 1_206
+
+
+def test_firing_where_the_recording_compacted_rejoins_the_recording() -> None:
+    # no summary size given: at the recorded compaction's request the what-if goes on as
+    # recorded (its summary, preserved copies and re-injected context)
+    s = simulate(
+        preserved_session(),
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"reserve_tokens": 990},
+        context_window=3_000,
+        **EXACT,
+    )
+    ev = s.events
+    assert ev["type"].tolist() == ["claude_code_autocompact"]
+    assert ev["request"].tolist() == [2]
+    assert ev["tokens_before"].tolist() == [2_013]
+    assert ev["tokens_after"].tolist() == [1_870]
+    assert ev["summary_tokens"].tolist() == [50]
+    r = s.requests
+    assert r["input_tokens"].tolist() == [1_400, 1_900, 1_870, 1_910]
+    assert r["source"].tolist() == ["recorded"] * 4
+    assert r["compaction_input_tokens"].tolist() == [0, 0, 2_020, 0]
+    # the composition is the recorded one: summary, the copies, re-injected context
+    c = s.composition
+    assert c["summary"].tolist() == [0, 0, 50, 50]
+    assert c["reinjected"].tolist() == [0, 0, 300, 300]
+    assert (c.sum(axis=1) == r["input_tokens"]).all()
+
+
+def test_two_compactions_each_fire_where_recorded() -> None:
+    # the session goes on (u9 400 | a10 5: request 4, 1,370 + 10 + 30 + 5 + 400 = 1,815) and
+    # compacts again (preTokens 1,820) before request 5, whose prompt restarts at a second summary
+    # (1,250 recorded); after undoing both, the what-if fires at requests 2 and 5, each rejoining
+    # the recording
+    base = reinjected_session()
+    second = Message(role="user", content=(TextBlock(text=w(40)),), is_compact_summary=True)
+    messages = (*base.messages, user(w(400)), assistant(w(5)), second, user(w(10)), assistant(w(3)))
+    more = tuple(
+        Request(index=i, prompt_start=s, prompt_end=e, response=e, usage=u, model="claude-opus-4-6")
+        for i, s, e, u in ((4, 4, 10, usage(1_815, 5)), (5, 11, 13, usage(1_250, 3)))
+    )
+    compactions = (
+        base.compactions[0],
+        RecordedCompaction(
+            kind="claude_code", request=5, summary_message=11, trigger="auto", pre_tokens=1_820
+        ),
+    )
+    conv = dataclasses.replace(
+        base,
+        messages=messages,
+        requests=(*base.requests, *more),
+        compactions=compactions,
+        microcompactions=(),
+    )
+    s = simulate(
+        conv,
+        undo_recorded_compactions=True,
+        claude_code_autocompact={"reserve_tokens": 1_200},  # threshold 1,800
+        context_window=3_000,
+        **EXACT,
+    )
+    ev = s.events
+    # before 1: 1,700; 2: 2,013 (fires); 3: 1,370 + 10 + 15 = 1,395; 4: 1,410 + 5 + 200 = 1,615;
+    # 5: preTokens 1,820 + u12 (19 characters / 4 = 5) = 1,825 (fires)
+    assert ev["request"].tolist() == [2, 5]
+    assert ev["tokens_before"].tolist() == [2_013, 1_825]
+    assert s.requests["input_tokens"].tolist() == [1_400, 1_900, 1_370, 1_410, 1_815, 1_250]
+    assert s.requests["source"].tolist() == ["recorded"] * 6
