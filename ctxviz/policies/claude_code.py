@@ -20,8 +20,12 @@ by the model's); ``DISABLE_AUTO_COMPACT`` turns it off.
 
 The summary request (a sub-agent call) reads the history and writes ``summary_tokens``; it is
 reported on the event, billed on the request's row (``compaction_*`` columns), and not a row
-itself. The request is then sent as the fixed prefix plus the summary (plus, where the recorded
-compaction it replays kept a ``preservedSegment``, those recent messages verbatim).
+itself. The request is then sent as the fixed prefix plus the summary. With the recorded
+compactions undone, a what-if compaction at a recorded compaction's request is the one the
+recording made: its estimate there is Claude Code's own (``preTokens``, plus what follows the
+recorded summary) when the replay reaches that point as recorded, and the replay rejoins the
+recording (its summary, its ``preservedSegment`` copies, the re-injected context); with another
+``summary_tokens``, it writes that summary and keeps the preserved messages verbatim.
 
 Recorded compactions (``conv.compactions``) are replayed as recorded (event
 ``recorded_compaction``); the context Claude Code re-injects after compacting (re-read files,
