@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import lzma
+import mmap
 import os
 import posixpath
 import re
@@ -286,9 +287,10 @@ def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = Tr
             ((_, parsed),) = _join_resumed(
                 [(p.name, parsed)],
                 lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
-                lambda session, name: _with_subagents(session, name, folder),
+                lambda session, name, resumed: _with_subagents(session, name, folder, resumed),
                 lambda name: str(d / name),
                 sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
+                lambda name, uuid: _mentions(d / name, uuid),
             )
     return _warned(parsed, skipped)
 
@@ -360,7 +362,7 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
     entries = _join_resumed(
         [(f.name, _load_path(f, fmt, join=False)) for f in sessions],
         lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
-        lambda session, name: _with_subagents(session, name, _DiskFolder(d)),
+        lambda session, name, resumed: _with_subagents(session, name, _DiskFolder(d), resumed),
         lambda name: str(d / name),
     )
     out = Parsed([], None, [])
@@ -370,22 +372,36 @@ def _load_folder(d: Path, fmt: str | None) -> Parsed:
     return out
 
 
+def _mentions(path: Path, text: str) -> bool:
+    """Whether a file's bytes hold ``text``, searched through a memory map (a file beside the one
+    loaded may be large); a compressed file may."""
+    with path.open("rb") as f:
+        if f.read(6).startswith((_GZIP, _XZ, _BZ2)):
+            return True
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(text.encode()) >= 0
+
+
 def _join_resumed(
     entries: list[tuple[str, Parsed]],
     text_of: Callable[[str], str],
-    attach: Callable[[Session, str], Conversation],
+    attach: Callable[[Session, str, Sequence[str]], Conversation],
     source_of: Callable[[str], str],
     candidates: Sequence[str] | None = None,
+    mentions: Callable[[str, str], bool] = lambda name, uuid: True,
 ) -> list[tuple[str, Parsed]]:
     """Sessions joined with the sessions they resume (whose records their chain continues from),
-    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip),
-    oldest first; a session joined into another is not listed alone."""
+    found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip;
+    ``mentions`` passes over, unread, a file that cannot hold the uuid), oldest first; a session
+    joined into another is not listed alone."""
     if candidates is None:
         candidates = [n for n, p in entries if p.session is not None]
 
-    def readable(name: str) -> str:
+    def readable(name: str, uuid: str) -> str:
         try:
-            return text_of(name)
+            return text_of(name) if mentions(name, uuid) else ""
         except (OSError, TranscriptError):
             return ""  # a file that cannot be read resumes nothing here; it says so when loaded
 
@@ -402,7 +418,7 @@ def _join_resumed(
                     (n, text)
                     for n in candidates
                     if n not in taken
-                    for text in (readable(n),)
+                    for text in (readable(n, session.resumes),)
                     if wanted.search(text)
                 ),
                 None,
@@ -422,7 +438,10 @@ def _join_resumed(
             session = joined_session
         if resumed and session is not None:
             absorbed.update(n for n, _ in resumed)
-            joined[name] = Parsed([attach(session, name)], session, [session.session_id])
+            resumed_names = [n for n, _ in resumed]
+            joined[name] = Parsed(
+                [attach(session, name, resumed_names)], session, [session.session_id]
+            )
     return [(n, joined.get(n, p)) for n, p in entries if n not in absorbed]
 
 
@@ -495,22 +514,30 @@ class _ZipFolder:
         return self.read(name)[:65536]
 
 
-def _with_subagents(session: Session, name: str, folder: _DiskFolder | _ZipFolder) -> Conversation:
-    """The session's conversation with the sub-agent transcripts found beside it."""
-    stem = _uncompressed_name(name).removesuffix(".jsonl")
+def _with_subagents(
+    session: Session, name: str, folder: _DiskFolder | _ZipFolder, resumed: Sequence[str] = ()
+) -> Conversation:
+    """The session's conversation with the sub-agent transcripts found beside it (and beside the
+    sessions it resumes, when joined with them)."""
     notes = Notes()
     agents: list[AgentFile] = []
-    try:
-        names = folder.names(stem)
-    except OSError as e:
-        notes.warn("", f"sub-agent files could not be listed ({e})")
-        names = []
+    listed: dict[str, None] = {}
+    for each in (*resumed, name):
+        stem = _uncompressed_name(each).removesuffix(".jsonl")
+        try:
+            listed.update(dict.fromkeys(folder.names(stem)))
+        except OSError as e:
+            notes.warn("", f"sub-agent files could not be listed ({e})")
+    names = list(listed)
+    ids: set[str | None] = {session.session_id, *session.session_ids}
     for n in names:
         if not n.endswith(".jsonl") or not posixpath.basename(n).startswith("agent-"):
             continue
         nested = "/" in n
         try:
-            if not nested and not _same_session(folder.head(n), session.session_id):
+            if not nested and not any(
+                _same_session(head, i) for head in (folder.head(n),) for i in ids
+            ):
                 continue
             text = _decode(_decompress(folder.read(n), n), n)
             sub = parse_session(text, source=folder.source(n))
@@ -623,8 +650,8 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
     entries = _join_resumed(
         entries,
         lambda name: _decode(_decompress(members[name]), name),
-        lambda session, name: _with_subagents(
-            session, name, _ZipFolder(members, posixpath.dirname(name), source)
+        lambda session, name, resumed: _with_subagents(
+            session, name, _ZipFolder(members, posixpath.dirname(name), source), resumed
         ),
         lambda name: f"{source}/{name}" if source else name,
     )

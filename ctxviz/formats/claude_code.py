@@ -49,6 +49,7 @@ from ctxviz.model import (
 )
 
 SYNTHETIC_MODEL = "<synthetic>"
+_NAME_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "agent-name": "agentName"}
 AGENT_TOOLS = frozenset({"Task", "Agent"})
 
 # Attachments that Claude Code never sends to the model (from its attachment normaliser).
@@ -108,6 +109,8 @@ class Session:
     """The record the chain's first record continues from, when it is not in the file."""
     resumes: str | None = None
     """For a main session: the record of another session its chain continues from (resumed)."""
+    session_ids: set[str] = field(default_factory=set)
+    """When joined with the sessions it resumes: every ``sessionId`` of the joined records."""
     first_timestamp: str = ""
     agent_links: dict[str, str] = field(default_factory=dict)
     """``agentId`` → the ``tool_use`` id of the Task/Agent call that started it."""
@@ -200,6 +203,7 @@ def _parse(
     lines = text.split("\n") if isinstance(text, str) else text
     numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
     own_session: str | None = None
+    session_ids: set[str] = set()
     for n, line in numbered:
         if not line or line.isspace():
             continue
@@ -218,8 +222,12 @@ def _parse(
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
             # session file) and would stay in memory with every record until the end.
             obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
-        if resumed and own_session is None and not getattr(n, "name", None):
-            own_session = _str(obj.get("sessionId"))
+        if resumed:
+            sid = _str(obj.get("sessionId"))
+            if sid is not None:
+                session_ids.add(sid)
+                if own_session is None and not getattr(n, "name", None):
+                    own_session = sid
         u = obj.get("uuid")
         if type(u) is str:
             if u in by_uuid:
@@ -231,7 +239,8 @@ def _parse(
         notes.warn("", f"{duplicates} records repeat an earlier record's uuid; skipped")
     session = _build(recs, by_uuid, source, notes)
     if resumed and own_session is not None:
-        session.session_id = own_session  # the file's own, for its flat agent-*.jsonl files
+        session.session_id = own_session  # the file's own, to be selected by
+        session.session_ids = session_ids  # and every file's, for their flat agent-*.jsonl
     return session
 
 
@@ -373,8 +382,8 @@ def _build(
     pending_boundary: dict[str, Any] | None = None
     new_segment = False
     title: str | None = None
-    custom_title: tuple[tuple[str, int, int], str] | None = None
-    agent_name: tuple[tuple[str, int, int], str] | None = None
+    # the newest name of each kind (the user's rename, Claude Code's title, the agent's name)
+    names: dict[str, tuple[tuple[str, int, int], str]] = {}
     models: list[str] = []
     segment = 0  # compact boundaries passed
     micro_marks: list[tuple[int, tuple[str, ...], int]] = []  # (line, tool ids, next item)
@@ -400,12 +409,10 @@ def _build(
                     session.agent_links.setdefault(aid, tid)
         elif t == "summary" and title is None and type(obj.get("summary")) is str:
             title = obj["summary"]
-        elif t == "custom-title" and type(obj.get("customTitle")) is str:
-            if custom_title is None or keys[i] > custom_title[0]:  # the newest name wins
-                custom_title = (keys[i], obj["customTitle"])
-        elif t == "agent-name" and type(obj.get("agentName")) is str:  # noqa: SIM102
-            if agent_name is None or keys[i] > agent_name[0]:
-                agent_name = (keys[i], obj["agentName"])
+        elif type(t) is str and t in _NAME_FIELDS:
+            value = obj.get(_NAME_FIELDS[t])
+            if type(value) is str and (t not in names or keys[i] > names[t][0]):
+                names[t] = (keys[i], value)
 
     for i, copy in order:
         n, obj = recs[i]
@@ -621,8 +628,8 @@ def _build(
         compactions=tuple(recorded),
         microcompactions=micro,
         hidden_prefix=True,
-        title=custom_title[1] if custom_title is not None else title,
-        agent_name=agent_name[1] if agent_name is not None else None,
+        title=next((names[k][1] for k in ("custom-title", "ai-title") if k in names), title),
+        agent_name=names["agent-name"][1] if "agent-name" in names else None,
         source=source,
         warnings=notes.finish(),
     )
@@ -701,11 +708,14 @@ def _main_chain(
     if not candidates:
         raise TranscriptError("no user or assistant record has a `uuid`: cannot follow the chain")
     heads: dict[str, tuple[int, dict[str, Any]]] = {}  # preserved head -> (boundary, segment)
+    summaries: dict[str, int] = {}  # compact boundary uuid -> the summary written after it
     for i, (_, obj) in enumerate(recs):
         if obj.get("subtype") == "compact_boundary" and type(obj.get("compactMetadata")) is dict:
             seg = obj["compactMetadata"].get("preservedSegment")
             if type(seg) is dict and type(seg.get("headUuid")) is str:
                 heads[seg["headUuid"]] = (i, seg)
+        elif obj.get("isCompactSummary") is True and type(obj.get("parentUuid")) is str:
+            summaries[obj["parentUuid"]] = i
 
     walk: list[tuple[int, bool]] = []
     seen: set[int] = set()
@@ -735,24 +745,34 @@ def _main_chain(
                 walk[k] = (walk[k][0], True)
                 again[walk[k][0]] = again.get(walk[k][0], 0) + 1
             anchor = by_uuid.get(_str(seg.get("anchorUuid")) or "")
-            idx = anchor if anchor is not None and anchor not in seen else boundary
+            if anchor is None or anchor in seen or anchor == boundary:
+                # kept messages follow the summary when there is one
+                anchor = summaries.get(_str(recs[boundary][1].get("uuid")) or "", boundary)
+            idx = anchor if anchor not in seen else boundary
             continue
         if obj.get("subtype") == "compact_boundary":
-            logical = obj.get("logicalParentUuid")
+            logical = obj.get("logicalParentUuid") or obj.get("parentUuid")
             nxt = by_uuid.get(logical) if type(logical) is str else None
             if nxt is None:
                 nxt = _written_before(recs, keys, idx, seen, any_main)
                 if nxt is not None and type(logical) is str:
+                    lost = nxt < idx and any(
+                        recs[k + 1][0] - recs[k][0] > 1 for k in range(nxt, idx)
+                    )
                     notes.warn(
                         f"line {recs[idx][0]}",
-                        f"the compact boundary's logical parent {logical} was never written to "
-                        f"the file; the chain continues from line {recs[nxt][0]}, the last "
+                        f"the compact boundary's logical parent {logical} "
+                        + (
+                            "is not in this file (on an unreadable line?)"
+                            if lost
+                            else "was never written to the file"
+                        )
+                        + f"; the chain continues from line {recs[nxt][0]}, the last "
                         "main-chain record written before the boundary",
                     )
-            if nxt is None:
-                break
-            idx = nxt
-            continue
+            if nxt is not None:
+                idx = nxt
+                continue
         parent = obj.get("parentUuid") or obj.get("logicalParentUuid")
         if type(parent) is not str:
             break

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import shutil
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -135,7 +136,7 @@ def result(i: str, content: str) -> dict[str, Any]:
     return {"type": "tool_result", "tool_use_id": i, "content": content}
 
 
-def preserved_session() -> list[dict[str, Any]]:
+def preserved_session(anchor: str = "sum") -> list[dict[str, Any]]:
     """Two turns, then a compaction that keeps the second turn verbatim after the summary
     (``preservedSegment``): on disk, the kept messages are the ones written before the boundary,
     and the next prompt's record hangs off the segment's tail."""
@@ -144,7 +145,7 @@ def preserved_session() -> list[dict[str, Any]]:
         "preTokens": 170_000,
         "postTokens": 30_000,
         "durationMs": 41_000,
-        "preservedSegment": {"headUuid": "u2", "anchorUuid": "sum", "tailUuid": "a2"},
+        "preservedSegment": {"headUuid": "u2", "anchorUuid": anchor, "tailUuid": "a2"},
     }
     return [
         user("u1", None, 1, "first"),
@@ -159,8 +160,9 @@ def preserved_session() -> list[dict[str, Any]]:
     ]
 
 
-def test_preserved_segment_is_copied_after_the_summary_in_any_line_order() -> None:
-    records = preserved_session()
+@pytest.mark.parametrize("anchor", ["sum", "b", "never-written"])
+def test_preserved_segment_is_copied_after_the_summary_in_any_line_order(anchor: str) -> None:
+    records = preserved_session(anchor)
     conv = read([json.dumps(r) for r in records])
     texts = ["".join(b.text for b in m.content if isinstance(b, TextBlock)) for m in conv.messages]
     before = ["first", "one", "second", "two"]
@@ -234,6 +236,7 @@ def test_agent_name_custom_title_and_token_reminder_read_without_warnings() -> N
     }
     records = [
         {"type": "custom-title", "customTitle": "old name", "sessionId": "s"},
+        {"type": "ai-title", "aiTitle": "Claude Code's own title", "sessionId": "s"},
         {"type": "agent-name", "agentName": "reviewer", "sessionId": "s"},
         user("u1", None, 1, "hello"),
         rec("attachment", "at", "u1", 2, attachment=reminder),
@@ -243,6 +246,8 @@ def test_agent_name_custom_title_and_token_reminder_read_without_warnings() -> N
     conv = read([json.dumps(r) for r in records])
     assert (conv.title, conv.agent_name) == ("new name", "reviewer")
     assert conv.warnings == []
+    untitled = [r for r in records if r.get("type") != "custom-title"]
+    assert read([json.dumps(r) for r in untitled]).title == "Claude Code's own title"
     (prompt,) = [m for m in conv.messages if m.role == "user"]
     sent = "".join(b.text for b in prompt.content if isinstance(b, TextBlock))
     assert "<total_tokens>150000 tokens left</total_tokens>" in sent
@@ -286,6 +291,8 @@ def test_resumed_session_is_joined_with_the_session_it_resumes(
     if container != "zip":
         for name, body in files.items():
             (tmp_path / name).write_text(body, encoding="utf-8")
+        # the sub-agents started in the first session, in its folder
+        shutil.copytree((samples_dir / S04).with_suffix(""), tmp_path / Path(S04).stem)
         if container == "folder":
             convs = loading.load_all(tmp_path)
         else:
@@ -302,6 +309,9 @@ def test_resumed_session_is_joined_with_the_session_it_resumes(
     assert shape(conv) == shape(original)
     assert len(conv.requests) == 17
     assert conv.warnings == []
+    assert len(conv.subagents) == (0 if container == "zip" else 6)
+    if container != "zip":
+        assert all(s.parent_tool_use_id for s in conv.subagents)
     # the resumed session's lines are named with their file
     assert conv.messages[0].source.startswith("line 3 of ")
     assert conv.messages[0].source.endswith("ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl")
