@@ -921,13 +921,6 @@ class _Context:
             self.scale * (int(ct.block_tokens[first:last].sum()) + ct.message_frame_tokens)
         )
 
-    def response_size(self, m: int) -> int:
-        """The scaled estimate of message ``m``'s blocks, thinking included (no frame)."""
-        engine = self.engine
-        blocks = engine.cum_nt[m + 1] - engine.cum_nt[m] + engine.cum_th[m + 1] - engine.cum_th[m]
-        frame = 0 if m in engine.excluded_messages else engine.ct.message_frame_tokens
-        return max(0, round(self.scale * (blocks - frame)))
-
     def rebase_undone(self, descriptors: list[_Prompt]) -> None:
         """Undone compactions: the prompt of each request after one is estimated from the last
         prompt before the compaction (recorded, or itself rebased), plus what its history adds
@@ -1424,7 +1417,6 @@ def _loop(
                     previous_prompt_tokens=rows[-1].input_tokens,
                     previous_output_tokens=rows[-1].output_tokens,
                     response_chars=chars[previous + 1] - chars[previous],
-                    response_tokens=ctx.response_size(previous),
                     added_chars=chars[pe] - chars[max(previous + 1, start)],
                 )
             max_output = engine.info(model_id).max_output_tokens

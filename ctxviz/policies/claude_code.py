@@ -8,10 +8,11 @@ prompt about to be sent — and compacts when that estimate reaches the threshol
     threshold = window - min(max output, 20,000) - 13,000      (167,000 on a 200K window)
 
 A 2.1.x response's recorded ``output_tokens`` is often a streaming placeholder (1 token for 8,100
-characters written): the output counted is at least ``characters / 4`` of the response's content,
-or the counter's estimate of it when larger (on the spotter sample's manual compaction, the
-previous prompt + that estimate comes within 9 tokens of ``preTokens``; ``characters / 4`` of
-the response falls 243 short).
+characters written): the output counted is at least ``characters / 4`` of the response's content
+(a lower bound: on the spotter sample's manual compaction it falls 243 tokens short of the real
+output, where the counter's estimate comes within 9; the bound keeps a rebuilt decision from
+firing before Claude Code did, and at a recorded compaction Claude Code's own ``preTokens`` is
+used).
 Claude Code's own settings change the threshold: ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` can only lower
 it (``min(floor(effective window x pct / 100), threshold)``, the effective window being the window
 minus the output reserve: anthropics/claude-code issue 31806); ``autoCompactWindow`` /
@@ -117,16 +118,14 @@ def estimate_before_sending(
     previous_prompt_tokens: int,
     previous_output_tokens: int,
     response_chars: int,
-    response_tokens: int,
     added_chars: int,
 ) -> int:
     """What Claude Code compares to the threshold before sending a request: the previous
     response's prompt + its output + ``chars / 4`` of the messages added since.
 
     Claude Code knows the real output; a 2.1.x file often records a streaming placeholder, so the
-    output counted is the largest of the recorded one, ``chars / 4`` of what the response wrote
-    and ``response_tokens`` (the counter's estimate of it)."""
-    output = max(previous_output_tokens, rough_tokens(response_chars), response_tokens)
+    output counted is at least ``chars / 4`` of what the response wrote."""
+    output = max(previous_output_tokens, rough_tokens(response_chars))
     return previous_prompt_tokens + output + rough_tokens(added_chars)
 
 

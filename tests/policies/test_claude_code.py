@@ -54,9 +54,9 @@ COMMON = {
 
 
 def test_decides_on_the_previous_response_plus_characters_over_4() -> None:
-    # before request 1: 1,400 (request 0's prompt) + max(1 recorded, 106 by characters / 4, 25
-    # by the counter) + 200 (u2) = 1,706, although the prompt about to be sent is 1,825; before
-    # request 2: 1,825 + max(100, 50, 100) + 200 = 2,125
+    # before request 1: 1,400 (request 0's prompt) + max(1 recorded, 106 by characters / 4) +
+    # 200 (u2) = 1,706, although the prompt about to be sent is 1,825; before request 2:
+    # 1,825 + max(100, 50) + 200 = 2,125
     fires_at_1 = simulate(turns(), claude_code_autocompact={"reserve_tokens": 294}, **COMMON)
     ev = fires_at_1.events
     assert ev["type"].tolist() == ["claude_code_autocompact"]
@@ -82,11 +82,11 @@ def test_decides_on_the_previous_response_plus_characters_over_4() -> None:
     ("first", "first_tokens", "recorded", "expected"),
     [
         (LONG_WORDS, 25, 1, 1_400 + 106 + 200),  # characters / 4 of the response
-        (w(100), 100, 1, 1_400 + 100 + 200),  # the counter's estimate (50 by characters)
+        (w(100), 100, 1, 1_400 + 50 + 200),  # characters / 4, not the counter's 100
         (w(100), 100, 120, 1_400 + 120 + 200),  # the recorded output
     ],
 )
-def test_the_output_counted_is_the_largest_of_three(
+def test_the_output_counted_is_the_larger_of_recorded_and_characters_over_4(
     first: str, first_tokens: int, recorded: int, expected: int
 ) -> None:
     s = simulate(
@@ -451,18 +451,14 @@ def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
         context_window=200_000,
     )
     ev = s.events[s.events["type"] == "claude_code_autocompact"]
-    view = s.prompt_view(138).to_frame()
-    response = int(view.loc[view["message"] == 275, "original_tokens"].sum())  # one text block
     # threshold floor(180,000 x 79.5%) = 143,100; request 138 is reached as recorded: Claude
     # Code's own estimate there, preTokens 142,431, + 4,824 characters / 4 = 1,206 (message 277,
     # the /compact command and its output, written after the recorded summary)
     assert ev["request"].iloc[0] == 138
     assert ev["trigger"].iloc[0] == "143100"
     assert ev["tokens_before"].iloc[0] == 142_431 + 1_206
-    # rebuilt, the estimate is request 137's prompt 141,787 + max(1 recorded, 1,605 characters /
-    # 4 = 401, the counter's estimate of the response): within 20 tokens of preTokens
-    assert response > 401
-    assert abs(141_787 + response - 142_431) < 20
+    # rebuilt: request 137's prompt 141,787 + max(1 recorded, 1,605 characters / 4 = 401) +
+    # 1,206 = 143,394, within 1% of preTokens
     rebuilt = simulate(
         dataclasses.replace(
             conv, compactions=(dataclasses.replace(conv.compactions[0], pre_tokens=None),)
@@ -472,7 +468,8 @@ def test_spotter_autocompact_fires_at_the_recorded_request() -> None:
         context_window=200_000,
     ).events
     assert rebuilt["request"].iloc[0] == 138
-    assert rebuilt["tokens_before"].iloc[0] == 141_787 + response + 1_206
+    assert rebuilt["tokens_before"].iloc[0] == 143_394
+    assert abs(143_394 - 142_431) / 142_431 < 0.01
 
 
 def test_firing_where_the_recording_compacted_rejoins_the_recording() -> None:
@@ -535,7 +532,7 @@ def test_two_compactions_each_fire_where_recorded() -> None:
         **EXACT,
     )
     ev = s.events
-    # before 1: 1,700; 2: 2,013 (fires); 3: 1,370 + 10 + 15 = 1,395; 4: 1,410 + 5 + 200 = 1,615;
+    # before 1: 1,650; 2: 2,013 (fires); 3: 1,370 + 10 + 15 = 1,395; 4: 1,410 + 5 + 200 = 1,615;
     # 5: preTokens 1,820 + u12 (19 characters / 4 = 5) = 1,825 (fires)
     assert ev["request"].tolist() == [2, 5]
     assert ev["tokens_before"].tolist() == [2_013, 1_825]
