@@ -25,6 +25,7 @@ import ctxviz
 from ctxviz.errors import TranscriptError
 from ctxviz.models import RATE_FIELDS
 from ctxviz.notebook import SimulationSummary, policy_description, source_sentence, summarize
+from ctxviz.policies import claude_code
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +55,7 @@ _EVENT_LABELS: Final[Mapping[str, str]] = {
     "compaction_control": "SDK compact",
     "claude_code_autocompact": "auto-compact",
     "recorded_compaction": "compacted",
+    "claude_code_microcompact": "microcompact",
     "rolling_window": "rolled",
     "memory_warning": "memory",
     "context_window_exceeded": "OVER WINDOW",
@@ -184,6 +186,34 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_token_count,
         help="the SDK's compaction_control: compact when a response's total reaches N tokens",
+    )
+    g.add_argument(
+        "--claude-code-autocompact",
+        action="store_true",
+        help="Claude Code's auto-compact: before each request, compact when the previous "
+        "response's prompt + output + characters/4 of what was added reach window - min(max "
+        "output, 20k) - 13k (implied by the two options below)",
+    )
+    g.add_argument(
+        "--autocompact-pct-override",
+        metavar="PCT",
+        type=float,
+        help="Claude Code's CLAUDE_AUTOCOMPACT_PCT_OVERRIDE: compact at PCT%% of the window "
+        "minus the output reserve (it can only lower the threshold)",
+    )
+    g.add_argument(
+        "--auto-compact-window",
+        metavar="N",
+        type=_token_count,
+        help="Claude Code's autoCompactWindow / CLAUDE_CODE_AUTO_COMPACT_WINDOW: the window "
+        "(100k-1M) the threshold is computed on",
+    )
+    g.add_argument(
+        "--undo-recorded-compactions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="replay as if the compactions in the transcript had not happened (default: on "
+        "with a what-if compaction, as on the app's Compaction page)",
     )
     g.add_argument(
         "--summary-tokens",
@@ -461,8 +491,29 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "enabled": True,
             "context_token_threshold": args.compaction_threshold,
         }
+    autocompact: dict[str, Any] = {}
+    if args.autocompact_pct_override is not None:
+        autocompact[claude_code.PCT_OVERRIDE] = args.autocompact_pct_override
+    if args.auto_compact_window is not None:
+        autocompact[claude_code.WINDOW_SETTING] = args.auto_compact_window
+    if args.claude_code_autocompact or autocompact:
+        try:
+            claude_code.from_arg(autocompact)
+        except ValueError as e:
+            raise _BadInput(str(e)) from None
+        kwargs["claude_code_autocompact"] = autocompact or True
     if args.summary_tokens is not None:
         kwargs["summary_tokens"] = args.summary_tokens
+    # as on the app's Compaction page: a what-if compaction replaces the recorded ones
+    edits = (cm or {}).get("edits") or []
+    compacting = (
+        "claude_code_autocompact" in kwargs
+        or "compaction_control" in kwargs
+        or any(isinstance(e, Mapping) and e.get("type") == "compact_20260112" for e in edits)
+    )
+    undo = compacting if args.undo_recorded_compactions is None else args.undo_recorded_compactions
+    if undo:
+        kwargs["undo_recorded_compactions"] = True
     return kwargs
 
 
@@ -932,6 +983,8 @@ def simulation_json(
             "context_management": kwargs.get("context_management"),
             "compaction_control": kwargs.get("compaction_control"),
             "summary_tokens": kwargs.get("summary_tokens"),
+            "claude_code_autocompact": kwargs.get("claude_code_autocompact"),
+            "undo_recorded_compactions": kwargs.get("undo_recorded_compactions", False),
         },
         "summary": {
             "requests": summary.requests,

@@ -31,6 +31,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ctxviz.categories import CATEGORIES, LABELS, Category
+from ctxviz.models import default_table
+from ctxviz.policies import claude_code
 
 __all__ = [
     "COLORS",
@@ -81,6 +83,7 @@ COLORS: Final[Mapping[Category, str]] = {
     "system": "#88CCEE",
     "tools": "#44AA99",
     "summary": "#117733",
+    "reinjected": "#7FB58F",
     "user_text": "#DDCC77",
     "assistant_text": "#999933",
     "thinking": "#AA4499",
@@ -92,7 +95,7 @@ COLORS: Final[Mapping[Category, str]] = {
 }
 """One colour per prompt category, the same on every page and in every figure."""
 
-HATCHED: Final[frozenset[Category]] = frozenset({"cleared_placeholders"})
+HATCHED: Final[frozenset[Category]] = frozenset({"cleared_placeholders", "reinjected"})
 """Categories whose area is also hatched, so they read without colour."""
 
 NEUTRAL: Final = "rgba(128,128,128,0.9)"
@@ -144,6 +147,11 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
         symbol="star",
         color="#009988",
     ),
+    "claude_code_microcompact": EventStyle(
+        label="Claude Code microcompact (old tool results cleared)",
+        symbol="triangle-down-dot",
+        color="#EE7733",
+    ),
     "rolling_window": EventStyle(
         label="Rolling window dropped old messages",
         symbol="triangle-left",
@@ -168,6 +176,8 @@ COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
     {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
 )
 """Event types that replace the history by a summary."""
+RECORDED_CLEARING_EVENTS: Final[frozenset[str]] = frozenset({"claude_code_microcompact"})
+"""Clearing a client did in the recording (shown beside compactions, not as context editing)."""
 CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
     {"clear_tool_uses_20250919", "clear_thinking_20251015"}
 )
@@ -219,6 +229,15 @@ def _setting(settings: Any, name: str) -> Any:
     if isinstance(settings, Mapping):
         return settings.get(name)
     return getattr(settings, name, None)
+
+
+def _last_model(sim: SimulationLike) -> str | None:
+    """The model of the last request, when the frame has one."""
+    req = sim.requests
+    if "model" in req.columns and len(req):
+        value = req["model"].iloc[-1]
+        return str(value) if isinstance(value, str) and value else None
+    return None
 
 
 def window_tokens(sim: SimulationLike) -> int | None:
@@ -358,13 +377,16 @@ def _edit_trigger_lines(settings: Any) -> list[PolicyLine]:
     return lines
 
 
-def policy_lines(settings: Any, *, context_window: int | None = None) -> list[PolicyLine]:
+def policy_lines(
+    settings: Any, *, context_window: int | None = None, model: str | None = None
+) -> list[PolicyLine]:
     """The trigger lines of the policies a simulation ran with: context-editing and compaction
     triggers, the SDK's ``compaction_control`` threshold, Claude Code's auto-compact point and a
     rolling window's budget.
 
     ``settings`` is a simulation's ``SimulationSettings`` (defaults resolved) or a mapping of
-    ``simulate``'s keyword arguments as given (only explicit values are drawn).
+    ``simulate``'s keyword arguments as given (only explicit values are drawn). ``model``: the
+    model replayed (its max output sets Claude Code's output reserve; default: 20K or more).
     """
     lines = _edit_trigger_lines(settings)
     cc = _setting(settings, "compaction_control")
@@ -381,12 +403,22 @@ def policy_lines(settings: Any, *, context_window: int | None = None) -> list[Po
         )
     window = context_window or _setting(settings, "context_window")
     auto = _setting(settings, "claude_code_autocompact")
-    reserve = _setting(auto, "reserve_tokens")
-    if reserve is not None and window:
-        value = int(window) - int(reserve)
+    try:
+        config = claude_code.from_arg(auto)
+    except (TypeError, ValueError):
+        config = None  # simulate rejects it; nothing to draw
+    if config is not None and window:
+        max_output = (
+            default_table().get(model).max_output_tokens
+            if model
+            else claude_code.OUTPUT_RESERVE_CAP_TOKENS
+        )
+        value = config.threshold(window_tokens=int(window), max_output_tokens=max_output)
         lines.append(
             PolicyLine(
-                label=f"Claude Code auto-compact ({value:,} = window − {int(reserve):,})",
+                label=f"Claude Code auto-compact ({value:,} = "
+                + config.describe(window_tokens=int(window), max_output_tokens=max_output)
+                + ")",
                 tokens=value,
                 color=EVENT_STYLES["claude_code_autocompact"].color,
             )
@@ -725,7 +757,7 @@ def timeline(
     window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
-    for line in policy_lines(sim.settings, context_window=window):
+    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
     if show_events:
         _add_events(fig, sim.events, req, show_drop=True)
@@ -909,7 +941,7 @@ def context_editing(
             dash="dash",
             row=1,
         )
-    for line in policy_lines(sim.settings, context_window=window):
+    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot", row=1)
     _add_events(fig, sim.events, req, row=1)
     reads = _col(req, "cache_read_input_tokens")
@@ -1058,7 +1090,7 @@ def compaction(
     window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
-    for line in policy_lines(sim.settings, context_window=window):
+    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
     _add_events(fig, sim.events, req, show_drop=True)
     fig.update_xaxes(title_text="Request", rangemode="tozero")

@@ -122,6 +122,10 @@ class ModelInfo:
     supports_compact_20260112: bool
     context_awareness: bool
     """The model is told its token budget and usage (Sonnet 4.5 / 4.6, Haiku 4.5)."""
+    native_1m_since: str | None = None
+    """The date (YYYY-MM-DD) from which the 1M ``context_window_tokens`` is the model's standard
+    window; before it, 200K was the default and 1M an opt-in at long-context rates (Opus and
+    Sonnet 4.6: 2026-03-13). None: native from release."""
     supports_system_messages: bool = False
     """Accepts ``role: "system"`` messages inside ``messages`` (Opus 4.8 and later); others
     answer 400."""
@@ -156,6 +160,14 @@ class ModelInfo:
     def current(self) -> bool:
         """Whether the model can still be called (anything but retired)."""
         return self.status != "retired"
+
+    def native_1m_at(self, timestamp: str | None) -> bool:
+        """Whether the 1M window is this model's standard window at ``timestamp`` (now when
+        unknown)."""
+        if self.context_window_tokens <= 200_000:
+            return False
+        day = _utc_day(timestamp)
+        return self.native_1m_since is None or day is None or day >= self.native_1m_since
 
     def period(self, timestamp: str | None) -> int:
         """Index in ``price_history`` of the prices in force at ``timestamp`` (ISO 8601), or
@@ -452,6 +464,7 @@ _KIND: Final[dict[str, str]] = {
     "supports_compact_20260112": "bool",
     "context_awareness": "bool",
     "supports_system_messages": "bool",
+    "native_1m_since": "opt_date",
     "verified": "bool",
     "notes": "str_list",
 }
@@ -469,6 +482,7 @@ _OPTIONAL: Final[frozenset[str]] = frozenset(
         "deprecated_on",
         "retired_on",
         "supports_system_messages",
+        "native_1m_since",
     }
 )
 _TOP_LEVEL: Final[frozenset[str]] = frozenset(

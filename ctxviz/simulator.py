@@ -332,13 +332,16 @@ class Simulation:
 
     ``events`` — one row per event: ``request``, ``recorded_request``, ``type`` (the API's edit
     names, ``compaction_control``, ``claude_code_autocompact``, ``recorded_compaction``,
+    ``claude_code_microcompact``,
     ``rolling_window``, ``memory_warning``, ``context_window_exceeded``), ``cleared_tool_uses``,
     ``cleared_thinking_turns``, ``cleared_input_tokens``, ``tokens_before``, ``tokens_after``,
     ``summary_tokens``, ``trigger`` and ``detail`` (a sentence).
 
     ``composition`` — one row per request, one column per category of
     ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly (scaled
-    estimates, largest-remainder rounding).
+    estimates, largest-remainder rounding). ``reinjected``: what Claude Code put back after a
+    recorded compaction and the file does not hold (the recorded prompt of the request after it
+    minus the hidden prefix and its visible summary and messages), carried by the prompts after.
 
     Methods: ``applied_edits(i)`` (the API's ``context_management.applied_edits``),
     ``prompt_view(i)`` (every block up to request ``i`` with its status: kept, cleared,
@@ -417,6 +420,7 @@ class _Replay:
         self.conv = conv
         self.ct = ct
         self.table = table
+        self.excluded_messages = excluded_messages
         self._infos: dict[str, ModelInfo] = {}
         m_count = ct.message_count
         self.m_count = m_count
@@ -455,14 +459,36 @@ class _Replay:
         n_cat = len(CATEGORIES)
         nt_mask = ~is_thinking
         cell = ct.block_category[nt_mask].astype(np.int64) * m_count + owner[nt_mask]
-        per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
         frame_cell = ct.message_category.astype(np.int64) * m_count + np.arange(m_count)
-        # not in place: with no block at all, the first bincount is int64 and this one float64
-        per_cat = per_cat + np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
-        per_cat = per_cat.astype(np.int64).reshape(n_cat, m_count)
-        self.cum_cat = np.zeros((n_cat, m_count + 1), dtype=np.int64)
-        np.cumsum(per_cat, axis=1, out=self.cum_cat[:, 1:])
+
+        def category_sums(
+            tokens: npt.NDArray[np.int64], frames: npt.NDArray[np.int64]
+        ) -> npt.NDArray[np.int64]:
+            per_cat = np.bincount(cell, weights=tokens[nt_mask], minlength=n_cat * m_count)
+            # not in place: with no block at all, the first bincount is int64, this one float64
+            per_cat = per_cat + np.bincount(frame_cell, weights=frames, minlength=n_cat * m_count)
+            out = np.zeros((n_cat, m_count + 1), dtype=np.int64)
+            np.cumsum(per_cat.astype(np.int64).reshape(n_cat, m_count), axis=1, out=out[:, 1:])
+            return out
+
+        self.cum_cat = category_sums(tokens, frames)
         self.cum_th_arr = np.asarray(self.cum_th, dtype=np.int64)
+        # the same with what undoing compactions removed put back: the recorded prompts' content
+        self.cum_cat_recorded = self.cum_cat
+        self.cum_th_recorded = self.cum_th_arr
+        if excluded_messages or excluded_blocks:
+            full = ct.block_tokens
+            self.cum_cat_recorded = category_sums(
+                full, np.full(m_count, ct.message_frame_tokens, dtype=np.int64)
+            )
+            self.cum_th_recorded = np.asarray(
+                _cumsum(
+                    np.bincount(
+                        owner[is_thinking], weights=full[is_thinking], minlength=m_count
+                    ).astype(np.int64)
+                ),
+                dtype=np.int64,
+            )
         # turns: the first message of each turn; the next message with thinking
         turns = ct.message_turn
         self.turn = turns.tolist()
@@ -730,9 +756,12 @@ def simulate(
     dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
     tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
     ``thinking_preservation``: override the model's default (True keeps earlier turns' thinking).
-    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or
-    ``{"reserve_tokens": N}``. ``undo_recorded_compactions``: continue the history through
-    recorded compactions. ``rolling_window``: True (fit the window) or a prompt budget in tokens.
+    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or a
+    mapping of Claude Code's settings (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow``,
+    ``DISABLE_AUTO_COMPACT``; ``reserve_tokens`` replaces its reserve formula;
+    ``ctxviz.policies.claude_code``). ``undo_recorded_compactions``: continue the history through
+    recorded compactions (estimated from the last prompt before each). ``rolling_window``: True
+    (fit the window) or a prompt budget in tokens.
     ``prompt_caching``: assume the client caches its prompts (default: as the recording shows; on
     for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
     (``(text, family) -> int``) and per-message frame. ``models``: the model table to use (a
@@ -848,8 +877,12 @@ class _Context:
     """More (prompt, recorded size) pairs for the scale: what server compaction iterations read."""
     not_recorded: set[int] = field(default_factory=set)
     """Requests whose recorded usage does not describe their replayed row (undone compactions)."""
-    """Per request, recorded tokens per estimated visible token: what removed content is worth,
-    so that removing every visible block leaves exactly the hidden prefix."""
+    reinjected: list[int] = field(default_factory=list)
+    """Per request, the context Claude Code re-injected after the recorded compaction its prompt
+    follows (0 when none, or when compactions are undone)."""
+    rebased: set[int] = field(default_factory=set)
+    """Requests whose anchor is the last prompt before an undone compaction."""
+    _chars: list[int] | None = None
 
     def size(self, p: _Prompt, j: int) -> int:
         """Tokens of prompt ``p`` at recorded request ``j``: recorded where it is as recorded."""
@@ -865,9 +898,61 @@ class _Context:
         factor = self.removal_scale[j] if delta < 0 else self.scale
         return max(round(self.anchor[j] + factor * delta), 0) + p.summary_tokens
 
+    def cum_chars(self) -> list[int]:
+        """Prefix sums of each message's characters (what Claude Code's rough estimate reads)."""
+        if self._chars is None:
+            conv = self.conv
+            excluded = self.engine.excluded_messages
+            per = [
+                0 if m in excluded else sum(_block_chars(b) for b in msg.content)
+                for m, msg in enumerate(conv.messages)
+            ]
+            self._chars = [0]
+            for c in per:
+                self._chars.append(self._chars[-1] + c)
+        return self._chars
+
+    def reinjected_in(self, p: _Prompt, j: int) -> int:
+        """What Claude Code re-injected that prompt ``p`` of request ``j`` holds: none where
+        compactions are undone, unless ``p`` is the recorded prompt (rejoined)."""
+        if not self.reinjected or (j in self.rebased and p != self.rec_desc[j]):
+            return 0
+        return self.reinjected[j]
+
+    def message_size(self, m: int) -> int:
+        """The scaled estimate of message ``m`` as written (what undoing it removed too)."""
+        ct = self.engine.ct
+        first, last = int(ct.message_block_start[m]), int(ct.message_block_start[m + 1])
+        return round(
+            self.scale * (int(ct.block_tokens[first:last].sum()) + ct.message_frame_tokens)
+        )
+
+    def rebase_undone(self, descriptors: list[_Prompt]) -> None:
+        """Undone compactions: the prompt of each request after one is estimated from the last
+        prompt before the compaction (recorded, or itself rebased), plus what its history adds
+        beyond it, never from the recorded post-compaction prompt, which holds the summary and
+        the context Claude Code re-injected."""
+        firsts = sorted({c.request for c in self.conv.compactions if c.kind != "server"})
+        ref = -1
+        for j, req in enumerate(self.requests):
+            if firsts and j >= firsts[0]:
+                while len(firsts) > 1 and j >= firsts[1]:
+                    firsts.pop(0)
+                ref = firsts[0] - 1
+            if ref < 0 or self.base_starts[j] >= req.prompt_start:
+                continue
+            undone = descriptors[j]._replace(start=self.base_starts[j])
+            est = self.engine.estimate(undone)
+            self.rebased.add(j)
+            self.anchor[j] = self.anchor[ref] + self.scale * (est - self.rec_estimate[ref])
+            self.rec_estimate[j] = est
+            self.removal_scale[j] = self.removal_scale[ref]
+
     def residual(self, j: int) -> float:
-        """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix)."""
-        return self.anchor[j] - self.hidden - self.scale * self.rec_estimate[j]
+        """Recorded prompt tokens the estimate does not explain (beyond the hidden prefix and
+        what Claude Code re-injected)."""
+        level = 0 if j in self.rebased or not self.reinjected else self.reinjected[j]
+        return self.anchor[j] - self.hidden - level - self.scale * self.rec_estimate[j]
 
     def fit(self, descriptors: list[_Prompt]) -> None:
         """Hidden prefix, scales and anchors from the as-recorded descriptors."""
@@ -879,9 +964,16 @@ class _Context:
                 if rp is not None:
                     hidden = max(0, rp - est[j])
                     break
+        # Claude Code re-injects context after compacting (re-read files, todos) that is not in
+        # the file: the scale is fit on the prompts before the first compaction when there are
+        # some, and each compaction's re-injected tokens are set apart from what follows it.
+        compacted_at = sorted({c.request for c in self.conv.compactions if c.kind == "claude_code"})
+        before_all = compacted_at[0] if compacted_at else len(self.recorded_prompt)
+        if all(rp is None for rp in self.recorded_prompt[:before_all]):
+            before_all = len(self.recorded_prompt)
         num = 0.0
         den = 0.0
-        for j, rp in enumerate(self.recorded_prompt):
+        for j, rp in enumerate(self.recorded_prompt[:before_all]):
             if rp is not None:
                 num += rp - hidden
                 den += est[j]
@@ -894,13 +986,22 @@ class _Context:
         self.rec_estimate = est
         self.anchor = []
         self.removal_scale = []
+        self.reinjected = []
+        level = 0
+        at = set(compacted_at)
         for j, rp in enumerate(self.recorded_prompt):
+            if j in at:
+                level = max(0, round(rp - hidden - scale * est[j])) if rp is not None else 0
+            elif j and self.requests[j].prompt_start != self.requests[j - 1].prompt_start:
+                level = 0  # a fresh prompt that no compaction explains
+            self.reinjected.append(level)
             if rp is None:
-                self.anchor.append(hidden + scale * est[j])
+                self.anchor.append(hidden + level + scale * est[j])
                 self.removal_scale.append(scale)
             else:
                 self.anchor.append(float(rp))
-                own = (rp - hidden) / est[j] if est[j] > 0 and rp > hidden else scale
+                seen = rp - hidden - level
+                own = seen / est[j] if est[j] > 0 and seen > 0 else scale
                 self.removal_scale.append(min(max(own, scale / 4), scale * 4))
 
 
@@ -970,6 +1071,9 @@ def _run(
                 excluded_blocks.update(blocks)
         elif undo:
             excluded_messages.add(c.summary_message)
+            if c.preserved_messages is not None:
+                # the copies, after the summary, of messages the history already holds
+                excluded_messages.update(range(*c.preserved_messages))
     # the first request whose recorded prompt starts after each compaction (for server
     # compaction, the one after the request inside which it happened)
     compaction_requests = {c.request + (c.kind == "server") for c in conv.compactions}
@@ -995,6 +1099,15 @@ def _run(
     shows_1m = any(
         p is not None and p > claude_code.CLAUDE_CODE_WINDOW_TOKENS for p in recorded_prompt
     ) or any("[1m]" in (r.model or conv.model or "") for r in requests)
+    # an auto-compaction recorded below 200K shows that Claude Code ran the session on 200K
+    shows_200k = any(
+        c.kind == "claude_code"
+        and c.trigger == "auto"
+        and c.pre_tokens is not None
+        and c.pre_tokens < claude_code.CLAUDE_CODE_WINDOW_TOKENS
+        for c in conv.compactions
+    )
+    started = next((r.timestamp for r in requests if r.timestamp), None)
     window_of: dict[tuple[str, tuple[str, ...]], int] = {}
     windows: list[int] = []
     for m, r in zip(models, requests, strict=True):
@@ -1005,6 +1118,8 @@ def _run(
                 betas=r.betas,
                 claude_code=conv.format == "claude-code",
                 shows_1m=shows_1m,
+                shows_200k=shows_200k,
+                started=started,
                 override=settings.context_window,
             )
         windows.append(window_of[key])
@@ -1061,6 +1176,8 @@ def _run(
             edited[row.recorded_request] = row.prompt
         ctx.fit(edited)
 
+    if undo:
+        ctx.rebase_undone(plain)
     ctx.summary_size = _summary_size(ctx)
     warnings.extend(_estimate_notes(ctx, settings))
     ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
@@ -1195,6 +1312,28 @@ def _loop(
     use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
+    # a what-if compaction at a recorded compaction's request rejoins the recording: the prompt
+    # the recording sent after it (its summary, preserved messages, re-injected context)
+    rejoin = (
+        {
+            c.request: c
+            for c in ctx.conv.compactions
+            if c.kind == "claude_code" and 0 <= c.summary_message < engine.m_count
+        }
+        if settings.undo_recorded_compactions and settings.summary_tokens is None
+        else {}
+    )
+    # with another summary size, the messages a recorded compaction kept verbatim stay
+    preserved = _preserved_originals(ctx.conv) if settings.undo_recorded_compactions else {}
+    # Claude Code's own estimate where a recorded compaction was decided (preTokens), for when
+    # the replay reaches that point as recorded
+    pre_tokens = {
+        c.request: (c.pre_tokens, c.summary_message)
+        for c in ctx.conv.compactions
+        if c.kind == "claude_code"
+        and c.pre_tokens is not None
+        and settings.undo_recorded_compactions
+    }
 
     for j, req in enumerate(ctx.requests):
         pe = req.prompt_end
@@ -1209,7 +1348,8 @@ def _loop(
             preserve = preserves[model_id] = keep.turns is None
         # before the edits: every turn's thinking when clear_thinking decides, else the default
         pre_from = 0 if thinking_edit is not None or preserve else turn
-        if ctx.base_starts[j] > cut:
+        fresh = ctx.base_starts[j] > cut
+        if fresh:
             # a recorded compaction (or a fresh prompt) starts after anything a what-if cut
             cut, summary_id, synth = ctx.base_starts[j], 0, 0
         start = cut
@@ -1258,26 +1398,77 @@ def _loop(
         client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
         # 1. client side, before sending: Claude Code auto-compaction
         if cc_auto is not None:
-            before = size(client, j)
-            if cc_auto.fires(prompt_tokens=before, window_tokens=window) and before > summary_size:
+            prompt = size(client, j)
+            previous = ctx.requests[j - 1].response if j and rows and not fresh else None
+            how_estimated = (
+                "the previous prompt + its output + about characters / 4 of what was added since"
+            )
+            if previous is None:
+                # nothing answered since the history began: the prompt itself
+                estimate = prompt
+                how_estimated = "the prompt itself: no response since the history began"
+            elif j in pre_tokens and rows[-1].recorded:
+                # the replay reached the recorded decision point unchanged: Claude Code's own
+                # estimate there, plus what the history holds after the recorded summary
+                chars = ctx.cum_chars()
+                recorded_pre, summary_at = pre_tokens[j]
+                estimate = recorded_pre + claude_code.rough_tokens(
+                    chars[pe] - chars[min(max(summary_at + 1, start), pe)]
+                )
+                how_estimated = (
+                    f"preTokens {recorded_pre:,}, Claude Code's own estimate recorded at this "
+                    "point, + characters / 4 of what follows the recorded summary"
+                )
+            else:
+                chars = ctx.cum_chars()
+                estimate = claude_code.estimate_before_sending(
+                    previous_prompt_tokens=rows[-1].input_tokens,
+                    previous_output_tokens=rows[-1].output_tokens,
+                    response_chars=chars[previous + 1] - chars[previous],
+                    added_chars=chars[pe] - chars[max(previous + 1, start)],
+                )
+            max_output = engine.info(model_id).max_output_tokens
+            threshold = cc_auto.threshold(window_tokens=window, max_output_tokens=max_output)
+            recorded_compaction = rejoin.get(j)
+            if recorded_compaction is not None and not start <= ctx.rec_desc[j].start < pe:
+                recorded_compaction = None  # a what-if cut the history past it
+            if estimate >= threshold and (prompt > summary_size or recorded_compaction):
                 n_summaries += 1
-                summary_id, synth, cut, start = n_summaries, summary_size, pe, pe
-                comp_in, comp_out = before, summary_size
-                client = _Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
+                if recorded_compaction is not None:
+                    # the recording compacted here too: it goes on as recorded
+                    client = ctx.rec_desc[j]
+                    written = ctx.message_size(recorded_compaction.summary_message)
+                    summary_id, synth, cut, start = 0, 0, client.start, client.start
+                    what = (
+                        f"the recorded compaction's {written:,}-token summary, and what the "
+                        "recording sent with it"
+                    )
+                else:
+                    kept = min(max(preserved.get(j, pe), start), pe)
+                    client = _Prompt(kept, pe, pre_from, 0, 0, n_summaries, summary_size)
+                    written = summary_size
+                    summary_id, synth, cut, start = n_summaries, summary_size, kept, kept
+                    what = f"a {written:,}-token summary" + (
+                        f" and the messages from #{kept} on, kept verbatim (the recorded "
+                        "compaction's preservedSegment)"
+                        if kept < pe
+                        else ""
+                    )
+                comp_in, comp_out = prompt, written
                 after = size(client, j)
-                threshold = cc_auto.threshold(window)
+                how = cc_auto.describe(window_tokens=window, max_output_tokens=max_output)
                 events.append(
                     _event(
                         len(rows),
                         j,
                         claude_code.TYPE,
-                        f"Request {j}: the prompt ({before:,} tokens) reached Claude Code's "
-                        f"auto-compact threshold of {threshold:,} (window {window:,} - reserve "
-                        f"{cc_auto.reserve_tokens:,}); a {summary_size:,}-token summary replaces "
-                        "the history.",
-                        tokens_before=before,
+                        f"Request {j}: Claude Code's estimate before sending ({estimate:,} "
+                        f"tokens: {how_estimated}) reached its auto-compact threshold of "
+                        f"{threshold:,} ({how}); the prompt about to be sent ({prompt:,} "
+                        f"tokens) is replaced by {what}.",
+                        tokens_before=estimate,
                         tokens_after=after,
-                        summary_tokens=summary_size,
+                        summary_tokens=written,
                         trigger=str(threshold),
                     )
                 )
@@ -1503,6 +1694,25 @@ def _loop(
                     )
                 )
     return rows, events
+
+
+def _preserved_originals(conv: Conversation) -> dict[int, int]:
+    """Per recorded compaction request, where its ``preservedSegment`` starts in the history
+    before the summary: a what-if compaction of another summary size at that request keeps the
+    messages from there on (the summary and the copies after it are undone). The loader places
+    the copies after the summary; the originals are the same records, met earlier in the chain.
+    """
+    out: dict[int, int] = {}
+    for c in conv.compactions:
+        if c.kind != "claude_code" or c.preserved_messages is None:
+            continue
+        first = conv.messages[c.preserved_messages[0]]
+        for k in range(min(c.summary_message, len(conv.messages)) - 1, -1, -1):
+            m = conv.messages[k]
+            if m.source == first.source and m == first:
+                out[c.request] = k
+                break
+    return out
 
 
 def _edit_detail(j: int, rep: Mapping[str, Any]) -> str:
@@ -1763,12 +1973,29 @@ def _assemble(
     valid = ends > starts
     ends_v = np.where(valid, ends, starts)
     cat_idx = CATEGORY_INDEX
+    # a row whose prompt is the recorded one holds what undoing compactions removed (a what-if
+    # compaction at a recorded compaction's request rejoins the recording)
+    as_recorded = (
+        np.all(
+            prompts
+            == np.asarray(ctx.rec_desc, dtype=np.int64).reshape(-1, prompts.shape[1])[rec_req],
+            axis=1,
+        )
+        if n
+        else np.zeros(0, dtype=bool)
+    )
     weights = (engine.cum_cat[:, ends_v] - engine.cum_cat[:, starts]).T.astype(np.float64)
+    if engine.cum_cat_recorded is not engine.cum_cat and as_recorded.any():
+        full = engine.cum_cat_recorded
+        weights[as_recorded] = (full[:, ends_v] - full[:, starts]).T[as_recorded]
     first_of_turn = np.asarray(engine.first_msg_of_turn, dtype=np.int64)
     ts = np.maximum(starts, first_of_turn[np.clip(kept_turn, 0, engine.n_turns)])
     ts = np.minimum(ts, ends_v)
     cum_th = engine.cum_th_arr
     th_kept = cum_th[ends_v] - cum_th[ts]
+    th_kept[as_recorded] = (engine.cum_th_recorded[ends_v] - engine.cum_th_recorded[ts])[
+        as_recorded
+    ]
     th_stripped = (cum_th[ends_v] - cum_th[starts]) - th_kept
     weights[:, cat_idx["thinking"]] += th_kept
     res_tok = engine.cum_res_arr[hi] - engine.cum_res_arr[lo]
@@ -1785,12 +2012,19 @@ def _assemble(
     np.clip(weights, 0, None, out=weights)
     room = np.maximum(inp - synth, 0)
     hidden = np.minimum(ctx.hidden, room) if conv.hidden_prefix else np.zeros(n, dtype=np.int64)
-    visible = room - hidden
+    reinjected = np.zeros(n, dtype=np.int64)
+    if ctx.reinjected:
+        level = np.asarray(ctx.reinjected, dtype=np.int64)[rec_req]
+        if settings.undo_recorded_compactions:
+            level = np.where(as_recorded, level, 0)  # undone elsewhere
+        reinjected = np.minimum(level, room - hidden)
+    visible = room - hidden - reinjected
     composition = _allocate(weights, visible)
     empty = weights.sum(axis=1) <= 0
     spill = cat_idx["hidden_prefix"] if conv.hidden_prefix else cat_idx["other"]
     composition[:, spill] += np.where(empty, visible, 0)
     composition[:, cat_idx["hidden_prefix"]] += hidden
+    composition[:, cat_idx["reinjected"]] += reinjected
     composition[:, cat_idx["summary"]] += np.minimum(synth, inp)
     comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
     comp_df.index.name = "request"
@@ -1981,6 +2215,24 @@ def _assemble(
                 )
             )
 
+        for mc in conv.microcompactions:
+            if mc.request not in first_row:
+                continue
+            k = first_row[mc.request]
+            events.append(
+                _event(
+                    k,
+                    mc.request,
+                    claude_code.MICROCOMPACT_TYPE,
+                    f"Request {mc.request}: Claude Code microcompact replaced "
+                    f"{len(mc.tool_use_ids):,} old tool result(s) by '[Old tool result content "
+                    f"cleared]' ({mc.source}).",
+                    cleared_tool_uses=len(mc.tool_use_ids),
+                    tokens_after=int(inp[k]),
+                    trigger="microcompact",
+                )
+            )
+
     source = np.where(recorded, "recorded", "estimated")
     turn = np.asarray(ctx.turns, dtype=np.int64)[rec_req] if n else np.zeros(0, dtype=np.int64)
     frame = pd.DataFrame(
@@ -2087,6 +2339,17 @@ def _block_type(block: Block) -> str:
             assert_never(block)
 
 
+def _block_chars(block: Block) -> int:
+    """Characters of a block as Claude Code's rough estimate reads them (an image: its tokens)."""
+    match block:
+        case ImageBlock():
+            return IMAGE_TOKENS * claude_code.CHARS_PER_TOKEN
+        case RedactedThinkingBlock(data=data):
+            return len(data)
+        case _:
+            return len(_block_text(block))
+
+
 def _block_text(block: Block) -> str:
     match block:
         case TextBlock(text=text) | ThinkingBlock(thinking=text) | CompactionBlock(content=text):
@@ -2139,6 +2402,7 @@ def _view(ctx: _Context, row: _Row, i: int) -> PromptView:
         ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
         ("system", scaled(int(ct.prefix_system_tokens[min(p.start, engine.m_count)]))),
         ("tools", scaled(int(ct.prefix_tools_tokens[min(p.start, engine.m_count)]))),
+        ("reinjected", ctx.reinjected_in(row.prompt, row.recorded_request)),
     )
     for name, value in fixed:
         if value:

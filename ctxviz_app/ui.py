@@ -209,7 +209,9 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
         "cp_pause",
         "cp_threshold",
         "cp_totals",
-        "cp_reserve",
+        "cp_pct",
+        "cp_window",
+        "cp_disable",
         "cp_summary",
         "cp_undo",
         # compare, cost, inspector
@@ -263,7 +265,8 @@ class Scenario:
     compaction_control_totals: str = "sdk"
     summary_tokens: int | None = None
     thinking_preservation: bool | None = None
-    claude_code_reserve_tokens: int | None = None
+    claude_code_autocompact: str | None = None
+    """Claude Code's auto-compact settings as canonical JSON (``{}``: its defaults)."""
     undo_recorded_compactions: bool = False
     rolling_window: bool | int | None = None
     models: str | None = None
@@ -294,8 +297,9 @@ class Scenario:
         }
         if self.compaction_control is not None:
             kw["compaction_control_totals"] = self.compaction_control_totals
-        if self.claude_code_reserve_tokens is not None:
-            kw["claude_code_autocompact"] = {"reserve_tokens": self.claude_code_reserve_tokens}
+        if self.claude_code_autocompact is not None:
+            # as the command line passes it: True for Claude Code's defaults, else its settings
+            kw["claude_code_autocompact"] = json.loads(self.claude_code_autocompact) or True
         if self.models is not None:
             kw["models"] = _user_table(self.models)
         return kw
@@ -1029,8 +1033,8 @@ def strategies(app: App) -> dict[str, Strategy]:
         ),
         Strategy(
             id="claude_code",
-            label="Claude Code auto-compact (33K reserve)",
-            scenario=app.policy(claude_code_reserve_tokens=33_000, undo_recorded_compactions=True),
+            label="Claude Code auto-compact (its default threshold)",
+            scenario=app.policy(claude_code_autocompact="{}", undo_recorded_compactions=True),
         ),
         Strategy(
             id="rolling",

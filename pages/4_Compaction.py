@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
 
 from ctxviz import figures
+from ctxviz.policies import claude_code
 from ctxviz_app import ui
 
 MODES = {
@@ -84,17 +86,42 @@ def body(app: ui.App) -> None:
             )
             changes["compaction_control_totals"] = totals
         elif mode == "claude_code":
-            reserve = ui.slider(
-                "reserve (tokens below the window)",
-                key="cp_reserve",
-                default=33_000,
-                min_value=0,
-                max_value=max(window // 2, 1_000),
-                step=1_000,
-                help="Claude Code compacts before sending a prompt that reaches window − reserve "
-                "(about 33K in current versions, 45K in older ones).",
+            # Claude Code's own settings; at their defaults nothing is passed (as on the CLI)
+            pct = ui.slider(
+                "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE (%)",
+                key="cp_pct",
+                default=100,
+                min_value=10,
+                max_value=100,
+                help="Compact at this share of the window minus the output reserve; it can only "
+                "lower Claude Code's threshold (window − min(max output, 20K) − 13K).",
             )
-            changes["claude_code_reserve_tokens"] = reserve
+            recorded_window = figures.window_tokens(app.simulate()) or window
+            top = min(max(recorded_window, 100_000), 1_000_000)
+            auto_window = ui.slider(
+                "autoCompactWindow (tokens)",
+                key="cp_window",
+                default=top,
+                min_value=100_000,
+                max_value=1_000_000,
+                step=10_000,
+                help="CLAUDE_CODE_AUTO_COMPACT_WINDOW: the window the threshold is computed on "
+                "(capped by the model's).",
+            )
+            disable = ui.toggle(
+                "DISABLE_AUTO_COMPACT",
+                key="cp_disable",
+                default=False,
+                help="Claude Code never compacts on its own.",
+            )
+            settings: dict[str, Any] = {}
+            if pct < 100:
+                settings[claude_code.PCT_OVERRIDE] = pct
+            if auto_window != top:
+                settings[claude_code.WINDOW_SETTING] = auto_window
+            if disable:
+                settings[claude_code.DISABLE] = True
+            changes["claude_code_autocompact"] = json.dumps(settings, sort_keys=True)
         else:
             st.caption("The compactions found in the transcript, if any.")
     with c2:
@@ -142,7 +169,9 @@ def body(app: ui.App) -> None:
     )
     st.subheader("Compactions")
     st.dataframe(
-        figures.events_table(sim, types=figures.COMPACTION_EVENTS),
+        figures.events_table(
+            sim, types=figures.COMPACTION_EVENTS | figures.RECORDED_CLEARING_EVENTS
+        ),
         key="compaction_events",
         hide_index=True,
     )

@@ -121,7 +121,17 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ),
     (
         "**Auto-compact**",
-        "Claude Code compacts when the prompt nears the window minus a reserve (about 33K).",
+        "Claude Code decides before sending each request: the previous response's prompt + "
+        "output + about characters / 4 of what was added since, against window − min(max "
+        "output, 20K) − 13K (167K on 200K). CLAUDE_AUTOCOMPACT_PCT_OVERRIDE can only lower it; "
+        "autoCompactWindow sets the window it is computed on. Models with a native 1M window "
+        "(4.6 and later) run on 1M unless a recorded auto-compaction below 200K shows 200K.",
+    ),
+    (
+        "**Re-injected after compaction**",
+        "What Claude Code puts back after compacting (re-read files, todos) and the file does "
+        "not hold: the recorded prompt after the compaction minus its visible summary and "
+        "messages. Undoing a compaction estimates the prompt from the last one before it.",
     ),
     (
         "**Hidden prefix**",

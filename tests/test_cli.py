@@ -709,3 +709,42 @@ def test_bad_models_file_is_refused_with_its_place(tmp_path: Path) -> None:
     assert_bad_input(run("models", "--models", tmp_path / "none.json"), "none.json: no such file")
     body = ROOT / "sample_conversations" / "request_body.json"
     assert_bad_input(run("count", body, "--models", bad), "bad.json")
+
+
+# ---- Claude Code's auto-compact ----------------------------------------------------------------
+
+
+def test_claude_code_autocompact_json_matches_simulate(capsys: pytest.CaptureFixture[str]) -> None:
+    path = SESSION_ZIP
+    argv = ["simulate", str(path), "--claude-code-autocompact", "--json"]
+    argv += ["--autocompact-pct-override", "60", "--auto-compact-window", "150k"]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    settings = {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 60.0, "autoCompactWindow": 150_000}
+    assert data["settings"]["claude_code_autocompact"] == settings
+    assert data["settings"]["undo_recorded_compactions"] is True
+    sim = simulate(load(path), claude_code_autocompact=settings, undo_recorded_compactions=True)
+    assert [r["input_tokens"] for r in data["requests"]] == sim.requests["input_tokens"].tolist()
+    ev = sim.events[sim.events["type"] == "claude_code_autocompact"]
+    # threshold: min(floor((150,000 - 20,000) x 60%), 150,000 - 33,000) = 78,000
+    assert len(ev) >= 1 and set(ev["trigger"]) == {"78000"}
+    assert [e["type"] for e in data["events"]].count("claude_code_autocompact") == len(ev)
+
+
+def test_recorded_compactions_kept_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", str(SESSION_ZIP), "--claude-code-autocompact"]
+    assert cli.main([*argv, "--no-undo-recorded-compactions", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["undo_recorded_compactions"] is False
+    assert "recorded_compaction" in [e["type"] for e in data["events"]]
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--auto-compact-window", "50k"], "100,000 to 1,000,000"),
+        (["--autocompact-pct-override", "0"], "0 < pct <= 100"),
+    ],
+)
+def test_claude_code_autocompact_bad_settings(flags: list[str], fragment: str) -> None:
+    assert_bad_input(run("simulate", SESSION_ZIP, "--claude-code-autocompact", *flags), fragment)

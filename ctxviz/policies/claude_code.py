@@ -1,65 +1,227 @@
 """Claude Code's auto-compaction, and how recorded compactions are replayed or undone.
 
-Where it is decided: before sending a request, Claude Code compacts when the prompt it is about to
-send reaches ``window - reserve_tokens`` (reserve about 33,000 tokens in current versions, 45,000
-in older ones: real 200K sessions compacted at ``preTokens`` 167,094–170,251). The summary request
-(a sub-agent call) reads that prompt and writes ``summary_tokens``; it is reported on the event,
-billed on the request's row (``compaction_*`` columns), and not a row itself. The request is then
-sent as the fixed prefix plus the summary, and the history continues after it.
+Where it is decided (SEMANTICS.md §6, §9): before sending request ``i``, Claude Code estimates the
+prompt as the previous response's recorded prompt (input + cache writes + cache reads) plus its
+output, plus a rough ``characters / 4`` of what was added since (the new messages) — not the
+prompt about to be sent — and compacts when that estimate reaches the threshold::
+
+    threshold = window - min(max output, 20,000) - 13,000      (167,000 on a 200K window)
+
+A 2.1.x response's recorded ``output_tokens`` is often a streaming placeholder (1 token for 8,100
+characters written): the output counted is at least ``characters / 4`` of the response's content
+(a lower bound: on the spotter sample's manual compaction it falls 243 tokens short of the real
+output, where the counter's estimate comes within 9; the bound keeps a rebuilt decision from
+firing before Claude Code did, and at a recorded compaction Claude Code's own ``preTokens`` is
+used).
+Claude Code's own settings change the threshold: ``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`` can only lower
+it (``min(floor(effective window x pct / 100), threshold)``, the effective window being the window
+minus the output reserve: anthropics/claude-code issue 31806); ``autoCompactWindow`` /
+``CLAUDE_CODE_AUTO_COMPACT_WINDOW`` (100K-1M) is the window the threshold is computed on (capped
+by the model's); ``DISABLE_AUTO_COMPACT`` turns it off.
+
+The summary request (a sub-agent call) reads the history and writes ``summary_tokens``; it is
+reported on the event, billed on the request's row (``compaction_*`` columns), and not a row
+itself. The request is then sent as the fixed prefix plus the summary. With the recorded
+compactions undone, a what-if compaction at a recorded compaction's request is the one the
+recording made: its estimate there is Claude Code's own (``preTokens``, plus what follows the
+recorded summary) when the replay reaches that point as recorded, and the replay rejoins the
+recording (its summary, its ``preservedSegment`` copies, the re-injected context); with another
+``summary_tokens``, it writes that summary and keeps the preserved messages verbatim.
 
 Recorded compactions (``conv.compactions``) are replayed as recorded (event
-``recorded_compaction``). With ``undo_recorded_compactions=True`` they are undone: the session file
-keeps the records before the compaction, so the history continues unbroken and the summary message
-is left out.
+``recorded_compaction``); the context Claude Code re-injects after compacting (re-read files,
+todos: the recorded prompt minus the visible summary and messages) is its own category. With
+``undo_recorded_compactions=True`` they are undone: the history continues unbroken without the
+summary, and the prompt after it is estimated from the last recorded prompt before it, plus that
+response and what was added since (never from the post-compaction prompt, which holds the
+re-injected context). Microcompact (old tool results replaced by
+``[Old tool result content cleared]``) is reported as an event of its own.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 TYPE: Final = "claude_code_autocompact"
 RECORDED_TYPE: Final = "recorded_compaction"
-DEFAULT_RESERVE_TOKENS: Final = 33_000
+MICROCOMPACT_TYPE: Final = "claude_code_microcompact"
 CLAUDE_CODE_WINDOW_TOKENS: Final = 200_000
-"""Claude Code sessions run on a 200K window unless they show 1M (a prompt above 200K, [1m])."""
+"""Claude Code runs a model without a native 1M window on 200K unless the session shows 1M."""
+OUTPUT_RESERVE_CAP_TOKENS: Final = 20_000
+"""The output reserve below the window: the model's max output, at most this."""
+BUFFER_TOKENS: Final = 13_000
+"""The auto-compact buffer below the effective window."""
+CHARS_PER_TOKEN: Final = 4
+"""Claude Code's rough estimate of what was added since the last response."""
+MIN_WINDOW_TOKENS: Final = 100_000
+MAX_WINDOW_TOKENS: Final = 1_000_000
+"""The range ``autoCompactWindow`` / ``CLAUDE_CODE_AUTO_COMPACT_WINDOW`` accepts."""
+
+PCT_OVERRIDE: Final = "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
+WINDOW_SETTING: Final = "autoCompactWindow"
+WINDOW_ENV: Final = "CLAUDE_CODE_AUTO_COMPACT_WINDOW"
+DISABLE: Final = "DISABLE_AUTO_COMPACT"
+RESERVE: Final = "reserve_tokens"
+KEYS: Final = (PCT_OVERRIDE, WINDOW_SETTING, WINDOW_ENV, DISABLE, RESERVE)
+"""The mapping's keys: Claude Code's own setting and environment names, and ctxviz's
+``reserve_tokens`` (the whole reserve below the window, replacing Claude Code's formula)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClaudeCodeAutocompact:
-    """Auto-compaction settings: compact when the prompt reaches ``window - reserve_tokens``."""
+    """Claude Code's auto-compact settings (None: Claude Code's default)."""
 
-    reserve_tokens: int = DEFAULT_RESERVE_TOKENS
+    pct_override: float | None = None
+    """``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``: percent of the effective window (0 < pct <= 100)."""
+    window_tokens: int | None = None
+    """``autoCompactWindow``: the window the threshold is computed on (capped by the model's)."""
+    reserve_tokens: int | None = None
+    """The whole reserve below the window (None: min(max output, 20K) + 13K)."""
 
-    def threshold(self, window_tokens: int) -> int:
-        """The prompt size at which it fires."""
-        return window_tokens - self.reserve_tokens
+    def threshold(self, *, window_tokens: int, max_output_tokens: int) -> int:
+        """The estimated prompt at which it compacts, on a request of this window and model."""
+        window = (
+            window_tokens if self.window_tokens is None else min(window_tokens, self.window_tokens)
+        )
+        if self.reserve_tokens is not None:
+            return window - self.reserve_tokens
+        effective = window - min(max_output_tokens, OUTPUT_RESERVE_CAP_TOKENS)
+        default = effective - BUFFER_TOKENS
+        if self.pct_override is None:
+            return default
+        return min(math.floor(effective * self.pct_override / 100), default)
 
-    def fires(self, *, prompt_tokens: int, window_tokens: int) -> bool:
-        """Whether the prompt about to be sent is near enough the window to compact first."""
-        return prompt_tokens >= self.threshold(window_tokens)
+    def describe(self, *, window_tokens: int, max_output_tokens: int) -> str:
+        """How the threshold is made, for an event's detail."""
+        window = (
+            window_tokens if self.window_tokens is None else min(window_tokens, self.window_tokens)
+        )
+        if self.reserve_tokens is not None:
+            return f"window {window:,} - reserve {self.reserve_tokens:,}"
+        out = min(max_output_tokens, OUTPUT_RESERVE_CAP_TOKENS)
+        text = f"window {window:,} - output reserve {out:,} - buffer {BUFFER_TOKENS:,}"
+        if self.pct_override is not None:
+            text = f"the lower of {text} and {self.pct_override:g}% of {window - out:,}"
+        return text
+
+
+def rough_tokens(chars: int) -> int:
+    """Claude Code's rough token estimate of ``chars`` characters."""
+    return round(chars / CHARS_PER_TOKEN)
+
+
+def estimate_before_sending(
+    *,
+    previous_prompt_tokens: int,
+    previous_output_tokens: int,
+    response_chars: int,
+    added_chars: int,
+) -> int:
+    """What Claude Code compares to the threshold before sending a request: the previous
+    response's prompt + its output + ``chars / 4`` of the messages added since.
+
+    Claude Code knows the real output; a 2.1.x file often records a streaming placeholder, so the
+    output counted is at least ``chars / 4`` of what the response wrote."""
+    output = max(previous_output_tokens, rough_tokens(response_chars))
+    return previous_prompt_tokens + output + rough_tokens(added_chars)
+
+
+def _number(key: str, value: Any) -> float:
+    """A number, or a numeric string as an environment variable holds it."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace("_", "").replace(",", ""))
+        except ValueError:
+            raise ValueError(
+                f"claude_code_autocompact.{key}: expected a number, got {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"claude_code_autocompact.{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "0",
+        "false",
+        "no",
+        "",
+    ):
+        return value.strip().lower() in ("1", "true", "yes")
+    raise ValueError(f"claude_code_autocompact.{key}: expected true or false, got {value!r}")
 
 
 def from_arg(
     arg: bool | Mapping[str, Any] | ClaudeCodeAutocompact | None,
 ) -> ClaudeCodeAutocompact | None:
-    """``True`` (defaults), ``{"reserve_tokens": N}``, a config, or None/False (off)."""
+    """``True`` (Claude Code's defaults), a mapping of Claude Code's settings
+    (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow`` or
+    ``CLAUDE_CODE_AUTO_COMPACT_WINDOW``, ``DISABLE_AUTO_COMPACT``; and ``reserve_tokens``), a
+    config, or None/False (off). ``DISABLE_AUTO_COMPACT`` true is off too."""
     if arg is None or arg is False:
         return None
     if arg is True:
         return ClaudeCodeAutocompact()
     if isinstance(arg, ClaudeCodeAutocompact):
         return arg
-    unknown = [k for k in arg if k != "reserve_tokens"]
+    unknown = [k for k in arg if k not in KEYS]
     if unknown:
         raise ValueError(
-            f"claude_code_autocompact: unknown key '{unknown[0]}' (expected 'reserve_tokens')"
+            f"claude_code_autocompact: unknown key '{unknown[0]}' (expected one of "
+            + ", ".join(f"'{k}'" for k in KEYS)
+            + ")"
         )
-    reserve = arg.get("reserve_tokens", DEFAULT_RESERVE_TOKENS)
-    if isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0:
+    if DISABLE in arg and _flag(DISABLE, arg[DISABLE]):
+        return None
+    pct: float | None = None
+    if arg.get(PCT_OVERRIDE) is not None:
+        pct = _number(PCT_OVERRIDE, arg[PCT_OVERRIDE])
+        if not 0 < pct <= 100:
+            raise ValueError(
+                f"claude_code_autocompact.{PCT_OVERRIDE}: expected 0 < pct <= 100, got {pct:g}"
+            )
+    windows: list[int] = []
+    for key in (WINDOW_SETTING, WINDOW_ENV):
+        if arg.get(key) is None:
+            continue
+        value = _number(key, arg[key])
+        if not value.is_integer() or not MIN_WINDOW_TOKENS <= value <= MAX_WINDOW_TOKENS:
+            raise ValueError(
+                f"claude_code_autocompact.{key}: expected a whole number of tokens from "
+                f"{MIN_WINDOW_TOKENS:,} to {MAX_WINDOW_TOKENS:,}, got {arg[key]!r}"
+            )
+        windows.append(int(value))
+    reserve = arg.get(RESERVE)
+    if reserve is not None and (
+        isinstance(reserve, bool) or not isinstance(reserve, int) or reserve < 0
+    ):
         raise ValueError(
-            f"claude_code_autocompact.reserve_tokens: expected a non-negative integer, "
-            f"got {reserve!r}"
+            f"claude_code_autocompact.{RESERVE}: expected a non-negative integer, got {reserve!r}"
         )
-    return ClaudeCodeAutocompact(reserve_tokens=reserve)
+    return ClaudeCodeAutocompact(
+        pct_override=pct,
+        window_tokens=min(windows) if windows else None,  # both given: Claude Code takes the lower
+        reserve_tokens=reserve,
+    )
+
+
+def to_settings(config: ClaudeCodeAutocompact) -> dict[str, Any]:
+    """The mapping ``from_arg`` reads back into ``config`` (Claude Code's names)."""
+    out: dict[str, Any] = {}
+    if config.pct_override is not None:
+        out[PCT_OVERRIDE] = config.pct_override
+    if config.window_tokens is not None:
+        out[WINDOW_SETTING] = config.window_tokens
+    if config.reserve_tokens is not None:
+        out[RESERVE] = config.reserve_tokens
+    return out

@@ -2,8 +2,11 @@
 
 - The window of a request is the model's (``ModelInfo.context_window_tokens``; the 1M window when
   the request carries the model's 1M beta or a ``[1m]`` model id), or the ``context_window``
-  argument. A Claude Code session replays on a 200K window unless it shows 1M: a recorded prompt
-  above 200K or a ``[1m]`` model.
+  argument. A Claude Code session replays on the model's native window when it is 1M (every
+  4.6-and-later model, read from the model table: no ``[1m]`` suffix needed; for Opus and Sonnet
+  4.6 only from 2026-03-13, ``native_1m_since``, by the first timestamp) unless the session
+  shows 200K (an auto-compaction recorded below 200K tokens), and on 200K otherwise unless it shows
+  1M: a recorded prompt above 200K or a ``[1m]`` model.
 - ``context_window_exceeded`` fires at the first request whose ``input_tokens + output_tokens``
   exceeds the window; where ``max_tokens`` is known, models that reject up front
   (``context_overflow == "validation_error"``, before 4.5) also flag ``input_tokens + max_tokens``
@@ -38,14 +41,18 @@ def window_tokens(
     betas: tuple[str, ...] = (),
     claude_code: bool = False,
     shows_1m: bool = False,
+    shows_200k: bool = False,
+    started: str | None = None,
     override: int | None = None,
 ) -> int:
-    """The window one request must fit."""
+    """The window one request must fit; ``started``: when the session began (ISO 8601), which
+    decides whether a model's 1M window was already its standard one."""
     if override is not None:
         return override
     if info.context_1m_beta is not None and info.context_1m_beta in betas:
         info = info.with_1m_context()
-    if claude_code and not shows_1m and not info.extended_context:
+    native_1m = info.native_1m_at(started)
+    if claude_code and not shows_1m and not info.extended_context and (shows_200k or not native_1m):
         return min(info.context_window_tokens, CLAUDE_CODE_WINDOW_TOKENS)
     if claude_code and shows_1m:
         info = info.with_1m_context()

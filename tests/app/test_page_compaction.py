@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import ast
+import base64
 import json
 
-from apptest_helpers import page, run, spec, trace
+import numpy as np
+import pytest
+from apptest_helpers import ROOT, page, run, spec, trace
+
+from ctxviz.cli import main as cli_main
 
 
 def marker_names(fig: dict) -> list[str]:
@@ -39,19 +44,57 @@ def test_sdk_threshold_and_server_tool_pitfall_switch() -> None:
     run(at)  # the real-context total: same transcript without server tools, still runs
 
 
-def test_claude_code_reserve_and_recorded_mode() -> None:
+def test_claude_code_pct_override_and_recorded_mode() -> None:
     at = run(page("4_Compaction.py"))
     at.radio(key="cp_mode").set_value("claude_code")
     run(at)
     before = trace(spec(at), "Prompt (input_tokens)")["y"]
-    at.slider(key="cp_reserve").set_value(90_000)
+    # Claude Code's default threshold fires where the session compacted (request 23)
+    assert "Claude Code auto-compact (what-if)" in marker_names(spec(at))
+    at.slider(key="cp_pct").set_value(50)
     run(at)
     assert trace(spec(at), "Prompt (input_tokens)")["y"] != before
-    assert "Claude Code auto-compact (what-if)" in marker_names(spec(at))
+    at.toggle(key="cp_disable").set_value(True)
+    run(at)
+    assert "Claude Code auto-compact (what-if)" not in marker_names(spec(at))
     at.radio(key="cp_mode").set_value("recorded")
     run(at)
     assert "Compaction in the recording" in marker_names(spec(at))
     assert len(at.dataframe[0].value) == 1  # the one recorded compaction
+
+
+@pytest.mark.parametrize(
+    ("cli", "widgets"),
+    [
+        ([], {}),
+        (["--autocompact-pct-override", "50"], {"cp_pct": 50}),
+        (["--auto-compact-window", "150k"], {"cp_window": 150_000}),
+    ],
+)
+def test_the_command_line_and_the_page_agree(
+    cli: list[str], widgets: dict[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # one what-if through `ctxviz simulate --json` and through the Compaction page, at the
+    # page's defaults otherwise: the same prompts, the same events
+    path = str(ROOT / "sample_conversations" / "claude_code_session.zip")
+    assert cli_main(["simulate", path, "--claude-code-autocompact", *cli, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["undo_recorded_compactions"] is True
+    at = run(page("4_Compaction.py"))
+    at.radio(key="cp_mode").set_value("claude_code")
+    run(at)
+    for key, value in widgets.items():
+        at.slider(key=key).set_value(value)
+        run(at)
+    y = trace(spec(at), "Prompt (input_tokens)")["y"]  # plotly's typed array
+    prompts = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+    assert [r["input_tokens"] for r in data["requests"]] == prompts
+    cli_events = [e for e in data["events"] if e["type"] == "claude_code_autocompact"]
+    table = at.dataframe[0].value
+    page_events = table[table["type"] == "claude_code_autocompact"]
+    assert len(cli_events) >= 1
+    assert [e["request"] for e in cli_events] == page_events["request"].tolist()
+    assert [e["tokens_before"] for e in cli_events] == page_events["tokens_before"].tolist()
 
 
 def test_summary_size() -> None:

@@ -67,13 +67,17 @@ def test_windows_per_model_and_beta() -> None:
 
 
 def test_claude_code_sessions_replay_on_200k_unless_they_show_1m() -> None:
-    cc = dataclasses.replace(chat("claude-opus-4-6"), format="claude-code")
+    # a native 1M model (Opus 4.6) runs on 1M; a 200K model (with a 1M beta) on 200K unless the
+    # session shows 1M: a [1m] model name or a prompt above 200K
+    native = dataclasses.replace(chat("claude-opus-4-6"), format="claude-code")
+    assert simulate(native).requests["context_window"].tolist() == [1_000_000] * 3
+    cc = dataclasses.replace(chat("claude-sonnet-4-5"), format="claude-code")
     assert simulate(cc).requests["context_window"].tolist() == [200_000] * 3
-    one_m = dataclasses.replace(chat("claude-opus-4-6[1m]"), format="claude-code")
+    one_m = dataclasses.replace(chat("claude-sonnet-4-5[1m]"), format="claude-code")
     assert simulate(one_m).requests["context_window"].tolist() == [1_000_000] * 3
     big = conversation(
         [user(w(10)), assistant(w(1))],
-        model="claude-opus-4-6",
+        model="claude-sonnet-4-5",
         fmt="claude-code",
         usages=[usage(250_000, 1)],
     )
@@ -93,3 +97,22 @@ def test_context_awareness_lines_after_a_tool_call() -> None:
     )
     opus = simulate(dataclasses.replace(conv, model="claude-opus-4-1"), model="claude-opus-4-1")
     assert opus.context_awareness(1) == ()
+
+
+def test_opus_4_6_claude_code_sessions_before_march_2026_ran_on_200k() -> None:
+    # 1M became Opus/Sonnet 4.6's standard window on 2026-03-13 (native_1m_since); a session
+    # that started before it ran on 200K unless it shows 1M, one that started on or after on 1M
+    base = dataclasses.replace(chat("claude-opus-4-6"), format="claude-code")
+
+    def started(day: str) -> list[int]:
+        requests = tuple(
+            dataclasses.replace(r, timestamp=f"{day}T23:30:00-02:00") for r in base.requests
+        )
+        conv = dataclasses.replace(base, requests=requests)
+        return list(simulate(conv).requests["context_window"])
+
+    assert started("2026-02-20") == [200_000] * 3
+    assert started("2026-03-12") == [1_000_000] * 3  # 01:30 UTC on the 13th
+    assert started("2026-04-01") == [1_000_000] * 3
+    opus_4_5 = dataclasses.replace(chat("claude-opus-4-5"), format="claude-code")
+    assert simulate(opus_4_5).requests["context_window"].tolist() == [200_000] * 3
