@@ -483,6 +483,14 @@ def test_count_bad_input(bad_files: dict[str, Path], tmp_path: Path) -> None:
     assert_bad_input(run("count", bad_files["text"]), "not valid JSON", "line 1 column 1")
     assert_bad_input(run("count", bad_files["list"]), "expected a request body")
     assert_bad_input(run("count", bad_files["folder"]), "nothing_here")
+    # A Claude Code session is a transcript, not a body: say what count takes, not "Extra data"
+    session = next((SAMPLES / "claude_code_session").glob("*.jsonl"))
+    result = run("count", session)
+    assert_bad_input(result, str(session), "expected a request body", f"ctxviz summary {session}")
+    assert "Extra data" not in result.stderr
+    log = tmp_path / "log.json"
+    log.write_text('{"request": {"messages": []}, "response": {}}', encoding="utf-8")
+    assert_bad_input(run("count", log), "no 'messages'", "ctxviz summary")
     assert_bad_input(run("count", BODY, "--edits", "[{"), "--edits: not valid JSON")
     assert_bad_input(
         run("count", BODY, "--edits", '[{"type": "clear_tool_uses_20250919", "keep": 0}]'),
