@@ -993,7 +993,9 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     except _BadInput as e:
         if "Extra data" not in str(e):  # several JSON values: a JSONL log or session
             raise
-        raise _BadInput(f"{args.file}: several JSON values (a JSONL transcript?): {takes}") from None
+        raise _BadInput(
+            f"{args.file}: several JSON values (a JSONL transcript?): {takes}"
+        ) from None
     if not isinstance(body, dict) or "messages" not in body:
         got = f"a JSON {type(body).__name__}" if not isinstance(body, dict) else "no 'messages'"
         raise _BadInput(f"{args.file}: {got}: {takes}")

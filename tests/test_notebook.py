@@ -194,6 +194,24 @@ def test_simulation_repr_html_is_wired_to_simulation_html(clearing: Any) -> None
     assert clearing._repr_html_() == simulation_html(clearing)
 
 
+def test_reprs_are_one_short_line() -> None:
+    """repr(Simulation) was the whole dataclass: 1.3 MB on the bundled session."""
+    conv = ctxviz.load(SAMPLES / "claude_code_session.zip")
+    assert repr(conv) == (
+        "Conversation(format='claude-code', messages=59, requests=29, model='claude-opus-4-6', "
+        f"subagents=1, source={conv.source!r}, warnings=0)"
+    )
+    sim = ctxviz.simulate(conv, context_window=100_000, context_management=CLEAR_TOOLS)
+    n_events, n_warnings = len(sim.events), len(sim.warnings)
+    assert n_events > 1
+    assert repr(sim) == (
+        f"Simulation(requests=29, events={n_events}, model='claude-opus-4-6', window=100000, "
+        "policy='window 100,000; context_management: clear_tool_uses_20250919', "
+        f"warnings={n_warnings})"
+    )
+    assert "window=200000, policy='as recorded'" in repr(ctxviz.simulate(conv))
+
+
 # ---- the example notebook ----------------------------------------------------------------------
 
 
