@@ -8,6 +8,7 @@ use, so that reading a transcript (``ctxviz.load``) starts fast.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ctxviz.errors import TranscriptError
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         validate_compaction_control,
         validate_context_management,
     )
+    from ctxviz.widgets import explore
 
 # name -> the module that defines it (a module's own name for a submodule)
 _LAZY: dict[str, str] = {
@@ -36,6 +38,7 @@ _LAZY: dict[str, str] = {
     "cache_accounting": "ctxviz.cost",
     "request_costs": "ctxviz.cost",
     "count_tokens": "ctxviz.counting",
+    "explore": "ctxviz.widgets",
     "ModelInfo": "ctxviz.models",
     "ModelTable": "ctxviz.models",
     "default_table": "ctxviz.models",
@@ -82,6 +85,7 @@ __all__ = [
     "context_management_json",
     "count_tokens",
     "default_table",
+    "explore",
     "figures",
     "load",
     "load_all",
@@ -96,3 +100,9 @@ __all__ = [
     "validate_context_management",
 ]
 __version__ = "0.1.0"
+
+if "ipykernel" in sys.modules:  # in Jupyter: figures also carry HTML for saved notebooks
+    from ctxviz.notebook import plotly_html_fallback
+
+    plotly_html_fallback()
+

@@ -24,6 +24,7 @@ NOTEBOOK = EXAMPLES / "explore.ipynb"
 SAMPLES = ROOT / "sample_conversations"
 TOOL_LOOP = SAMPLES / "agent_tool_loop.jsonl.xz"
 BODY = SAMPLES / "request_body.json"
+PLOTLY = "application/vnd.plotly.v1+json"
 
 CLEAR_TOOLS = {
     "edits": [
@@ -280,9 +281,30 @@ def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
     assert "context-management-2025-06-27" in snippet
     assert "clear_tool_uses_20250919" in snippet
     for source in ("ctxviz.figures.timeline", "ctxviz.figures.compare"):
-        (shown,) = _cell(executed, source).outputs
-        figure = shown.data["application/vnd.plotly.v1+json"]
-        assert figure["data"], source  # traces were drawn
+        (shown,) = [o for o in _cell(executed, source).outputs if PLOTLY in o.get("data", {})]
+        assert shown.data[PLOTLY]["data"], source  # traces were drawn
+        # the HTML fallback that nbconvert and other readers of a saved notebook show
+        fallback = shown.data["text/html"]
+        assert "cdn.plot.ly" in fallback and "Plotly.newPlot" in fallback, source
+
+
+def test_example_notebook_shows_the_sliders(executed: nbformat.NotebookNode) -> None:
+    (widget,) = [o for o in _cell(executed, "explorer = ").outputs if "data" in o]
+    assert "application/vnd.jupyter.widget-view+json" in widget.data
+    assert widget.data["text/plain"].startswith("Explorer(")
+    exported = json.loads(_outputs(_cell(executed, "# The controls are ordinary")))
+    (edit,) = exported["edits"]
+    assert edit["trigger"] == {"type": "input_tokens", "value": 40_000}
+
+
+def test_executed_example_notebook_stays_small(executed: nbformat.NotebookNode) -> None:
+    """It was 3.1 MB for 6.5 KB of source: repr(Simulation) printed every frame."""
+    size = len(nbformat.writes(executed).encode())
+    source = sum(len(c.source) for c in executed.cells)
+    assert size < 600_000, (size, source)
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            assert len(out.get("data", {}).get("text/plain", "")) < 5_000, cell.source[:60]
 
 
 def test_example_notebook_shows_simulations_as_html(executed: nbformat.NotebookNode) -> None:
