@@ -105,4 +105,3 @@ if "ipykernel" in sys.modules:  # in Jupyter: figures also carry HTML for saved 
     from ctxviz.notebook import plotly_html_fallback
 
     plotly_html_fallback()
-

@@ -30,9 +30,7 @@ from ctxviz.simulator import Simulation, simulate
 try:
     import ipywidgets as w
 except ImportError as err:  # pragma: no cover - the message is the point
-    raise ImportError(
-        "ctxviz.explore needs ipywidgets: pip install 'ctxviz[notebook]'"
-    ) from err
+    raise ImportError("ctxviz.explore needs ipywidgets: pip install 'ctxviz[notebook]'") from err
 
 __all__ = ["CompactionPanel", "EditingPanel", "Explorer", "explore", "figure_bundle"]
 
