@@ -264,6 +264,7 @@ def _cell(nb: nbformat.NotebookNode, startswith: str) -> nbformat.NotebookNode:
     return next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith))
 
 
+@pytest.mark.slow
 def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
@@ -288,6 +289,7 @@ def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
         assert "cdn.plot.ly" in fallback and "Plotly.newPlot" in fallback, source
 
 
+@pytest.mark.slow
 def test_example_notebook_shows_the_sliders(executed: nbformat.NotebookNode) -> None:
     (widget,) = [o for o in _cell(executed, "explorer = ").outputs if "data" in o]
     assert "application/vnd.jupyter.widget-view+json" in widget.data
@@ -297,6 +299,7 @@ def test_example_notebook_shows_the_sliders(executed: nbformat.NotebookNode) -> 
     assert edit["trigger"] == {"type": "input_tokens", "value": 40_000}
 
 
+@pytest.mark.slow
 def test_executed_example_notebook_stays_small(executed: nbformat.NotebookNode) -> None:
     """It was 3.1 MB for 6.5 KB of source: repr(Simulation) printed every frame."""
     size = len(nbformat.writes(executed).encode())
@@ -307,6 +310,7 @@ def test_executed_example_notebook_stays_small(executed: nbformat.NotebookNode) 
             assert len(out.get("data", {}).get("text/plain", "")) < 5_000, cell.source[:60]
 
 
+@pytest.mark.slow
 def test_example_notebook_shows_simulations_as_html(executed: nbformat.NotebookNode) -> None:
     if not hasattr(ctxviz.simulate(ctxviz.load(BODY)), "_repr_html_"):
         pytest.skip("Simulation._repr_html_ is not wired yet")

@@ -124,6 +124,7 @@ def test_readme_has_the_examples() -> None:
 
 
 @pytest.mark.parametrize(("command", "shown"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
+@pytest.mark.slow
 def test_readme_console_example(command: str, shown: list[str], workdir: Path) -> None:
     result = _run(command, workdir)
     if any(line.startswith("ctxviz: error: ") for line in shown):
@@ -137,6 +138,7 @@ def test_readme_console_example(command: str, shown: list[str], workdir: Path) -
         _check_lines(shown, result.stdout)
 
 
+@pytest.mark.slow
 def test_readme_python_example(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     import plotly.graph_objects as go
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 
+import pytest
 from apptest_helpers import page, run, spec, trace
 
 
@@ -12,6 +13,7 @@ def marker_names(fig: dict) -> list[str]:
     return [t.get("name", "") for t in fig["data"] if t.get("mode") == "markers"]
 
 
+@pytest.mark.slow
 def test_server_compaction_default_and_trigger_slider() -> None:
     at = run(page("4_Compaction.py"))  # the Claude Code session, its compaction undone
     fig = spec(at)
