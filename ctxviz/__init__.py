@@ -8,6 +8,7 @@ use, so that reading a transcript (``ctxviz.load``) starts fast.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ctxviz.errors import TranscriptError
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         validate_compaction_control,
         validate_context_management,
     )
+    from ctxviz.widgets import explore
 
 # name -> the module that defines it (a module's own name for a submodule)
 _LAZY: dict[str, str] = {
@@ -37,6 +39,7 @@ _LAZY: dict[str, str] = {
     "request_costs": "ctxviz.cost",
     "price_rows": "ctxviz.cost",
     "count_tokens": "ctxviz.counting",
+    "explore": "ctxviz.widgets",
     "ModelInfo": "ctxviz.models",
     "ModelTable": "ctxviz.models",
     "default_table": "ctxviz.models",
@@ -83,6 +86,7 @@ __all__ = [
     "context_management_json",
     "count_tokens",
     "default_table",
+    "explore",
     "figures",
     "load",
     "load_all",
@@ -98,3 +102,8 @@ __all__ = [
     "validate_context_management",
 ]
 __version__ = "0.1.0"
+
+if "ipykernel" in sys.modules:  # in Jupyter: figures also carry HTML for saved notebooks
+    from ctxviz.notebook import plotly_html_fallback
+
+    plotly_html_fallback()

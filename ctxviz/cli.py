@@ -1089,12 +1089,21 @@ def _read_body(path: str) -> Any:
 def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz.counting import count_tokens
 
-    body = _read_body(args.file)
-    if not isinstance(body, dict):
+    takes = (
+        "count expected a request body (one JSON object with 'messages'); "
+        f"for a whole transcript, run: ctxviz summary {args.file}"
+    )
+    try:
+        body = _read_body(args.file)
+    except _BadInput as e:
+        if "Extra data" not in str(e):  # several JSON values: a JSONL log or session
+            raise
         raise _BadInput(
-            f"{args.file}: expected a request body (a JSON object with 'messages'), "
-            f"got a JSON {type(body).__name__}"
-        )
+            f"{args.file}: several JSON values (a JSONL transcript?): {takes}"
+        ) from None
+    if not isinstance(body, dict) or "messages" not in body:
+        got = f"a JSON {type(body).__name__}" if not isinstance(body, dict) else "no 'messages'"
+        raise _BadInput(f"{args.file}: {got}: {takes}")
     if args.model:
         body["model"] = args.model
     edits = _edits_from(args)

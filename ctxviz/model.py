@@ -313,6 +313,15 @@ class Conversation:
     warnings: list[str] = field(default_factory=list)
     """What could not be read, or was read with assumptions: one sentence each, with its place."""
 
+    def __repr__(self) -> str:
+        """A one-line summary (the messages would print the whole transcript)."""
+        return (
+            f"Conversation(format={self.format!r}, messages={len(self.messages)}, "
+            f"requests={len(self.requests)}, model={self.model!r}, "
+            f"subagents={len(self.subagents)}, source={self.source!r}, "
+            f"warnings={len(self.warnings)})"
+        )
+
     @property
     def recorded(self) -> bool:
         """Whether any request carries recorded usage."""

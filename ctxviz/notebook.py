@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -22,6 +23,7 @@ __all__ = [
     "EventCount",
     "SimulationLike",
     "SimulationSummary",
+    "plotly_html_fallback",
     "policy_description",
     "simulation_html",
     "source_sentence",
@@ -30,6 +32,9 @@ __all__ = [
 
 MAX_WARNINGS_SHOWN: Final = 20
 """The HTML lists at most this many warnings (and says how many more there are)."""
+
+HTML_FALLBACK_RENDERER: Final = "notebook_connected"
+"""Added to plotly's Jupyter renderer: the figure also as HTML (plotly.js from its CDN)."""
 
 _SPARK_WIDTH: Final = 360
 _SPARK_HEIGHT: Final = 60
@@ -397,3 +402,26 @@ def simulation_html(sim: SimulationLike) -> str:
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def plotly_html_fallback() -> str | None:
+    """In a Jupyter kernel, make plotly figures carry an HTML version beside plotly's JSON.
+
+    Plotly 6 and later display a figure in Jupyter as its JSON only
+    (``application/vnd.plotly.v1+json``), which JupyterLab, Notebook 7 and VS Code draw, but
+    which nbconvert, nbviewer and other readers of a saved notebook drop. Adding plotly's
+    ``notebook_connected`` renderer (its documented combination
+    ``plotly_mimetype+notebook_connected``) also stores a small HTML part that loads plotly.js
+    from its CDN. Done on ``import ctxviz`` in a kernel, and only when plotly chose its default
+    itself: a ``PLOTLY_RENDERER`` variable or a renderer set before is kept. Returns the
+    renderer now in use, or None where nothing was changed.
+    """
+    if os.environ.get("PLOTLY_RENDERER"):
+        return None
+    import plotly.io as pio
+
+    default = pio.renderers.default
+    if default not in ("plotly_mimetype", "vscode"):  # plotly's choices in a Jupyter kernel
+        return None
+    pio.renderers.default = f"{default}+{HTML_FALLBACK_RENDERER}"
+    return str(pio.renderers.default)

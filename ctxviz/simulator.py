@@ -375,6 +375,20 @@ class Simulation:
         assert self._ctx is not None
         return _view(self._ctx, self._rows[i], i)
 
+    def __repr__(self) -> str:
+        """A one-line summary (the frames and the conversation would print megabytes)."""
+        from ctxviz.notebook import policy_description
+
+        windows = self.requests.get("context_window")
+        window = self.settings.context_window or (
+            int(windows.max()) if windows is not None and len(windows) else None
+        )
+        return (
+            f"Simulation(requests={len(self.requests)}, events={len(self.events)}, "
+            f"model={self.settings.model or self.conversation.model!r}, window={window}, "
+            f"policy={policy_description(self.settings)!r}, warnings={len(self.warnings)})"
+        )
+
     def _repr_html_(self) -> str:
         """Jupyter's rich display: a compact summary (``ctxviz.notebook.simulation_html``)."""
         from ctxviz.notebook import simulation_html  # the notebook helpers import pandas only

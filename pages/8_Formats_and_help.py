@@ -54,6 +54,7 @@ LOGGING = """import json
 import anthropic
 
 client = anthropic.Anthropic()
+messages = [{"role": "user", "content": "Hello, Claude"}]  # your conversation so far
 request = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "messages": messages}
 response = client.messages.create(**request)
 with open("calls.jsonl", "a", encoding="utf-8") as log:

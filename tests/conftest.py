@@ -25,3 +25,12 @@ def samples_dir() -> Path:
             f"real sample transcripts not found at {SAMPLES} (shared/samples beside the repo)"
         )
     return SAMPLES
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real-browser tests are slow, and run one after another on a single xdist worker: each
+    drives a Chromium and a Streamlit server, and two at once starve a 2-core machine."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -97,6 +97,7 @@ def tokens(n: int) -> str:
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_version_and_help_through_each_entry_point(entry: list[str]) -> None:
     version = run("--version", entry=entry)
     assert version.returncode == 0
@@ -129,6 +130,7 @@ def test_no_command_is_a_usage_error() -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_summary_prints_the_as_recorded_numbers(entry: list[str]) -> None:
     sim = simulate(load(THINKING))
     result = run("summary", THINKING, entry=entry)
@@ -152,6 +154,7 @@ def test_summary_prints_the_as_recorded_numbers(entry: list[str]) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_summary_abridges_long_tables_and_all_shows_every_request() -> None:
     sim = simulate(load(TOOL_LOOP))
     n = len(sim.requests)
@@ -174,6 +177,7 @@ def test_summary_abridges_long_tables_and_all_shows_every_request() -> None:
     assert "not shown" not in full.stdout
 
 
+@pytest.mark.slow
 def test_summary_of_a_claude_code_session_lists_sub_agents_and_the_recorded_compaction() -> None:
     conv = load(SESSION_ZIP)
     assert conv.subagents, "the bundled session has a sub-agent"
@@ -194,6 +198,7 @@ def test_summary_of_a_claude_code_session_lists_sub_agents_and_the_recorded_comp
         assert f"Hidden prefix  {tokens(sim.hidden_prefix_tokens)} tokens" in out
 
 
+@pytest.mark.slow
 def test_summary_shows_the_lines_a_jsonl_file_skipped(tmp_path: Path) -> None:
     lines = THINKING.read_text(encoding="utf-8").splitlines()
     lines[2] = '{"request": {"model": "x", "messages": [}'  # line 3: not JSON
@@ -207,6 +212,7 @@ def test_summary_shows_the_lines_a_jsonl_file_skipped(tmp_path: Path) -> None:
     assert "line 3" in result.stdout
 
 
+@pytest.mark.slow
 def test_conversation_and_format_options(tmp_path: Path) -> None:
     import zipfile
 
@@ -227,6 +233,7 @@ def test_conversation_and_format_options(tmp_path: Path) -> None:
     assert_bad_input(run("summary", BODY, "--format", "claude-code"))
 
 
+@pytest.mark.slow
 def test_transcript_text_is_not_read_as_rich_markup(tmp_path: Path) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))
     body["model"] = "[bold red]claude-made-up[/bold red]"
@@ -249,6 +256,7 @@ def _json_run(*args: str | os.PathLike[str], entry: list[str] = MODULE) -> dict[
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_simulate_json_matches_the_python_api(entry: list[str]) -> None:
     sim = simulate(load(TOOL_LOOP), context_management=CLEAR_TOOLS)
     data = _json_run(TOOL_LOOP, "--clear-tool-uses-trigger", "30k", "--keep", "3", entry=entry)
@@ -271,6 +279,7 @@ def test_simulate_json_matches_the_python_api(entry: list[str]) -> None:
     assert summary["peak_input_tokens"] == int(sim.requests["input_tokens"].max())  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_edits_json_edits_file_and_convenience_flags_are_the_same_policy(tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.json"
     policy_file.write_text(json.dumps(CLEAR_TOOLS), encoding="utf-8")
@@ -323,6 +332,7 @@ def test_convenience_flags_build_the_api_object_in_the_api_order() -> None:
     assert cli.simulate_kwargs(nothing) == {}
 
 
+@pytest.mark.slow
 def test_a_narrow_terminal_leaves_columns_out_rather_than_cutting_numbers() -> None:
     sim = simulate(load(TOOL_LOOP), context_management=CLEAR_TOOLS)
     result = run("simulate", TOOL_LOOP, "--edits", json.dumps(CLEAR_TOOLS), columns=60)
@@ -337,6 +347,7 @@ def test_a_narrow_terminal_leaves_columns_out_rather_than_cutting_numbers() -> N
     assert max(len(line) for line in table.splitlines()) <= 60
 
 
+@pytest.mark.slow
 def test_compaction_threshold_and_summary_tokens_reach_the_simulator() -> None:
     kwargs = {
         "compaction_control": {"enabled": True, "context_token_threshold": 60_000},
@@ -357,6 +368,7 @@ def test_compact_trigger_is_server_compaction() -> None:
     }
 
 
+@pytest.mark.slow
 def test_model_and_window_options() -> None:
     data = _json_run(THINKING, "--model", "claude-haiku-4-5", "--window", "2500")
     sim = simulate(load(THINKING), model="claude-haiku-4-5", context_window=2500)
@@ -369,6 +381,7 @@ def test_model_and_window_options() -> None:
     assert "OVER WINDOW" in text.stdout
 
 
+@pytest.mark.slow
 def test_simulate_table_shows_policy_events_and_the_recorded_baseline() -> None:
     recorded = simulate(load(TOOL_LOOP))
     sim = simulate(load(TOOL_LOOP), context_management=CLEAR_TOOLS)
@@ -389,6 +402,7 @@ def test_simulate_table_shows_policy_events_and_the_recorded_baseline() -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_count_prints_the_api_answer_shape(entry: list[str]) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))
     result = run("count", BODY, entry=entry)
@@ -398,6 +412,7 @@ def test_count_prints_the_api_answer_shape(entry: list[str]) -> None:
     assert set(answer) == {"input_tokens"} and answer["input_tokens"] > 0
 
 
+@pytest.mark.slow
 def test_count_with_edits_and_model(tmp_path: Path) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))
     edits = [{"type": "clear_tool_uses_20250919", "trigger": {"type": "input_tokens", "value": 1}}]
@@ -417,6 +432,7 @@ def test_count_with_edits_and_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_report_writes_html_that_opens_offline(tmp_path: Path, entry: list[str]) -> None:
     out = tmp_path / "report.html"
     result = run("report", THINKING, "-o", out, entry=entry)
@@ -429,6 +445,7 @@ def test_report_writes_html_that_opens_offline(tmp_path: Path, entry: list[str])
     assert "Plotly" in page
 
 
+@pytest.mark.slow
 def test_report_with_a_policy_and_the_default_output_name(tmp_path: Path) -> None:
     result = run(
         "report", TOOL_LOOP, "--clear-tool-uses-trigger", "30k", "--keep", "3", cwd=tmp_path
@@ -457,6 +474,7 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("command", ["summary", "simulate", "report"])
+@pytest.mark.slow
 def test_missing_empty_and_garbage_files(
     command: str, bad_files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -469,6 +487,7 @@ def test_missing_empty_and_garbage_files(
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.slow
 def test_unreadable_inputs_through_each_entry_point(
     entry: list[str], bad_files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -477,12 +496,21 @@ def test_unreadable_inputs_through_each_entry_point(
     assert_bad_input(run("summary", bad_files["folder"], entry=entry), "nothing_here")
 
 
+@pytest.mark.slow
 def test_count_bad_input(bad_files: dict[str, Path], tmp_path: Path) -> None:
     assert_bad_input(run("count", tmp_path / "missing.json"), "no such file")
     assert_bad_input(run("count", bad_files["empty"]), "empty")
     assert_bad_input(run("count", bad_files["text"]), "not valid JSON", "line 1 column 1")
     assert_bad_input(run("count", bad_files["list"]), "expected a request body")
     assert_bad_input(run("count", bad_files["folder"]), "nothing_here")
+    # A Claude Code session is a transcript, not a body: say what count takes, not "Extra data"
+    session = next((SAMPLES / "claude_code_session").glob("*.jsonl"))
+    result = run("count", session)
+    assert_bad_input(result, str(session), "expected a request body", f"ctxviz summary {session}")
+    assert "Extra data" not in result.stderr
+    log = tmp_path / "log.json"
+    log.write_text('{"request": {"messages": []}, "response": {}}', encoding="utf-8")
+    assert_bad_input(run("count", log), "no 'messages'", "ctxviz summary")
     assert_bad_input(run("count", BODY, "--edits", "[{"), "--edits: not valid JSON")
     assert_bad_input(
         run("count", BODY, "--edits", '[{"type": "clear_tool_uses_20250919", "keep": 0}]'),
@@ -526,6 +554,7 @@ def test_invalid_policies(args: list[str], fragments: list[str]) -> None:
     assert_bad_input(run("simulate", THINKING, *args), *fragments)
 
 
+@pytest.mark.slow
 def test_edits_file_problems(tmp_path: Path) -> None:
     assert_bad_input(run("simulate", THINKING, "--edits-file", tmp_path / "nope.json"), "nope.json")
     bad = tmp_path / "bad.json"
@@ -533,6 +562,7 @@ def test_edits_file_problems(tmp_path: Path) -> None:
     assert_bad_input(run("simulate", THINKING, "--edits-file", bad), "not valid JSON", "line 2")
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2_with_argparse_messages() -> None:
     for args in (
         ["simulate", THINKING, "--window", "lots"],
@@ -553,6 +583,7 @@ def test_report_into_a_missing_folder_is_bad_input(tmp_path: Path) -> None:
 # ---- progress and unexpected errors ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_progress_is_shown_on_a_terminal_stderr_only() -> None:
     leader, follower = pty.openpty()
     try:
@@ -632,6 +663,7 @@ def test_token_counts_reject_what_is_not_a_whole_count(text: str) -> None:
         cli._token_count(text)
 
 
+@pytest.mark.slow
 def test_summary_of_a_claude_trace_capture(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "formats"))
     try:

@@ -24,6 +24,7 @@ NOTEBOOK = EXAMPLES / "explore.ipynb"
 SAMPLES = ROOT / "sample_conversations"
 TOOL_LOOP = SAMPLES / "agent_tool_loop.jsonl.xz"
 BODY = SAMPLES / "request_body.json"
+PLOTLY = "application/vnd.plotly.v1+json"
 
 CLEAR_TOOLS = {
     "edits": [
@@ -194,6 +195,24 @@ def test_simulation_repr_html_is_wired_to_simulation_html(clearing: Any) -> None
     assert clearing._repr_html_() == simulation_html(clearing)
 
 
+def test_reprs_are_one_short_line() -> None:
+    """repr(Simulation) was the whole dataclass: 1.3 MB on the bundled session."""
+    conv = ctxviz.load(SAMPLES / "claude_code_session.zip")
+    assert repr(conv) == (
+        "Conversation(format='claude-code', messages=59, requests=29, model='claude-opus-4-6', "
+        f"subagents=1, source={conv.source!r}, warnings=0)"
+    )
+    sim = ctxviz.simulate(conv, context_window=100_000, context_management=CLEAR_TOOLS)
+    n_events, n_warnings = len(sim.events), len(sim.warnings)
+    assert n_events > 1
+    assert repr(sim) == (
+        f"Simulation(requests=29, events={n_events}, model='claude-opus-4-6', window=100000, "
+        "policy='window 100,000; context_management: clear_tool_uses_20250919', "
+        f"warnings={n_warnings})"
+    )
+    assert "window=200000, policy='as recorded'" in repr(ctxviz.simulate(conv))
+
+
 # ---- the example notebook ----------------------------------------------------------------------
 
 
@@ -245,6 +264,7 @@ def _cell(nb: nbformat.NotebookNode, startswith: str) -> nbformat.NotebookNode:
     return next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith))
 
 
+@pytest.mark.slow
 def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
@@ -262,11 +282,35 @@ def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
     assert "context-management-2025-06-27" in snippet
     assert "clear_tool_uses_20250919" in snippet
     for source in ("ctxviz.figures.timeline", "ctxviz.figures.compare"):
-        (shown,) = _cell(executed, source).outputs
-        figure = shown.data["application/vnd.plotly.v1+json"]
-        assert figure["data"], source  # traces were drawn
+        (shown,) = [o for o in _cell(executed, source).outputs if PLOTLY in o.get("data", {})]
+        assert shown.data[PLOTLY]["data"], source  # traces were drawn
+        # the HTML fallback that nbconvert and other readers of a saved notebook show
+        fallback = shown.data["text/html"]
+        assert "cdn.plot.ly" in fallback and "Plotly.newPlot" in fallback, source
 
 
+@pytest.mark.slow
+def test_example_notebook_shows_the_sliders(executed: nbformat.NotebookNode) -> None:
+    (widget,) = [o for o in _cell(executed, "explorer = ").outputs if "data" in o]
+    assert "application/vnd.jupyter.widget-view+json" in widget.data
+    assert widget.data["text/plain"].startswith("Explorer(")
+    exported = json.loads(_outputs(_cell(executed, "# The controls are ordinary")))
+    (edit,) = exported["edits"]
+    assert edit["trigger"] == {"type": "input_tokens", "value": 40_000}
+
+
+@pytest.mark.slow
+def test_executed_example_notebook_stays_small(executed: nbformat.NotebookNode) -> None:
+    """It was 3.1 MB for 6.5 KB of source: repr(Simulation) printed every frame."""
+    size = len(nbformat.writes(executed).encode())
+    source = sum(len(c.source) for c in executed.cells)
+    assert size < 600_000, (size, source)
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            assert len(out.get("data", {}).get("text/plain", "")) < 5_000, cell.source[:60]
+
+
+@pytest.mark.slow
 def test_example_notebook_shows_simulations_as_html(executed: nbformat.NotebookNode) -> None:
     if not hasattr(ctxviz.simulate(ctxviz.load(BODY)), "_repr_html_"):
         pytest.skip("Simulation._repr_html_ is not wired yet")

@@ -95,6 +95,7 @@ def assert_tool_results_matched(messages: list[Json]) -> None:
 # --- the generator -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_samples_are_up_to_date() -> None:
     result = subprocess.run(
         [sys.executable, str(GENERATOR), "--check"],
@@ -106,6 +107,7 @@ def test_committed_samples_are_up_to_date() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     generator = load_generator()
     first = generator.write_all(tmp_path / "a")
@@ -116,6 +118,7 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == first[name]
 
 
+@pytest.mark.slow
 def test_check_detects_a_difference(tmp_path: Path) -> None:
     generator = load_generator()
     generator.write_all(tmp_path)

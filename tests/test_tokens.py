@@ -325,6 +325,7 @@ def test_memo_counter_equals_ctok_on_calibration_slices() -> None:
 
 
 @needs_calibration
+@pytest.mark.slow
 def test_default_counter_accuracy_on_calibration() -> None:
     """Median and p90 absolute % error of count_text per family within the stated targets."""
     docs = list(_calibration())[1::2]  # odd documents; the estimator's settings are not fitted

@@ -17,6 +17,7 @@ def marker_names(fig: dict) -> list[str]:
     return [t.get("name", "") for t in fig["data"] if t.get("mode") == "markers"]
 
 
+@pytest.mark.slow
 def test_server_compaction_default_and_trigger_slider() -> None:
     at = run(page("4_Compaction.py"))  # the Claude Code session, its compaction undone
     fig = spec(at)

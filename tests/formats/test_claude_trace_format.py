@@ -369,6 +369,7 @@ def test_capture_is_detected_from_content() -> None:
     assert loading.loads(capture(), format="claude-trace").format == "claude-trace"
 
 
+@pytest.mark.slow
 def test_every_request_keeps_its_recorded_prompt_and_output() -> None:
     conv = loading.loads(capture())
     names = ["quota", "main1", "title", "main2", "agent1", "agent2", "main3"]

@@ -7,6 +7,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -265,6 +266,7 @@ def encode(doc: Any, index: int) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(st.integers(0, len(DOCUMENTS) - 1), st.integers(0, 10**6), json_values)
+@pytest.mark.slow
 def test_any_replacement_loads_or_raises_transcript_error(index: int, pick: int, new: Any) -> None:
     doc = DOCUMENTS[index]
     all_paths = paths(doc)

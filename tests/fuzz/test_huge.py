@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fuzz._check import run_case
 
 UNIT = "word " * 20 + "-" * 50 + "\n" * 30 + "😀" * 5 + "<script>x</script>"
 TARGET_BYTES = 100_000_000
 
 
+@pytest.mark.slow
 def test_a_100_mb_string_loads_and_simulates_in_bounded_time() -> None:
     text = UNIT * (TARGET_BYTES // len(UNIT.encode()))
     assert len(text.encode()) > 0.99 * TARGET_BYTES

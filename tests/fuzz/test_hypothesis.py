@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -123,6 +124,7 @@ messages = st.lists(message, min_size=1, max_size=6)
     ),
     as_bytes=st.booleans(),
 )
+@pytest.mark.slow
 def test_anthropic_request_body(body: dict[str, Any], as_bytes: bool) -> None:
     _run(json.dumps(body), "hypothesis anthropic body", as_bytes)
 
@@ -146,6 +148,7 @@ response = obj(
     ),
     jsonl=st.booleans(),
 )
+@pytest.mark.slow
 def test_anthropic_log(pairs: list[dict[str, Any]], jsonl: bool) -> None:
     text = "\n".join(json.dumps(p) for p in pairs) if jsonl else json.dumps(pairs)
     _run(text, "hypothesis anthropic log", True)
@@ -180,6 +183,7 @@ cc_record = obj(
 
 @SETTINGS
 @given(records=st.lists(cc_record, min_size=1, max_size=10), junk=st.lists(any_text, max_size=2))
+@pytest.mark.slow
 def test_claude_code_session(records: list[dict[str, Any]], junk: list[str]) -> None:
     lines = [json.dumps(r) for r in records] + junk
     _run("\n".join(lines), "hypothesis claude code", True)
@@ -238,6 +242,7 @@ chat_message = obj(
         max_size=3,
     )
 )
+@pytest.mark.slow
 def test_claude_ai_export(convs: list[dict[str, Any]]) -> None:
     _run(json.dumps(convs), "hypothesis claude.ai", True)
 

@@ -30,11 +30,13 @@ def _run(cls: str, seeds: tuple[Seed, ...]) -> None:
 
 
 @pytest.mark.parametrize("cls", sorted(MUTATORS))
+@pytest.mark.slow
 def test_mutated_bundled_samples(cls: str) -> None:
     _run(cls, bundled_seeds())
 
 
 @pytest.mark.parametrize("cls", sorted(MUTATORS))
+@pytest.mark.slow
 def test_mutated_real_samples(cls: str) -> None:
     seeds = shared_seeds()
     if not seeds:
@@ -42,6 +44,7 @@ def test_mutated_real_samples(cls: str) -> None:
     _run(cls, seeds)
 
 
+@pytest.mark.slow
 def test_seeds_load_and_simulate() -> None:
     """The unmutated seeds, whole: the baseline every mutation starts from."""
     for seed in (*bundled_seeds(full=True), *shared_seeds(full=True)):

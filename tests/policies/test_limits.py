@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from _sim_builders import assistant, call, conversation, result, usage, user, w, words
 
 from ctxviz.simulator import simulate
@@ -53,6 +54,7 @@ def test_models_before_4_5_reject_input_plus_max_tokens_up_front() -> None:
     assert "validation error" in ev["detail"].iat[0]
 
 
+@pytest.mark.slow
 def test_windows_per_model_and_beta() -> None:
     assert simulate(chat()).requests["context_window"].tolist() == [200_000] * 3
     beta = chat()

@@ -182,6 +182,7 @@ def test_exports_and_command_line_never_hold_the_key(
     assert "ANTHROPIC_API_KEY" not in exports["call.py"] or key not in exports["call.py"]
 
 
+@pytest.mark.slow
 def test_the_app_never_shows_the_key_in_its_url_or_page(key: str) -> None:
     """Every page, in AppTest: the URL's query parameters and every element's text."""
     from tests.safety._apptest import PAGES, page, page_text, query_string

@@ -13,6 +13,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.safety._apptest import PAGES, ROOT, elements, page
 
 APP_FILES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")),
@@ -145,6 +147,7 @@ class _Session:
         self.pages_checked += 1
 
 
+@pytest.mark.slow
 def test_two_concurrent_sessions_see_only_their_own_upload() -> None:
     """Both sessions live at once in one process (sharing the server's caches), their steps
     interleaved: upload, upload, then every page in turn, twice. (AppTest swaps process-wide

@@ -1,0 +1,500 @@
+"""Jupyter sliders: the app's Context editing and Compaction controls, over one conversation.
+
+``ctxviz.explore(conv)`` returns a widget (ipywidgets, the optional ``notebook`` extra) with two
+tabs that mirror the app's pages: every option of ``clear_tool_uses_20250919`` and
+``clear_thinking_20251015``; compaction as recorded, by the server (``compact_20260112``), by the
+SDK (``compaction_control``) or by Claude Code's auto-compact. A change replays the conversation
+and redraws, in place, the page's figure (``ctxviz.figures``), its summary and the configuration
+to paste into code (``ctxviz.snippets``). Each tab opens on the recording where the app's page
+does: compaction as recorded, one click from a what-if.
+
+It works wherever ipywidgets renders: JupyterLab, Notebook 7 and VS Code. The figure goes through
+an ``Output`` widget with plotly's JSON and an HTML fallback, so a saved notebook shows it too.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from ctxviz import figures, snippets
+from ctxviz.model import Conversation
+from ctxviz.notebook import simulation_html
+from ctxviz.simulator import Simulation, simulate
+
+try:
+    import ipywidgets as w
+except ImportError as err:  # pragma: no cover - the message is the point
+    raise ImportError("ctxviz.explore needs ipywidgets: pip install 'ctxviz[notebook]'") from err
+
+__all__ = ["CompactionPanel", "EditingPanel", "Explorer", "explore", "figure_bundle"]
+
+DEFAULT_WINDOW_TOKENS: Final = 200_000
+COMPACTION_MODES: Final = {
+    "recorded": "As recorded",
+    "server": "Server: compact_20260112",
+    "sdk": "SDK: compaction_control",
+    "claude_code": "Claude Code auto-compact",
+}
+SDK_TOTALS: Final = {
+    "sdk": "As the SDK adds it up (server-tool reads inflate it)",
+    "context": "The real context (what the fix would use)",
+}
+_WIDE: Final = {"width": "98%"}
+_STYLE: Final = {"description_width": "initial"}
+
+
+def figure_bundle(fig: go.Figure) -> dict[str, Any]:
+    """A figure's display data: plotly's JSON for JupyterLab, Notebook and VS Code, and an HTML
+    page part (plotly.js from its CDN) for nbconvert and other viewers of a saved notebook."""
+    fig_dict = fig.to_dict()
+    bundle: dict[str, Any] = {"text/plain": f"<plotly figure: {fig.layout.title.text or ''}>"}
+    for renderer in ("plotly_mimetype", "notebook_connected"):
+        bundle.update(pio.renderers[renderer].to_mimebundle(fig_dict))
+    return bundle
+
+
+def _table_bundle(frame: Any) -> dict[str, Any]:
+    return {
+        "text/html": frame.to_html(index=False, na_rep=""),
+        "text/plain": frame.to_string(index=False),
+    }
+
+
+def _slider(description: str, value: int, low: int, high: int, step: int = 1) -> Any:
+    return w.IntSlider(
+        value=min(max(value, low), high),
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        continuous_update=False,  # replay once the slider is released
+        style=_STYLE,
+        layout=_WIDE,
+    )
+
+
+def _pre(text: str) -> str:
+    return f"<pre style='white-space:pre-wrap;margin:0'>{html.escape(text)}</pre>"
+
+
+class _Panel:
+    """One page: controls, then the summary, the figure, and the configuration to export.
+
+    ``sim``, ``figure`` and ``exports`` (title -> text) are the latest replay's; ``error`` is
+    the message of a configuration the API would reject (None when the replay ran).
+    """
+
+    title = ""
+
+    def __init__(self, conv: Conversation, base: Mapping[str, Any], window_tokens: int) -> None:
+        self.conv = conv
+        self.base = dict(base)
+        self.window_tokens = window_tokens
+        self.sim: Simulation | None = None
+        self.figure: go.Figure | None = None
+        self.exports: dict[str, str] = {}
+        self.error: str | None = None
+        self.summary = w.HTML()
+        self.output = w.Output()
+        self.export_box = w.VBox()
+        self.controls: dict[str, Any] = {}
+        self.widget = w.VBox()
+
+    def _watch(self, controls: Mapping[str, Any], callback: Callable[[Any], None]) -> None:
+        self.controls.update(controls)
+        for control in controls.values():
+            control.observe(callback, names="value")
+
+    # what a panel defines
+    def kwargs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def draw(self, sim: Simulation) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def export_texts(self, kwargs: Mapping[str, Any]) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _sync(self) -> None:
+        """Enable the controls that apply to the current choices."""
+
+    def _sdk_call(
+        self, context_management: Any = None, compaction_control: Any = None
+    ) -> dict[str, str]:
+        model = self.base.get("model") or self.conv.model
+        if not model:
+            return {"Python SDK call": "No SDK call: the transcript names no model."}
+        thinking = next(
+            (r.thinking for r in reversed(self.conv.requests) if isinstance(r.thinking, Mapping)),
+            None,
+        )
+        try:
+            program = snippets.python_sdk_call(
+                model,
+                context_management=context_management,
+                compaction_control=compaction_control,
+                thinking=thinking,
+            )
+        except ValueError as err:
+            program = f"No SDK call for this policy: {err}"
+        return {"Python SDK call": program}
+
+    def update(self, _change: Any = None) -> None:
+        """Replay with the controls' values and redraw everything in place."""
+        self._sync()
+        kwargs = self.kwargs()
+        try:
+            sim = simulate(self.conv, **self.base, **kwargs)
+        except ValueError as err:  # a policy the API would reject: say so, keep the last figure
+            self.error = str(err)
+            self.summary.value = (
+                f"<p style='color:#b00020'><b>The API would reject this:</b> "
+                f"{html.escape(self.error)}</p>"
+            )
+            return
+        self.error = None
+        self.sim = sim
+        self.summary.value = simulation_html(sim)
+        outputs = self.draw(sim)
+        self.output.outputs = tuple(
+            {"output_type": "display_data", "data": data, "metadata": {}} for data in outputs
+        )
+        self.exports = self.export_texts(kwargs)
+        self.export_box.children = tuple(
+            w.VBox(
+                [
+                    w.HTML(f"<b>{html.escape(title)}</b>"),
+                    w.Textarea(
+                        value=text,
+                        rows=min(text.count("\n") + 2, 30),
+                        layout=_WIDE,
+                    ),
+                ]
+            )
+            for title, text in self.exports.items()
+        )
+
+
+class EditingPanel(_Panel):
+    """The Context editing page: ``clear_tool_uses_20250919`` and ``clear_thinking_20251015``."""
+
+    title = "Context editing"
+
+    def __init__(self, conv: Conversation, base: Mapping[str, Any], window_tokens: int) -> None:
+        super().__init__(conv, base, window_tokens)
+        thinking = conv.thinking_enabled
+        controls = {
+            "clear_tools": w.Checkbox(value=True, description="Clear old tool results"),
+            "trigger_type": w.RadioButtons(
+                options=["input_tokens", "tool_uses"], value="input_tokens", description="trigger"
+            ),
+            "trigger_tokens": _slider(
+                "trigger.value (input tokens)",
+                100_000,
+                5_000,
+                max(window_tokens, 10_000),
+                5_000,
+            ),
+            "trigger_uses": _slider("trigger.value (tool uses)", 10, 1, 200),
+            "keep": _slider("keep (tool uses)", 3, 1, 50),
+            "clear_at_least": w.BoundedIntText(
+                value=0,
+                min=0,
+                max=10_000_000,
+                step=1_000,
+                description="clear_at_least (input tokens, 0: none)",
+                style=_STYLE,
+            ),
+            "exclude_tools": w.SelectMultiple(
+                options=list(conv.tool_names), value=(), description="exclude_tools"
+            ),
+            "clear_tool_inputs": w.Checkbox(value=False, description="clear_tool_inputs"),
+            "clear_thinking": w.Checkbox(
+                value=False,
+                description="Clear old thinking"
+                if thinking
+                else "Clear old thinking (no extended thinking in this transcript)",
+                disabled=not thinking,
+                style=_STYLE,
+            ),
+            "thinking_keep": _slider("keep: thinking_turns", 1, 1, 20),
+        }
+        self._watch(controls, self.update)
+        self.request = _slider("Request", 0, 0, max(len(conv.requests) - 1, 0))
+        self.request.observe(self._show_applied_edits, names="value")
+        self.applied_edits = w.HTML()
+        c = self.controls
+        self.widget.children = (
+            w.HTML("<h4>clear_tool_uses_20250919</h4>"),
+            c["clear_tools"],
+            w.HBox([c["trigger_type"], w.VBox([c["trigger_tokens"], c["trigger_uses"]])]),
+            c["keep"],
+            c["clear_at_least"],
+            w.HBox([c["exclude_tools"], c["clear_tool_inputs"]]),
+            w.HTML("<h4>clear_thinking_20251015</h4>"),
+            w.HBox([c["clear_thinking"], c["thinking_keep"]]),
+            self.summary,
+            self.output,
+            w.HTML("<h4>applied_edits</h4>"),
+            self.request,
+            self.applied_edits,
+            w.HTML("<h4>Export</h4>"),
+            self.export_box,
+        )
+        self.update()
+
+    def _sync(self) -> None:
+        c = self.controls
+        off = not c["clear_tools"].value
+        for name in ("trigger_type", "keep", "clear_at_least", "exclude_tools"):
+            c[name].disabled = off
+        c["clear_tool_inputs"].disabled = off
+        by_tokens = c["trigger_type"].value == "input_tokens"
+        c["trigger_tokens"].disabled = off or not by_tokens
+        c["trigger_uses"].disabled = off or by_tokens
+        c["trigger_tokens"].layout.display = None if by_tokens else "none"
+        c["trigger_uses"].layout.display = "none" if by_tokens else None
+        c["thinking_keep"].disabled = not c["clear_thinking"].value
+
+    def context_management(self) -> dict[str, Any] | None:
+        """The ``context_management`` object the controls describe (None: no edit)."""
+        c = self.controls
+        edits: list[dict[str, Any]] = []
+        if c["clear_thinking"].value and self.conv.thinking_enabled:
+            edits.append(
+                {
+                    "type": "clear_thinking_20251015",
+                    "keep": {"type": "thinking_turns", "value": c["thinking_keep"].value},
+                }
+            )
+        if c["clear_tools"].value:
+            trigger_type = c["trigger_type"].value
+            slider = "trigger_tokens" if trigger_type == "input_tokens" else "trigger_uses"
+            edit: dict[str, Any] = {
+                "type": "clear_tool_uses_20250919",
+                "trigger": {"type": trigger_type, "value": c[slider].value},
+                "keep": {"type": "tool_uses", "value": c["keep"].value},
+            }
+            if c["clear_at_least"].value:
+                edit["clear_at_least"] = {
+                    "type": "input_tokens",
+                    "value": c["clear_at_least"].value,
+                }
+            if c["exclude_tools"].value:
+                edit["exclude_tools"] = list(c["exclude_tools"].value)
+            if c["clear_tool_inputs"].value:
+                edit["clear_tool_inputs"] = True
+            edits.append(edit)
+        return {"edits": edits} if edits else None
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"context_management": self.context_management()}
+
+    def draw(self, sim: Simulation) -> list[dict[str, Any]]:
+        self.figure = figures.context_editing(sim)
+        table = figures.applied_edits_table(sim)
+        last = max(len(sim.requests) - 1, 0)
+        self.request.max = last
+        self.request.value = int(table["request"].max()) if len(table) else last
+        self._show_applied_edits()
+        return [figure_bundle(self.figure)]
+
+    def _show_applied_edits(self, _change: Any = None) -> None:
+        i = self.request.value
+        if self.sim is None or i >= len(self.sim.requests):
+            self.applied_edits.value = ""
+            return
+        self.applied_edits.value = (
+            f"What the API returns in context_management.applied_edits for request {i}:"
+            + _pre(json.dumps(self.sim.applied_edits(i), indent=2))
+        )
+
+    def export_texts(self, kwargs: Mapping[str, Any]) -> dict[str, str]:
+        cm = kwargs["context_management"]
+        if cm is None:
+            return {"context_management": "No edit selected: the replay is as recorded."}
+        return {
+            "context_management": snippets.context_management_json(cm),
+            **self._sdk_call(context_management=cm),
+        }
+
+
+class CompactionPanel(_Panel):
+    """The Compaction page: as recorded, ``compact_20260112``, ``compaction_control`` or Claude
+    Code's auto-compact, with the summary size and the recorded compactions undone or kept."""
+
+    title = "Compaction"
+
+    def __init__(self, conv: Conversation, base: Mapping[str, Any], window_tokens: int) -> None:
+        super().__init__(conv, base, window_tokens)
+        recorded = bool(conv.compactions)
+        controls = {
+            "mode": w.RadioButtons(
+                options=[(label, key) for key, label in COMPACTION_MODES.items()],
+                value="recorded",
+                description="Compaction",
+            ),
+            "trigger": _slider(
+                "trigger (input tokens)",
+                150_000,
+                50_000,
+                max(window_tokens, 60_000),
+                5_000,
+            ),
+            "pause": w.Checkbox(value=False, description="pause_after_compaction"),
+            "threshold": _slider(
+                "context_token_threshold",
+                100_000,
+                5_000,
+                max(window_tokens, 10_000),
+                5_000,
+            ),
+            "totals": w.Dropdown(
+                options=[(label, key) for key, label in SDK_TOTALS.items()],
+                value="sdk",
+                description="Server-tool pitfall: the total compared",
+                style=_STYLE,
+            ),
+            "reserve": _slider(
+                "reserve (tokens below the window)",
+                33_000,
+                0,
+                max(window_tokens // 2, 1_000),
+                1_000,
+            ),
+            "summary_tokens": w.BoundedIntText(
+                value=0,
+                min=0,
+                max=1_000_000,
+                step=500,
+                description="Summary size (tokens, 0: observed, else 3,000)",
+                style=_STYLE,
+            ),
+            "undo": w.Checkbox(
+                value=recorded,
+                description="Undo the recorded compactions",
+                disabled=not recorded,
+                style=_STYLE,
+            ),
+        }
+        self._watch(controls, self.update)
+        self._baseline: Simulation | None = None
+        c = self.controls
+        self.widget.children = (
+            c["mode"],
+            w.HBox(
+                [
+                    w.VBox([c["trigger"], c["pause"], c["threshold"], c["totals"], c["reserve"]]),
+                    w.VBox([c["summary_tokens"], c["undo"]]),
+                ]
+            ),
+            self.summary,
+            self.output,
+            w.HTML("<h4>Export</h4>"),
+            self.export_box,
+        )
+        self.update()
+
+    def _sync(self) -> None:
+        c = self.controls
+        mode = c["mode"].value
+        shown: tuple[str, ...] = {
+            "server": ("trigger", "pause"),
+            "sdk": ("threshold", "totals"),
+            "claude_code": ("reserve",),
+        }.get(mode, ())
+        for name in ("trigger", "pause", "threshold", "totals", "reserve"):
+            c[name].layout.display = None if name in shown else "none"
+        c["summary_tokens"].disabled = mode == "recorded"
+        c["undo"].disabled = mode == "recorded" or not self.conv.compactions
+
+    def kwargs(self) -> dict[str, Any]:
+        c = self.controls
+        mode = c["mode"].value
+        if mode == "recorded":
+            return {}
+        kw: dict[str, Any] = {
+            "summary_tokens": c["summary_tokens"].value or None,
+            "undo_recorded_compactions": bool(c["undo"].value and self.conv.compactions),
+        }
+        if mode == "server":
+            edit: dict[str, Any] = {
+                "type": "compact_20260112",
+                "trigger": {"type": "input_tokens", "value": c["trigger"].value},
+            }
+            if c["pause"].value:
+                edit["pause_after_compaction"] = True
+            kw["context_management"] = {"edits": [edit]}
+        elif mode == "sdk":
+            kw["compaction_control"] = {
+                "enabled": True,
+                "context_token_threshold": c["threshold"].value,
+            }
+            kw["compaction_control_totals"] = c["totals"].value
+        else:
+            kw["claude_code_autocompact"] = {"reserve_tokens": c["reserve"].value}
+        return kw
+
+    def draw(self, sim: Simulation) -> list[dict[str, Any]]:
+        recorded = bool(self.conv.compactions)
+        what_if = self.controls["mode"].value != "recorded"
+        if self._baseline is None:
+            self._baseline = simulate(self.conv, **self.base, undo_recorded_compactions=recorded)
+        self.figure = figures.compaction(
+            sim,
+            baseline=self._baseline if what_if or recorded else None,
+            baseline_name="No compaction" if recorded else "As recorded",
+        )
+        events = figures.events_table(sim, types=figures.COMPACTION_EVENTS)
+        return [figure_bundle(self.figure), _table_bundle(events)]
+
+    def export_texts(self, kwargs: Mapping[str, Any]) -> dict[str, str]:
+        mode = self.controls["mode"].value
+        if mode == "recorded":
+            return {"Policy": "As recorded: no policy to export."}
+        if mode == "claude_code":
+            return {
+                "Policy": "Claude Code's auto-compact is a client behaviour, not an API setting."
+            }
+        cm = kwargs.get("context_management")
+        cc = kwargs.get("compaction_control")
+        texts = (
+            {"context_management": snippets.context_management_json(cm)}
+            if cm is not None
+            else {"compaction_control": snippets.compaction_control_dict(cc or {})}
+        )
+        return {**texts, **self._sdk_call(context_management=cm, compaction_control=cc)}
+
+
+class Explorer(w.Tab):  # type: ignore[misc]  # ipywidgets has no type information
+    """The two pages as tabs; ``editing`` and ``compaction`` are their panels."""
+
+    def __init__(self, conv: Conversation, **base: Any) -> None:
+        recorded = simulate(conv, **base)
+        windows = recorded.requests.get("context_window")
+        window_tokens = (
+            int(windows.max()) if windows is not None and len(windows) else DEFAULT_WINDOW_TOKENS
+        )
+        self.editing = EditingPanel(conv, base, window_tokens)
+        self.compaction = CompactionPanel(conv, base, window_tokens)
+        super().__init__(children=[self.editing.widget, self.compaction.widget])
+        self.titles = (self.editing.title, self.compaction.title)
+
+
+def explore(
+    conv: Conversation, *, model: str | None = None, context_window: int | None = None
+) -> Explorer:
+    """Sliders over ``conv`` in a notebook: the app's Context editing and Compaction controls,
+    the figures redrawn in place, and the configuration to export beside them.
+
+    ``model`` and ``context_window`` replay every policy on another model or window. Needs
+    ipywidgets (``pip install 'ctxviz[notebook]'``).
+    """
+    base = {k: v for k, v in {"model": model, "context_window": context_window}.items() if v}
+    return Explorer(conv, **base)
