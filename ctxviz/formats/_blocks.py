@@ -142,18 +142,24 @@ def _show(value: object) -> str:
 TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
 
 
+def json_value(text: str | bytes) -> Any:
+    """``json.loads`` for text from outside, failing only with ValueError (json has no depth
+    limit of its own: the interpreter's RecursionError becomes a ValueError naming TOO_DEEP)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+
+
 def read_record(line: str, n: int, notes: Notes) -> dict[str, Any] | None:
     """Line ``n`` of JSON Lines as an object, or None with a warning naming the line."""
     try:
-        obj = json.loads(line)
+        obj = json_value(line)
     except json.JSONDecodeError as e:
         notes.warn(f"line {n}", f"not valid JSON ({e.msg} at column {e.colno}); skipped")
         return None
-    except ValueError as e:  # e.g. an integer too long to convert
+    except ValueError as e:  # nested too deeply, an integer too long to convert
         notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
-        return None
-    except RecursionError:  # json has no depth limit of its own
-        notes.warn(f"line {n}", f"not valid JSON ({TOO_DEEP}); skipped")
         return None
     if not isinstance(obj, dict):
         notes.warn(f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped")
