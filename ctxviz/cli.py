@@ -1214,7 +1214,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
             title=title,
             compare=compare,
             premium_threshold_tokens=threshold,
-            warnings=list(conv.warnings),
+            warnings=[w for w in _warnings_of(conv, sim) if w not in sim.warnings],
         )
         output.write_text(page, encoding="utf-8")
     size = output.stat().st_size

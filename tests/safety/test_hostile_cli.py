@@ -130,6 +130,9 @@ def test_a_session_with_no_requests_is_an_empty_summary(tmp_path: Path) -> None:
     data = json.loads(run("simulate", main, "--json").stdout)
     assert data["requests"] == [] and data["summary"]["requests"] == 0
     assert any(w.startswith("no requests") for w in data["warnings"])
+    report = tmp_path / "report.html"
+    assert run("report", main, "-o", report).returncode == 0
+    assert "no requests: the transcript holds no assistant turn" in report.read_text("utf-8")
 
 
 # ---- a reader that goes away -------------------------------------------------------------------
