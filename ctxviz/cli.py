@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _json_arg(text: str, what: str) -> Any:
-    from ctxviz.formats._blocks import json_value
+    from ctxviz.errors import json_value
 
     try:
         return json_value(text)
@@ -593,7 +593,7 @@ class _Steps:
 
 
 def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
-    from ctxviz.formats._blocks import TOO_DEEP
+    from ctxviz.errors import TOO_DEEP
     from ctxviz.loading import load
 
     path: str = args.file

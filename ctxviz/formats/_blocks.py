@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ctxviz.errors import TranscriptError
+from ctxviz.errors import TOO_DEEP as TOO_DEEP  # for the loaders
+from ctxviz.errors import TranscriptError, json_value
 from ctxviz.model import (
     Block,
     CompactionBlock,
@@ -138,17 +139,6 @@ def _show(value: object) -> str:
 
 
 # ---- JSON Lines --------------------------------------------------------------------------------
-
-TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
-
-
-def json_value(text: str | bytes) -> Any:
-    """``json.loads`` for text from outside, failing only with ValueError (json has no depth
-    limit of its own: the interpreter's RecursionError becomes a ValueError naming TOO_DEEP)."""
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ValueError(TOO_DEEP) from None
 
 
 def read_record(line: str, n: int, notes: Notes) -> dict[str, Any] | None:

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ctxviz.errors import json_value
 from ctxviz.formats._blocks import (
     Notes,
     at,
     check_messages,
     fail,
-    json_value,
     kind,
     need_dict,
     need_list,

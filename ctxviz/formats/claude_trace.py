@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from ctxviz.errors import TranscriptError
+from ctxviz.errors import TranscriptError, json_value
 from ctxviz.formats import anthropic
-from ctxviz.formats._blocks import Notes, at, json_value
+from ctxviz.formats._blocks import Notes, at
 from ctxviz.formats.anthropic import Pair
 from ctxviz.model import Conversation
 

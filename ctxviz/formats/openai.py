@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ctxviz.errors import json_value
 from ctxviz.formats._blocks import (
     Notes,
     at,
     dict_or_empty,
     fail,
-    json_value,
     kind,
     need_dict,
     need_list,

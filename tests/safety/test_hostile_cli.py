@@ -53,7 +53,7 @@ def _lines(path: Path) -> list[str]:
 # ---- JSON nested too deeply --------------------------------------------------------------------
 
 
-def test_deep_json_in_count_and_in_edits_is_bad_input(tmp_path: Path) -> None:
+def test_deep_json_in_a_body_edits_or_a_model_table_is_bad_input(tmp_path: Path) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))
     deep_body = tmp_path / "deep_body.json"
     deep_body.write_text(json.dumps(body)[:-1] + f', "metadata": {DEEP}}}', encoding="utf-8")
@@ -63,6 +63,7 @@ def test_deep_json_in_count_and_in_edits_is_bad_input(tmp_path: Path) -> None:
     _one_error_line(run("count", BODY, "--edits-file", edits), "deep_edits.json", TOO_DEEP)
     _one_error_line(run("simulate", THINKING, "--edits-file", edits), "deep_edits.json", TOO_DEEP)
     _one_error_line(run("simulate", THINKING, "--edits", DEEP), "--edits", TOO_DEEP)
+    _one_error_line(run("models", "--models", edits), "deep_edits.json", TOO_DEEP)
 
 
 def _deep_head(folder: Path) -> Path:
