@@ -327,6 +327,21 @@ def test_a_hostile_name_cannot_change_the_python_program(
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_display_name_in_a_model_table_stays_a_comment(name: str) -> None:
+    """A user's model table (the app's sidebar, --models) names models too."""
+    from ctxviz.models import load_model_table
+
+    def program(display_name: str) -> str:
+        entry = {"id": "claude-opus-4-6", "display_name": display_name}
+        table = load_model_table(data={"models": [entry]})
+        return python_sdk_call("claude-opus-4-6", context_management=ALL_THREE, table=table)
+
+    hostile = program(name)
+    assert _shape(hostile) == _shape(program(BENIGN_NAME))
+    _one_line_per_newline(hostile)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_a_hostile_name_stays_data_in_the_json_and_the_dict(name: str) -> None:
     _, cm_json, cc_dict, cm, cc = _exports(name)
     assert json.loads(cm_json) == cm
