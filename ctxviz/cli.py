@@ -592,8 +592,14 @@ class _Steps:
 # ---- loading and simulating --------------------------------------------------------------------
 
 
+def _in_file(path: str, error: Exception) -> _BadInput:
+    """A problem in the file as one message that names it first."""
+    message = str(error)
+    return _BadInput(message if message.startswith(path) else f"{path}: {message}")
+
+
 def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
-    from ctxviz.errors import TOO_DEEP
+    from ctxviz.errors import TOO_DEEP, TranscriptError
     from ctxviz.loading import load
 
     path: str = args.file
@@ -605,6 +611,8 @@ def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
     with steps.step(f"Loading {path}"):
         try:
             return load(path, format=args.format, conversation=selector)
+        except TranscriptError as e:
+            raise _in_file(path, e) from None
         except RecursionError:  # a check that parses JSON without json_value's guard
             raise _BadInput(f"{path}: not valid JSON ({TOO_DEEP})") from None
 
@@ -1169,6 +1177,7 @@ def _read_body(path: str) -> Any:
 
 def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz.counting import count_tokens
+    from ctxviz.errors import TranscriptError
 
     body = _read_body(args.file)
     if not isinstance(body, dict):
@@ -1183,7 +1192,10 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         body["context_management"] = edits
     table = _table(args)
     with steps.step(f"Counting {args.file}"):
-        answer = count_tokens(body, models=table)
+        try:
+            answer = count_tokens(body, models=table)
+        except TranscriptError as e:
+            raise _in_file(args.file, e) from None
     json.dump(answer, out, indent=2)
     out.write("\n")
     return EXIT_OK

@@ -286,3 +286,22 @@ def test_an_error_naming_a_hostile_file_is_one_inert_line(
     assert len(err.strip().splitlines()) == 1, err
     assert not any(raw in err for raw in RAW), err
     assert err.startswith("ctxviz: error: ") and "no such file" in err
+
+
+def test_a_file_ctxviz_cannot_read_is_named_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one line names the file, then where in it and what is wrong."""
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b"\x00\x01 not a transcript \xff")
+    role = tmp_path / "role.json"
+    role.write_text(json.dumps({"messages": [{"role": "bogus", "content": "x"}]}), "utf-8")
+    for args, where in (
+        (["summary", str(garbage)], "line 1"),
+        (["simulate", str(role)], "messages[0].role"),
+        (["count", str(role)], "messages[0].role"),
+    ):
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"ctxviz: error: {args[1]}: {where}"), err
+        assert len(err.splitlines()) == 1
