@@ -179,7 +179,15 @@ def test_a_closed_pipe_ends_quietly(args: list[object]) -> None:
 
 
 @pytest.mark.parametrize(
-    "option", ["--window", "--keep", "--compact-trigger", "--summary-tokens", "--clear-thinking"]
+    "option",
+    [
+        "--window",
+        "--keep",
+        "--compact-trigger",
+        "--summary-tokens",
+        "--clear-thinking",
+        "--auto-compact-window",
+    ],
 )
 @pytest.mark.parametrize(
     "value", ["1e400k", "infk", "inf", "nan", "nank", "-5", "1e30", "9" * 25, "1000001m", "٣"]
@@ -191,6 +199,16 @@ def test_a_number_out_of_reach_is_a_usage_error(
     err = capsys.readouterr().err
     assert f"argument {option}: expected" in err, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "nan", "-5", "0", "101", "abc"])
+def test_a_percentage_out_of_reach_is_bad_input(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", str(SESSION), f"--autocompact-pct-override={value}"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "autocompact" in err.lower() and "Traceback" not in err, err
 
 
 def test_an_overflowing_window_through_the_real_command() -> None:
