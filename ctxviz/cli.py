@@ -18,11 +18,11 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import ctxviz
-from ctxviz.errors import TranscriptError
 from ctxviz.models import RATE_FIELDS
 from ctxviz.notebook import SimulationSummary, policy_description, source_sentence, summarize
 from ctxviz.policies import claude_code
@@ -63,6 +63,12 @@ _EVENT_LABELS: Final[Mapping[str, str]] = {
 """Short labels for the requests table's ``events`` column (the events table gives full names)."""
 
 
+_NO_REQUESTS: Final = (
+    "no requests: the transcript holds no assistant turn, so nothing was sent to the model and "
+    "there is nothing to replay"
+)
+
+
 class _BadInput(Exception):
     """A problem with what the user gave (exit status 2); the message says what to fix."""
 
@@ -70,22 +76,33 @@ class _BadInput(Exception):
 # ---- argument parsing --------------------------------------------------------------------------
 
 
+_COUNT: Final = re.compile(r"(-?)([0-9]+(?:\.[0-9]+)?)([km]?)")
+_FACTORS: Final[Mapping[str, int]] = {"": 1, "k": 1_000, "m": 1_000_000}
+
+
 def _token_count(text: str) -> int:
-    """A whole number of tokens: ``150000``, ``150_000``, ``150,000``, ``150k``, ``1m``."""
-    raw = text.strip().lower().replace("_", "").replace(",", "")
-    factor = 1
-    if raw.endswith("k"):
-        raw, factor = raw[:-1], 1_000
-    elif raw.endswith("m"):
-        raw, factor = raw[:-1], 1_000_000
-    try:
-        value = float(raw) * factor if factor != 1 else int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of tokens, got {text!r}") from None
-    if value != int(value):
-        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got {text!r}")
-    if value < 0:
+    """A whole number of tokens: ``150000``, ``150_000``, ``150,000``, ``150k``, ``1.5m``.
+
+    Written in decimal digits only (no exponent, inf or nan), up to MAX_COUNT, so that every
+    option is an exact integer the simulator can use.
+    """
+    from ctxviz.formats._blocks import MAX_COUNT
+
+    match = _COUNT.fullmatch(text.strip().lower().replace("_", "").replace(",", ""))
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of tokens such as 150000, 150,000 or 150k, got {text!r}"
+        )
+    sign, digits, suffix = match.groups()
+    if sign:
         raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    if len(digits) > 20:  # beyond MAX_COUNT whatever the suffix; Decimal need not see it
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_COUNT:,} tokens, got {text!r}")
+    value = Decimal(digits) * _FACTORS[suffix]
+    if value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_COUNT:,} tokens, got {text!r}")
     return int(value)
 
 
@@ -94,12 +111,11 @@ def _thinking_keep(text: str) -> str:
     if text in ("all", ""):
         return text
     try:
-        value = int(text)
-    except ValueError:
+        return str(_token_count(text))
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"expected a number of thinking turns or 'all', got {text!r}"
         ) from None
-    return str(value)
 
 
 def _add_file(parser: argparse.ArgumentParser, what: str) -> None:
@@ -391,12 +407,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _json_arg(text: str, what: str) -> Any:
+    from ctxviz.errors import json_value
+
     try:
-        return json.loads(text)
+        return json_value(text)
     except json.JSONDecodeError as e:
         raise _BadInput(
             f"{what}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})"
         ) from None
+    except ValueError as e:  # nested too deeply, an integer too long to convert
+        raise _BadInput(f"{what}: not valid JSON ({e})") from None
 
 
 def _edits_from(args: argparse.Namespace) -> Any:
@@ -562,7 +582,7 @@ class _Steps:
             return
         from rich.markup import escape
 
-        task = progress.add_task(escape(description), total=total)
+        task = progress.add_task(escape(_shown(description, terminal=True)), total=total)
         try:
             yield lambda: progress.advance(task)
         finally:
@@ -572,16 +592,29 @@ class _Steps:
 # ---- loading and simulating --------------------------------------------------------------------
 
 
+def _in_file(path: str, error: Exception) -> _BadInput:
+    """A problem in the file as one message that names it first."""
+    message = str(error)
+    return _BadInput(message if message.startswith(path) else f"{path}: {message}")
+
+
 def _load(args: argparse.Namespace, steps: _Steps) -> Conversation:
+    from ctxviz.errors import TOO_DEEP, TranscriptError
     from ctxviz.loading import load
 
     path: str = args.file
     if not os.path.exists(path):
         raise _BadInput(f"{path}: no such file or folder")
     which: str | None = args.conversation
-    selector: int | str | None = int(which) if which and re.fullmatch(r"-?\d+", which) else which
+    number = which is not None and re.fullmatch(r"-?[0-9]{1,18}", which)
+    selector: int | str | None = int(which) if which and number else which
     with steps.step(f"Loading {path}"):
-        return load(path, format=args.format, conversation=selector)
+        try:
+            return load(path, format=args.format, conversation=selector)
+        except TranscriptError as e:
+            raise _in_file(path, e) from None
+        except RecursionError:  # a check that parses JSON without json_value's guard
+            raise _BadInput(f"{path}: not valid JSON ({TOO_DEEP})") from None
 
 
 def _simulate(conv: Conversation, steps: _Steps, what: str, **kwargs: Any) -> Simulation:
@@ -594,8 +627,29 @@ def _simulate(conv: Conversation, steps: _Steps, what: str, **kwargs: Any) -> Si
 # ---- terminal rendering ------------------------------------------------------------------------
 
 
+_CONTROL: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+"""Characters a terminal acts on (escape sequences, bell, carriage return…) or that break or
+reorder a line (line separators, bidi controls)."""
+_BREAKS: Final = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+
+
+def _shown(text: object, terminal: bool) -> str:
+    """Text from a transcript (or a file name) as printed: its control characters escaped
+    visibly on a terminal (``\\x1b``), removed elsewhere (a line break becomes a space), so
+    that it can neither drive the terminal nor forge lines."""
+    return _CONTROL.sub(
+        (lambda m: m[0].encode("unicode_escape").decode("ascii"))
+        if terminal
+        else (lambda m: " " if m[0] in _BREAKS else ""),
+        str(text),
+    )
+
+
 class _StripLines(io.TextIOBase):
-    """Writes whole lines without the trailing spaces rich pads them with (piped output)."""
+    """Writes whole lines without the trailing spaces rich pads them with (piped output), and
+    without a control character that reached it all the same."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -608,12 +662,12 @@ class _StripLines(io.TextIOBase):
         lines = (self._pending + text).split("\n")
         self._pending = lines.pop()
         for line in lines:
-            self._stream.write(line.rstrip() + "\n")
+            self._stream.write(_shown(line.rstrip(), terminal=False) + "\n")
         return len(text)
 
     def flush(self) -> None:
         if self._pending:
-            self._stream.write(self._pending.rstrip())
+            self._stream.write(_shown(self._pending.rstrip(), terminal=False))
             self._pending = ""
         self._stream.flush()
 
@@ -621,12 +675,21 @@ class _StripLines(io.TextIOBase):
 def _console(stream: TextIO) -> Console:
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit with status 1
+            raise BrokenPipeError
+
     if stream.isatty():
-        return Console(file=stream, highlight=False)
-    # Piped output keeps a readable width (rich would otherwise fall back to 80 columns) and
-    # no trailing spaces.
+        return _Console(file=stream, highlight=False)
+    # Piped output keeps a readable width (rich would otherwise fall back to 80 columns), no
+    # trailing spaces and no escape sequences (FORCE_COLOR and TTY_COMPATIBLE do not apply).
     width = None if "COLUMNS" in os.environ else 110
-    return Console(file=_StripLines(stream), width=width, highlight=False)  # type: ignore[arg-type]
+    return _Console(
+        file=_StripLines(stream),  # type: ignore[arg-type]
+        width=width,
+        highlight=False,
+        force_terminal=False,
+    )
 
 
 def _n(value: Any) -> str:
@@ -675,12 +738,12 @@ def _abridged(n: int, show_all: bool) -> tuple[list[int], int]:
     return [*range(HEAD_ROWS), *range(n - TAIL_ROWS, n)], HEAD_ROWS - 1
 
 
-def _events_by_request(events: pd.DataFrame) -> dict[int, list[str]]:
+def _events_by_request(events: pd.DataFrame, terminal: bool) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if not len(events) or "type" not in events.columns or "request" not in events.columns:
         return out
     for request, kind in zip(events["request"], events["type"], strict=True):
-        label = _EVENT_LABELS.get(str(kind), str(kind))
+        label = _EVENT_LABELS.get(str(kind)) or _shown(kind, terminal)
         labels = out.setdefault(int(request), [])
         if label not in labels:
             labels.append(label)
@@ -691,7 +754,8 @@ _DROP_WHEN_NARROW: Final = ("context", "thinking", "% window", "before edits", "
 """Columns left out, in this order, when the terminal is too narrow for the whole table."""
 
 
-def _requests_table(sim: Simulation, *, show_all: bool, width: int) -> Any:
+def _requests_table(sim: Simulation, *, show_all: bool, width: int, terminal: bool) -> Any:
+    """The requests, one row each (``sim`` has at least one)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -702,7 +766,7 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int) -> Any:
         "original_input_tokens" in cols
         and (req["original_input_tokens"].fillna(0) != req["input_tokens"].fillna(0)).any()
     )
-    by_request = _events_by_request(sim.events)
+    by_request = _events_by_request(sim.events, terminal)
     positions, gap_after = _abridged(len(req), show_all)
     rows: list[tuple[dict[str, str], str | None]] = []
     for pos in positions:
@@ -718,13 +782,13 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int) -> Any:
             "context": _n(row.get("context_tokens")),
             "% window": _share(row.get("context_tokens"), row.get("context_window")),
             "$": _usd(row.get("cost_usd")),
-            "source": source,
+            "source": _shown(source, terminal),
             "events": ", ".join(by_request.get(number, [])),
         }
         rows.append((cells, "over" if _flag(row.get("over_window")) else None))
         if pos == gap_after:
             rows.append(({name: "…" for name in cells}, "gap"))
-    names = [n for n in cells if n != "before edits" or cleared] if rows else ["request", "prompt"]
+    names = [n for n in cells if n != "before edits" or cleared]
 
     def needed(columns: list[str]) -> int:
         fixed = [c for c in columns if c != "events"]
@@ -760,13 +824,13 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int) -> Any:
         first, last = HEAD_ROWS, len(req) - TAIL_ROWS - 1
         table.caption = f"requests {first}–{last} not shown (--all shows every request)"
     dropped = [n for n in _DROP_WHEN_NARROW if n not in names and (n != "before edits" or cleared)]
-    if dropped and rows:
+    if dropped:
         note = f"columns left out to fit {width} characters: {', '.join(dropped)}"
         table.caption = f"{table.caption}; {note}" if table.caption else note
     return table
 
 
-def _events_table(sim: Simulation, *, show_all: bool) -> Any:
+def _events_table(sim: Simulation, *, show_all: bool, terminal: bool) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -787,11 +851,11 @@ def _events_table(sim: Simulation, *, show_all: bool) -> Any:
         row = ev.iloc[pos]
         table.add_row(
             _n(row.get("request")),
-            Text(str(row.get("type", ""))),
+            Text(_shown(row.get("type", ""), terminal)),
             _n(row.get("tokens_before")),
             _n(row.get("tokens_after")),
             _n(row.get("cleared_input_tokens")),
-            Text("" if row.get("detail") is None else str(row.get("detail"))),
+            Text("" if row.get("detail") is None else _shown(row.get("detail"), terminal)),
         )
         if pos == gap_after:
             table.add_row(*["…"] * len(table.columns))
@@ -851,7 +915,7 @@ def _headline(console: Console, summary: SimulationSummary, sim: Simulation) -> 
         if summary.recorded_requests and summary.estimated_requests:
             cost += f" (of which ${summary.estimated_cost_usd or 0:,.4f} on estimated requests)"
         grid.add_row("Cost", cost + ", at list prices with prompt caching")
-    grid.add_row("Numbers", Text(source_sentence(summary)))
+    grid.add_row("Numbers", Text(_shown(source_sentence(summary), console.is_terminal)))
     hidden = int(getattr(sim, "hidden_prefix_tokens", 0) or 0)
     if sim.conversation.hidden_prefix and hidden:
         grid.add_row(
@@ -862,6 +926,14 @@ def _headline(console: Console, summary: SimulationSummary, sim: Simulation) -> 
     console.print(grid)
 
 
+def _warnings_of(conv: Conversation, sim: Simulation) -> list[str]:
+    """The transcript's warnings then the replay's, each once; a note when nothing was sent."""
+    warnings = list(dict.fromkeys([*conv.warnings, *sim.warnings]))
+    if not len(sim.requests):
+        warnings.insert(0, _NO_REQUESTS)
+    return warnings
+
+
 def _warnings(console: Console, warnings: Sequence[str]) -> None:
     from rich.text import Text
 
@@ -869,7 +941,7 @@ def _warnings(console: Console, warnings: Sequence[str]) -> None:
         return
     console.print(Text(f"Warnings ({len(warnings)}):", style="bold yellow"))
     for w in warnings:
-        console.print(Text(f"  - {w}"), soft_wrap=True)
+        console.print(Text(f"  - {_shown(w, console.is_terminal)}"), soft_wrap=True)
 
 
 def _conversation_line(
@@ -877,19 +949,22 @@ def _conversation_line(
 ) -> None:
     from rich.text import Text
 
+    terminal = console.is_terminal
     parts = [conv.format, summary.model or conv.model or "model unknown"]
     parts.append(f"{len(conv.messages):,} messages")
     parts.append(f"{summary.requests:,} requests")
     if conv.subagents:
         parts.append(f"{len(conv.subagents):,} sub-agents")
-    line = Text(path, style="bold")
-    line.append("  " + " · ".join(parts))
+    line = Text(_shown(path, terminal), style="bold")
+    line.append("  " + _shown(" · ".join(parts), terminal))
     if conv.title:
-        line.append(f"\n{conv.title}", style="italic")
+        line.append("\n" + _shown(conv.title, terminal), style="italic")
     console.print(line, soft_wrap=True)
 
 
-def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]]) -> Any:
+def _subagents_table(
+    subs: Sequence[tuple[Conversation, SimulationSummary | str]], terminal: bool
+) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -903,10 +978,11 @@ def _subagents_table(subs: Sequence[tuple[Conversation, SimulationSummary | str]
     table.add_column("$", justify="right")
     table.add_column("source")
     for i, (conv, s) in enumerate(subs):
-        agent = Text(conv.agent_type or "sub-agent")
-        description = Text(conv.description or conv.title or "")
+        agent = Text(_shown(conv.agent_type or "sub-agent", terminal))
+        description = Text(_shown(conv.description or conv.title or "", terminal))
         if isinstance(s, str):
-            table.add_row(str(i), agent, description, _n(len(conv.requests)), "—", "—", Text(s))
+            cells = (_n(len(conv.requests)), "—", "—", Text(_shown(s, terminal)))
+            table.add_row(str(i), agent, description, *cells)
             continue
         source = (
             "recorded"
@@ -948,18 +1024,30 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     console = _console(out)
     summary = summarize(sim)
     _conversation_line(console, args.file, conv, summary)
-    console.print(_requests_table(sim, show_all=args.all, width=console.width))
+    _print_requests(console, sim, show_all=args.all)
     _headline(console, summary, sim)
-    if len(sim.events):
-        console.print()
-        console.print("[bold]Events[/bold]")
-        console.print(_events_table(sim, show_all=args.all))
+    _print_events(console, sim, show_all=args.all)
     if subs:
         console.print()
         console.print(f"[bold]Sub-agents ({len(subs)})[/bold], each replayed on its own:")
-        console.print(_subagents_table(subs))
-    _warnings(console, [*conv.warnings, *(w for w in sim.warnings if w not in conv.warnings)])
+        console.print(_subagents_table(subs, console.is_terminal))
+    _warnings(console, _warnings_of(conv, sim))
     return EXIT_OK
+
+
+def _print_requests(console: Console, sim: Simulation, *, show_all: bool) -> None:
+    if len(sim.requests):
+        width, terminal = console.width, console.is_terminal
+        console.print(_requests_table(sim, show_all=show_all, width=width, terminal=terminal))
+    else:
+        console.print("No requests.")
+
+
+def _print_events(console: Console, sim: Simulation, *, show_all: bool) -> None:
+    if len(sim.events):
+        console.print()
+        console.print("[bold]Events[/bold]")
+        console.print(_events_table(sim, show_all=show_all, terminal=console.is_terminal))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -1001,7 +1089,7 @@ def simulation_json(
         "requests": _records(sim.requests),
         "events": _records(sim.events),
         "applied_edits": [sim.applied_edits(i) for i in range(len(sim.requests))],
-        "warnings": [*conv.warnings, *sim.warnings],
+        "warnings": _warnings_of(conv, sim),
     }
 
 
@@ -1012,24 +1100,19 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     sim = _simulate(conv, steps, "the what-if", models=table, **kwargs)
     if args.json:
         data = simulation_json(sim, conv, path=args.file, kwargs=kwargs)
-        json.dump(data, out, indent=1, ensure_ascii=False)
-        out.write("\n")
+        out.write(_json_text(data) + "\n")
         return EXIT_OK
     recorded = _simulate(conv, steps, "as recorded", models=table) if kwargs else sim
     console = _console(out)
     summary = summarize(sim)
     before = summarize(recorded)
     _conversation_line(console, args.file, conv, summary)
-    console.print(f"[bold]Policy:[/bold] {_escape(policy_description(sim.settings))}")
-    if "context_management" in kwargs:
-        console.print(
-            "  context_management = "
-            + _escape(json.dumps(kwargs["context_management"], ensure_ascii=False)),
-            soft_wrap=True,
-        )
-    if "compaction_control" in kwargs:
-        console.print("  compaction_control = " + _escape(json.dumps(kwargs["compaction_control"])))
-    console.print(_requests_table(sim, show_all=args.all, width=console.width))
+    console.print(f"[bold]Policy:[/bold] {_escape(policy_description(sim.settings), console)}")
+    for name in ("context_management", "compaction_control"):
+        if name in kwargs:
+            text = _json_text(kwargs[name], indent=None)
+            console.print(f"  {name} = {_escape(text, console)}", soft_wrap=True)
+    _print_requests(console, sim, show_all=args.all)
     _headline(console, summary, sim)
     if kwargs:
         console.print(
@@ -1037,26 +1120,32 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
             + _escape(
                 f"peak prompt {_n(before.peak_input_tokens)} tokens"
                 + (f", ${before.total_cost_usd:,.4f}" if before.total_cost_usd is not None else "")
-                + f", {sum(c.count for c in before.events):,} events"
+                + f", {sum(c.count for c in before.events):,} events",
+                console,
             )
         )
-    if len(sim.events):
-        console.print()
-        console.print("[bold]Events[/bold]")
-        console.print(_events_table(sim, show_all=args.all))
+    _print_events(console, sim, show_all=args.all)
     if conv.subagents:
         console.print(
             f"{len(conv.subagents)} sub-agents are conversations of their own: "
             "this replays the main chain only."
         )
-    _warnings(console, [*conv.warnings, *sim.warnings])
+    _warnings(console, _warnings_of(conv, sim))
     return EXIT_OK
 
 
-def _escape(text: str) -> str:
+def _escape(text: str, console: Console) -> str:
+    """Text for rich markup: no markup of its own, control characters as ``_shown`` prints."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(_shown(text, console.is_terminal))
+
+
+def _json_text(value: Any, indent: int | None = 1) -> str:
+    """JSON as printed: non-ASCII text kept, every character ``_shown`` would touch escaped
+    (``\\u001b``, ``\\u2028``); JSON's own line breaks are layout."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return _CONTROL.sub(lambda m: m[0] if m[0] == "\n" else f"\\u{ord(m[0]):04x}", text)
 
 
 def _decompressed(data: bytes) -> bytes:
@@ -1088,6 +1177,7 @@ def _read_body(path: str) -> Any:
 
 def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz.counting import count_tokens
+    from ctxviz.errors import TranscriptError
 
     takes = (
         "count expected a request body (one JSON object with 'messages'); "
@@ -1111,7 +1201,10 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         body["context_management"] = edits
     table = _table(args)
     with steps.step(f"Counting {args.file}"):
-        answer = count_tokens(body, models=table)
+        try:
+            answer = count_tokens(body, models=table)
+        except TranscriptError as e:
+            raise _in_file(args.file, e) from None
     json.dump(answer, out, indent=2)
     out.write("\n")
     return EXIT_OK
@@ -1142,11 +1235,12 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
             title=title,
             compare=compare,
             premium_threshold_tokens=threshold,
-            warnings=list(conv.warnings),
+            warnings=[w for w in _warnings_of(conv, sim) if w not in sim.warnings],
         )
         output.write_text(page, encoding="utf-8")
     size = output.stat().st_size
-    print(f"wrote {output} ({size / 1e6:.1f} MB), opens offline", file=out)
+    shown = _shown(output, out.isatty())
+    print(f"wrote {shown} ({size / 1e6:.1f} MB), opens offline", file=out)
     return EXIT_OK
 
 
@@ -1167,10 +1261,10 @@ def _cmd_models(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
 
     table = _table(args)
     if args.json:
-        json.dump(table.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(_json_text(table.to_json(), indent=2) + "\n")
         return EXIT_OK
     console = _console(out)
+    terminal = console.is_terminal
     console.width = max(console.width, 140)  # 14 columns: wrap the terminal, never the cells
     grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
     grid.add_column("model", no_wrap=True)
@@ -1188,24 +1282,25 @@ def _cmd_models(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
                 f"/×{m.long_context_output_multiplier:g}"
             )
         grid.add_row(
-            _escape(m.id + ("" if m.verified else " ?")),
-            m.status,
+            _escape(m.id + ("" if m.verified else " ?"), console),
+            _escape(m.status, console),
             _k(m.context_window_tokens),
             _k(m.max_output_tokens),
             *(_rate(getattr(m, f)) for f in RATE_FIELDS),
             tier,
             _n(m.min_cacheable_tokens),
-            m.tokenizer,
+            _escape(m.tokenizer, console),
         )
     grid.caption = (
-        f"$ per million tokens; '?': figures from third parties only. Checked {table.checked}. "
+        f"$ per million tokens; '?': figures from third parties only. "
+        f"Checked {_shown(table.checked, terminal)}. "
         "Sources, dates, thinking modes and notes: --json."
     )
     console.print(grid)
     for m in table:
         for p in m.price_history:
             what = ", ".join(f"{k} {v}" for k, v in p.changes)
-            console.print(_escape(f"{m.id}, requests before {p.until}: {what}"))
+            console.print(_escape(f"{m.id}, requests before {p.until}: {what}", console))
     return EXIT_OK
 
 
@@ -1229,11 +1324,13 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO, _Steps], int
 # ---- entry point -------------------------------------------------------------------------------
 
 
-def _fail(message: str, status: int) -> int:
-    lines = message.strip().splitlines() or ["(no message)"]
-    print(f"ctxviz: error: {lines[0]}", file=sys.stderr)
+def _fail(error: Exception | str, status: int) -> int:
+    """One line on stderr (a policy's problems: one line each), whatever the message quotes."""
+    terminal = sys.stderr.isatty()
+    lines = [str(p) for p in getattr(error, "problems", ())] or [str(error).strip()]
+    print(f"ctxviz: error: {_shown(lines[0] or '(no message)', terminal)}", file=sys.stderr)
     for line in lines[1:]:
-        print(f"  {line}", file=sys.stderr)
+        print(f"  {_shown(line, terminal)}", file=sys.stderr)
     return status
 
 
@@ -1263,13 +1360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = sys.stdout
     try:
         with _Steps(sys.stderr) as steps:
-            return _COMMANDS[args.command](args, out, steps)
-    except _BadInput as e:
-        return _fail(str(e), EXIT_BAD_INPUT)
-    except TranscriptError as e:
-        return _fail(str(e), EXIT_BAD_INPUT)
-    except ValueError as e:  # a policy the API would reject, a bad number…
-        return _fail(str(e), EXIT_BAD_INPUT)
+            status = _COMMANDS[args.command](args, out, steps)
+        out.flush()  # a reader gone early is seen here, not at exit
+        return status
+    except (_BadInput, ValueError) as e:  # TranscriptError, a policy the API would reject…
+        return _fail(e, EXIT_BAD_INPUT)
     except BrokenPipeError:
         # The reader went away (`ctxviz summary x | head`): not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -1287,7 +1382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tb = tb.tb_next
         if tb is not None:
             where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-        what = " ".join(str(e).split())
+        what = _shown(" ".join(str(e).split()), sys.stderr.isatty())
         print(
             f"ctxviz: internal error: {type(e).__name__}: {what}{where} "
             "(a bug in ctxviz; please report it with the command you ran)",

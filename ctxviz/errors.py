@@ -1,6 +1,20 @@
-"""The one exception bad input raises."""
+"""The one exception bad input raises, and the one way JSON from outside is parsed."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
+
+
+def json_value(text: str | bytes) -> Any:
+    """``json.loads`` for text from outside, failing only with ValueError (json has no depth
+    limit of its own: the interpreter's RecursionError becomes a ValueError naming TOO_DEEP)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
 
 
 class TranscriptError(ValueError):

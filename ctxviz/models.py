@@ -25,6 +25,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, TypeAlias, get_args
 
+from ctxviz.errors import json_value
+
 Provider: TypeAlias = Literal["anthropic", "openai"]
 Status: TypeAlias = Literal["active", "legacy", "deprecated", "retired"]
 """The lifecycle terms of Anthropic's model-deprecations page."""
@@ -604,9 +606,11 @@ def _read_json(path: Path | None) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         where = str(path)
     try:
-        data = json.loads(text)
+        data = json_value(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{where}: not valid JSON ({e.msg}, line {e.lineno})") from e
+    except ValueError as e:  # nested too deeply
+        raise ValueError(f"{where}: not valid JSON ({e})") from None
     return _check_top(data, where)
 
 

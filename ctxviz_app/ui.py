@@ -846,7 +846,7 @@ def sidebar() -> App | None:
     model_id = recorded_model if model == "recorded" else model
     info = table.get(model_id)
     if (said := info.warning()) is not None:
-        bar.warning(said)
+        bar.warning(md(said))  # it quotes the transcript's model id
     window = number(
         "Context window (tokens)",
         key="window",
@@ -1078,8 +1078,28 @@ def run_strategies(app: App, chosen: Sequence[Strategy]) -> dict[str, Simulation
 # ---- exports -----------------------------------------------------------------------------------
 
 
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+"""How a spreadsheet cell that it would run as a formula begins (OWASP, CSV injection)."""
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A table as CSV for a spreadsheet: a text cell from a transcript (a model id, an event's
+    detail) that would start a formula is kept as text, behind a leading ``'``."""
+
+    def inert(value: object) -> object:
+        if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+            return "'" + value
+        return value
+
+    text_columns = frame.select_dtypes(include=["object", "string"]).columns
+    safe = frame.copy()
+    for name in text_columns:
+        safe[name] = safe[name].map(inert)
+    return str(safe.to_csv(index=False))
+
+
 def _csv(frame: pd.DataFrame) -> Callable[[], str]:
-    return lambda: frame.to_csv(index=False)
+    return lambda: csv_text(frame)
 
 
 def exports(

@@ -48,7 +48,7 @@ def body(app: ui.App) -> None:
     )
     st.download_button(
         "Download this table (CSV)",
-        table.to_csv(index=False),
+        ui.csv_text(table),
         file_name="ctxviz_compare.csv",
         mime="text/csv",
         key="compare_dl_csv",

@@ -649,13 +649,18 @@ def test_main_returns_statuses_instead_of_exiting(capsys: pytest.CaptureFixture[
         ("1.5k", 1_500),
         ("1m", 1_000_000),
         ("0", 0),
+        ("0.1k", 100),  # exact: no float rounding
+        ("1000000m", 10**12),  # the largest count a transcript may hold
     ],
 )
 def test_token_counts_accept_separators_and_suffixes(text: str, value: int) -> None:
     assert cli._token_count(text) == value
 
 
-@pytest.mark.parametrize("text", ["-1", "1.5", "lots", "1.0005k", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["-1", "1.5", "lots", "1.0005k", "", "1e400k", "infk", "nan", "1e3", "1000001m", "9" * 5000],
+)
 def test_token_counts_reject_what_is_not_a_whole_count(text: str) -> None:
     import argparse
 

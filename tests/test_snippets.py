@@ -252,6 +252,105 @@ def test_json_refuses_an_invalid_policy() -> None:
         context_management_json({"edits": [{"type": "clear_everything"}]})
 
 
+# ---- transcript strings stay inert in every export ---------------------------------------------
+
+HOSTILE_NAMES = [
+    "claude-x\nPWNED = 1\n#",
+    "claude-x\rPWNED = 1\r#",
+    "claude-x\r\nPWNED = 1  # crlf",
+    "claude-x\u2028PWNED = 1\u2028#",
+    "claude-x\u2029PWNED = 1",
+    "claude-x\x85PWNED = 1",
+    "claude-x\x0bPWNED = 1\x0c#",
+    "claude-x\x1c\x1d\x1ePWNED = 1",
+    '"); PWNED = 1; ("',
+    "'); PWNED = 1; ('",
+    '"""\nPWNED = 1\n"""',
+    "'''\nPWNED = 1\n'''",
+    "trailing backslash \\",
+    "\\\nPWNED = 1",
+    "*/ PWNED = 1; /*",
+    "</script><script>PWNED = 1</script>",
+    "${PWNED} `PWNED` $(PWNED)",
+    "\x1b]0;PWNED\x07\x1b[2J",
+    "\u202eevil\u2066 bidi \u2069",
+    "lone \ud800 surrogate \U000e0041 tag",
+    "nul \x00 byte",
+]
+BENIGN_NAME = "claude-fable-9"
+
+
+def _exports(name: str) -> tuple[str, str, str, dict[str, Any], dict[str, Any]]:
+    """Every export of a policy whose strings (model, tool names, SDK settings) are ``name``."""
+    edit = {**CLEAR_TOOLS, "exclude_tools": [name, "web_search"]}
+    cm = {"edits": [edit, {**COMPACT, "instructions": name}]}
+    cc = {**CC, "model": name, "summary_prompt": f"{name} <summary></summary>"}
+    program = python_sdk_call(name, context_management=cm, compaction_control=cc)
+    return program, context_management_json(cm), compaction_control_dict(cc), cm, cc
+
+
+class _NoStrings(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.Constant:
+        return ast.Constant("S") if isinstance(node.value, str) else node
+
+
+def _shape(code: str) -> str:
+    """The program's syntax tree with every string constant the same."""
+    return ast.dump(_NoStrings().visit(ast.parse(code)))
+
+
+def _one_line_per_newline(text: str) -> None:
+    """No character an editor, a terminal or Python could read as a line break or a control."""
+    assert all(c.isprintable() or c == "\n" for c in text), [
+        c for c in text if not c.isprintable() and c != "\n"
+    ]
+    assert text.splitlines() == text.rstrip("\n").split("\n")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_name_cannot_change_the_python_program(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program, _, _, cm, cc = _exports(name)
+    assert _shape(program) == _shape(_exports(BENIGN_NAME)[0])
+    _one_line_per_newline(program)
+    recorder = _Recorder()
+    monkeypatch.setitem(sys.modules, "anthropic", recorder.module)
+    scope: dict[str, Any] = {"__name__": "__snippet__", "print": lambda *a: None}
+    exec(compile(program, "<snippet>", "exec"), scope)
+    assert "PWNED" not in scope
+    ((method, kwargs),) = recorder.calls
+    assert method == "tool_runner"
+    assert kwargs["model"] == name.strip()  # the string itself reaches the call, intact
+    assert kwargs["context_management"] == cm
+    assert kwargs["compaction_control"] == cc
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_display_name_in_a_model_table_stays_a_comment(name: str) -> None:
+    """A user's model table (the app's sidebar, --models) names models too."""
+    from ctxviz.models import load_model_table
+
+    def program(display_name: str) -> str:
+        entry = {"id": "claude-opus-4-6", "display_name": display_name}
+        table = load_model_table(data={"models": [entry]})
+        return python_sdk_call("claude-opus-4-6", context_management=ALL_THREE, table=table)
+
+    hostile = program(name)
+    assert _shape(hostile) == _shape(program(BENIGN_NAME))
+    _one_line_per_newline(hostile)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_name_stays_data_in_the_json_and_the_dict(name: str) -> None:
+    _, cm_json, cc_dict, cm, cc = _exports(name)
+    assert json.loads(cm_json) == cm
+    assert ast.literal_eval(cc_dict) == cc
+    assert _shape(f"cc = {cc_dict}") == _shape(f"cc = {_exports(BENIGN_NAME)[2]}")
+    for text in (cm_json, cc_dict):
+        _one_line_per_newline(text)
+
+
 # ---- validate_context_management: errors ------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ctxviz.errors import TranscriptError
+from ctxviz.errors import TOO_DEEP as TOO_DEEP  # for the loaders
+from ctxviz.errors import TranscriptError, json_value
 from ctxviz.model import (
     Block,
     CompactionBlock,
@@ -139,21 +140,16 @@ def _show(value: object) -> str:
 
 # ---- JSON Lines --------------------------------------------------------------------------------
 
-TOO_DEEP = "nested too deeply: arrays and objects more than about 1,000 levels deep"
-
 
 def read_record(line: str, n: int, notes: Notes) -> dict[str, Any] | None:
     """Line ``n`` of JSON Lines as an object, or None with a warning naming the line."""
     try:
-        obj = json.loads(line)
+        obj = json_value(line)
     except json.JSONDecodeError as e:
         notes.warn(f"line {n}", f"not valid JSON ({e.msg} at column {e.colno}); skipped")
         return None
-    except ValueError as e:  # e.g. an integer too long to convert
+    except ValueError as e:  # nested too deeply, an integer too long to convert
         notes.warn(f"line {n}", f"not valid JSON ({e}); skipped")
-        return None
-    except RecursionError:  # json has no depth limit of its own
-        notes.warn(f"line {n}", f"not valid JSON ({TOO_DEEP}); skipped")
         return None
     if not isinstance(obj, dict):
         notes.warn(f"line {n}", f"a JSONL record must be a JSON object, found {kind(obj)}; skipped")

@@ -11,11 +11,11 @@ a ``compaction`` block is a server compaction inside that request: later prompts
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ctxviz.errors import json_value
 from ctxviz.formats._blocks import (
     Notes,
     at,
@@ -359,7 +359,7 @@ def reassemble_stream(text: str, where: str) -> dict[str, Any]:
         if not line.startswith("data:"):
             continue
         try:
-            event = json.loads(line[5:])
+            event = json_value(line[5:])
         except ValueError:
             fail(f"streamed event {n} is not valid JSON", where)
         if not isinstance(event, dict):
@@ -390,10 +390,11 @@ def reassemble_stream(text: str, where: str) -> dict[str, Any]:
         elif t == "content_block_stop":
             i = _index(event)
             if i in partial and i in blocks:
+                written = partial.pop(i)
                 try:
-                    blocks[i]["input"] = json.loads(partial.pop(i) or "{}")
-                except ValueError:
-                    blocks[i]["input"] = partial.pop(i, "")
+                    blocks[i]["input"] = json_value(written or "{}")
+                except ValueError:  # kept as written
+                    blocks[i]["input"] = written
         elif t == "message_delta":
             delta = event.get("delta")
             if isinstance(delta, dict) and delta.get("stop_reason") is not None:

@@ -15,15 +15,14 @@ its own model, system prompt and tools (``Request.system`` / ``Request.tools``).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from ctxviz.errors import TranscriptError
+from ctxviz.errors import TranscriptError, json_value
 from ctxviz.formats import anthropic
-from ctxviz.formats._blocks import TOO_DEEP, Notes, at
+from ctxviz.formats._blocks import Notes, at
 from ctxviz.formats.anthropic import Pair
 from ctxviz.model import Conversation
 
@@ -81,10 +80,7 @@ def _body(value: object) -> object:
     if not text:
         return None
     if text.startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except RecursionError:
-            raise ValueError(TOO_DEEP) from None
+        return json_value(text)
     return value
 
 

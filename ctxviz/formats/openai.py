@@ -8,11 +8,11 @@ message of ``tool_result`` blocks per run. Usage maps onto the Messages API's na
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ctxviz.errors import json_value
 from ctxviz.formats._blocks import (
     Notes,
     at,
@@ -112,7 +112,7 @@ def _arguments(raw: object) -> object:
     if not isinstance(raw, str):
         return raw
     try:
-        return json.loads(raw) if raw.strip() else {}
+        return json_value(raw) if raw.strip() else {}
     except ValueError:
         return raw
 
@@ -319,7 +319,7 @@ def reassemble_stream(text: str, where: str) -> dict[str, Any]:
         if not line.startswith("data:") or line[5:].strip() == "[DONE]":
             continue
         try:
-            chunk = json.loads(line[5:])
+            chunk = json_value(line[5:])
         except ValueError:
             fail("a streamed chunk is not valid JSON", where)
         if not isinstance(chunk, dict):

@@ -153,3 +153,69 @@ def test_the_check_finds_unescaped_markup() -> None:
     assert any(p.startswith("plotly_chart") for p in problems), problems
     assert any("becomes a link" in p and "www.pwned" in p for p in problems), problems
     assert not any(p.startswith("text") for p in problems)
+
+
+def _python_export(model: str) -> str:
+    """The Timeline page's "Python SDK call" for an uploaded session whose model is ``model``."""
+    records = [
+        {"type": "user", "uuid": "u1", "parentUuid": None, "sessionId": "s",
+         "message": {"role": "user", "content": "Hello"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": "s",
+         "message": {"id": "m1", "role": "assistant", "model": model,
+                     "content": [{"type": "text", "text": "Hi"}],
+                     "usage": {"input_tokens": 12, "output_tokens": 4}}},
+    ]  # fmt: skip
+    at = page("app.py")
+    at.run()
+    data = "\n".join(json.dumps(r) for r in records).encode()
+    at.file_uploader[0].set_value(("session.jsonl", data, "application/octet-stream"))
+    at.run()
+    at.switch_page("pages/1_Timeline.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (program,) = [
+        p.code_text for kind, p in elements(at) if kind == "code" and p.language == "python"
+    ]
+    return str(program)
+
+
+def test_the_sdk_export_of_a_hostile_model_is_the_benign_program() -> None:
+    """A model id holding a newline and code is data in the export, never a statement."""
+    from tests.test_snippets import _shape
+
+    hostile = _python_export("claude-x\nPWNED = 1\n#\u2028PWNED = 2")
+    assert _shape(hostile) == _shape(_python_export("claude-fable-9"))
+    assert "\nPWNED" not in hostile and "\u2028" not in hostile
+    assert 'model="claude-x\\nPWNED = 1\\n#\\u2028PWNED = 2"' in hostile
+
+
+def test_csv_exports_keep_a_formula_from_the_transcript_as_text() -> None:
+    """A model id that a spreadsheet would run as a formula is exported as text (CSV
+    injection); numbers, negative ones included, stay numbers."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from ctxviz.loading import loads
+    from ctxviz.simulator import simulate
+    from ctxviz_app.ui import csv_text
+
+    formula = '=HYPERLINK("http://203.0.113.9/pwned","x")'
+    records = [
+        {"type": "user", "uuid": "u1", "parentUuid": None, "sessionId": "s",
+         "message": {"role": "user", "content": "Hello"}},
+        {"type": "assistant", "uuid": "a1", "parentUuid": "u1", "sessionId": "s",
+         "message": {"id": "m1", "role": "assistant", "model": formula,
+                     "content": [{"type": "text", "text": "Hi"}],
+                     "usage": {"input_tokens": 12, "output_tokens": 4}}},
+    ]  # fmt: skip
+    sim = simulate(loads("\n".join(json.dumps(r) for r in records)))
+    rows = list(csv.DictReader(io.StringIO(csv_text(sim.requests))))
+    assert rows[0]["model"] == "'" + formula
+    frame = pd.DataFrame(
+        {"label": ["+1", "-2+3", "@SUM(A1)", "\tx", "plain"], "n": [1, -5, 0, 2, 3]}
+    )
+    rows = list(csv.DictReader(io.StringIO(csv_text(frame))))
+    assert [r["label"] for r in rows] == ["'+1", "'-2+3", "'@SUM(A1)", "'\tx", "plain"]
+    assert [r["n"] for r in rows] == ["1", "-5", "0", "2", "3"]
