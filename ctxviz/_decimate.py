@@ -2,14 +2,16 @@
 
 A chart a thousand pixels wide cannot show 20,000 points per trace, but the browser still
 receives, parses and draws every one (megabytes of JSON per slider move). ``fit`` keeps at most
-about ``max_points`` points per trace of a line or bar series, and never the ones that matter:
+about ``max_points`` points per line trace (a quarter of that per bar trace), and never drops the
+ones that matter:
 
 * the first and last point, and the lowest and highest point of each bucket of consecutive
   points (so every peak and trough survives, and the maximum of every series is kept exactly);
 * both sides of every step (a clearing, a compaction: a jump larger than 2 % of the trace's
   range), the largest steps first when there are more than the budget allows;
-* every x where an event marker stands (marker-only traces are events and are never thinned;
-  a marker trace of more than ``max_points / 4`` points is too dense to pin points to).
+* every x where an event marker stands, and the point before it (marker-only traces are events
+  and are never thinned; a marker trace of more than ``max_points / 4`` points is too dense to
+  pin points to).
 
 Traces that share an x (stacked areas, stacked bars) keep the same points, so they still stack.
 A trace with gaps (NaN-separated pieces: the hatch over estimated requests) is thinned piece by
@@ -28,6 +30,9 @@ import plotly.graph_objects as go
 
 MAX_POINTS: Final = 2_000
 """Default budget of points per trace."""
+BAR_SHARE: Final = 4
+"""Bars get a quarter of the budget: each is an SVG element of its own, and a chart is ~1,300
+pixels wide."""
 STEP_SHARE: Final = 0.02
 """A jump larger than this share of a trace's range is a step whose two sides are kept."""
 # Per-point attributes cut along with x and y (top level, then inside ``marker``).
@@ -41,22 +46,24 @@ FloatArray = npt.NDArray[np.float64]
 def fit(fig: go.Figure, *, max_points: int = MAX_POINTS) -> go.Figure:
     """Thin every long line and bar trace of ``fig`` in place (see the module docstring)."""
     events = _event_xs(fig, max_points)
-    groups: dict[bytes, list[int]] = {}
+    groups: dict[tuple[bool, bytes], list[int]] = {}
     for i, trace in enumerate(fig.data):
         if not _is_series(trace):
             continue
         x = _floats(trace.x)
-        if x is None or len(x) <= max_points:
+        budget = max_points // BAR_SHARE if trace.type == "bar" else max_points
+        if x is None or len(x) <= budget:
             continue
-        groups.setdefault(x.tobytes(), []).append(i)
-    for members in groups.values():
+        groups.setdefault((trace.type == "bar", x.tobytes()), []).append(i)
+    for (bars, _), members in groups.items():
         traces = [fig.data[i] for i in members]
         x = _floats(traces[0].x)
         assert x is not None
         ys = [_floats(t.y) for t in traces]
         if any(y is None or len(y) != len(x) for y in ys):
             continue
-        keep = _keep(x, [y for y in ys if y is not None], events, max_points)
+        budget = max_points // BAR_SHARE if bars else max_points
+        keep = _keep(x, [y for y in ys if y is not None], events, budget)
         for trace in traces:
             _apply(trace, keep)
     _webgl_markers(fig, max_points)
@@ -118,7 +125,7 @@ def _keep_piece(x: FloatArray, ys: list[FloatArray], events: FloatArray, budget:
         return keep
     keep[0] = keep[-1] = True
     if len(events):
-        keep |= np.isin(x, events)
+        keep |= np.isin(x, events) | np.isin(x + 1, events)  # the event and the point before
     # Two thirds of the budget for the bucket extremes, a quarter for the steps.
     buckets = max(1, budget // (3 * len(ys)))
     bucket = (np.arange(n) * buckets) // n
