@@ -161,7 +161,10 @@ def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) ->
     try:
         page.goto(f"{server}/Timeline")
         _ready(page)
-        upload = page.locator("[data-testid=stSidebar] input[type=file]")
+        upload = page.locator(  # the sidebar also has the model table's uploader
+            "[data-testid=stSidebar] [data-testid=stFileUploader]:has-text('Upload a transcript')"
+            " input[type=file]"
+        )
         upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
