@@ -10,14 +10,27 @@ Internals relied on (re-check on any ctok upgrade; tests/test_tokens.py does mos
 ``allcaps_min``, ``fold_quotes``, ``message_overhead``), ``ctok.normalize.nfc``, ``stream_norm``
 and ``classify``, ``ctok.engine.char_cost``, ``frame_tail`` and ``ReverseTrie`` (terminal key
 ``None``), and ``ctok.constants`` (marker glyphs, ``SEAM_RE``, ``CONTRACTION_SUFFIXES``, ``WORDY``).
+
+Start-up: ctok builds a family's model from its JSON vocabulary (a reverse trie of ~50K pieces),
+and the cut needs character classes found by scanning all 65,536 BMP code points (and all 1.1M
+for canonical compositions): about a second of CPU together. Both are built once and kept under
+``$XDG_CACHE_HOME/ctxviz/ctok/`` (``_disk_cache``), in a folder named for ctok's version and keyed
+by ctok's installed files, this module's source, Python's version and its Unicode database; a
+missing or corrupt file is built again. The model is kept as its fields (built-in types, read with
+``marshal``) and put back together here, so the fields ctok 1.3.0 gives a TokenizerModel are
+checked before one is stored (``_model_state``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import ctok
@@ -31,9 +44,11 @@ from ctok.constants import (
     SHIFT_G,
     WORDY,
 )
-from ctok.engine import ReverseTrie, char_cost, frame_tail
-from ctok.main import _model
+from ctok.engine import ByteFloor, ReverseTrie, char_cost, frame_tail
+from ctok.main import TokenizerModel, _model
 from ctok.normalize import classify, mark_case, nfc, stream_norm
+
+from ctxviz import _disk_cache
 
 BridgeFamily = Literal["v3", "v4.7", "v5"]
 
@@ -48,9 +63,113 @@ _WORD_CONTEXT: Final = "a"
 _WORD_CONTEXT_STREAM: Final = BOW_G + "a" + EOW_G
 
 
+@cache
 def _model_for(family: BridgeFamily) -> Any:
-    """ctok's loaded TokenizerModel for a family (cached by ctok)."""
-    return _model(_CTOK_FAMILY[family])
+    """ctok's TokenizerModel for a family: from the disk cache, else built by ctok and stored."""
+    path = _cached_file(f"model-{_CTOK_FAMILY[family]}.marshal")
+    state = _disk_cache.read(path)
+    if _is_model_state(state):
+        return _model_from_state(state)  # type: ignore[arg-type]
+    model = _model(_CTOK_FAMILY[family])
+    state = _model_state(model)
+    if state is not None:
+        _disk_cache.write(path, state)
+    return model
+
+
+# The fields of ctok 1.3.0's TokenizerModel, ByteFloor and ReverseTrie; the two memos
+# (_char_cost_cache, _chunks) start empty.
+_MODEL_FIELDS: Final = frozenset(
+    {"message_overhead", "fold_quotes", "allcaps_min", "frame_bow", "unit_pieces"}
+    | {"bytes", "vocab", "trie", "_char_cost_cache"}
+)
+_BYTE_FLOOR_FIELDS: Final = frozenset({"tokens", "max_len", "_chunks"})
+_STATE_TYPES: Final[tuple[type | tuple[type, ...], ...]] = (
+    int,
+    bool,
+    (int, type(None)),
+    bool,
+    set,
+    set,
+    int,
+    frozenset,
+    dict,
+)
+ModelState = tuple[
+    int, bool, int | None, bool, set[str], set[str], int, frozenset[str], dict[Any, Any]
+]
+
+
+def _model_state(model: Any) -> ModelState | None:
+    """A model's fields as built-in values, or None if ctok's model is not shaped as expected."""
+    if (
+        set(vars(model)) != _MODEL_FIELDS
+        or set(vars(model.bytes)) != _BYTE_FLOOR_FIELDS
+        or set(vars(model.trie)) != {"root"}
+    ):
+        return None
+    state = (
+        *(model.message_overhead, model.fold_quotes, model.allcaps_min, model.frame_bow),
+        *(model.unit_pieces, model.bytes.tokens, model.bytes.max_len, model.vocab, model.trie.root),
+    )
+    return state if _is_model_state(state) else None
+
+
+def _is_model_state(state: object) -> bool:
+    return (
+        isinstance(state, tuple)
+        and len(state) == len(_STATE_TYPES)
+        and all(isinstance(v, t) for v, t in zip(state, _STATE_TYPES, strict=True))
+    )
+
+
+def _model_from_state(state: ModelState) -> Any:
+    """A TokenizerModel equal to the one ctok builds, from ``_model_state``'s fields."""
+    (
+        overhead,
+        fold_quotes,
+        allcaps_min,
+        frame_bow,
+        unit_pieces,
+        byte_tokens,
+        max_len,
+        vocab,
+        root,
+    ) = state
+    floor = object.__new__(ByteFloor)
+    floor.tokens, floor.max_len, floor._chunks = byte_tokens, max_len, {}
+    trie = object.__new__(ReverseTrie)
+    trie.root = root
+    model = object.__new__(TokenizerModel)
+    model.message_overhead, model.fold_quotes = overhead, fold_quotes
+    model.allcaps_min, model.frame_bow = allcaps_min, frame_bow
+    model.unit_pieces, model.bytes, model.vocab, model.trie = unit_pieces, floor, vocab, trie
+    model._char_cost_cache = {}
+    return model
+
+
+def _cached_file(name: str) -> Path | None:
+    folder = _cache_dir()
+    return None if folder is None else folder / name
+
+
+@cache
+def _cache_dir() -> Path | None:
+    """This ctok's folder in the disk cache: named for its version, keyed as the module says."""
+    root = _disk_cache.cache_root()
+    if root is None:
+        return None
+    package = Path(ctok.__file__).parent
+    versions = sorted(package.parent.glob("ctok-*.dist-info"))
+    version = (
+        versions[-1].name.removeprefix("ctok-").removesuffix(".dist-info") if versions else "?"
+    )
+    key = hashlib.sha256(Path(__file__).read_bytes())
+    key.update(f"{sys.version}|{unicodedata.unidata_version}|{marshal.version}".encode())
+    for path in sorted([*package.glob("*.py"), *package.glob("data/*")]):
+        stat = path.stat()
+        key.update(f"|{path.name}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return root / "ctok" / f"{version}-{key.hexdigest()[:16]}"
 
 
 def exact_content_tokens(text: str, family: BridgeFamily) -> int:
@@ -411,9 +530,8 @@ def char_class(predicate: Callable[[str], bool]) -> str:
     )
 
 
-@cache
 def _plain_letters() -> str:
-    return char_class(_is_plain_letter)
+    return table("plain_letters")
 
 
 @cache
@@ -433,9 +551,7 @@ def _plain_run() -> re.Pattern[str]:
 
 @cache
 def _caseless() -> re.Pattern[str]:
-    return re.compile(
-        f"[{char_class(lambda ch: _is_plain_letter(ch) and ch.lower() == ch.upper())}]"
-    )
+    return re.compile(f"[{table('caseless_letters')}]")
 
 
 def plain_stream_norm(norm: str, model: Any, *, raw_head_space: bool) -> str:
@@ -513,7 +629,7 @@ def any_word_stream(part: str, caps: int | None) -> str | None:
 
 @cache
 def _any_word() -> re.Pattern[str]:
-    return re.compile(f"[{char_class(is_nfc_safe_letter)}][{char_class(_is_bmp_wordy)}]*")
+    return re.compile(f"[{table('nfc_safe_letters')}][{table('bmp_wordy')}]*")
 
 
 def _is_bmp_wordy(ch: str) -> bool:
@@ -552,6 +668,14 @@ def is_word_letter(ch: str) -> bool:
 @cache
 def canonical_second_chars() -> frozenset[str]:
     """Every character that canonical composition may merge into the character before it."""
+    stored = _stored_tables()
+    if stored is not None:
+        return frozenset(stored["canonical_seconds"])
+    return scan_canonical_second_chars()
+
+
+def scan_canonical_second_chars() -> frozenset[str]:
+    """``canonical_second_chars`` from Python's Unicode database (all 1.1M code points)."""
     seconds: set[str] = set()
     for cp in range(0x110000):
         decomposition = unicodedata.decomposition(chr(cp))
@@ -560,3 +684,42 @@ def canonical_second_chars() -> frozenset[str]:
             if len(fields) == 2:
                 seconds.add(chr(int(fields[1], 16)))
     return frozenset(seconds)
+
+
+# ---- the character tables, built once (see the module docstring) ------------------------------
+TABLES: Final[dict[str, Callable[[str], bool]]] = {
+    "plain_letters": _is_plain_letter,
+    "caseless_letters": lambda ch: _is_plain_letter(ch) and ch.lower() == ch.upper(),
+    "nfc_safe_letters": is_nfc_safe_letter,
+    "bmp_wordy": _is_bmp_wordy,
+    "word_ends": ends_word,
+}
+
+
+def table(name: str) -> str:
+    """The regex class body (``char_class``) of one of ``TABLES``' predicates."""
+    return _tables()[name]
+
+
+@cache
+def _tables() -> dict[str, str]:
+    stored = _stored_tables()
+    if stored is not None:
+        return stored
+    built = {"canonical_seconds": "".join(sorted(canonical_second_chars()))}
+    built.update((name, char_class(predicate)) for name, predicate in TABLES.items())
+    _disk_cache.write(_cached_file("tables.marshal"), built)
+    return built
+
+
+@cache
+def _stored_tables() -> dict[str, str] | None:
+    stored = _disk_cache.read(_cached_file("tables.marshal"))
+    names = {"canonical_seconds", *TABLES}
+    if (
+        isinstance(stored, dict)
+        and set(stored) == names
+        and all(isinstance(v, str) for v in stored.values())
+    ):
+        return stored
+    return None

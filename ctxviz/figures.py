@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ctxviz import _decimate
 from ctxviz.categories import CATEGORIES, LABELS, Category
 from ctxviz.models import default_table
 from ctxviz.policies import claude_code
@@ -647,8 +648,16 @@ def _add_estimated_hatch(
 
 
 def _layout(
-    fig: go.Figure, *, title: str, subtitle: str, height: int, top_margin: int = 80
+    fig: go.Figure,
+    *,
+    title: str,
+    subtitle: str,
+    height: int,
+    top_margin: int = 80,
+    fit: bool = True,
 ) -> go.Figure:
+    if fit:  # long series thinned for the screen: peaks, steps and events kept (_decimate)
+        _decimate.fit(fig)
     fig.update_layout(
         title={"text": title, "subtitle": {"text": subtitle}, "x": 0, "xanchor": "left"},
         height=height,
@@ -1595,7 +1604,7 @@ def request_picker(
     )
     fig.update_xaxes(title_text="Request")
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
-    _layout(fig, title=title, subtitle=source_note(req), height=height)
+    _layout(fig, title=title, subtitle=source_note(req), height=height, fit=False)  # every bar
     fig.update_layout(
         bargap=0.15,
         showlegend=False,

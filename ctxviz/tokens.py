@@ -442,8 +442,8 @@ def _cut_classes() -> tuple[str, str, str, str, str]:
     non-letters, the characters after which a word starts a part (``_ctok_bridge.BEFORE_WORD``),
     and the characters ctok strips."""
     return (
-        _ctok_bridge.char_class(_ctok_bridge.ends_word),
-        _ctok_bridge.char_class(_ctok_bridge.is_nfc_safe_letter),
+        _ctok_bridge.table("word_ends"),
+        _ctok_bridge.table("nfc_safe_letters"),
         "\\t\\n -@\\[-`{-~",
         re.escape("".join(sorted(_ctok_bridge.BEFORE_WORD))),
         "\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ue000-\\uf8ff",

@@ -433,3 +433,108 @@ def test_prompt_table_leaves_the_text_out() -> None:
 
     table = figures.prompt_table(View())
     assert "text" not in table.columns and list(table["status"]) == ["kept"]
+
+
+# ---- long series thinned for the screen (ctxviz/_decimate.py) -----------------------------------
+
+
+def _long_session(n_requests: int) -> Any:
+    """A tool loop of ``n_requests`` requests, a new user turn every 10th."""
+    from ctxviz.model import (
+        Conversation,
+        Message,
+        TextBlock,
+        ThinkingBlock,
+        ToolResultBlock,
+        ToolUseBlock,
+        requests_from_messages,
+    )
+
+    messages = [Message(role="user", content=(TextBlock(text="start the task"),))]
+    for k in range(n_requests):
+        tid = f"t{k}"
+        messages.append(
+            Message(
+                role="assistant",
+                content=(
+                    ThinkingBlock(thinking=f"step {k} " * 8, signature="s"),
+                    ToolUseBlock(id=tid, name="read", input={"path": f"f{k}"}),
+                ),
+            )
+        )
+        body = f"line {k} of the file\n" * (20 + k % 50)
+        turn = (TextBlock(text=f"now do part {k}"),) if k % 10 == 9 else ()
+        messages.append(
+            Message(role="user", content=(ToolResultBlock(tool_use_id=tid, content=body), *turn))
+        )
+    msgs = tuple(messages)
+    return Conversation(
+        format="anthropic",
+        messages=msgs,
+        requests=requests_from_messages(msgs),
+        model="claude-sonnet-4-5",
+    )
+
+
+@pytest.fixture(scope="module")
+def long_sim() -> Any:
+    from ctxviz.simulator import simulate
+
+    compacting = {
+        "edits": [
+            {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 150_000}}
+        ]
+    }
+    return simulate(_long_session(20_000), context_management=compacting)
+
+
+_LONG_DRAWS = {
+    "timeline": lambda sim: figures.timeline(sim),
+    "thinking": lambda sim: figures.thinking(sim),
+    "context_editing": lambda sim: figures.context_editing(sim),
+    "compaction": lambda sim: figures.compaction(sim),
+    "cost": lambda sim: figures.cost({"as recorded": sim}),
+    "compare": lambda sim: figures.compare({"a": sim, "b": sim}),
+}
+
+
+@pytest.mark.parametrize("draw", list(_LONG_DRAWS))
+def test_long_series_are_thinned_keeping_events_peaks_and_steps(
+    long_sim: Any, draw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from ctxviz import _decimate
+
+    events = long_sim.events
+    event_xs = set(events["request"].tolist())
+    assert 10 <= len(event_xs) <= 500  # a compaction now and then, as in a real session
+    thin = _LONG_DRAWS[draw](long_sim)
+    with monkeypatch.context() as m:
+        m.setattr(_decimate, "fit", lambda fig, **kw: fig)
+        full = _LONG_DRAWS[draw](long_sim)
+    assert [t.name for t in thin.data] == [t.name for t in full.data]
+    assert max(len(t.x) for t in full.data) >= 20_000
+    # the figures that draw the events (the thinking figure does not)
+    shows_events = any(t.type != "bar" and t.mode == "markers" for t in full.data)
+    for t, f in zip(thin.data, full.data, strict=True):
+        fx, tx = np.asarray(f.x, dtype=float), np.asarray(t.x, dtype=float)
+        if f.type != "bar" and f.mode == "markers":  # events: every one kept
+            assert np.array_equal(tx, fx, equal_nan=True), t.name
+            continue
+        markers = sum(len(m.x) for m in full.data if m.type != "bar" and m.mode == "markers")
+        bound = _decimate.MAX_POINTS + min(markers, _decimate.MAX_POINTS // 4 + len(event_xs))
+        assert len(tx) <= bound, (t.name, len(tx))
+        if f.y is not None and len(f.y):
+            fy, ty = np.asarray(f.y, dtype=float), np.asarray(t.y, dtype=float)
+            assert np.nanmax(ty) == np.nanmax(fy), t.name  # peaks kept
+            assert np.nanmin(ty) == np.nanmin(fy), t.name
+        if shows_events and len(fx) > _decimate.MAX_POINTS and event_xs <= set(fx.tolist()):
+            assert event_xs <= set(tx.tolist()), t.name  # every event request still there
+            # both sides of each clearing: the prompt before and after the drop
+            fy = np.asarray(f.y, dtype=float)
+            pairs = dict(zip(fx.tolist(), fy.tolist(), strict=True))
+            kept = dict(zip(tx.tolist(), np.asarray(t.y, dtype=float).tolist(), strict=True))
+            for x in event_xs:
+                if x - 1 in pairs and abs(pairs[x] - pairs[x - 1]) > 0.05 * np.nanmax(fy):
+                    assert kept.get(x - 1) == pairs[x - 1], (t.name, x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -20,7 +21,7 @@ from ctok.normalize import nfc, stream_norm
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ctxviz import _ctok_bridge, tokens
+from ctxviz import _ctok_bridge, _disk_cache, tokens
 from ctxviz.tokens import (
     FAMILIES,
     MESSAGE_FRAME_TOKENS,
@@ -413,3 +414,91 @@ def test_sampled_counts_are_deterministic_and_close_on_mid_length_code() -> None
             for c, t in zip(first, texts, strict=True)
         ]
         assert statistics.median(errors) < 0.05 and max(errors) < 0.2
+
+
+# ---- tables and models kept on disk between processes -------------------------------------------
+
+
+def test_cached_tables_equal_a_fresh_scan() -> None:
+    assert _ctok_bridge.canonical_second_chars() == _ctok_bridge.scan_canonical_second_chars()
+    for name, predicate in _ctok_bridge.TABLES.items():
+        assert _ctok_bridge.table(name) == _ctok_bridge.char_class(predicate), name
+
+
+@pytest.mark.parametrize("ctok_family", ["v3", "v4.7", "v4.8"])
+def test_model_rebuilt_from_its_state_equals_ctoks(ctok_family: str) -> None:
+    built = ctok.main._model(ctok_family)
+    state = _ctok_bridge._model_state(built)
+    assert state is not None
+    rebuilt = _ctok_bridge._model_from_state(state)
+    assert type(rebuilt) is type(built)
+
+    def fields(model: object) -> dict[str, object]:
+        # the memos (_char_cost_cache, _chunks) start empty and fill up as text is priced
+        out = {k: v for k, v in vars(model).items() if k != "_char_cost_cache"}
+        out["bytes"] = {k: v for k, v in vars(out["bytes"]).items() if k != "_chunks"}
+        out["trie"] = dict(vars(out["trie"]))
+        return out
+
+    assert fields(rebuilt) == fields(built)
+    assert rebuilt._char_cost_cache == rebuilt.bytes._chunks == {}
+
+
+def test_disk_cache_reads_back_and_rejects_damaged_files(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "t.marshal"
+    value = {"x": "abc", "y": (1, None, frozenset({"z"}))}
+    assert _disk_cache.read(path) is None
+    assert _disk_cache.write(path, value)
+    assert _disk_cache.read(path) == value
+    good = path.read_bytes()
+    flipped = bytearray(good)
+    flipped[-3] ^= 1
+    for damaged in (bytes(flipped), good[:-5], good[:10], b"", b"not a table\n" + good[12:]):
+        path.write_bytes(damaged)
+        assert _disk_cache.read(path) is None
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    (tmp_path / "file").write_text("")
+    assert not _disk_cache.write(tmp_path / "file" / "t.marshal", value)  # parent is a file
+
+
+_CACHE_TEXTS = [SPICY, "Hello wörld, 'tis naïve: x1=2;\n\tdef f(): return 42\n", " ΩMEGA 中文 가"]
+_COUNT_ALL = f"""
+import json
+from ctxviz import tokens
+texts = {_CACHE_TEXTS!r}
+print(json.dumps([tokens.count_text_memo(t, f) for t in texts for f in tokens.FAMILIES]))
+"""
+# Makes any table scan or model build fail: only the disk cache can answer.
+_NO_BUILDS = """
+import ctok.main, unicodedata
+from ctxviz import _ctok_bridge
+def _boom(*args, **kwargs):
+    raise AssertionError("built instead of read from the disk cache")
+_ctok_bridge.char_class = _boom
+_ctok_bridge.scan_canonical_second_chars = _boom
+ctok.main.TokenizerModel.__init__ = _boom
+"""
+
+
+def test_a_fresh_process_reads_tables_and_models_from_the_disk_cache(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+    def run(code: str) -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        counts: list[int] = json.loads(done.stdout)
+        return counts
+
+    expected = run(_COUNT_ALL)  # builds and stores
+    assert expected == [ctok_content(t, f) for t in _CACHE_TEXTS for f in FAMILIES]
+    stored = sorted(p.name for p in tmp_path.glob("ctxviz/ctok/*/*"))
+    models = [f"model-{family}.marshal" for family in ("v3", "v4.7", "v4.8")]
+    assert stored == [*models, "tables.marshal"]
+    assert run(_NO_BUILDS + _COUNT_ALL) == expected
+    for path in tmp_path.glob("ctxviz/ctok/*/*"):  # damaged files are built again, and rewritten
+        path.write_bytes(path.read_bytes()[:-100])
+    assert run(_COUNT_ALL) == expected
+    assert all(_disk_cache.read(p) is not None for p in tmp_path.glob("ctxviz/ctok/*/*"))
+    assert run(_NO_BUILDS + _COUNT_ALL) == expected

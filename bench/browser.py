@@ -1,0 +1,184 @@
+"""What a user waits for, in a real browser: upload → first chart, slider → chart redrawn.
+
+The app is served headless (``ctxviz_app.serve.served``) and driven by Playwright through
+Debian's /usr/bin/chromium (``--headless --no-sandbox --disable-gpu
+--disable-background-networking``). Sessions come from ``bench/make_sessions.py`` (real Claude Code
+sessions appended into one chain; ``--sizes`` in MB, 4 MB is ~200 requests, 48 MB ~3,000).
+
+For each session, on the Context editing page:
+
+* upload → first chart: from handing the file to the sidebar's uploader until the script is idle
+  (``[data-test-script-state=notRunning]``) and plotly has stopped changing the charts (no DOM
+  change inside any ``.js-plotly-plot`` for ``--quiet-ms``); the time is that of the last change.
+* slider → redrawn: the ``clear_tool_uses`` trigger slider is moved one step (keyboard, as a user
+  would by arrow key; every value is new, so the replay cache misses) ``--moves`` times; each move
+  is timed the same way. Bytes per move: the sizes of the websocket frames received from the
+  server (Playwright's ``page.on("websocket")``) during the move.
+
+The machine is shared: medians are quoted, and every run's figures are printed. One JSON line per
+(session, measure). Never fails on timing.
+
+    python bench/browser.py [--sizes 4,48] [--moves 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from ctxviz_app.serve import served  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 300_000
+SLIDER = 'input[type=range][aria-label="trigger.value (input tokens)"]'
+
+# Records the time of the last DOM change inside any plotly chart (window.__lastPlot).
+_OBSERVER = """() => {
+  window.__lastPlot = performance.now();
+  const obs = new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (el && el.closest && el.closest('.js-plotly-plot')) {
+        window.__lastPlot = performance.now();
+        return;
+      }
+    }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def sessions(sizes: list[str]) -> list[Path]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "make_sessions.py"), "--sizes", ",".join(sizes)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [ROOT / json.loads(line)["path"] for line in out.splitlines() if line.strip()]
+
+
+class Frames:
+    """Bytes of websocket frames received from the server, in total."""
+
+    def __init__(self, page: Any) -> None:
+        self.received = 0
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws: Any) -> None:
+        ws.on("framereceived", self._add)
+
+    def _add(self, payload: Any) -> None:
+        self.received += len(payload) if payload is not None else 0
+
+
+def settle(page: Any, t0: float, quiet_ms: int) -> float:
+    """Wait for the script to go idle and the charts to stop changing; seconds since t0 (page
+    clock) to the last chart change."""
+    # first the rerun starts (or a chart changes), then it ends
+    page.wait_for_function(
+        f"() => window.__lastPlot > {t0}"
+        " || document.querySelector('[data-test-script-state=running]')",
+        timeout=TIMEOUT_MS,
+        polling=10,
+    )
+    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => performance.now() - window.__lastPlot > {quiet_ms}"
+        " && document.querySelector('[data-test-script-state=notRunning]')",
+        timeout=TIMEOUT_MS,
+        polling=25,
+    )
+    last: float = page.evaluate("() => window.__lastPlot")
+    return max(0.0, (last - t0) / 1000)
+
+
+def measure(url: str, browser: Any, session: Path, moves: int, quiet_ms: int) -> dict[str, Any]:
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    frames = Frames(page)
+    try:
+        page.goto(f"{url}/Context_editing")
+        page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
+        page.wait_for_selector(
+            "[data-test-script-state=notRunning]", state="attached", timeout=TIMEOUT_MS
+        )
+        page.evaluate(_OBSERVER)
+        upload = page.locator(
+            "[data-testid=stSidebar] [data-testid=stFileUploader]:has-text('Upload a transcript')"
+            " input[type=file]"
+        )
+        t0 = page.evaluate("() => performance.now()")
+        start_bytes = frames.received
+        upload.set_input_files(str(session))
+        first_chart_s = settle(page, t0, quiet_ms)
+        upload_bytes = frames.received - start_bytes
+        errors = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
+        if errors.count():
+            raise RuntimeError(f"the app showed an error: {errors.all_inner_texts()}")
+        slider = page.locator(SLIDER).first
+        redraw_s: list[float] = []
+        move_bytes: list[int] = []
+        for _ in range(moves):
+            slider.focus()
+            start_bytes = frames.received
+            t0 = page.evaluate("() => performance.now()")
+            page.keyboard.press("ArrowRight")
+            redraw_s.append(settle(page, t0, quiet_ms))
+            move_bytes.append(frames.received - start_bytes)
+        return {
+            "upload_first_chart_s": round(first_chart_s, 3),
+            "upload_bytes_received": upload_bytes,
+            "slider_redrawn_s": [round(s, 3) for s in redraw_s],
+            "slider_redrawn_median_s": round(statistics.median(redraw_s), 3),
+            "bytes_per_move": move_bytes,
+            "bytes_per_move_median": int(statistics.median(move_bytes)),
+        }
+    finally:
+        page.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="4,48", help="session sizes in MB (make_sessions)")
+    parser.add_argument("--moves", type=int, default=7)
+    parser.add_argument("--quiet-ms", type=int, default=300)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    import ctxviz
+
+    paths = sessions(args.sizes.split(","))
+    with served() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for path in paths:
+                requests = len(ctxviz.load(path).requests)
+                t = time.perf_counter()
+                row = measure(url, browser, path, args.moves, args.quiet_ms)
+                row = {
+                    "bench": "browser",
+                    "session": path.parent.parent.parent.name,
+                    "mb": round(path.stat().st_size / 1e6, 1),
+                    "requests": requests,
+                    **row,
+                    "wall_s": round(time.perf_counter() - t, 1),
+                }
+                print(json.dumps(row), flush=True)
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
