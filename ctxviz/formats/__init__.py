@@ -60,6 +60,8 @@ class Parsed:
     conversations: list[Conversation]
     session: Session | None = None
     ids: list[str | None] = field(default_factory=list)
+    unread: int = 0
+    """Files of a zip or folder not read: the conversation asked for came before them."""
 
 
 def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) -> Parsed:
