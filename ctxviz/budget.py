@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ctxviz.errors import TranscriptError
 
-__all__ = ["Budget", "Limits", "OverBudget", "charge_blocks"]
+__all__ = ["Budget", "Limits", "OverBudget", "charge_blocks", "current"]
 
 
 class OverBudget(TranscriptError):
@@ -65,13 +65,18 @@ class Budget:
             n = data.count("{") + data.count("\n")
         else:
             n = data.count(b"{") + data.count(b"\n")
+        self.record(n)
+
+    def record(self, n: int) -> None:
+        """``n`` more records (JSON objects, lines of text, YAML nodes)."""
         self.records += n
-        if self.records > self.limits.max_records:
-            raise OverBudget(
-                f"holds more than {self.limits.max_records:,} records (JSON objects and lines, "
-                "the limit per load); refused",
-                self.where,
-            )
+        if self.records <= self.limits.max_records:
+            return
+        raise OverBudget(
+            f"holds more than {self.limits.max_records:,} records (JSON objects, lines or YAML "
+            "nodes, the limit per load); refused",
+            self.where,
+        )
 
     def block(self, n: int) -> None:
         self.blocks += n
@@ -94,6 +99,11 @@ def active(budget: Budget) -> Iterator[Budget]:
         yield budget
     finally:
         _ACTIVE.reset(token)
+
+
+def current() -> Budget:
+    """The budget of the load under way, else a fresh one with the default limits."""
+    return _ACTIVE.get() or Budget()
 
 
 def charge_blocks(n: int) -> None:

@@ -39,7 +39,7 @@ from ctxviz.formats.claude_code import (
 )
 from ctxviz.model import Conversation
 
-__all__ = ["load", "load_all", "loads", "loads_all"]
+__all__ = ["load", "load_all", "loads", "loads_all", "read_text"]
 
 MAX_ZIP_MEMBERS = 10_000
 """How many entries a zip may hold."""
@@ -109,6 +109,14 @@ def loads_all(
     budget = Budget(limits)
     with active(budget):
         return _load_data(data, fmt, budget, _EVERY).conversations
+
+
+def read_text(path: str | os.PathLike[str], *, limits: Limits | None = None) -> str:
+    """A text file read as ``load`` reads one (a regular file, compression undone, through one
+    budget), not parsed: for request bodies and edit lists given by path."""
+    budget = Budget(limits, os.fspath(path))
+    with _open(Path(path)) as f:
+        return _decode(_Stream(f, budget).whole(), budget.where)
 
 
 # ---- selection ---------------------------------------------------------------------------------
@@ -236,12 +244,16 @@ class _Stream:
         self.budget = budget
 
     def whole(self, *, text: bool = True) -> bytearray:
-        """Every byte; as ``text`` for a parser, its records are charged before it is parsed."""
+        """Every byte; as ``text`` for a parser, its records are charged chunk by chunk as they
+        are read."""
+        charge = self.budget.text if text else None
         data = bytearray(self.head)
+        if charge is not None:
+            charge(data)
         while chunk := self.rest.read(_CHUNK):
+            if charge is not None:
+                charge(chunk)
             data += chunk
-        if text:
-            self.budget.text(data)
         return data
 
     def lines(self) -> Iterator[bytes]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from ctxviz.budget import current
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import anthropic, claude_ai, claude_code, openai
 from ctxviz.formats._blocks import (
@@ -144,8 +145,12 @@ def _looks_yaml(text: str) -> bool:
 
 
 def _load_yaml(text: str) -> Any:
+    """A YAML document, its size checked first: every node counts as a record of the load's
+    budget, an alias as many as the node it repeats (an alias bomb is refused before it is
+    built)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _count_yaml_nodes(yaml.parse(text, Loader=loader))
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -153,6 +158,32 @@ def _load_yaml(text: str) -> Any:
         raise TranscriptError(
             f"not valid YAML ({problem})", f"line {mark.line + 1}" if mark is not None else ""
         ) from None
+
+
+def _count_yaml_nodes(events: Iterable[yaml.Event]) -> None:
+    """Charge a YAML stream's nodes to the budget as its events come, aliases expanded."""
+    budget = current()
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
+    total = charged = 0
+    for ev in events:
+        if isinstance(ev, yaml.AliasEvent):
+            total += sizes.get(ev.anchor or "", 1)
+        elif isinstance(ev, yaml.ScalarEvent):
+            total += 1
+            if ev.anchor:
+                sizes[ev.anchor] = 1
+        elif isinstance(ev, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            open_nodes.append((ev.anchor, total))
+            total += 1
+        elif isinstance(ev, yaml.SequenceEndEvent | yaml.MappingEndEvent) and open_nodes:
+            anchor, start = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = total - start
+        if total - charged >= 4096:
+            budget.record(total - charged)
+            charged = total
+    budget.record(total - charged)
 
 
 # ---- JSON values -------------------------------------------------------------------------------
