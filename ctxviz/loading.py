@@ -733,7 +733,7 @@ def _load_zip(
 
 def _load_member(folder: _ZipFolder, name: str, fmt: str | None, budget: Budget) -> Parsed:
     """One transcript file of a zip (not a zip itself)."""
-    where = f"{folder.base}/{name}" if folder.base else name
+    where = folder.source(name)
     try:
         with folder.open(name) as s:
             if s.head.startswith(_ZIP):
