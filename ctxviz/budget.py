@@ -31,7 +31,7 @@ class Limits:
 
     max_bytes: int = 512 << 20
     """Bytes read and decompressed, summed over every layer and zip member (512 MiB)."""
-    max_records: int = 4_000_000
+    max_records: int = 2_000_000
     """JSON objects plus lines of text (counted as ``{`` and newline bytes before parsing)."""
     max_blocks: int = 2_000_000
     """Content blocks read into the conversation."""

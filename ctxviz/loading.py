@@ -200,16 +200,16 @@ class _Metered(io.RawIOBase):
     """A stream whose every byte is charged to the load's budget as it is read. ``what`` names
     it in errors: ``gzip data`` (a compression layer, refused when broken) or the file itself."""
 
-    def __init__(self, inner: BinaryIO, budget: Budget, what: str, *, layer: bool) -> None:
+    def __init__(self, inner: Any, budget: Budget, what: str, *, layer: bool) -> None:
         self.inner, self.budget, self.what, self.layer = inner, budget, what, layer
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
+        view = memoryview(buffer).cast("B")[:_CHUNK]
         try:
-            data = self.inner.read(min(len(view), _CHUNK))
+            n: int = self.inner.readinto(view)  # no intermediate bytes object: less heap churn
         except EOFError:
             problem = f"truncated {self.what}: the stream ends early"
             raise TranscriptError(problem, self.budget.where) from None
@@ -220,9 +220,8 @@ class _Metered(io.RawIOBase):
                 else f"{self.what} cannot be read ({e})"
             )
             raise TranscriptError(problem, self.budget.where) from None
-        self.budget.read(len(data), self.what)
-        view[: len(data)] = data
-        return len(data)
+        self.budget.read(n, self.what)
+        return n
 
 
 class _Stream:
