@@ -205,10 +205,18 @@ CASSETTE = """interactions:
 
 
 def alias_bomb(levels: int = 9) -> str:
+    """A cassette whose request body holds ``9**(levels + 1)`` strings through nested aliases."""
     lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     for i in range(1, levels + 1):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
-    return "\n".join([*lines, f"interactions: *a{levels}", ""])
+    lines += [
+        "interactions:",
+        "- request:",
+        "    uri: https://api.anthropic.com/v1/messages",
+        f"    body: {{messages: [{{role: user, content: hi}}], metadata: *a{levels}}}",
+        "  response: {status: {code: 200}, body: {content: [], usage: {input_tokens: 1}}}",
+    ]
+    return "\n".join([*lines, ""])
 
 
 def test_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None:
