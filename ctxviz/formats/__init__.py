@@ -376,7 +376,11 @@ def _from_cassette(doc: dict[str, Any], fmt: str | None, source: str | None) -> 
         it = need_dict(it, here, "an interaction object")
         req = need_dict(it.get("request"), at(here, "request"), "a `request` object")
         uri = req.get("uri") or req.get("url") or ""
-        path = urlparse(uri).path if isinstance(uri, str) else ""
+        try:
+            path = urlparse(uri).path if isinstance(uri, str) else ""
+        except ValueError:  # "Invalid IPv6 URL" and the like
+            notes.warn(at(here, "request.uri"), "not a URL; the call is read by its body")
+            path = ""
         if path.endswith("/count_tokens"):
             notes.warn(here, "a count_tokens call, not a request with a response; skipped")
             continue

@@ -320,14 +320,15 @@ def _wrap(data: bytes, how: str) -> bytes:
 
 
 positions = st.integers(0, 1 << 20)
-byte_edits = st.lists(
-    st.tuples(positions, st.integers(0, 6), st.binary(max_size=8)), min_size=1, max_size=4
-)
 text_pieces = st.one_of(
     st.text(st.characters(codec=None, exclude_categories=()), max_size=8),
     st.sampled_from(['"', "{", "}", "[", "]", ",", ":", "\n", "null", "\\u0000", "1e999"]),
     st.sampled_from(HOSTILE_TEXTS),
 )
+byte_pieces = st.one_of(  # raw bytes, or text as bytes (so that most cases stay UTF-8)
+    st.binary(max_size=8), text_pieces.map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+byte_edits = st.lists(st.tuples(positions, st.integers(0, 6), byte_pieces), min_size=1, max_size=4)
 text_edits = st.lists(st.tuples(positions, st.integers(0, 6), text_pieces), min_size=1, max_size=4)
 wraps = st.sampled_from(["", "", "", "gzip", "xz", "bzip2", "zip"])
 
