@@ -32,7 +32,8 @@ class Limits:
     max_bytes: int = 512 << 20
     """Bytes read and decompressed, summed over every layer and zip member (512 MiB)."""
     max_records: int = 2_000_000
-    """JSON objects plus lines of text (counted as ``{`` and newline bytes before parsing)."""
+    """JSON objects plus lines of text plus array items / 16 (counted as ``{``, newline and comma
+    bytes before parsing), and YAML nodes."""
     max_blocks: int = 2_000_000
     """Content blocks read into the conversation."""
 
@@ -59,12 +60,13 @@ class Budget:
             )
 
     def text(self, data: bytes | bytearray | str) -> None:
-        """The records of text about to be parsed: its JSON objects and lines (an upper bound:
-        a brace inside a string counts too)."""
+        """The records of text about to be parsed: its JSON objects and lines, and a record per
+        16 commas (array items: a list of a million numbers costs as much as many objects). An
+        upper bound: a brace or comma inside a string counts too."""
         if isinstance(data, str):
-            n = data.count("{") + data.count("\n")
+            n = data.count("{") + data.count("\n") + data.count(",") // 16
         else:
-            n = data.count(b"{") + data.count(b"\n")
+            n = data.count(b"{") + data.count(b"\n") + data.count(b",") // 16
         self.record(n)
 
     def record(self, n: int) -> None:

@@ -112,6 +112,13 @@ def test_a_json_document_of_tiny_objects_is_refused_before_it_is_parsed() -> Non
     assert parsed == []
 
 
+def test_an_array_of_numbers_is_refused(tmp_path: Path) -> None:
+    """No object, one line: 60 M numbers (1.9 GB as a list of floats), counted by their commas."""
+    path = tmp_path / "numbers.json.gz"
+    path.write_bytes(gzip.compress(b"[" + b"1.5," * 60_000_000 + b"0]", 1))
+    assert_refused(path, "holds more than 2,000,000 records")
+
+
 def test_block_limit() -> None:
     blocks = ",".join(['{"type": "text", "text": "x"}'] * 50)
     body = '{"messages": [{"role": "user", "content": [' + blocks + "]}]}"
