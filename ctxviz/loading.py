@@ -1,10 +1,13 @@
 """Load transcripts: ``load(path)``, ``loads(data)``, ``load_all(path)``.
 
-Bytes are decompressed by their magic number (gzip, xz, bzip2), zips are read in memory after
-their listing is checked, text is decoded as UTF-8 (a BOM is honoured), and the format is detected
-from the content (``ctxviz.formats``). A Claude Code session loaded from a path, a folder or a zip
-picks up its sub-agent transcripts: ``<session>/subagents/agent-*.jsonl`` with ``.meta.json``
-(Claude Code 2.1) or flat ``agent-*.jsonl`` files beside it with the same ``sessionId`` (2.0).
+Only regular files are read. Bytes are decompressed by their magic number (gzip, xz, bzip2) as
+they are read, every byte and record charged to the load's one budget (``ctxviz.budget``); a zip's
+listing is checked before its members are read, in name order and only up to the conversation
+asked for; a Claude Code session is read line by line, other text whole, decoded as UTF-8 (a BOM
+is honoured), and the format is detected from the content (``ctxviz.formats``). A Claude Code
+session loaded from a path, a folder or a zip picks up its sub-agent transcripts:
+``<session>/subagents/agent-*.jsonl`` with ``.meta.json`` (Claude Code 2.1) or flat
+``agent-*.jsonl`` files beside it with the same ``sessionId`` (2.0).
 """
 
 from __future__ import annotations
@@ -397,7 +400,7 @@ def _load_stream(
         return _load_zip(f, fmt, budget, source=source, want=want)
     if not s.head:
         raise TranscriptError(
-            "empty file: no transcript" if source else "empty input: no transcript"
+            "empty file: no transcript" if source else "empty input: no transcript", budget.where
         )
     if _is_session(s.head, fmt):
         notes = Notes()
