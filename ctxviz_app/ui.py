@@ -370,9 +370,19 @@ class _ByteCache:
         self._bytes -= self._items.pop(key)[1]
 
 
+PARSE_WORKERS: Final = 2
+"""Transcripts parsed at once on the server (each in a worker capped at
+``isolated.MEMORY_BYTES``); more uploads wait their turn."""
+
+
 @st.cache_resource(show_spinner=False)
 def _loaded_cache() -> _ByteCache:
     return _ByteCache(LOADED_CACHE_BYTES, LOADED_TTL_S)
+
+
+@st.cache_resource(show_spinner=False)
+def _parse_slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(PARSE_WORKERS)
 
 
 def _load(digest: str, name: str, data: bytes) -> Loaded:
@@ -381,7 +391,7 @@ def _load(digest: str, name: str, data: bytes) -> Loaded:
     cache = _loaded_cache()
     loaded = cache.get(digest)
     if loaded is None:
-        with st.spinner("Reading the transcript…"):
+        with st.spinner("Reading the transcript…"), _parse_slots():
             try:
                 parsed = isolated.parse(data)
                 loaded, size = Loaded(conversation=parsed.conversation), parsed.pickled_bytes
