@@ -152,6 +152,10 @@ def _load_yaml(text: str) -> Any:
     try:
         _count_yaml_nodes(yaml.parse(text, Loader=loader))
         return yaml.load(text, Loader=loader)
+    except UnicodeEncodeError as e:  # the C parser reads UTF-8: a lone surrogate has none
+        raise TranscriptError(
+            f"not valid YAML text (character {e.start} is a lone surrogate, {e.object[e.start]!r})"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]

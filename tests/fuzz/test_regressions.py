@@ -231,3 +231,12 @@ def test_cassette_uri_that_is_not_a_url(uri: str) -> None:
     conv = loads(cassette)
     assert conv.messages and any("not a URL" in w for w in conv.warnings)
     run_case(cassette, f"regression uri {uri}", "regression")
+
+
+def test_yaml_text_with_a_lone_surrogate() -> None:
+    """Issue 13 fuzz: a str cassette holding a lone surrogate raised UnicodeEncodeError from the
+    C YAML parser."""
+    text = "\ud800interactions:\n- request: {uri: https://api.anthropic.com/v1/messages}\n"
+    with pytest.raises(TranscriptError, match="lone surrogate"):
+        loads(text)
+    run_case(text, "regression yaml surrogate", "regression")
