@@ -8,11 +8,8 @@ reject, a missing file, a bad option), with ctxviz's message on stderr; 1 for a 
 from __future__ import annotations
 
 import argparse
-import bz2
-import gzip
 import io
 import json
-import lzma
 import os
 import re
 import sys
@@ -424,7 +421,9 @@ def _edits_from(args: argparse.Namespace) -> Any:
     if args.edits is not None:
         value = _json_arg(args.edits, "--edits")
     elif args.edits_file is not None:
-        value = _json_arg(Path(args.edits_file).read_text(encoding="utf-8"), args.edits_file)
+        from ctxviz.loading import read_text
+
+        value = _json_arg(read_text(args.edits_file), args.edits_file)
     else:
         return None
     if isinstance(value, list):
@@ -1148,28 +1147,12 @@ def _json_text(value: Any, indent: int | None = 1) -> str:
     return _CONTROL.sub(lambda m: m[0] if m[0] == "\n" else f"\\u{ord(m[0]):04x}", text)
 
 
-def _decompressed(data: bytes) -> bytes:
-    """Bytes of a gzip, xz or bzip2 file expanded (by magic number); others as they are."""
-    if data[:2] == b"\x1f\x8b":
-        return gzip.decompress(data)
-    if data[:6] == b"\xfd7zXZ\x00":
-        return lzma.decompress(data)
-    if data[:3] == b"BZh":
-        return bz2.decompress(data)
-    return data
-
-
 def _read_body(path: str) -> Any:
+    from ctxviz.loading import read_text
+
     if not os.path.exists(path):
         raise _BadInput(f"{path}: no such file")
-    try:
-        raw = _decompressed(Path(path).read_bytes())
-    except (OSError, EOFError, lzma.LZMAError) as e:
-        raise _BadInput(f"{path}: a damaged compressed file ({e})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _BadInput(f"{path}: not UTF-8 text (byte offset {e.start})") from None
+    text = read_text(path)
     if not text.strip():
         raise _BadInput(f"{path}: empty file: no request body")
     return _json_arg(text, path)

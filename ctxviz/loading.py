@@ -1,10 +1,13 @@
 """Load transcripts: ``load(path)``, ``loads(data)``, ``load_all(path)``.
 
-Bytes are decompressed by their magic number (gzip, xz, bzip2), zips are read in memory after
-their listing is checked, text is decoded as UTF-8 (a BOM is honoured), and the format is detected
-from the content (``ctxviz.formats``). A Claude Code session loaded from a path, a folder or a zip
-picks up its sub-agent transcripts: ``<session>/subagents/agent-*.jsonl`` with ``.meta.json``
-(Claude Code 2.1) or flat ``agent-*.jsonl`` files beside it with the same ``sessionId`` (2.0).
+Only regular files are read. Bytes are decompressed by their magic number (gzip, xz, bzip2) as
+they are read, every byte and record charged to the load's one budget (``ctxviz.budget``); a zip's
+listing is checked before its members are read, in name order and only up to the conversation
+asked for; a Claude Code session is read line by line, other text whole, decoded as UTF-8 (a BOM
+is honoured), and the format is detected from the content (``ctxviz.formats``). A Claude Code
+session loaded from a path, a folder or a zip picks up its sub-agent transcripts:
+``<session>/subagents/agent-*.jsonl`` with ``.meta.json`` (Claude Code 2.1) or flat
+``agent-*.jsonl`` files beside it with the same ``sessionId`` (2.0).
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ import mmap
 import os
 import posixpath
 import re
+import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, BinaryIO, Final, cast
 
+from ctxviz.budget import Budget, Limits, OverBudget, active
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import Parsed, normalize_format, parse_text
 from ctxviz.formats._blocks import Notes
@@ -37,51 +44,102 @@ from ctxviz.formats.claude_code import (
 )
 from ctxviz.model import Conversation
 
-__all__ = ["load", "load_all", "loads", "loads_all"]
+__all__ = ["load", "load_all", "loads", "loads_all", "read_text"]
 
-MAX_DECOMPRESSED_BYTES = 1 << 30
-"""A compressed input may not expand beyond this (1 GiB): a guard against decompression bombs."""
-MAX_ZIP_BYTES = 1 << 30
-"""The total uncompressed size a zip may declare (1 GiB)."""
 MAX_ZIP_MEMBERS = 10_000
 """How many entries a zip may hold."""
 
 Selector = int | str | None
 
 
+class _Every:
+    """Every conversation (``load_all``), not one selected."""
+
+
+_EVERY: Final = _Every()
+
+
 # ---- public API --------------------------------------------------------------------------------
 
 
 def load(
-    path: str | os.PathLike[str], format: str | None = None, *, conversation: Selector = None
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    conversation: Selector = None,
+    limits: Limits | None = None,
 ) -> Conversation:
     """Read one transcript file (or a Claude Code session folder, or a zip) into a Conversation.
 
     When the input holds several conversations (a claude.ai export, a zip of sessions) the first
     with messages is returned, or the one ``conversation`` selects (index, uuid / session id or
-    name); its warnings name the others.
+    name); its warnings name the others. The files of a zip or folder after the one selected are
+    not read. ``limits`` bounds what the load may read (``ctxviz.budget.Limits``).
     """
-    return _select(_load_path(path, normalize_format(format)), conversation)
+    fmt = normalize_format(format)
+    budget = Budget(limits, os.fspath(path))
+    with active(budget):
+        return _select(_load_path(Path(path), fmt, budget, conversation), conversation)
 
 
 def loads(
-    data: str | bytes, format: str | None = None, *, conversation: Selector = None
+    data: str | bytes,
+    format: str | None = None,
+    *,
+    conversation: Selector = None,
+    limits: Limits | None = None,
 ) -> Conversation:
     """Read a transcript from a string or bytes (no sub-agent files: there is no folder)."""
-    return _select(_load_data(data, normalize_format(format), source=None), conversation)
+    fmt = normalize_format(format)
+    budget = Budget(limits)
+    with active(budget):
+        return _select(_load_data(data, fmt, budget, conversation), conversation)
 
 
-def load_all(path: str | os.PathLike[str], format: str | None = None) -> list[Conversation]:
+def load_all(
+    path: str | os.PathLike[str], format: str | None = None, *, limits: Limits | None = None
+) -> list[Conversation]:
     """Every conversation the input holds, in order (one for most files)."""
-    return _load_path(path, normalize_format(format)).conversations
+    fmt = normalize_format(format)
+    budget = Budget(limits, os.fspath(path))
+    with active(budget):
+        return _load_path(Path(path), fmt, budget, _EVERY).conversations
 
 
-def loads_all(data: str | bytes, format: str | None = None) -> list[Conversation]:
+def loads_all(
+    data: str | bytes, format: str | None = None, *, limits: Limits | None = None
+) -> list[Conversation]:
     """Every conversation held by a string or bytes."""
-    return _load_data(data, normalize_format(format), source=None).conversations
+    fmt = normalize_format(format)
+    budget = Budget(limits)
+    with active(budget):
+        return _load_data(data, fmt, budget, _EVERY).conversations
+
+
+def read_text(path: str | os.PathLike[str], *, limits: Limits | None = None) -> str:
+    """A text file read as ``load`` reads one (a regular file, compression undone, through one
+    budget), not parsed: for request bodies and edit lists given by path."""
+    budget = Budget(limits, os.fspath(path))
+    with _open(Path(path)) as f:
+        return _decode(_Stream(f, budget).whole(), budget.where)
 
 
 # ---- selection ---------------------------------------------------------------------------------
+
+
+def _enough(parsed: Parsed, want: Selector | _Every) -> bool:
+    """Whether the conversations read so far hold the one ``want`` selects."""
+    convs = parsed.conversations
+    if isinstance(want, _Every):
+        return False
+    if want is None:
+        return any(c.messages for c in convs)
+    if isinstance(want, int) and not isinstance(want, bool):
+        return 0 <= want < len(convs)
+    ids = parsed.ids
+    return any(
+        str(want) in (c.title, ids[i] if i < len(ids) else None) for i, c in enumerate(convs)
+    )
 
 
 def _select(parsed: Parsed, conversation: Selector) -> Conversation:
@@ -110,12 +168,13 @@ def _select(parsed: Parsed, conversation: Selector) -> Conversation:
     conv = convs[chosen]
     if not conv.messages:
         raise TranscriptError(f"conversation {chosen} ({conv.title!r}) has no messages")
-    if len(convs) > 1:
+    if len(convs) + parsed.unread > 1:
         name = conv.title or (ids[chosen] if chosen < len(ids) else None) or f"number {chosen}"
         conv = replace(
             conv,
             warnings=[
-                f"this export holds {len(convs)} conversations; loaded {name!r} (index {chosen}); "
+                f"this export holds {len(convs) + parsed.unread} conversations; "
+                f"loaded {name!r} (index {chosen}); "
                 "use load_all or conversation=<index, id or name> for another",
                 *conv.warnings,
             ],
@@ -127,40 +186,108 @@ def _select(parsed: Parsed, conversation: Selector) -> Conversation:
 
 _GZIP, _XZ, _BZ2 = b"\x1f\x8b", b"\xfd7zXZ\x00", b"BZh"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_HEAD = 65536
+"""The bytes a format or session is recognised from."""
+_CHUNK = 1 << 20
 
 
-def _gzip(f: io.BytesIO) -> io.BufferedIOBase:
-    return gzip.GzipFile(fileobj=f)
+def _compression(head: bytes) -> tuple[str, Callable[[BinaryIO], BinaryIO]] | None:
+    if head.startswith(_GZIP):
+        return "gzip", lambda f: cast(BinaryIO, gzip.GzipFile(fileobj=f))
+    if head.startswith(_XZ):
+        return "xz", lambda f: cast(BinaryIO, lzma.LZMAFile(f))
+    if head.startswith(_BZ2) and head[3:4].isdigit():
+        return "bzip2", lambda f: cast(BinaryIO, bz2.BZ2File(f))
+    return None
 
 
-def _decompress(data: bytes, where: str = "") -> bytes:
-    """Undo gzip / xz / bzip2 compression recognised by magic bytes (nested ones too)."""
-    for _ in range(3):
-        opener: Callable[[io.BytesIO], io.BufferedIOBase]
-        if data.startswith(_GZIP):
-            name, opener = "gzip", _gzip
-        elif data.startswith(_XZ):
-            name, opener = "xz", lzma.LZMAFile
-        elif data.startswith(_BZ2) and data[3:4].isdigit():
-            name, opener = "bzip2", bz2.BZ2File
-        else:
-            return data
+class _Metered(io.RawIOBase):
+    """A stream whose every byte is charged to the load's budget as it is read. ``what`` names
+    it in errors: ``gzip data`` (a compression layer, refused when broken) or the file itself."""
+
+    def __init__(self, inner: Any, budget: Budget, what: str, *, layer: bool) -> None:
+        self.inner, self.budget, self.what, self.layer = inner, budget, what, layer
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")[:_CHUNK]
         try:
-            with opener(io.BytesIO(data)) as f:
-                out = f.read(MAX_DECOMPRESSED_BYTES + 1)
+            n: int = self.inner.readinto(view)  # no intermediate bytes object: less heap churn
         except EOFError:
-            raise TranscriptError(f"truncated {name} data: the stream ends early", where) from None
-        except (OSError, lzma.LZMAError, zlib.error, ValueError) as e:
-            raise TranscriptError(f"not valid {name} data ({e})", where) from None
-        if len(out) > MAX_DECOMPRESSED_BYTES:
-            raise TranscriptError(
-                f"{name} data expands beyond {MAX_DECOMPRESSED_BYTES:,} bytes; refused", where
+            problem = f"truncated {self.what}: the stream ends early"
+            raise TranscriptError(problem, self.budget.where) from None
+        except (OSError, lzma.LZMAError, zlib.error, ValueError, zipfile.BadZipFile) as e:
+            problem = (
+                f"not valid {self.what} ({e})"
+                if self.layer
+                else f"{self.what} cannot be read ({e})"
             )
-        data = out
-    return data
+            raise TranscriptError(problem, self.budget.where) from None
+        self.budget.read(n, self.what)
+        return n
 
 
-def _decode(data: bytes, where: str = "", skipped: list[str] | None = None) -> str:
+class _Stream:
+    """An input with its compression layers undone (up to three, by magic number), read through
+    the budget: its first bytes (``head``) and the rest (``rest``)."""
+
+    def __init__(self, f: BinaryIO, budget: Budget, what: str = "the file") -> None:
+        stream = io.BufferedReader(_Metered(f, budget, what, layer=False), _CHUNK)
+        self.layers = 0
+        head = stream.peek(_HEAD)[:_HEAD]
+        while (found := _compression(head)) is not None and self.layers < 3:
+            name, opener = found
+            inner = _Metered(opener(cast(BinaryIO, stream)), budget, f"{name} data", layer=True)
+            stream = io.BufferedReader(inner, _CHUNK)
+            self.layers += 1
+            head = stream.peek(_HEAD)[:_HEAD]
+        self.rest = stream
+        self.head = _read_up_to(stream, _HEAD)
+        self.budget = budget
+
+    def whole(self, *, text: bool = True) -> bytearray:
+        """Every byte; as ``text`` for a parser, its records are charged chunk by chunk as they
+        are read."""
+        charge = self.budget.text if text else None
+        data = bytearray(self.head)
+        if charge is not None:
+            charge(data)
+        while chunk := self.rest.read(_CHUNK):
+            if charge is not None:
+                charge(chunk)
+            data += chunk
+        return data
+
+    def lines(self) -> Iterator[bytes]:
+        """The lines one by one, each charged as records before it is parsed."""
+        text = self.budget.text
+        parts = self.head.split(b"\n")
+        for part in parts[:-1]:
+            line = part + b"\n"
+            text(line)
+            yield line
+        tail = parts[-1]
+        for line in self.rest:
+            if tail:
+                line, tail = tail + line, b""
+            text(line)
+            yield line
+        if tail:
+            text(tail)
+            yield tail
+
+
+def _read_up_to(f: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end of the stream)."""
+    out = b""
+    while len(out) < n and (chunk := f.read(n - len(out))):
+        out += chunk
+    return out
+
+
+def _decode(data: bytes | bytearray, where: str = "", skipped: list[str] | None = None) -> str:
     """UTF-8 text (UTF-16 with a BOM is accepted); binary data is refused with its place.
 
     With ``skipped``, JSON Lines whose lines are not all UTF-8 text keep their readable lines:
@@ -199,7 +326,7 @@ def _decode(data: bytes, where: str = "", skipped: list[str] | None = None) -> s
         ) from None
 
 
-def _line_problem(line: bytes) -> str | None:
+def _line_problem(line: bytes | bytearray) -> str | None:
     """Why one line is not text (a NUL byte, or bytes that are not UTF-8), else None."""
     nul = line.find(b"\x00")
     if nul >= 0:
@@ -211,13 +338,13 @@ def _line_problem(line: bytes) -> str | None:
     return None
 
 
-def _readable_lines(data: bytes, where: str, skipped: list[str]) -> str | None:
+def _readable_lines(data: bytes | bytearray, where: str, skipped: list[str]) -> str | None:
     """JSON Lines with some lines that are not text: those lines blanked (line numbers kept) and
     named in ``skipped``; None unless two or more lines are readable JSON objects."""
     out: list[str] = []
     found: list[str] = []
     objects = 0
-    for n, line in enumerate(data.split(b"\n"), 1):
+    for n, line in enumerate(cast(list[bytes], data.split(b"\n")), 1):
         problem = _line_problem(line)
         if problem is not None:
             found.append(f"{where}, line {n}: {problem}" if where else f"line {n}: {problem}")
@@ -246,130 +373,105 @@ def _warned(parsed: Parsed, skipped: list[str]) -> Parsed:
     return parsed
 
 
-def _load_data(data: str | bytes, fmt: str | None, *, source: str | None) -> Parsed:
+def _load_data(
+    data: str | bytes, fmt: str | None, budget: Budget, want: Selector | _Every
+) -> Parsed:
     if isinstance(data, str):
-        return parse_text(data, fmt, source=source)
+        budget.read(len(data))
+        budget.text(data)
+        return parse_text(data, fmt, source=None)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"loads() takes str or bytes, not {type(data).__name__}")
-    raw = _decompress(bytes(data))
-    if raw.startswith(_ZIP):
-        return _load_zip(raw, fmt, source=source)
-    if not raw:
-        raise TranscriptError("empty input: no transcript")
+    with io.BytesIO(data) as f:
+        return _load_stream(_Stream(f, budget), fmt, budget, source=None, want=want)
+
+
+def _load_stream(
+    s: _Stream,
+    fmt: str | None,
+    budget: Budget,
+    *,
+    source: str | None,
+    want: Selector | _Every,
+    seekable: BinaryIO | None = None,
+) -> Parsed:
+    """One input, its compression undone: a zip (``seekable``: the file itself, when it is not
+    compressed), a Claude Code session (read line by line), or text read whole."""
+    if s.head.startswith(_ZIP):
+        f = seekable if seekable is not None and s.layers == 0 else io.BytesIO(s.whole(text=False))
+        return _load_zip(f, fmt, budget, source=source, want=want)
+    if not s.head:
+        raise TranscriptError(
+            "empty file: no transcript" if source else "empty input: no transcript", budget.where
+        )
+    if _is_session(s.head, fmt):
+        notes = Notes()
+        session = parse_session(_text_lines(s.lines(), notes), source=source, notes=notes)
+        return Parsed([session.conv], session, [session.session_id])
     skipped: list[str] = []
-    return _warned(parse_text(_decode(raw, "", skipped), fmt, source=source), skipped)
+    text = _decode(s.whole(), "", skipped)
+    return _warned(parse_text(text, fmt, source=source), skipped)
 
 
 # ---- paths and folders -------------------------------------------------------------------------
 
 
-def _load_path(path: str | os.PathLike[str], fmt: str | None, *, join: bool = True) -> Parsed:
-    p = Path(path)
+def _open(p: Path) -> BinaryIO:
+    """A regular file opened for reading; anything else (a FIFO, a device, a socket) is refused
+    without waiting on it (opened non-blocking, checked, then read)."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = (
+            "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode)
+            else "not a file"
+        )  # fmt: skip
+        raise TranscriptError(f"not a regular file ({what}); only regular files are read", str(p))
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _load_path(
+    p: Path,
+    fmt: str | None,
+    budget: Budget,
+    want: Selector | _Every,
+    *,
+    absorbed: set[str] | None = None,
+) -> Parsed:
+    """A file or folder; a session file is joined with the sessions it resumes found beside it
+    (their names are added to ``absorbed``)."""
     if p.is_dir():
-        return _load_folder(p, fmt)
-    session = _stream_session(p, fmt)
-    skipped: list[str] = []
-    if session is not None:
-        parsed = Parsed([session.conv], session, [session.session_id])
-    else:
-        raw = _decompress(p.read_bytes(), p.name)
-        if raw.startswith(_ZIP):
-            return _load_zip(raw, fmt, source=str(p))
-        if not raw:
-            raise TranscriptError("empty file: no transcript", p.name)
-        parsed = parse_text(_decode(raw, "", skipped), fmt, source=str(p))
+        return _load_folder(p, fmt, budget, want)
+    budget.where = str(p)
+    with _open(p) as f:
+        parsed = _load_stream(_Stream(f, budget), fmt, budget, source=str(p), want=want, seekable=f)
     if parsed.session is not None and not p.name.startswith("agent-"):
-        folder = _DiskFolder(p.parent)
+        folder = _DiskFolder(p.parent, budget)
         parsed.conversations[0] = _with_subagents(parsed.session, p.name, folder)
-        if join and parsed.session.resumes is not None:
-            # the session it resumes, in a session file beside it
+        if parsed.session.resumes is not None:
             d = p.parent
             ((_, parsed),) = _join_resumed(
                 [(p.name, parsed)],
-                lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
+                lambda name: _disk_text(d / name, budget),
                 lambda session, name, resumed: _with_subagents(session, name, folder, resumed),
                 lambda name: str(d / name),
                 sorted(f.name for f in d.iterdir() if f.is_file() and _is_session_name(f.name)),
                 lambda name, uuid: _mentions(d / name, uuid),
+                absorbed,
             )
-    return _warned(parsed, skipped)
+    return parsed
 
 
-def _stream_session(p: Path, fmt: str | None) -> Session | None:
-    """A plain Claude Code session file read line by line, else None (read it whole).
-
-    Held whole, a session costs its bytes, its text (up to 4 bytes a character: one emoji widens
-    it all) and its records at once, about 10× the file at the peak; line by line, only records.
-    """
-    if fmt not in (None, "claude-code"):
-        return None
-    with p.open("rb") as f:
-        head = f.read(65536)
-        if head.startswith((_GZIP, _XZ, _BZ2, *_ZIP, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return None
-        if fmt is None and not _session_head(head):
-            return None
-        if not head.strip():
-            return None
-        f.seek(0)
-        notes = Notes()
-        return parse_session(_text_lines(f, notes), source=str(p), notes=notes)
-
-
-def _session_head(head: bytes) -> bool:
-    """Whether a file's first bytes are JSON Lines of Claude Code records, as ``parse_text``
-    would decide (in doubt: False, and the file is read whole)."""
-    lines = [ln for ln in head.removeprefix(codecs.BOM_UTF8).split(b"\n")[:-1] if ln.strip()]
-    if len(lines) < 2:
-        return False
-    sample: list[object] = []
-    for i, ln in enumerate(lines[:50]):
-        try:
-            sample.append(json.loads(ln.decode("utf-8")))
-        except ValueError:
-            if i == 0:
-                return False
-            continue
-        if i == 0 and not isinstance(sample[0], dict):
-            return False
-    return looks_like(sample)
-
-
-def _text_lines(f: io.BufferedIOBase, notes: Notes) -> Iterator[str]:
-    """The lines of a binary file as text; a line that is not text is blanked and named in
-    ``notes``, as ``_decode`` does for JSON Lines (the file's head showed it is a session)."""
-    for n, line in enumerate(f, 1):
-        if n == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[3:]
-        problem = _line_problem(line)
-        if problem is not None:
-            notes.warn(f"line {n}", problem)
-            yield ""
-            continue
-        yield line.decode("utf-8")
-
-
-def _load_folder(d: Path, fmt: str | None) -> Parsed:
-    """A folder: its session files (not agent-*), else its conversations.json."""
-    sessions = sorted(f for f in d.iterdir() if f.is_file() and _is_session_name(f.name))
-    if not sessions:
-        export = d / "conversations.json"
-        if export.is_file():
-            return _load_path(export, fmt)
-        raise TranscriptError(
-            "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
-        )
-    entries = _join_resumed(
-        [(f.name, _load_path(f, fmt, join=False)) for f in sessions],
-        lambda name: _decode(_decompress((d / name).read_bytes(), name), name),
-        lambda session, name, resumed: _with_subagents(session, name, _DiskFolder(d), resumed),
-        lambda name: str(d / name),
-    )
-    out = Parsed([], None, [])
-    for _, parsed in entries:
-        out.conversations.extend(parsed.conversations)
-        out.ids.extend(parsed.ids)
-    return out
+def _disk_text(p: Path, budget: Budget) -> str:
+    """A file beside the one loaded, read whole as text through the load's budget."""
+    budget.where = str(p)
+    with _open(p) as f:
+        return _decode(_Stream(f, budget).whole(), str(p))
 
 
 def _mentions(path: Path, text: str) -> bool:
@@ -391,6 +493,7 @@ def _join_resumed(
     source_of: Callable[[str], str],
     candidates: Sequence[str] | None = None,
     mentions: Callable[[str, str], bool] = lambda name, uuid: True,
+    absorbed: set[str] | None = None,
 ) -> list[tuple[str, Parsed]]:
     """Sessions joined with the sessions they resume (whose records their chain continues from),
     found among ``candidates`` (by default the other sessions of ``entries``: one folder or zip;
@@ -406,7 +509,7 @@ def _join_resumed(
             return ""  # a file that cannot be read resumes nothing here; it says so when loaded
 
     joined: dict[str, Parsed] = {}
-    absorbed: set[str] = set()
+    absorbed = set() if absorbed is None else absorbed
     for name, parsed in entries:
         session = parsed.session
         resumed: list[tuple[str, str]] = []
@@ -445,6 +548,88 @@ def _join_resumed(
     return [(n, joined.get(n, p)) for n, p in entries if n not in absorbed]
 
 
+def _is_session(head: bytes, fmt: str | None) -> bool:
+    """Whether an input is a Claude Code session to read line by line (by its first bytes).
+
+    Held whole, a session costs its bytes, its text (up to 4 bytes a character: one emoji widens
+    it all) and its records at once, about 10× the file at the peak; line by line, only records.
+    """
+    if fmt not in (None, "claude-code") or not head.strip():
+        return False
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    return fmt is not None or _session_head(head)
+
+
+def _session_head(head: bytes) -> bool:
+    """Whether a file's first bytes are JSON Lines of Claude Code records, as ``parse_text``
+    would decide (in doubt: False, and the file is read whole)."""
+    lines = [ln for ln in head.removeprefix(codecs.BOM_UTF8).split(b"\n")[:-1] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    sample: list[object] = []
+    for i, ln in enumerate(lines[:50]):
+        try:
+            sample.append(json.loads(ln.decode("utf-8")))
+        except (ValueError, RecursionError):
+            if i == 0:
+                return False
+            continue
+        if i == 0 and not isinstance(sample[0], dict):
+            return False
+    return looks_like(sample)
+
+
+def _text_lines(lines: Iterator[bytes], notes: Notes) -> Iterator[str]:
+    """Lines of bytes as text; a line that is not text is blanked and named in ``notes``, as
+    ``_decode`` does for JSON Lines (the file's head showed it is a session)."""
+    for n, line in enumerate(lines, 1):
+        if n == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[3:]
+        problem = _line_problem(line)
+        if problem is not None:
+            notes.warn(f"line {n}", problem)
+            yield ""
+            continue
+        yield line.decode("utf-8")
+
+
+def _load_folder(d: Path, fmt: str | None, budget: Budget, want: Selector | _Every) -> Parsed:
+    """A folder: its session files (not agent-*), else its conversations.json; the files after
+    the conversation selected are not read."""
+    sessions = sorted(f for f in d.iterdir() if f.is_file() and _is_session_name(f.name))
+    if not sessions:
+        export = d / "conversations.json"
+        if export.is_file():
+            return _load_path(export, fmt, budget, want)
+        raise TranscriptError(
+            "no transcript in this folder (no session .jsonl, no conversations.json)", str(d)
+        )
+    out = Parsed([], None, [])
+    absorbed: set[str] = set()
+    listed: list[tuple[str, int]] = []  # (file, its first conversation's index in out)
+    for k, f in enumerate(sessions):
+        if f.name in absorbed:
+            continue
+        parsed = _load_path(f, fmt, budget, _EVERY, absorbed=absorbed)
+        listed.append((f.name, len(out.conversations)))
+        out.conversations.extend(parsed.conversations)
+        out.ids.extend(parsed.ids)
+        if _enough(out, want):
+            out.unread = len(sessions) - k - 1
+            break
+    _drop_absorbed(out, listed, absorbed)
+    return out
+
+
+def _drop_absorbed(out: Parsed, listed: list[tuple[str, int]], absorbed: set[str]) -> None:
+    """A session read before a later one joined it is not listed alone (one conversation each)."""
+    for name, i in reversed(listed):
+        if name in absorbed:
+            del out.conversations[i]
+            del out.ids[i]
+
+
 def _uncompressed_name(name: str) -> str:
     """A path's file name without its compression suffix: ``a/s.jsonl.gz`` → ``s.jsonl``."""
     base = posixpath.basename(name)
@@ -461,8 +646,9 @@ def _is_session_name(name: str) -> bool:
 class _DiskFolder:
     """Sub-agent files beside a session on disk."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, budget: Budget) -> None:
         self.root = root
+        self.budget = budget
 
     def names(self, stem: str) -> list[str]:
         out = [f.name for f in self.root.glob("agent-*.jsonl") if f.is_file()]
@@ -471,22 +657,24 @@ class _DiskFolder:
             out.extend(f"{stem}/subagents/{f.name}" for f in sub.iterdir() if f.is_file())
         return sorted(out)
 
-    def read(self, name: str) -> bytes:
-        return (self.root / name).read_bytes()
-
     def source(self, name: str) -> str:
         return str(self.root / name)
 
-    def head(self, name: str) -> bytes:
-        with (self.root / name).open("rb") as f:
-            return f.read(65536)
+    @contextmanager
+    def open(self, name: str) -> Iterator[_Stream]:
+        self.budget.where = self.source(name)
+        with _open(self.root / name) as f:
+            yield _Stream(f, self.budget)
 
 
 class _ZipFolder:
-    """Members of a zip already read into memory."""
+    """Members of an open zip, each read (through the budget) only when it is used."""
 
-    def __init__(self, members: dict[str, bytes], base: str, origin: str | None) -> None:
-        self.members = members
+    def __init__(
+        self, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], budget: Budget,
+        base: str, origin: str | None,
+    ) -> None:  # fmt: skip
+        self.zf, self.members, self.budget = zf, members, budget
         self.base = base
         self.origin = origin
 
@@ -507,11 +695,21 @@ class _ZipFolder:
                 out.append(rest)
         return sorted(out)
 
-    def read(self, name: str) -> bytes:
-        return self.members[f"{self.base}/{name}" if self.base else name]
+    @contextmanager
+    def open(self, name: str) -> Iterator[_Stream]:
+        full = f"{self.base}/{name}" if self.base else name
+        self.budget.where = self.source(name)
+        try:
+            with self.zf.open(self.members[full]) as f:
+                yield _Stream(cast(BinaryIO, f), self.budget, "zip member")
+        except TranscriptError:
+            raise
+        except _ZIP_ERRORS as e:  # the member's header, read on opening it
+            raise TranscriptError(f"zip member cannot be read ({e})", self.budget.where) from None
 
-    def head(self, name: str) -> bytes:
-        return self.read(name)[:65536]
+
+def _in_member(name: str, location: str) -> str:
+    return f"{name}, {location}" if location else name
 
 
 def _with_subagents(
@@ -535,12 +733,13 @@ def _with_subagents(
             continue
         nested = "/" in n
         try:
-            if not nested and not any(
-                _same_session(head, i) for head in (folder.head(n),) for i in ids
-            ):
-                continue
-            text = _decode(_decompress(folder.read(n), n), n)
+            with folder.open(n) as s:
+                if not nested and not any(_same_session(s.head, i) for i in ids):
+                    continue
+                text = _decode(s.whole(), n)
             sub = parse_session(text, source=folder.source(n))
+        except OverBudget:
+            raise
         except (OSError, TranscriptError) as e:
             notes.warn(n, f"sub-agent transcript could not be read ({e}); skipped")
             continue
@@ -548,9 +747,12 @@ def _with_subagents(
         meta_name = n.removesuffix(".jsonl") + ".meta.json"
         if nested and meta_name in names:
             try:
-                loaded = json.loads(folder.read(meta_name))
+                with folder.open(meta_name) as s:
+                    loaded = json.loads(s.whole())
                 meta = loaded if isinstance(loaded, dict) else None
-            except (OSError, ValueError) as e:
+            except OverBudget:
+                raise
+            except (OSError, ValueError, RecursionError) as e:
                 notes.warn(meta_name, f"not readable ({e}); ignored")
         agents.append(AgentFile(name=n, session=sub, meta=meta))
     return attach_subagents(session, agents, notes)
@@ -563,7 +765,7 @@ def _same_session(head: bytes, session_id: str | None) -> bool:
     for line in head.split(b"\n")[:5]:
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # a line nested too deeply is not a record head
             continue
         if isinstance(obj, dict) and "sessionId" in obj:
             return bool(obj["sessionId"] == session_id)
@@ -572,6 +774,16 @@ def _same_session(head: bytes, session_id: str | None) -> bool:
 
 # ---- zips --------------------------------------------------------------------------------------
 
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    EOFError,  # a truncated member
+    zlib.error,  # corrupt deflate data
+    lzma.LZMAError,
+)
+
 
 def _safe_name(name: str) -> bool:
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
@@ -579,13 +791,17 @@ def _safe_name(name: str) -> bool:
     return ".." not in name.replace("\\", "/").split("/")
 
 
-def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
-    """A zip read in memory: a claude.ai export, Claude Code sessions with their sub-agents, or
-    transcript files. The listing is checked first (entry count, declared total size, paths)."""
+def _load_zip(
+    f: BinaryIO, fmt: str | None, budget: Budget, *, source: str | None, want: Selector | _Every
+) -> Parsed:
+    """A zip: a claude.ai export, Claude Code sessions with their sub-agents, or transcript
+    files. The listing is checked first (entry count, declared total size, paths); members are
+    read in name order through the budget, and those after the conversation selected not at all.
+    """
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, ValueError, OSError) as e:
-        raise TranscriptError(f"not a readable zip ({e})") from None
+        raise TranscriptError(f"not a readable zip ({e})", budget.where) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
@@ -593,75 +809,98 @@ def _load_zip(data: bytes, fmt: str | None, *, source: str | None) -> Parsed:
                 f"the zip holds {len(infos):,} entries (at most {MAX_ZIP_MEMBERS:,})"
             )
         total = sum(i.file_size for i in infos)
-        if total > MAX_ZIP_BYTES:
-            raise TranscriptError(
-                f"the zip expands to {total:,} bytes (at most {MAX_ZIP_BYTES:,}); refused"
+        if total > budget.limits.max_bytes:
+            raise OverBudget(
+                f"the zip expands to {total:,} bytes (at most {budget.limits.max_bytes:,}, the "
+                "limit of bytes read and decompressed per load); refused",
+                budget.where,
             )
-        for info in infos:
-            if not _safe_name(info.filename):
-                raise TranscriptError("unsafe path in the zip (absolute or with ..)", info.filename)
-        members: dict[str, bytes] = {}
+        members: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
+            if not _safe_name(name):
+                raise TranscriptError("unsafe path in the zip (absolute or with ..)", name)
             base = posixpath.basename(name.rstrip("/"))
             if info.is_dir() or name.startswith("__MACOSX/") or base.startswith("."):
                 continue
             if info.flag_bits & 0x1:
                 raise TranscriptError("encrypted zip member", name)
-            try:
-                members[name] = zf.read(info)
-            except (
-                zipfile.BadZipFile,
-                OSError,
-                ValueError,
-                NotImplementedError,
-                EOFError,  # a truncated member
-                zlib.error,  # corrupt deflate data
-                lzma.LZMAError,
-            ) as e:
-                raise TranscriptError(f"zip member cannot be read ({e})", name) from None
-    if not members:
-        raise TranscriptError("the zip holds no files")
-    exports = [n for n in members if posixpath.basename(n) == "conversations.json"]
-    chosen = exports[:1] or [n for n in members if _is_session_name(n)]
-    if not chosen:
-        chosen = [
-            n
-            for n in members
-            if n.lower().endswith((".json", ".jsonl", ".yaml", ".yml", ".gz", ".xz", ".bz2"))
-        ] or sorted(members)
-    entries: list[tuple[str, Parsed]] = []
-    for name in sorted(chosen):
-        member_source = f"{source}/{name}" if source else name
-        try:
-            raw = _decompress(members[name])
-            if not raw:
-                raise TranscriptError("empty file")
-            skipped: list[str] = []
-            parsed = parse_text(_decode(raw, name, skipped), fmt, source=member_source)
-        except TranscriptError as e:
-            raise TranscriptError(
-                e.problem, f"{name}, {e.location}" if e.location else name
-            ) from None
-        if parsed.session is not None:
-            folder = _ZipFolder(members, posixpath.dirname(name), source)
-            parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
-        entries.append((name, _warned(parsed, skipped)))
-    entries = _join_resumed(
-        entries,
-        lambda name: _decode(_decompress(members[name]), name),
-        lambda session, name, resumed: _with_subagents(
-            session, name, _ZipFolder(members, posixpath.dirname(name), source), resumed
-        ),
-        lambda name: f"{source}/{name}" if source else name,
-    )
-    out = Parsed([], None, [])
-    for name, parsed in entries:
-        for conv in parsed.conversations:
-            # a warning located by line names its member too, as errors do
-            conv.warnings[:] = [
-                f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings
-            ]
-            out.conversations.append(conv)
-        out.ids.extend(parsed.ids)
+            members[name] = info
+        if not members:
+            raise TranscriptError("the zip holds no files")
+        exports = [n for n in members if posixpath.basename(n) == "conversations.json"]
+        chosen = exports[:1] or [n for n in members if _is_session_name(n)]
+        if not chosen:
+            chosen = [
+                n
+                for n in members
+                if n.lower().endswith((".json", ".jsonl", ".yaml", ".yml", ".gz", ".xz", ".bz2"))
+            ] or list(members)
+        chosen.sort()
+        out = Parsed([], None, [])
+        absorbed: set[str] = set()
+        listed: list[tuple[str, int]] = []
+        whole = _ZipFolder(zf, members, budget, "", source)
+
+        def text_of(member: str) -> str:
+            with whole.open(member) as s:
+                return _decode(s.whole(), member)
+
+        sessions = [n for n in chosen if _is_session_name(n)]
+        for k, name in enumerate(chosen):
+            if name in absorbed:
+                continue
+            folder = _ZipFolder(zf, members, budget, posixpath.dirname(name), source)
+            parsed = _load_member(folder, posixpath.basename(name), fmt, budget)
+            if parsed.session is not None:
+                parsed.conversations[0] = _with_subagents(parsed.session, name, folder)
+                if parsed.session.resumes is not None:
+                    ((_, parsed),) = _join_resumed(
+                        [(name, parsed)],
+                        text_of,
+                        lambda session, n, resumed: _with_subagents(
+                            session,
+                            n,
+                            _ZipFolder(zf, members, budget, posixpath.dirname(n), source),
+                            resumed,
+                        ),
+                        whole.source,
+                        sessions,
+                        absorbed=absorbed,
+                    )
+            listed.append((name, len(out.conversations)))
+            for conv in parsed.conversations:
+                # a warning located by line names its member too, as errors do
+                conv.warnings[:] = [
+                    f"{name}, {w}" if w.startswith("line ") else w for w in conv.warnings
+                ]
+                out.conversations.append(conv)
+            out.ids.extend(parsed.ids)
+            if _enough(out, want):
+                out.unread = len(chosen) - k - 1
+                break
+        _drop_absorbed(out, listed, absorbed)
     return out
+
+
+def _load_member(folder: _ZipFolder, name: str, fmt: str | None, budget: Budget) -> Parsed:
+    """One transcript file of a zip (not a zip itself)."""
+    where = folder.source(name)
+    try:
+        with folder.open(name) as s:
+            if s.head.startswith(_ZIP):
+                raise TranscriptError("a zip inside the zip: not read")
+            if not s.head:
+                raise TranscriptError("empty file")
+            if _is_session(s.head, fmt):
+                notes = Notes()
+                lines = _text_lines(s.lines(), notes)
+                session = parse_session(lines, source=folder.source(name), notes=notes)
+                return Parsed([session.conv], session, [session.session_id])
+            skipped: list[str] = []
+            text = _decode(s.whole(), "", skipped)
+            return _warned(parse_text(text, fmt, source=folder.source(name)), skipped)
+    except TranscriptError as e:
+        if isinstance(e, OverBudget) or e.location == budget.where:  # named already
+            raise
+        raise TranscriptError(e.problem, _in_member(where, e.location)) from None

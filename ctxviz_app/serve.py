@@ -27,7 +27,16 @@ def free_port() -> int:
 def served(
     *, env: Mapping[str, str] | None = None, startup_timeout_s: float = 90.0
 ) -> Iterator[str]:
-    """Run ``streamlit run app.py`` until the block ends; yield its base URL.
+    """Run ``streamlit run app.py`` until the block ends; yield its base URL."""
+    with server_process(env=env, startup_timeout_s=startup_timeout_s) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(
+    *, env: Mapping[str, str] | None = None, startup_timeout_s: float = 90.0
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``streamlit run app.py`` until the block ends; yield its base URL and process.
 
     The server's output goes to a temporary file, not a pipe: a pipe nobody reads fills up and
     blocks the server. Raises RuntimeError, with the end of that output, if it does not start.
@@ -64,7 +73,7 @@ def served(
                     tail = log.read()[-4000:].decode(errors="replace")
                     raise RuntimeError(f"streamlit did not start on {url}:\n{tail}")
                 time.sleep(0.3)
-            yield url
+            yield url, proc
         finally:
             proc.terminate()
             try:

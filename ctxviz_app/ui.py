@@ -7,13 +7,16 @@ page by page (``AppTest.from_file("pages/x.py")``) and what the browser test dri
 ``pages/`` + ``st.navigation`` mix loses entrypoint sidebar widgets under AppTest (STYLE.md).
 
 Caching lives only here, keyed by the sha-256 of the transcript's bytes and a frozen
-:class:`Scenario`. It uses ``st.cache_resource`` (bounded by ``max_entries`` and ``ttl``), not
-``st.cache_data``: ``cache_data`` unpickles a copy on every hit, and a replay of a 2,000-request
-transcript pickles to ~4 MB that takes ~270 ms to unpickle — the whole 300 ms budget of a slider
-move. The cached ``Conversation`` is frozen and a ``Simulation`` is only read (pages and
-``ctxviz.figures`` never write to its frames; ``tests/test_figures.py`` checks the figures), so
-sharing one instance between sessions is safe. There is no module-level mutable state: per-user
-state is ``st.session_state`` and the URL.
+:class:`Scenario`. A transcript is parsed in a worker process with memory and time limits
+(``ctxviz_app.isolated``: a hostile upload costs the server nothing but a wait) and kept in a cache
+bounded in bytes and age (``LOADED_CACHE_BYTES``, held by ``st.cache_resource``). Replays use
+``st.cache_resource`` (bounded by ``max_entries`` and ``ttl``), not ``st.cache_data``:
+``cache_data`` unpickles a copy on every hit, and a replay of a 2,000-request transcript pickles
+to ~4 MB that takes ~270 ms to unpickle — the whole 300 ms budget of a slider move. The cached
+``Conversation`` is frozen and a ``Simulation`` is only read (pages and ``ctxviz.figures`` never
+write to its frames; ``tests/test_figures.py`` checks the figures), so sharing one instance
+between sessions is safe. There is no module-level mutable state: per-user state is
+``st.session_state`` and the URL; shared state is held by ``st.cache_resource``.
 
 URL state: widgets made with the helpers here (:func:`select`, :func:`slider`, …) start from the
 URL's query parameter of the same key, keep their value across page switches, and write it back
@@ -29,6 +32,9 @@ import hashlib
 import json
 import logging
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +51,7 @@ from ctxviz.errors import TranscriptError
 from ctxviz.model import Conversation
 from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
 from ctxviz.simulator import Simulation
+from ctxviz_app import isolated
 
 _LOG = logging.getLogger("ctxviz.app")
 
@@ -331,14 +338,76 @@ class Loaded:
     error: str | None = None
 
 
-@st.cache_resource(max_entries=8, ttl="2h", show_spinner="Reading the transcript…")
-def _load(digest: str, name: str, _data: bytes) -> Loaded:
-    """Parse a transcript (keyed by its bytes' hash; ``_data`` itself is not hashed)."""
-    try:
-        conv = ctxviz.loads(_data)
-    except TranscriptError as err:
-        return Loaded(conversation=None, error=str(err))
-    return Loaded(conversation=conv)
+LOADED_CACHE_BYTES: Final = 256 << 20
+"""What the parsed transcripts kept for every session may weigh, pickled (~3× that in memory)."""
+LOADED_TTL_S: Final = 2 * 3600.0
+
+
+class _ByteCache:
+    """Parsed transcripts by digest, least recently used first out, bounded by their pickled size
+    and their age; shared by every session (held by ``st.cache_resource``), so locked."""
+
+    def __init__(self, max_bytes: int, ttl_s: float) -> None:
+        self.max_bytes, self.ttl_s = max_bytes, ttl_s
+        self._items: OrderedDict[str, tuple[Loaded, int, float]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Loaded | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if time.monotonic() - item[2] > self.ttl_s:
+                self._drop(key)
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: str, value: Loaded, size: int) -> None:
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+            if size > self.max_bytes:
+                return  # used once by its session, never kept
+            self._items[key] = (value, size, time.monotonic())
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= self._items.pop(key)[1]
+
+
+PARSE_WORKERS: Final = 2
+"""Transcripts parsed at once on the server (each in a worker capped at
+``isolated.MEMORY_BYTES``); more uploads wait their turn."""
+
+
+@st.cache_resource(show_spinner=False)
+def _loaded_cache() -> _ByteCache:
+    return _ByteCache(LOADED_CACHE_BYTES, LOADED_TTL_S)
+
+
+@st.cache_resource(show_spinner=False)
+def _parse_slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(PARSE_WORKERS)
+
+
+def _load(digest: str, name: str, data: bytes) -> Loaded:
+    """Parse a transcript in a worker process with memory and time limits (``isolated``), keyed
+    by its bytes' hash in a cache bounded in bytes."""
+    cache = _loaded_cache()
+    loaded = cache.get(digest)
+    if loaded is None:
+        with st.spinner("Reading the transcript…"), _parse_slots():
+            try:
+                parsed = isolated.parse(data)
+                loaded, size = Loaded(conversation=parsed.conversation), parsed.pickled_bytes
+            except isolated.Refused as err:
+                loaded, size = Loaded(conversation=None, error=str(err)), 0
+        cache.put(digest, loaded, size)
+    return loaded
 
 
 @st.cache_resource(max_entries=64, ttl="2h", show_spinner="Replaying the transcript…")

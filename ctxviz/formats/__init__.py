@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from ctxviz.budget import current
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import anthropic, claude_ai, claude_code, claude_trace, openai
 from ctxviz.formats._blocks import (
@@ -67,6 +68,8 @@ class Parsed:
     conversations: list[Conversation]
     session: Session | None = None
     ids: list[str | None] = field(default_factory=list)
+    unread: int = 0
+    """Files of a zip or folder not read: the conversation asked for came before them."""
 
 
 def parse_text(text: str, fmt: str | None = None, *, source: str | None = None) -> Parsed:
@@ -149,15 +152,49 @@ def _looks_yaml(text: str) -> bool:
 
 
 def _load_yaml(text: str) -> Any:
+    """A YAML document, its size checked first: every node counts as a record of the load's
+    budget, an alias as many as the node it repeats (an alias bomb is refused before it is
+    built)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        _count_yaml_nodes(yaml.parse(text, Loader=loader))
         return yaml.load(text, Loader=loader)
+    except UnicodeEncodeError as e:  # the C parser reads UTF-8: a lone surrogate has none
+        raise TranscriptError(
+            f"not valid YAML text (character {e.start} is a lone surrogate, {e.object[e.start]!r})"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise TranscriptError(
             f"not valid YAML ({problem})", f"line {mark.line + 1}" if mark is not None else ""
         ) from None
+
+
+def _count_yaml_nodes(events: Iterable[yaml.Event]) -> None:
+    """Charge a YAML stream's nodes to the budget as its events come, aliases expanded."""
+    budget = current()
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
+    total = charged = 0
+    for ev in events:
+        if isinstance(ev, yaml.AliasEvent):
+            total += sizes.get(ev.anchor or "", 1)
+        elif isinstance(ev, yaml.ScalarEvent):
+            total += 1
+            if ev.anchor:
+                sizes[ev.anchor] = 1
+        elif isinstance(ev, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            open_nodes.append((ev.anchor, total))
+            total += 1
+        elif isinstance(ev, yaml.SequenceEndEvent | yaml.MappingEndEvent) and open_nodes:
+            anchor, start = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = total - start
+        if total - charged >= 4096:
+            budget.record(total - charged)
+            charged = total
+    budget.record(total - charged)
 
 
 # ---- JSON values -------------------------------------------------------------------------------
@@ -355,7 +392,11 @@ def _from_cassette(doc: dict[str, Any], fmt: str | None, source: str | None) -> 
         it = need_dict(it, here, "an interaction object")
         req = need_dict(it.get("request"), at(here, "request"), "a `request` object")
         uri = req.get("uri") or req.get("url") or ""
-        path = urlparse(uri).path if isinstance(uri, str) else ""
+        try:
+            path = urlparse(uri).path if isinstance(uri, str) else ""
+        except ValueError:  # "Invalid IPv6 URL" and the like
+            notes.warn(at(here, "request.uri"), "not a URL; the call is read by its body")
+            path = ""
         if path.endswith("/count_tokens"):
             notes.warn(here, "a count_tokens call, not a request with a response; skipped")
             continue

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from ctxviz.budget import charge_blocks
 from ctxviz.errors import TOO_DEEP as TOO_DEEP  # for the loaders
 from ctxviz.errors import TranscriptError, json_value
 from ctxviz.model import (
@@ -210,6 +211,7 @@ def parse_content(value: object, where: str, notes: Notes) -> tuple[Block, ...]:
     if isinstance(value, str):
         return (TextBlock(text=value),) if value else ()
     if isinstance(value, list):
+        charge_blocks(len(value))
         return tuple(parse_block(item, where, i, notes) for i, item in enumerate(value))
     if value is None:
         fail("`content` is missing", where)
@@ -265,6 +267,7 @@ def parse_block(obj: object, where: str, index: int, notes: Notes) -> Block:
                 content = raw
             elif isinstance(raw, list):
                 inner = at(here, "content")
+                charge_blocks(len(raw))
                 content = tuple(parse_block(item, inner, j, notes) for j, item in enumerate(raw))
             else:
                 fail(f"tool_result `content` must be a string or an array, found {kind(raw)}", here)

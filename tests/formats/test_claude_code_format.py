@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import ctxviz.loading as loading
+from ctxviz.budget import Limits
 from ctxviz.errors import TranscriptError
 from ctxviz.model import OtherBlock, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
@@ -391,9 +392,9 @@ def test_unsafe_or_oversized_zips_are_refused(monkeypatch: pytest.MonkeyPatch) -
         loading.loads(zip_bytes({"../evil.jsonl": "{}", "ok.jsonl": "{}"}))
     with pytest.raises(TranscriptError, match=r"^/etc/x\.jsonl: unsafe path"):
         loading.loads(zip_bytes({"/etc/x.jsonl": "{}"}))
-    monkeypatch.setattr(loading, "MAX_ZIP_BYTES", 100)
-    with pytest.raises(TranscriptError, match=r"expands to [\d,]+ bytes \(at most 100\)"):
-        loading.loads(zip_bytes({"s.jsonl": jsonl(parent_with_task())}))
+    padded = zip_bytes({"s.jsonl": jsonl(parent_with_task()) + " " * 5000})
+    with pytest.raises(TranscriptError, match=r"expands to [\d,]+ bytes \(at most 3,000"):
+        loading.loads(padded, limits=Limits(max_bytes=3000))
     monkeypatch.setattr(loading, "MAX_ZIP_MEMBERS", 2)
     with pytest.raises(TranscriptError, match="holds 3 entries"):
         loading.loads(zip_bytes({"a": "1", "b": "2", "c": "3"}))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ctxviz.loading as loading
+from ctxviz.budget import Limits
 from ctxviz.errors import TranscriptError
 
 BODY = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
@@ -30,14 +31,13 @@ def test_compressed_input_is_recognised_by_magic_bytes(tmp_path: Path, compress:
     assert conv.messages == expected.messages and conv.source == str(path)
 
 
-def test_corrupt_or_huge_compressed_data(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_or_huge_compressed_data() -> None:
     with pytest.raises(TranscriptError, match="truncated xz data"):
         loading.loads(lzma.compress(RAW)[:-10])
     with pytest.raises(TranscriptError, match=r"not valid gzip data|truncated gzip data"):
         loading.loads(b"\x1f\x8b\x08\x00" + b"\xff" * 40)
-    monkeypatch.setattr(loading, "MAX_DECOMPRESSED_BYTES", 1000)
     with pytest.raises(TranscriptError, match="gzip data expands beyond 1,000 bytes"):
-        loading.loads(gzip.compress(b" " * 5000 + RAW))
+        loading.loads(gzip.compress(b" " * 5000 + RAW), limits=Limits(max_bytes=1000))
 
 
 def test_empty_whitespace_binary_and_wrong_files() -> None:

@@ -9,9 +9,14 @@ stalling it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import io
 import math
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -19,11 +24,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ctxviz import simulate  # the public API (API.md), whatever module holds it
 from ctxviz.errors import TranscriptError
-from ctxviz.loading import loads
+from ctxviz.loading import load, load_all, loads
 from ctxviz.model import Conversation
 
 CASE_LIMIT_S = 10.0
@@ -149,3 +155,56 @@ def run_case(data: bytes | str, case: str, cls: str) -> Outcome:
         assert all(isinstance(w, str) and w for w in conv.warnings), f"{case}: bad warnings"
         OUTCOMES[cls, "loaded"] += 1
     return Outcome(conv, error, seconds)
+
+
+_SCRATCH: list[Path] = []
+
+
+def _scratch() -> Path:
+    if not _SCRATCH:
+        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="ctxviz-fuzz-")))
+        atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return _SCRATCH[0]
+
+
+def run_path_case(data: bytes, name: str, case: str, cls: str) -> None:
+    """``data`` as a file: ``load(path)`` and ``load_all(path)`` return or raise TranscriptError,
+    ``ctxviz summary PATH`` exits 0 or 2 with no traceback, each within the case's time limit."""
+    from ctxviz import cli
+
+    CASES[cls] += 1
+    path = _scratch() / name
+    path.write_bytes(data)
+    t0 = time.perf_counter()
+    stage = "load(path)"
+    try:
+        with watchdog(HARD_LIMIT_S):
+            try:
+                conv = load(path)
+            except TranscriptError as e:
+                assert str(e).strip(), f"{case}: TranscriptError with an empty message"
+                conv = None
+            stage = "load_all(path)"
+            try:
+                convs = load_all(path)
+                assert conv is None or conv.messages in [c.messages for c in convs], case
+            except TranscriptError as e:
+                assert conv is None, f"{case}: load read it, load_all raised {e}"
+            stage = "ctxviz summary"
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                status = cli.main(["summary", str(path)])
+    except AssertionError:
+        raise
+    except BaseException as e:
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        tb = "".join(traceback.format_exception(e, limit=-6))
+        raise AssertionError(f"{case}: {stage} raised {type(e).__name__}: {e!s:.300}\n{tb}") from e
+    finally:
+        path.unlink(missing_ok=True)
+    assert status == (0 if conv is not None else 2), f"{case}: exit {status}: {err.getvalue()}"
+    assert "Traceback" not in err.getvalue() + out.getvalue(), case
+    seconds = time.perf_counter() - t0
+    assert seconds < 3 * CASE_LIMIT_S, f"{case}: took {seconds:.1f} s"
+    OUTCOMES[cls, "loaded" if conv is not None else "rejected"] += 1

@@ -217,3 +217,26 @@ def test_unreadable_line_in_a_session_does_not_cut_the_chain() -> None:
     assert any(w.startswith("line 2: not valid JSON") for w in conv.warnings)
     assert any(w.startswith("line 3: ") and "continues from line 1" in w for w in conv.warnings)
     assert not any("abandoned" in w for w in conv.warnings), conv.warnings
+
+
+@pytest.mark.parametrize("uri", ["https://[api.anthropic.com/v1/messages", "http://[click]/x"])
+def test_cassette_uri_that_is_not_a_url(uri: str) -> None:
+    """Issue 13 fuzz: urlparse's ValueError ("Invalid IPv6 URL") escaped the cassette reader."""
+    cassette = f"""interactions:
+- request:
+    uri: '{uri}'
+    body: '{{"model": "claude-sonnet-4-5", "messages": [{{"role": "user", "content": "hi"}}]}}'
+  response: {{status: {{code: 200}}, body: {{content: [], usage: {{input_tokens: 3}}}}}}
+"""
+    conv = loads(cassette)
+    assert conv.messages and any("not a URL" in w for w in conv.warnings)
+    run_case(cassette, f"regression uri {uri}", "regression")
+
+
+def test_yaml_text_with_a_lone_surrogate() -> None:
+    """Issue 13 fuzz: a str cassette holding a lone surrogate raised UnicodeEncodeError from the
+    C YAML parser."""
+    text = "\ud800interactions:\n- request: {uri: https://api.anthropic.com/v1/messages}\n"
+    with pytest.raises(TranscriptError, match="lone surrogate"):
+        loads(text)
+    run_case(text, "regression yaml surrogate", "regression")

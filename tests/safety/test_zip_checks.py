@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import ctxviz.loading as loading
+from ctxviz.budget import Limits
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import loads
 
@@ -63,7 +64,7 @@ def test_unsafe_paths_are_refused(name: str) -> None:
 
 
 def test_declared_size_past_the_limit_is_refused_before_reading() -> None:
-    data = _set_sizes(_zip({"a.json": BODY}), loading.MAX_ZIP_BYTES + 1)
+    data = _set_sizes(_zip({"a.json": BODY}), Limits().max_bytes + 1)
     reads: list[str] = []
     original = zipfile.ZipFile.read
 
@@ -73,7 +74,7 @@ def test_declared_size_past_the_limit_is_refused_before_reading() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(zipfile.ZipFile, "read", spy)
-        with pytest.raises(TranscriptError, match=r"expands to 1,073,741,825 bytes"):
+        with pytest.raises(TranscriptError, match=r"expands to 536,870,913 bytes"):
             loads(data)
     assert reads == []  # refused from the listing alone
 
@@ -92,14 +93,14 @@ def test_a_member_that_lies_about_its_size_is_not_expanded() -> None:
         loads(data)
 
 
-def test_nested_compression_bomb_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "MAX_DECOMPRESSED_BYTES", 1_000_000)
+def test_nested_compression_bomb_is_capped() -> None:
+    limits = Limits(max_bytes=1_000_000)
     comp = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip container
     bomb = comp.compress(b"\0" * 20_000_000) + comp.flush()
     with pytest.raises(TranscriptError, match="expands beyond 1,000,000 bytes"):
-        loads(bomb)
+        loads(bomb, limits=limits)
     with pytest.raises(TranscriptError, match="expands beyond"):
-        loads(_zip({"a.jsonl.gz": bomb}))
+        loads(_zip({"a.jsonl.gz": bomb}), limits=limits)
     assert gzip.decompress(bomb)[:1] == b"\0"
 
 
