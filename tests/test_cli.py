@@ -785,3 +785,15 @@ def test_recorded_compactions_kept_on_request(capsys: pytest.CaptureFixture[str]
 )
 def test_claude_code_autocompact_bad_settings(flags: list[str], fragment: str) -> None:
     assert_bad_input(run("simulate", SESSION_ZIP, "--claude-code-autocompact", *flags), fragment)
+
+
+def test_count_starts_without_pandas() -> None:
+    code = (
+        "import sys\n"
+        "from ctxviz import cli\n"
+        f"assert cli.main(['count', {str(BODY)!r}]) == 0\n"
+        "late = sorted(m for m in ('pandas', 'plotly') if m in sys.modules)\n"
+        "assert not late, f'ctxviz count imported {late}'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
