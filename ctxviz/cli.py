@@ -694,9 +694,7 @@ def _console(stream: TextIO) -> Console:
 def _n(value: Any) -> str:
     """A whole number with thousands separators, or a dash when unknown."""
     try:
-        import pandas as pd
-
-        if value is None or pd.isna(value):
+        if value is None or value != value:  # NaN; pandas' NA raises TypeError (no pandas here)
             return "—"
         return f"{int(value):,}"
     except (TypeError, ValueError):
