@@ -633,6 +633,65 @@ def report() -> str:
         + "\n"
     )
 
+    browser = [r for r in records("browser") if r.get("bench") == "browser"]
+    add("## 5. In a real browser (the figure of record)\n")
+    add(
+        "From `bench/browser.py`: the app served headless and driven by Playwright through "
+        "Chromium, on the Context editing page, with sessions of `bench/make_sessions.py`. Upload "
+        "→ first chart: until the script is idle and the charts have stopped changing. Slider → "
+        "redrawn: one step of the clearing trigger (a new value, a replay cache miss), median of "
+        "the moves; bytes per move: websocket frames received. Targets: redrawn ≤ 0.3 s at ~200 "
+        "requests and ≤ 0.6 s at ~3,000; first chart ≤ 1.5 s and ≤ 3 s.\n"
+    )
+    if browser:
+        add(
+            table(
+                ["session", "requests", "upload → first chart", "slider → redrawn", "bytes/move"],
+                [
+                    [
+                        r["session"],
+                        f"{r['requests']:,}",
+                        sec(r["upload_first_chart_s"]),
+                        sec(r["slider_redrawn_median_s"]),
+                        f"{r['bytes_per_move_median'] / 1e3:,.0f} KB",
+                    ]
+                    for r in browser
+                ],
+            )
+            + "\n"
+        )
+    else:
+        add("`bench/browser.py` printed nothing in this run (see bench/out/stderr.log).\n")
+
+    startup = records("startup")
+    add("## 6. Whole fresh processes\n")
+    add(
+        "From `bench/startup.py`: each run a new interpreter, with the disk cache of tokenizer "
+        "tables empty (a first use ever) or kept (every later use); medians. `count_tokens`: "
+        "`import ctxviz` and the first count of a request body of never-seen text (target ≥ 5 "
+        "MB/s). `summary`: the whole command `ctxviz summary FILE`.\n"
+    )
+    if startup:
+        add(
+            table(
+                ["what", "cache", "size", "import ctxviz", "work", "process wall / CPU"],
+                [
+                    [
+                        r["bench"],
+                        r["cache"],
+                        mb((r.get("text_mb") or r.get("mb") or 0) * 1e6),
+                        sec(r.get("import_ctxviz_s")),
+                        sec(r.get("first_count_s")),
+                        f"{sec(r['process_wall_s'])} / {sec(r['process_cpu_s'])}",
+                    ]
+                    for r in startup
+                ],
+            )
+            + "\n"
+        )
+    else:
+        add("`bench/startup.py` printed nothing in this run (see bench/out/stderr.log).\n")
+
     # ---- plot ----
     if (ROOT / PLOT).is_file():
         add("## The figures in one plot\n")

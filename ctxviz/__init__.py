@@ -1,8 +1,8 @@
 """ctxviz: explore and replay how Claude's context window behaves.
 
 The public surface is fixed by the API contract (load, loads, count_tokens, simulate, figures…);
-everything else lives in private modules. Names that need pandas or plotly are imported on first
-use, so that reading a transcript (``ctxviz.load``) starts fast.
+everything else lives in private modules. Every name is imported on first use (PEP 562), so that
+``import ctxviz`` costs almost nothing and ``ctxviz.count_tokens`` never imports pandas or plotly.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ctxviz.errors import TranscriptError
-from ctxviz.loading import load, load_all, loads, loads_all
-from ctxviz.model import Conversation, Message, Request, Usage
-
 if TYPE_CHECKING:
     from ctxviz import figures, report
     from ctxviz.cost import cache_accounting, price_rows, request_costs
     from ctxviz.counting import count_tokens
+    from ctxviz.errors import TranscriptError
+    from ctxviz.loading import load, load_all, loads, loads_all
+    from ctxviz.model import Conversation, Message, Request, Usage
     from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
     from ctxviz.simulator import Simulation, SimulationSettings, simulate
     from ctxviz.snippets import (
@@ -39,6 +38,15 @@ _LAZY: dict[str, str] = {
     "request_costs": "ctxviz.cost",
     "price_rows": "ctxviz.cost",
     "count_tokens": "ctxviz.counting",
+    "TranscriptError": "ctxviz.errors",
+    "load": "ctxviz.loading",
+    "load_all": "ctxviz.loading",
+    "loads": "ctxviz.loading",
+    "loads_all": "ctxviz.loading",
+    "Conversation": "ctxviz.model",
+    "Message": "ctxviz.model",
+    "Request": "ctxviz.model",
+    "Usage": "ctxviz.model",
     "explore": "ctxviz.widgets",
     "ModelInfo": "ctxviz.models",
     "ModelTable": "ctxviz.models",

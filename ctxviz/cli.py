@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import ctxviz
-from ctxviz.models import RATE_FIELDS
-from ctxviz.notebook import SimulationSummary, policy_description, source_sentence, summarize
 from ctxviz.policies import claude_code
 
 if TYPE_CHECKING:
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
 
     from ctxviz.model import Conversation
     from ctxviz.models import ModelTable
+    from ctxviz.notebook import SimulationSummary
     from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
@@ -694,9 +693,7 @@ def _console(stream: TextIO) -> Console:
 def _n(value: Any) -> str:
     """A whole number with thousands separators, or a dash when unknown."""
     try:
-        import pandas as pd
-
-        if value is None or pd.isna(value):
+        if value is None or value != value:  # NaN; pandas' NA raises TypeError (no pandas here)
             return "—"
         return f"{int(value):,}"
     except (TypeError, ValueError):
@@ -867,6 +864,8 @@ def _headline(console: Console, summary: SimulationSummary, sim: Simulation) -> 
     from rich.table import Table
     from rich.text import Text
 
+    from ctxviz.notebook import source_sentence
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -1005,7 +1004,13 @@ def _subagents_table(
 # ---- commands ----------------------------------------------------------------------------------
 
 
+# Each command imports what it needs (the notebook helpers import pandas): ``ctxviz count`` and
+# ``ctxviz models`` start without it.
+
+
 def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from ctxviz.notebook import summarize
+
     table = _table(args)
     conv = _load(args, steps)
     sim = _simulate(conv, steps, "as recorded", models=table)
@@ -1059,6 +1064,8 @@ def simulation_json(
     sim: Simulation, conv: Conversation, *, path: str, kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The machine-readable result of ``ctxviz simulate --json``."""
+    from ctxviz.notebook import summarize
+
     summary = summarize(sim)
     return {
         "file": path,
@@ -1093,6 +1100,8 @@ def simulation_json(
 
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from ctxviz.notebook import policy_description, summarize
+
     kwargs = simulate_kwargs(args)  # bad options fail before a long load
     table = _table(args)
     conv = _load(args, steps)
@@ -1195,6 +1204,7 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
 
 def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz import report
+    from ctxviz.notebook import policy_description, summarize
 
     kwargs = simulate_kwargs(args)
     table = _table(args)
@@ -1241,6 +1251,8 @@ def _rate(value: float) -> str:
 def _cmd_models(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from rich import box
     from rich.table import Table
+
+    from ctxviz.models import RATE_FIELDS
 
     table = _table(args)
     if args.json:

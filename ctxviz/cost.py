@@ -27,13 +27,15 @@ the rates in force on its request's timestamp.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ctxviz.models import ModelInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CacheTTL: TypeAlias = Literal["5m", "1h"]
 
@@ -72,6 +74,8 @@ def _tokens(name: str, values: npt.ArrayLike, n: int | None = None) -> npt.NDArr
 
 
 def _index_of(values: npt.ArrayLike, n: int) -> pd.Index:
+    import pandas as pd
+
     if isinstance(values, pd.Series) and len(values) == n:
         return values.index
     return pd.RangeIndex(n)
@@ -92,6 +96,8 @@ def cache_accounting(
     gaps_seconds: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Split each prompt into cache reads, cache writes and uncached input (module doc: why)."""
+    import pandas as pd
+
     ttl = _check_ttl(ttl)
     if isinstance(min_cacheable_tokens, bool) or not isinstance(min_cacheable_tokens, int):
         raise ValueError(f"min_cacheable_tokens: expected an int, got {min_cacheable_tokens!r}")
@@ -147,6 +153,8 @@ def request_costs(
     cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Dollars per request from API-shaped usage, with the model's cache and long-context rates."""
+    import pandas as pd
+
     ttl = _check_ttl(ttl)
     uncached = _tokens("input_tokens", input_tokens)
     n = uncached.shape[0]
@@ -206,6 +214,8 @@ def price_rows(
 ) -> pd.DataFrame:
     """``request_costs`` of rows served by several models: row ``i`` at ``models[i]``'s rates in
     force at ``timestamps[i]`` (its current rates when the time is unknown)."""
+    import pandas as pd
+
     n = len(models)
     if timestamps is not None and len(timestamps) != n:
         raise ValueError(f"timestamps: expected {n} values (one per row), got {len(timestamps)}")

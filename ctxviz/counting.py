@@ -387,7 +387,7 @@ def count_tokens(
 
     from ctxviz.loading import loads
     from ctxviz.model import Request
-    from ctxviz.simulator import simulate
+    from ctxviz.simulator import prompt_tokens
 
     conv = loads(json.dumps(body), format="anthropic")
     start = 0
@@ -411,17 +411,16 @@ def count_tokens(
     if isinstance(cm, Mapping):
         edits = [e for e in cm.get("edits", []) if not _is_compact(e)]
         clearing = {**cm, "edits": edits} if edits else None
-    sim = simulate(
+    input_tokens, original_input_tokens = prompt_tokens(  # simulate's replay, without frames
         single,
         context_management=clearing,
         counter=counter,
         message_frame_tokens=message_frame_tokens,
         models=models,
     )
-    row = sim.requests.iloc[-1]
-    answer: dict[str, Any] = {"input_tokens": int(row["input_tokens"])}
+    answer: dict[str, Any] = {"input_tokens": input_tokens}
     if cm is not None:
-        answer["context_management"] = {"original_input_tokens": int(row["original_input_tokens"])}
+        answer["context_management"] = {"original_input_tokens": original_input_tokens}
     return answer
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeAlias
@@ -481,39 +482,71 @@ _EVENT_COUNTS: Final = (
 )
 
 
-def _event_texts(group: pd.DataFrame, style: EventStyle) -> npt.NDArray[np.object_]:
-    """Hover text of each event: what, where, prompt before → after, counts, the detail.
+_RESTATES_COUNTS: Final = re.compile(
+    r"Request [0-9,]+: (?:[0-9,]+ tool use\(s\)|thinking of [0-9,]+ earlier turn\(s\)) cleared, "
+    r"[0-9,]+ tokens saved\."
+)
+"""A clearing's detail as the simulator writes it (``simulator._edit_detail``): it only restates
+the request and counts the hover already shows, and with hundreds of clearings per chart it would
+be most of the bytes sent per slider move. Any other detail is shown."""
 
-    Built column by column (one list per field), which is fast for thousands of events.
+
+def _event_hover(group: pd.DataFrame, style: EventStyle) -> dict[str, Any]:
+    """Hover of each event: what, where, prompt before → after, counts, the detail.
+
+    What every marker of the trace has goes into one shared ``hovertemplate``, its numbers into
+    ``customdata`` (a typed array: a few bytes per marker); only what differs from marker to
+    marker is text. Built column by column, which is fast for thousands of events.
     """
     n = len(group)
 
     def column(name: str) -> list[Any]:
         return group[name].tolist() if name in group.columns else [None] * n
 
-    head = f"<b>{html.escape(style.label)}</b>"
-    parts: list[list[str]] = [
-        [f"{head}<br>request {_fmt_int(r)}" for r in column("request")],
-    ]
+    template = [f"<b>{html.escape(style.label)}</b><br>request %{{x:,}}"]
+    shared: list[list[int]] = []
+    parts: list[list[str]] = []
+
+    def share(values: list[Any]) -> str:
+        shared.append([int(v) for v in values])
+        return f"%{{customdata[{len(shared) - 1}]:,}}"
+
     befores, afters = column("tokens_before"), column("tokens_after")
-    parts.append(
-        [
-            f"<br>prompt {_fmt_int(b)} → {_fmt_int(a)} tokens" if _present(b) else ""
-            for b, a in zip(befores, afters, strict=True)
-        ]
-    )
-    for key, label in _EVENT_COUNTS:
+    if n and all(_present(b) and _present(a) for b, a in zip(befores, afters, strict=True)):
+        template.append(f"prompt {share(befores)} → {share(afters)} tokens")
+    else:
         parts.append(
-            [f"<br>{label}: {_fmt_int(v)}" if _present(v) and v else "" for v in column(key)]
+            [
+                f"<br>prompt {_fmt_int(b)} → {_fmt_int(a)} tokens" if _present(b) else ""
+                for b, a in zip(befores, afters, strict=True)
+            ]
         )
+    for key, label in _EVENT_COUNTS:
+        values = column(key)
+        if n and all(_present(v) and v for v in values):
+            template.append(f"{label}: {share(values)}")
+        else:
+            parts.append(
+                [f"<br>{label}: {_fmt_int(v)}" if _present(v) and v else "" for v in values]
+            )
     # Details may quote tool names from the transcript: escape so hover text stays inert.
     parts.append(
         [
-            "<br>" + html.escape(d[:300]) if isinstance(d, str) and d else ""
+            "<br>" + html.escape(d[:300])
+            if isinstance(d, str) and d and not _RESTATES_COUNTS.fullmatch(d)
+            else ""
             for d in column("detail")
         ]
     )
-    return np.asarray(["".join(p) for p in zip(*parts, strict=True)], dtype=object)
+    texts = ["".join(p) for p in zip(*parts, strict=True)]
+    hover: dict[str, Any] = {"hovertemplate": "<br>".join(template)}
+    if any(texts):
+        hover["hovertemplate"] += "%{text}"  # each text starts with its own line break
+        hover["text"] = np.asarray(texts, dtype=object)
+    if shared:
+        hover["customdata"] = np.asarray(shared, dtype=np.int64).T
+    hover["hovertemplate"] += "<extra></extra>"
+    return hover
 
 
 def _add_events(
@@ -588,8 +621,7 @@ def _add_events(
                     "size": 11,
                     "line": {"width": 1.5, "color": style.color},
                 },
-                text=_event_texts(group, style),
-                hovertemplate="%{text}<extra></extra>",
+                **_event_hover(group, style),
             ),
             row,
         )

@@ -32,14 +32,14 @@ import gc
 import json
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from operator import attrgetter, itemgetter
-from typing import Any, Final, Literal, NamedTuple, TypeAlias, assert_never
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeAlias, assert_never
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ctxviz import cost
 from ctxviz.categories import CATEGORIES
@@ -86,6 +86,9 @@ from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.policies.thinking import ThinkingKeep, default_keep
 from ctxviz.snippets import validate_compaction_control
 from ctxviz.tokens import Family, count_text, family_for_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_SUMMARY_TOKENS: Final = 3_000
 """Size assumed for a summary a what-if writes when the transcript shows none (seeds: 2–3K)."""
@@ -287,6 +290,8 @@ class PromptView:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per block."""
+        import pandas as pd
+
         cols = ("message", "block", "role", "type", "category", "status", "tokens")
         data = {c: [getattr(b, c) for b in self.blocks] for c in (*cols, "original_tokens", "text")}
         return pd.DataFrame(data, columns=[*cols, "original_tokens", "text"])
@@ -782,6 +787,88 @@ def simulate(
     ``ModelTable``, a JSON file's path or its parsed content, merged over the bundled table;
     ``model_table`` is its older name).
     """
+    settings, table, warnings = _settings(
+        conv,
+        model=model,
+        context_window=context_window,
+        max_tokens=max_tokens,
+        context_management=context_management,
+        compaction_control=compaction_control,
+        summary_tokens=summary_tokens,
+        thinking_preservation=thinking_preservation,
+        compact_at=compact_at,
+        claude_code_autocompact=claude_code_autocompact,
+        undo_recorded_compactions=undo_recorded_compactions,
+        rolling_window=rolling_window,
+        compaction_control_totals=compaction_control_totals,
+        prompt_caching=prompt_caching,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+        model_table=model_table,
+        models=models,
+    )
+    with _gc_paused():
+        return _assemble(*_replay(conv, settings, table, warnings))
+
+
+def prompt_tokens(
+    conv: Conversation,
+    *,
+    context_management: Mapping[str, Any] | None = None,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+    models: ModelsArg = None,
+) -> tuple[int, int]:
+    """The last request's ``input_tokens`` and ``original_input_tokens``, replayed exactly as
+    ``simulate`` does but without its frames (nor pandas): ``count_tokens``'s answer."""
+    settings, table, warnings = _settings(
+        conv,
+        context_management=context_management,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+        models=models,
+    )
+    with _gc_paused():
+        _, rows, _, _, _ = _replay(conv, settings, table, warnings)
+    return rows[-1].input_tokens, rows[-1].original_input_tokens
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The replay allocates rows and prompts by the request and makes no reference cycles; the
+    cyclic collector's passes over the whole heap (the conversation's blocks included) would
+    otherwise cost up to half of it."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _settings(
+    conv: Conversation,
+    *,
+    model: str | None = None,
+    context_window: int | None = None,
+    max_tokens: int | None = None,
+    context_management: Mapping[str, Any] | None = None,
+    compaction_control: Mapping[str, Any] | None = None,
+    summary_tokens: int | None = None,
+    thinking_preservation: bool | None = None,
+    compact_at: Sequence[int] = (),
+    claude_code_autocompact: bool | Mapping[str, Any] | None = None,
+    undo_recorded_compactions: bool = False,
+    rolling_window: bool | int | None = None,
+    compaction_control_totals: sdk_compaction.Totals = "sdk",
+    prompt_caching: bool | None = None,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+    model_table: ModelTable | None = None,
+    models: ModelsArg = None,
+) -> tuple[SimulationSettings, ModelTable, list[str]]:
+    """``simulate``'s arguments checked: the settings, the model table and the warnings so far."""
     table = model_table if model_table is not None else as_table(models)
     warnings: list[str] = []
     named_model = model or _first_model(conv)
@@ -850,16 +937,7 @@ def simulate(
         counter=counter,
         message_frame_tokens=message_frame_tokens,
     )
-    # The replay allocates rows and prompts by the request and makes no reference cycles; the
-    # cyclic collector's passes over the whole heap (the conversation's blocks included) would
-    # otherwise cost up to half of it.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _run(conv, settings, table, warnings)
-    finally:
-        if collecting:
-            gc.enable()
+    return settings, table, warnings
 
 
 @dataclass(slots=True, kw_only=True)
@@ -1019,9 +1097,11 @@ class _Context:
                 self.removal_scale.append(min(max(own, scale / 4), scale * 4))
 
 
-def _run(
+def _replay(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
-) -> Simulation:
+) -> tuple[_Context, list[_Row], list[dict[str, Any]], list[str], Edits]:
+    """The replay itself, on arrays: every request's row and the events (``_assemble`` adds the
+    frames, costs and limit events)."""
     family: Family = family_for_model(settings.model or _first_model(conv))
     counter = settings.counter or count_text
     ct = conversation_tokens(
@@ -1196,7 +1276,7 @@ def _run(
     warnings.extend(_estimate_notes(ctx, settings))
     ctx.output_tokens, ctx.thinking_tokens = _responses(ctx, warnings)
     rows, events = _loop(ctx, settings, edits, models, warnings)
-    return _assemble(ctx, rows, events, warnings, edits)
+    return ctx, rows, events, warnings, edits
 
 
 def _estimate_notes(ctx: _Context, settings: SimulationSettings) -> list[str]:
@@ -2040,6 +2120,8 @@ def _assemble(
     composition[:, cat_idx["hidden_prefix"]] += hidden
     composition[:, cat_idx["reinjected"]] += reinjected
     composition[:, cat_idx["summary"]] += np.minimum(synth, inp)
+    import pandas as pd  # here, not at the top: counting tokens needs no frames
+
     comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
     comp_df.index.name = "request"
 
@@ -2309,6 +2391,8 @@ def _assemble(
 
 def _events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
     """Events as a frame, column by column (nullable integers), in request order."""
+    import pandas as pd
+
     events = sorted(events, key=itemgetter("request"))
     data: dict[str, Any] = {}
     for c in EVENT_COLUMNS:

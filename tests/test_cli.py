@@ -785,3 +785,16 @@ def test_recorded_compactions_kept_on_request(capsys: pytest.CaptureFixture[str]
 )
 def test_claude_code_autocompact_bad_settings(flags: list[str], fragment: str) -> None:
     assert_bad_input(run("simulate", SESSION_ZIP, "--claude-code-autocompact", *flags), fragment)
+
+
+@pytest.mark.parametrize("argv", [["count", str(BODY)], ["models"], ["models", "--json"]])
+def test_count_and_models_start_without_pandas(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from ctxviz import cli\n"
+        f"assert cli.main({argv!r}) == 0\n"
+        "late = sorted(m for m in ('pandas', 'plotly') if m in sys.modules)\n"
+        "assert not late, f'ctxviz {argv[0]} imported {late}'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

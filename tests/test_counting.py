@@ -191,3 +191,24 @@ def test_block_estimates_for_opaque_blocks() -> None:
     assert block_tokens(call, "v3", words) == 1 + 2  # name + '{"path":"a' 'b"}'
     nested = ToolResultBlock(tool_use_id="x", content=(ImageBlock(source={}),))
     assert block_tokens(nested, "v3", words) == IMAGE_TOKENS
+
+
+_NO_PANDAS = """
+import json, sys
+import ctxviz
+assert "ctxviz.loading" not in sys.modules, "import ctxviz loaded the loader"
+answer = ctxviz.count_tokens({"model": "claude-sonnet-4-5", "messages": [
+    {"role": "user", "content": "one two three"}]})
+assert answer["input_tokens"] > 0, answer
+late = sorted(m for m in ("pandas", "plotly") if m in sys.modules)
+assert not late, f"count_tokens imported {late}"
+"""
+
+
+def test_import_ctxviz_is_lazy_and_count_tokens_needs_no_pandas() -> None:
+    # a fresh interpreter: this test process has imported pandas long ago
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _NO_PANDAS], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -159,6 +161,28 @@ def names(fig: go.Figure) -> list[str]:
     return [t.name for t in fig.data if t.name]
 
 
+_FIELD = re.compile(r"%\{(x|text|customdata\[(\d+)\])(:,)?\}")
+
+
+def hover_texts(trace: Any) -> list[str]:
+    """Each point's hover as plotly renders it from ``hovertemplate``, ``text`` and
+    ``customdata`` (the fields and formats the figures use)."""
+
+    def render(i: int) -> str:
+        def field(m: re.Match[str]) -> str:
+            if m.group(1) == "x":
+                value: Any = trace.x[i]
+            elif m.group(1) == "text":
+                value = trace.text[i]
+            else:
+                value = trace.customdata[i][int(m.group(2))]
+            return f"{int(value):,}" if m.group(3) else str(value)
+
+        return _FIELD.sub(field, trace.hovertemplate).removesuffix("<extra></extra>")
+
+    return [render(i) for i in range(len(trace.x))]
+
+
 def test_colours_fixed_for_every_category_and_distinct() -> None:
     assert set(figures.COLORS) == set(CATEGORIES)
     assert len(set(figures.COLORS.values())) == len(CATEGORIES)
@@ -186,12 +210,12 @@ def test_timeline_window_trigger_lines_and_events() -> None:
     assert "compact_20260112 trigger (110,000)" in n
     marker = next(t for t in fig.data if t.name == figures.EVENT_STYLES["compact_20260112"].label)
     assert list(marker.x) == [6] and list(marker.y) == [115_000]
-    assert "115,000 → 3,000" in marker.text[0]
+    assert "115,000 → 3,000" in hover_texts(marker)[0]
     clear = next(
         t for t in fig.data if t.name == figures.EVENT_STYLES["clear_tool_uses_20250919"].label
     )
     # Detail text from the transcript is escaped, so hover text stays inert.
-    assert "&lt;b&gt;Read&lt;/b&gt;" in clear.text[0]
+    assert "&lt;b&gt;Read&lt;/b&gt;" in hover_texts(clear)[0]
 
 
 def test_estimated_rows_are_hatched_and_counted() -> None:
@@ -538,3 +562,32 @@ def test_long_series_are_thinned_keeping_events_peaks_and_steps(
             for x in event_xs:
                 if x - 1 in pairs and abs(pairs[x] - pairs[x - 1]) > 0.05 * np.nanmax(fy):
                     assert kept.get(x - 1) == pairs[x - 1], (t.name, x)
+
+
+def test_event_hover_names_type_request_and_counts_in_few_bytes() -> None:
+    import ctxviz
+
+    conv = ctxviz.load(
+        Path(__file__).resolve().parents[1] / "sample_conversations" / "agent_tool_loop.jsonl.xz"
+    )
+    edit = {
+        "type": "clear_tool_uses_20250919",
+        "trigger": {"type": "input_tokens", "value": 30_000},
+        "keep": {"type": "tool_uses", "value": 3},
+    }
+    sim = ctxviz.simulate(conv, context_management={"edits": [edit]})
+    fig = figures.context_editing(sim)
+    clearings = sim.events[sim.events["type"] == edit["type"]]
+    assert len(clearings) > 5
+    label = figures.EVENT_STYLES[edit["type"]].label
+    marker = next(t for t in fig.data if t.name == label and t.mode == "markers")
+    hovers = hover_texts(marker)
+    assert len(hovers) == len(clearings)
+    for hover, (_, ev) in zip(hovers, clearings.iterrows(), strict=True):
+        assert f"<b>{label}</b>" in hover
+        assert f"request {ev['request']:,}" in hover
+        assert f"prompt {ev['tokens_before']:,} → {ev['tokens_after']:,} tokens" in hover
+        assert f"tool uses cleared: {ev['cleared_tool_uses']:,}" in hover
+        assert f"tokens cleared: {ev['cleared_input_tokens']:,}" in hover
+    # the label and field names are sent once per trace, not once per marker
+    assert marker.text is None, "the simulator's clearing sentence only restates the counts"
