@@ -7,7 +7,10 @@ inject a trivial one and hand-compute every number.
 
 What is counted for each block, and the assumptions where the text does not tell:
 
-- ``text`` / ``thinking`` / ``compaction``: their text (a thinking ``signature`` is not counted).
+- ``text`` / ``thinking``: their text (a thinking ``signature`` is not counted).
+- ``compaction`` (a server compaction summary sent back): its text plus
+  ``COMPACTION_WRAPPER_TOKENS`` (90), the wrapper the API puts around it (SEMANTICS.md §9: about
+  90 tokens more than the summary's text were observed).
 - ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
   input (``clear_tool_inputs``) leaves the name.
 - ``tool_result``: its text, or the sum of its content blocks.
@@ -19,6 +22,12 @@ What is counted for each block, and the assumptions where the text does not tell
   ``width * height / 750``), as the pixel size is not read from the data.
 - ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
   ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
+- Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
+  text editor and computer-use tools, priced at the model's documented expanded definition
+  (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
+  prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
+  ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added.
+  docs/counting.md lists every figure and its source.
 - Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
   message) — the frame of each message, counted once per message.
 """
@@ -53,7 +62,7 @@ from ctxviz.model import (
     starts_turn,
     turn_indices,
 )
-from ctxviz.models import ModelsArg
+from ctxviz.models import ModelInfo, ModelsArg
 from ctxviz.policies import compact
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
@@ -61,6 +70,8 @@ TokenCounter = Callable[[str, Family], int]
 """Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
 
 IMAGE_TOKENS: Final = 1_600
+COMPACTION_WRAPPER_TOKENS: Final = 90
+"""Tokens the API adds around a ``compaction`` block sent back (SEMANTICS.md §9, observed)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
 
@@ -123,7 +134,7 @@ def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
                 return title_tokens + counter(source["data"], family)
             return title_tokens + counter(_json(source), family)
         case CompactionBlock(content=content):
-            return counter(content, family)
+            return counter(content, family) + COMPACTION_WRAPPER_TOKENS
         case OtherBlock(raw=raw):
             return counter(_json(raw), family)
         case _:
@@ -184,9 +195,51 @@ def block_category(block: Block, message: Message) -> Category:
             assert_never(block)
 
 
-def tool_definition_tokens(tool: ToolDefinition, family: Family, counter: TokenCounter) -> int:
-    """Estimated tokens of one tool definition: its JSON as sent."""
+# Anthropic-defined tools whose expanded definition has a documented size, by ``type`` prefix:
+# the key of ``ModelInfo.hidden_prompt_tokens`` that prices it.
+_DEFINED_TOOLS: Final[tuple[tuple[str, str], ...]] = (
+    ("bash_", "bash"),
+    ("text_editor_", "text_editor"),
+    ("computer_2025", "computer"),
+)
+
+
+def tool_definition_tokens(
+    tool: ToolDefinition, family: Family, counter: TokenCounter, model: ModelInfo | None = None
+) -> int:
+    """Estimated tokens of one tool definition: its JSON as sent, or, for an Anthropic-defined
+    tool whose expanded definition the docs size for ``model``, that size."""
+    kind = tool.raw.get("type") if isinstance(tool.raw, Mapping) else None
+    if model is not None and isinstance(kind, str):
+        for prefix, key in _DEFINED_TOOLS:
+            if kind.startswith(prefix) and model.hidden_tokens(key):
+                return model.hidden_tokens(key)
     return counter(_json(tool.raw), family)
+
+
+def tool_use_system_prompt_tokens(model: ModelInfo | None, tool_choice: Any) -> int:
+    """The system prompt the API adds when ``tools`` is not empty: the model's figure for
+    ``tool_choice`` any / tool, or for auto / none (also when absent)."""
+    if model is None:
+        return 0
+    forced = isinstance(tool_choice, Mapping) and tool_choice.get("type") in ("any", "tool")
+    return model.hidden_tokens("tool_use_any" if forced else "tool_use_auto")
+
+
+def tools_tokens(
+    tools: tuple[ToolDefinition, ...],
+    family: Family,
+    counter: TokenCounter,
+    *,
+    model: ModelInfo | None = None,
+    tool_choice: Any = None,
+) -> int:
+    """Tokens of a request's ``tools``: every definition plus, when there is at least one, the
+    tool-use system prompt (``tool_use_system_prompt_tokens``)."""
+    if not tools:
+        return 0
+    definitions = sum(tool_definition_tokens(t, family, counter, model) for t in tools)
+    return definitions + tool_use_system_prompt_tokens(model, tool_choice)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,7 +291,9 @@ class ConversationTokens:
 # Memo of per-conversation estimates: the conversation and counter are held (so ids cannot be
 # reused while an entry lives) and compared by identity; values are pure, so sharing is safe.
 _MEMO_SIZE: Final = 8
-_memo: list[tuple[Conversation, TokenCounter, Family, int, ConversationTokens]] = []
+_memo: list[
+    tuple[Conversation, TokenCounter, Family, int, ModelInfo | None, ConversationTokens]
+] = []
 
 
 def conversation_tokens(
@@ -247,21 +302,29 @@ def conversation_tokens(
     family: Family,
     counter: TokenCounter = count_text,
     message_frame_tokens: int | None = None,
+    model: ModelInfo | None = None,
 ) -> ConversationTokens:
-    """Estimate every block of ``conv`` once (memoized per conversation object and counter)."""
+    """Estimate every block of ``conv`` once (memoized per conversation object and counter).
+    ``model``: whose hidden prompt text (``ModelInfo.hidden_prompt_tokens``) the tools carry;
+    None adds none."""
     frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
-    for c, k, f, fr, value in _memo:
-        if c is conv and k is counter and f == family and fr == frame:
+    for c, k, f, fr, mo, value in _memo:
+        if c is conv and k is counter and f == family and fr == frame and mo == model:
             return value
-    value = _estimate(conv, family=family, counter=counter, frame=frame)
-    _memo.append((conv, counter, family, frame, value))
+    value = _estimate(conv, family=family, counter=counter, frame=frame, model=model)
+    _memo.append((conv, counter, family, frame, model, value))
     if len(_memo) > _MEMO_SIZE:
         del _memo[0]
     return value
 
 
 def _estimate(
-    conv: Conversation, *, family: Family, counter: TokenCounter, frame: int
+    conv: Conversation,
+    *,
+    family: Family,
+    counter: TokenCounter,
+    frame: int,
+    model: ModelInfo | None,
 ) -> ConversationTokens:
     starts = [0]
     tokens: list[int] = []
@@ -292,15 +355,23 @@ def _estimate(
         starts.append(len(tokens))
     found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
-    tools_tokens = sum(tool_definition_tokens(t, family, counter) for t in conv.tools)
+    first_choice = conv.requests[0].tool_choice if conv.requests else None
+    conv_tools_tokens = tools_tokens(
+        conv.tools, family, counter, model=model, tool_choice=first_choice
+    )
     prefix_system, prefix_tools, prefix_key = _prefix_tokens(
-        conv, family, counter, system_tokens=system_tokens, tools_tokens=tools_tokens
+        conv,
+        family,
+        counter,
+        model,
+        system_tokens=system_tokens,
+        conv_tools_tokens=conv_tools_tokens,
     )
     return ConversationTokens(
         family=family,
         message_frame_tokens=frame,
         system_tokens=system_tokens,
-        tools_tokens=tools_tokens,
+        tools_tokens=conv_tools_tokens,
         prefix_system_tokens=prefix_system,
         prefix_tools_tokens=prefix_tools,
         prefix_key=prefix_key,
@@ -330,9 +401,10 @@ def _prefix_tokens(
     conv: Conversation,
     family: Family,
     counter: TokenCounter,
+    model: ModelInfo | None,
     *,
     system_tokens: int,
-    tools_tokens: int,
+    conv_tools_tokens: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per first message of a prompt, the system and tools tokens in front of it and which pair
     of system prompt and tools it is (``ConversationTokens.prefix_key``): each request
@@ -340,12 +412,15 @@ def _prefix_tokens(
     overwrite earlier ones), so a log mixing conversations prices each segment with its own."""
     n = len(conv.messages) + 1
     system_at = np.full(n, system_tokens, dtype=np.int64)
-    tools_at = np.full(n, tools_tokens, dtype=np.int64)
+    tools_at = np.full(n, conv_tools_tokens, dtype=np.int64)
     key_at = np.zeros(n, dtype=np.int64)
     keys: dict[tuple[int, int], int] = {(id(conv.system), id(conv.tools)): 0}
     # the loader shares one object per distinct value: each is counted once
     systems: dict[int, int] = {id(conv.system): system_tokens}
-    tool_lists: dict[int, int] = {id(conv.tools): tools_tokens}
+    first_choice = conv.requests[0].tool_choice if conv.requests else None
+    tool_lists: dict[tuple[int, str], int] = {
+        (id(conv.tools), _json(first_choice)): conv_tools_tokens
+    }
     for r in conv.requests:
         lo = r.prompt_start
         hi = max(r.prompt_end, r.response + 1 if r.response is not None else 0)
@@ -356,11 +431,12 @@ def _prefix_tokens(
                 systems[id(r.system)] = sum(block_tokens(b, family, counter) for b in r.system)
             system_at[lo:hi] = systems[id(r.system)]
         if r.tools is not None:
-            if id(r.tools) not in tool_lists:
-                tool_lists[id(r.tools)] = sum(
-                    tool_definition_tokens(t, family, counter) for t in r.tools
+            key = (id(r.tools), _json(r.tool_choice))
+            if key not in tool_lists:
+                tool_lists[key] = tools_tokens(
+                    r.tools, family, counter, model=model, tool_choice=r.tool_choice
                 )
-            tools_at[lo:hi] = tool_lists[id(r.tools)]
+            tools_at[lo:hi] = tool_lists[key]
         if r.system is not None or r.tools is not None:
             system = r.system if r.system is not None else conv.system
             pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
@@ -403,6 +479,7 @@ def count_tokens(
         model=first.model if first else conv.model,
         max_tokens=first.max_tokens if first else None,
         thinking=first.thinking if first else None,
+        tool_choice=first.tool_choice if first else None,
         betas=first.betas if first else (),
     )
     single = dataclasses.replace(conv, requests=(request,))

@@ -1022,10 +1022,15 @@ class _Context:
 def _run(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
 ) -> Simulation:
-    family: Family = family_for_model(settings.model or _first_model(conv))
+    model_id = settings.model or _first_model(conv)
+    family: Family = family_for_model(model_id)
     counter = settings.counter or count_text
     ct = conversation_tokens(
-        conv, family=family, counter=counter, message_frame_tokens=settings.message_frame_tokens
+        conv,
+        family=family,
+        counter=counter,
+        message_frame_tokens=settings.message_frame_tokens,
+        model=table.get(model_id) if model_id else None,
     )
     placeholder = counter(clear_tool_uses.PLACEHOLDER, family)
     requests = conv.requests

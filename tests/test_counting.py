@@ -10,7 +10,12 @@ from _sim_builders import words
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxviz.counting import IMAGE_TOKENS, block_tokens, count_tokens
+from ctxviz.counting import (
+    COMPACTION_WRAPPER_TOKENS,
+    IMAGE_TOKENS,
+    block_tokens,
+    count_tokens,
+)
 from ctxviz.loading import loads
 from ctxviz.model import (
     DocumentBlock,
@@ -41,8 +46,8 @@ def test_system_and_tools_are_counted() -> None:
         system="be brief please",
         tools=[{"name": "read", "input_schema": {"type": "object"}}],
     )
-    # 1 + 3 + the tool's compact JSON (one word)
-    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 5}
+    # 1 + 3 + the tool's compact JSON (one word) + Sonnet 4.5's tool-use system prompt (496)
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 501}
 
 
 def test_earlier_turns_thinking_is_not_counted() -> None:
@@ -191,3 +196,98 @@ def test_block_estimates_for_opaque_blocks() -> None:
     assert block_tokens(call, "v3", words) == 1 + 2  # name + '{"path":"a' 'b"}'
     nested = ToolResultBlock(tool_use_id="x", content=(ImageBlock(source={}),))
     assert block_tokens(nested, "v3", words) == IMAGE_TOKENS
+
+
+# ---- hidden prompt text: golden figures, each from docs/counting.md ------------------------------
+
+READ_TOOL = {"name": "read", "input_schema": {"type": "object"}}  # one word with `words`
+
+
+def hidden(model: str, **extra: Any) -> int:
+    b = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]}
+    return int(count_tokens({**b, **extra}, counter=words, message_frame_tokens=0)["input_tokens"])
+
+
+@pytest.mark.parametrize(
+    ("model", "auto", "forced"),
+    [
+        # the tool-use overview's pricing table (checked 2026-12-05)
+        ("claude-opus-5", 286, 406),
+        ("claude-opus-4-8", 290, 410),
+        ("claude-opus-4-7", 675, 804),
+        ("claude-opus-4-6", 497, 589),
+        ("claude-sonnet-4-6", 497, 589),
+        ("claude-sonnet-4-5", 496, 588),
+        ("claude-haiku-4-5", 496, 588),
+        ("claude-opus-4-1", 313, 315),
+        ("claude-sonnet-5", 354, 474),
+        ("claude-3-haiku", 264, 340),
+    ],
+)
+def test_tool_use_system_prompt_by_model_and_tool_choice(
+    model: str, auto: int, forced: int
+) -> None:
+    base = hidden(model)  # "hi": 1
+    assert base == 1
+    # 1 + the tool's JSON (1) + the system prompt
+    assert hidden(model, tools=[READ_TOOL]) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "auto"}) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "none"}) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "any"}) == 2 + forced
+    tool = {"type": "tool", "name": "read"}
+    assert hidden(model, tools=[READ_TOOL], tool_choice=tool) == 2 + forced
+
+
+def test_no_tools_no_tool_use_system_prompt() -> None:
+    # "If no tools are provided, then a tool choice of none uses 0 additional tokens"
+    assert hidden("claude-sonnet-4-5", tools=[], tool_choice={"type": "none"}) == 1
+
+
+def test_the_tool_use_prompt_is_counted_once_for_many_tools() -> None:
+    tools = [READ_TOOL, {"name": "write", "input_schema": {"type": "object"}}]
+    assert hidden("claude-sonnet-4-5", tools=tools) == 1 + 2 + 496
+
+
+@pytest.mark.parametrize(
+    ("model", "tool", "tokens"),
+    [
+        # pricing page, "Bash tool": 325 on Opus 5 / 4.8 / 4.7, 244 on Opus 4.6 and earlier
+        ("claude-opus-4-8", {"type": "bash_20250124", "name": "bash"}, 325),
+        ("claude-sonnet-4-5", {"type": "bash_20250124", "name": "bash"}, 244),
+        # "text_editor_20250429 (Claude 4.x): 700 tokens"
+        (
+            "claude-sonnet-4-5",
+            {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+            700,
+        ),
+        # computer use: about 735 per definition + 466-499 of system prompt (midpoint 482)
+        (
+            "claude-sonnet-4-5",
+            {"type": "computer_20250124", "name": "computer", "display_width_px": 1024},
+            1217,
+        ),
+    ],
+)
+def test_anthropic_defined_tools_are_priced_at_their_documented_size(
+    model: str, tool: dict[str, Any], tokens: int
+) -> None:
+    auto = {"claude-opus-4-8": 290, "claude-sonnet-4-5": 496}[model]
+    assert hidden(model, tools=[tool]) == 1 + tokens + auto
+
+
+def test_compaction_block_sent_back_carries_its_wrapper() -> None:
+    messages = [
+        {"role": "user", "content": "old"},
+        {"role": "assistant", "content": [{"type": "compaction", "content": "s u m"}]},
+        {"role": "user", "content": "next"},
+    ]
+    got = count_tokens(body(messages), counter=words, message_frame_tokens=0)
+    # the prompt starts at the compaction: 3 words + the wrapper (90) + 1
+    assert COMPACTION_WRAPPER_TOKENS == 90
+    assert got == {"input_tokens": 3 + 90 + 1}
+
+
+def test_simulate_prices_per_request_tool_choice_in_a_log() -> None:
+    b = body([{"role": "user", "content": "hi"}], tools=[READ_TOOL], tool_choice={"type": "any"})
+    sim = simulate(loads(json.dumps(b)), counter=words, message_frame_tokens=0)
+    assert int(sim.requests["input_tokens"].iat[-1]) == 2 + 588
