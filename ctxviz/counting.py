@@ -18,8 +18,13 @@ What is counted for each block, and the assumptions where the text does not tell
 - ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
   base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
   ``len(data) * 3 / 16`` tokens (``REDACTED_THINKING_TOKENS_PER_CHAR``). Always labelled estimated.
-- ``image``: ``IMAGE_TOKENS`` (1,600, the size of an image at the API's 1.15-megapixel limit,
-  ``width * height / 750``), as the pixel size is not read from the data.
+- ``image``: the vision page's rule (``image_tokens``): the size is read from the header of base64
+  PNG / JPEG / GIF / WebP data (only the first bytes are decoded), resized to the largest
+  aspect-preserving size within the model's tier (standard: 1,568 px long edge and 1,568 visual
+  tokens, the v3 tokenizer's models; high resolution: 2,576 px and 4,784, Claude 4.7 and later),
+  then ``ceil(width / 28) * ceil(height / 28)`` tokens. An image whose size cannot be read (a URL,
+  a file id, unreadable data) is counted at its tier's maximum: an estimate
+  (``image_size_known`` says which).
 - ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
   ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
 - Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
@@ -34,7 +39,10 @@ What is counted for each block, and the assumptions where the text does not tell
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, assert_never
@@ -70,6 +78,17 @@ TokenCounter = Callable[[str, Family], int]
 """Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
 
 IMAGE_TOKENS: Final = 1_600
+IMAGE_PATCH_PX: Final = 28
+IMAGE_LIMITS: Final[Mapping[Family, tuple[int, int]]] = {
+    "v3": (1_568, 1_568),
+    "v4.7": (2_576, 4_784),
+    "v5": (2_576, 4_784),
+}
+"""(max long edge px, max visual tokens) of each tokenizer family's resolution tier: standard for
+the v3 models, high resolution for Claude 4.7 and later (vision page, checked 2026-12-05)."""
+_IMAGE_HEAD_CHARS: Final = 87_384
+"""Base64 characters decoded at most to find an image's size (64 KiB; JPEG headers may follow
+EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
 """Tokens the API adds around a ``compaction`` block sent back (SEMANTICS.md §9, observed)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
@@ -123,8 +142,8 @@ def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
             return sum(block_tokens(b, family, counter) for b in content)
         case ServerToolResultBlock(content=content):
             return counter(_json(content), family)
-        case ImageBlock():
-            return IMAGE_TOKENS
+        case ImageBlock(source=source):
+            return image_tokens(source, family)
         case DocumentBlock(source=source, title=title):
             title_tokens = counter(title, family) if title else 0
             decoded = _base64_bytes(source)
@@ -139,6 +158,125 @@ def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
             return counter(_json(raw), family)
         case _:
             assert_never(block)
+
+
+def _head(source: Any) -> bytes | None:
+    if not (isinstance(source, Mapping) and source.get("type") == "base64"):
+        return None
+    data = source.get("data")
+    if not isinstance(data, str):
+        return None
+    chunk = data[:_IMAGE_HEAD_CHARS]
+    chunk = chunk[: len(chunk) - len(chunk) % 4]
+    try:
+        return base64.b64decode(chunk, validate=False)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    i = 2
+    while i + 9 <= len(head):
+        if head[i] != 0xFF:
+            return None
+        marker = head[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = int.from_bytes(head[i + 2 : i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h = int.from_bytes(head[i + 5 : i + 7], "big")
+            w = int.from_bytes(head[i + 7 : i + 9], "big")
+            return (w, h) if w and h else None
+        i += 2 + length
+    return None
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    kind = head[12:16]
+    if kind == b"VP8 " and len(head) >= 30:
+        w = int.from_bytes(head[26:28], "little") & 0x3FFF
+        h = int.from_bytes(head[28:30], "little") & 0x3FFF
+        return (w, h)
+    if kind == b"VP8L" and len(head) >= 25:
+        bits = int.from_bytes(head[21:25], "little")
+        return ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if kind == b"VP8X" and len(head) >= 30:
+        w = int.from_bytes(head[24:27], "little") + 1
+        h = int.from_bytes(head[27:30], "little") + 1
+        return (w, h)
+    return None
+
+
+def image_dimensions(source: Any) -> tuple[int, int] | None:
+    """(width, height) in pixels read from the header of a base64 PNG / JPEG / GIF / WebP
+    image (decoding only its first bytes); None when the source holds no readable header."""
+    head = _head(source)
+    if head is None:
+        return None
+    size: tuple[int, int] | None = None
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        size = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
+    elif head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        size = (int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little"))
+    elif head.startswith(b"\xff\xd8"):
+        size = _jpeg_size(head)
+    elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        size = _webp_size(head)
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        return None
+    return size
+
+
+def _patches(width: int, height: int) -> int:
+    return math.ceil(width / IMAGE_PATCH_PX) * math.ceil(height / IMAGE_PATCH_PX)
+
+
+def resized_image_size(width: int, height: int, family: Family) -> tuple[int, int]:
+    """The size the API resizes an image to before counting it: the largest aspect-preserving
+    size whose padded edges fit the tier's long edge and whose patches fit its token budget
+    (the vision page's reference rule, binary search on the long edge, half-to-even rounding)."""
+    max_edge, max_tokens = IMAGE_LIMITS[family]
+
+    def fits(w: int, h: int) -> bool:
+        padded = IMAGE_PATCH_PX
+        return (
+            math.ceil(w / padded) * padded <= max_edge
+            and math.ceil(h / padded) * padded <= max_edge
+            and _patches(w, h) <= max_tokens
+        )
+
+    if fits(width, height):
+        return (width, height)
+    if height > width:
+        h, w = resized_image_size(height, width, family)
+        return (w, h)
+    aspect = width / height
+    lo, hi = 1, width
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if fits(mid, max(round(mid / aspect), 1)):
+            lo = mid
+        else:
+            hi = mid
+    return (lo, max(round(lo / aspect), 1))
+
+
+def image_size_known(block: ImageBlock) -> bool:
+    """Whether the image's pixel size can be read from its data (else its count is estimated)."""
+    return image_dimensions(block.source) is not None
+
+
+def image_tokens(source: Any, family: Family) -> int:
+    """Visual tokens of an image (module doc): after resizing, one per 28 x 28 patch; the tier's
+    maximum when the size cannot be read."""
+    size = image_dimensions(source)
+    if size is None:
+        return IMAGE_LIMITS[family][1]
+    return _patches(*resized_image_size(*size, family))
 
 
 def block_kind(block: Block) -> int:

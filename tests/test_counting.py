@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from ctxviz.counting import (
     COMPACTION_WRAPPER_TOKENS,
-    IMAGE_TOKENS,
     block_tokens,
     count_tokens,
+    image_dimensions,
 )
 from ctxviz.loading import loads
 from ctxviz.model import (
@@ -185,7 +185,8 @@ def test_count_tokens_agrees_with_simulate_property(b: dict[str, Any]) -> None:
 
 def test_block_estimates_for_opaque_blocks() -> None:
     assert block_tokens(RedactedThinkingBlock(data="a" * 160), "v3", words) == 30
-    assert block_tokens(ImageBlock(source={"type": "url", "url": "u"}), "v3", words) == IMAGE_TOKENS
+    # a URL image's size is unknown: its tier's maximum (standard tier: 1,568)
+    assert block_tokens(ImageBlock(source={"type": "url", "url": "u"}), "v3", words) == 1568
     pdf = DocumentBlock(
         source={"type": "base64", "media_type": "application/pdf", "data": "A" * 400}
     )
@@ -195,7 +196,8 @@ def test_block_estimates_for_opaque_blocks() -> None:
     call = ToolUseBlock(id="x", name="read", input={"path": "a b"})
     assert block_tokens(call, "v3", words) == 1 + 2  # name + '{"path":"a' 'b"}'
     nested = ToolResultBlock(tool_use_id="x", content=(ImageBlock(source={}),))
-    assert block_tokens(nested, "v3", words) == IMAGE_TOKENS
+    assert block_tokens(nested, "v3", words) == 1568
+    assert block_tokens(nested, "v5", words) == 4784
 
 
 # ---- hidden prompt text: golden figures, each from docs/counting.md ------------------------------
@@ -291,3 +293,82 @@ def test_simulate_prices_per_request_tool_choice_in_a_log() -> None:
     b = body([{"role": "user", "content": "hi"}], tools=[READ_TOOL], tool_choice={"type": "any"})
     sim = simulate(loads(json.dumps(b)), counter=words, message_frame_tokens=0)
     assert int(sim.requests["input_tokens"].iat[-1]) == 2 + 588
+
+
+# ---- images: the vision page's size rule, read from the data's header ----------------------------
+
+
+def b64(raw: bytes) -> dict[str, Any]:
+    import base64
+
+    return {"type": "base64", "media_type": "image/png", "data": base64.b64encode(raw).decode()}
+
+
+def png(w: int, h: int) -> bytes:
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + ihdr + b"\0" * 4000
+
+
+def gif(w: int, h: int) -> bytes:
+    return b"GIF89a" + w.to_bytes(2, "little") + h.to_bytes(2, "little") + b"\0" * 100
+
+
+def jpeg(w: int, h: int) -> bytes:
+    app0 = b"\xff\xe0" + (16).to_bytes(2, "big") + b"JFIF\0" + b"\1\1\0\0\1\0\1\0\0"
+    exif = b"\xff\xe1" + (2000).to_bytes(2, "big") + b"\0" * 1998
+    sof = (
+        b"\xff\xc2"
+        + (17).to_bytes(2, "big")
+        + b"\x08"
+        + h.to_bytes(2, "big")
+        + w.to_bytes(2, "big")
+    )
+    return b"\xff\xd8" + app0 + exif + sof + b"\3" + b"\0" * 9 + b"\xff\xda" + b"\0" * 500
+
+
+def webp(w: int, h: int) -> bytes:
+    vp8x = b"VP8X" + (10).to_bytes(4, "little") + b"\0" * 4
+    vp8x += (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    return b"RIFF" + (100).to_bytes(4, "little") + b"WEBP" + vp8x + b"\0" * 60
+
+
+@pytest.mark.parametrize("make", [png, gif, jpeg, webp])
+def test_image_size_is_read_from_the_header(make: Any) -> None:
+    assert image_dimensions(b64(make(1920, 1080))) == (1920, 1080)
+
+
+@pytest.mark.parametrize(
+    ("size", "standard", "high"),
+    [
+        # the vision page's table (checked 2026-12-05): ceil(w/28) * ceil(h/28) after resizing
+        ((200, 200), 64, 64),
+        ((1000, 1000), 1296, 1296),
+        ((1092, 1092), 1521, 1521),
+        ((1920, 1080), 1560, 2691),  # standard: resized to 1456 x 819
+        ((2000, 1500), 1564, 3888),
+        ((3840, 2160), 1560, 4784),  # high resolution: 2576 x 1449
+        ((1075, 1520), 1551, 2145),  # the A4 scan: 924 x 1307 on the standard tier
+    ],
+)
+def test_image_tokens_follow_the_documented_resize_rule(
+    size: tuple[int, int], standard: int, high: int
+) -> None:
+    block = ImageBlock(source=b64(png(*size)))
+    assert block_tokens(block, "v3", words) == standard
+    assert block_tokens(block, "v5", words) == high
+    assert block_tokens(block, "v4.7", words) == high
+
+
+def test_a_base64_image_in_count_tokens() -> None:
+    content = [{"type": "image", "source": b64(png(200, 200))}, {"type": "text", "text": "what"}]
+    b = body([{"role": "user", "content": content}])
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 64 + 1}
+
+
+def test_an_image_without_a_size_is_an_estimate_and_says_so() -> None:
+    content = [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]
+    sim = simulate(loads(json.dumps(body([{"role": "user", "content": content}]))))
+    assert any("1 image(s)" in w and "estimate" in w for w in sim.warnings)
+    sized = [{"type": "image", "source": b64(png(200, 200))}]
+    sim = simulate(loads(json.dumps(body([{"role": "user", "content": sized}]))))
+    assert not any("image(s)" in w for w in sim.warnings)
