@@ -70,7 +70,7 @@ from ctxviz.model import (
     starts_turn,
     turn_indices,
 )
-from ctxviz.models import ModelInfo, ModelsArg
+from ctxviz.models import ModelInfo, ModelsArg, ModelTable
 from ctxviz.policies import compact
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
@@ -430,7 +430,15 @@ class ConversationTokens:
 # reused while an entry lives) and compared by identity; values are pure, so sharing is safe.
 _MEMO_SIZE: Final = 8
 _memo: list[
-    tuple[Conversation, TokenCounter, Family, int, ModelInfo | None, ConversationTokens]
+    tuple[
+        Conversation,
+        TokenCounter,
+        Family,
+        int,
+        ModelInfo | None,
+        ModelTable | None,
+        ConversationTokens,
+    ]
 ] = []
 
 
@@ -441,16 +449,19 @@ def conversation_tokens(
     counter: TokenCounter = count_text,
     message_frame_tokens: int | None = None,
     model: ModelInfo | None = None,
+    table: ModelTable | None = None,
 ) -> ConversationTokens:
     """Estimate every block of ``conv`` once (memoized per conversation object and counter).
     ``model``: whose hidden prompt text (``ModelInfo.hidden_prompt_tokens``) the tools carry;
-    None adds none."""
+    None adds none. ``table``: where a request that records its own tools and model (a log of
+    many conversations) finds that model's figures; None: ``model``'s."""
     frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
-    for c, k, f, fr, mo, value in _memo:
+    for c, k, f, fr, mo, tb, value in _memo:
         if c is conv and k is counter and f == family and fr == frame and mo == model:
-            return value
-    value = _estimate(conv, family=family, counter=counter, frame=frame, model=model)
-    _memo.append((conv, counter, family, frame, model, value))
+            if tb is table:
+                return value
+    value = _estimate(conv, family=family, counter=counter, frame=frame, model=model, table=table)
+    _memo.append((conv, counter, family, frame, model, table, value))
     if len(_memo) > _MEMO_SIZE:
         del _memo[0]
     return value
@@ -463,6 +474,7 @@ def _estimate(
     counter: TokenCounter,
     frame: int,
     model: ModelInfo | None,
+    table: ModelTable | None,
 ) -> ConversationTokens:
     starts = [0]
     tokens: list[int] = []
@@ -502,6 +514,7 @@ def _estimate(
         family,
         counter,
         model,
+        table,
         system_tokens=system_tokens,
         conv_tools_tokens=conv_tools_tokens,
     )
@@ -540,6 +553,7 @@ def _prefix_tokens(
     family: Family,
     counter: TokenCounter,
     model: ModelInfo | None,
+    table: ModelTable | None,
     *,
     system_tokens: int,
     conv_tools_tokens: int,
@@ -556,8 +570,9 @@ def _prefix_tokens(
     # the loader shares one object per distinct value: each is counted once
     systems: dict[int, int] = {id(conv.system): system_tokens}
     first_choice = conv.requests[0].tool_choice if conv.requests else None
-    tool_lists: dict[tuple[int, str], int] = {
-        (id(conv.tools), _json(first_choice)): conv_tools_tokens
+    main = model.id if model is not None else None
+    tool_lists: dict[tuple[int, str, str | None], int] = {
+        (id(conv.tools), _json(first_choice), main): conv_tools_tokens
     }
     for r in conv.requests:
         lo = r.prompt_start
@@ -569,10 +584,11 @@ def _prefix_tokens(
                 systems[id(r.system)] = sum(block_tokens(b, family, counter) for b in r.system)
             system_at[lo:hi] = systems[id(r.system)]
         if r.tools is not None:
-            key = (id(r.tools), _json(r.tool_choice))
+            own = table.get(r.model) if table is not None and r.model and model else model
+            key = (id(r.tools), _json(r.tool_choice), own.id if own is not None else None)
             if key not in tool_lists:
                 tool_lists[key] = tools_tokens(
-                    r.tools, family, counter, model=model, tool_choice=r.tool_choice
+                    r.tools, family, counter, model=own, tool_choice=r.tool_choice
                 )
             tools_at[lo:hi] = tool_lists[key]
         if r.system is not None or r.tools is not None:

@@ -1031,6 +1031,7 @@ def _run(
         counter=counter,
         message_frame_tokens=settings.message_frame_tokens,
         model=table.get(model_id) if model_id else None,
+        table=table,
     )
     placeholder = counter(clear_tool_uses.PLACEHOLDER, family)
     requests = conv.requests
