@@ -457,9 +457,9 @@ def conversation_tokens(
     many conversations) finds that model's figures; None: ``model``'s."""
     frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
     for c, k, f, fr, mo, tb, value in _memo:
-        if c is conv and k is counter and f == family and fr == frame and mo == model:
-            if tb is table:
-                return value
+        same_model = mo == model and tb is table
+        if c is conv and k is counter and f == family and fr == frame and same_model:
+            return value
     value = _estimate(conv, family=family, counter=counter, frame=frame, model=model, table=table)
     _memo.append((conv, counter, family, frame, model, table, value))
     if len(_memo) > _MEMO_SIZE:
