@@ -31,7 +31,9 @@ What is counted for each block, and the assumptions where the text does not tell
   text editor and computer-use tools, priced at the model's documented expanded definition
   (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
   prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
-  ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added.
+  ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added. A
+  definition sent with ``defer_loading: true`` costs nothing until a tool search loads it (the
+  ``tool_reference`` that loads it is counted as its JSON, not as the definition it expands to).
   docs/counting.md lists every figure and its source.
 - Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
   message) — the frame of each message, counted once per message.
@@ -346,7 +348,10 @@ def tool_definition_tokens(
     tool: ToolDefinition, family: Family, counter: TokenCounter, model: ModelInfo | None = None
 ) -> int:
     """Estimated tokens of one tool definition: its JSON as sent, or, for an Anthropic-defined
-    tool whose expanded definition the docs size for ``model``, that size."""
+    tool whose expanded definition the docs size for ``model``, that size; 0 for a tool sent
+    with ``defer_loading: true`` (not in the model's context until a tool search finds it)."""
+    if isinstance(tool.raw, Mapping) and tool.raw.get("defer_loading") is True:
+        return 0
     kind = tool.raw.get("type") if isinstance(tool.raw, Mapping) else None
     if model is not None and isinstance(kind, str):
         for prefix, key in _DEFINED_TOOLS:

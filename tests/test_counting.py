@@ -277,6 +277,14 @@ def test_anthropic_defined_tools_are_priced_at_their_documented_size(
     assert hidden(model, tools=[tool]) == 1 + tokens + auto
 
 
+def test_deferred_tools_are_not_in_the_prompt() -> None:
+    # "Deferred tools aren't loaded into Claude's context initially" (tool search docs)
+    deferred = {**READ_TOOL, "name": "write", "defer_loading": True}
+    search = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
+    # 1 + the search tool's JSON (1 word) + the read tool (1) + the tool-use system prompt
+    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 1 + 1 + 496
+
+
 def test_compaction_block_sent_back_carries_its_wrapper() -> None:
     messages = [
         {"role": "user", "content": "old"},
