@@ -163,6 +163,11 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     messages.append({"role": "user", "content": draw(texts) or "next"})
     b = body(messages, thinking={"type": "enabled", "budget_tokens": 2000})
     if draw(st.booleans()):
+        b["tools"] = [{"name": "read", "input_schema": {"type": "object"}}]
+        choice = draw(st.sampled_from([None, "auto", "any", "none"]))
+        if choice is not None:
+            b["tool_choice"] = {"type": choice}
+    if draw(st.booleans()):
         b["context_management"] = {
             "edits": [
                 {
