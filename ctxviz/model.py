@@ -224,6 +224,8 @@ class Request:
     """The request's ``thinking`` parameter as sent, when the format records it."""
     context_management: JSON = None
     """The request's ``context_management`` as sent, when the format records it."""
+    tool_choice: JSON = None
+    """The request's ``tool_choice`` as sent, when the format records it (None: ``auto``)."""
     betas: tuple[str, ...] = ()
     stop_reason: str | None = None
     applied_edits: tuple[JSON, ...] | None = None

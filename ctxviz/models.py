@@ -41,6 +41,19 @@ FAMILIES: Final[tuple[str, ...]] = ("opus", "sonnet", "haiku", "fable", "mythos"
 """Families an unknown id is matched to, by name, to borrow the newest known model's numbers."""
 
 
+HIDDEN_PROMPT_KEYS: Final[tuple[str, ...]] = (
+    "tool_use_auto",
+    "tool_use_any",
+    "bash",
+    "text_editor",
+    "computer",
+)
+"""Keys of ``ModelInfo.hidden_prompt_tokens``: the tool-use system prompt added whenever ``tools``
+is not empty, with ``tool_choice`` auto / none (the default) or any / tool; the expanded
+definitions of the Anthropic-defined bash, text editor and computer-use tools (each replaces the
+short definition sent)."""
+
+
 RATE_FIELDS: Final[tuple[str, ...]] = (
     "input_usd_per_mtok",
     "cache_write_5m_usd_per_mtok",
@@ -128,6 +141,11 @@ class ModelInfo:
     """The date (YYYY-MM-DD) from which the 1M ``context_window_tokens`` is the model's standard
     window; before it, 200K was the default and 1M an opt-in at long-context rates (Opus and
     Sonnet 4.6: 2026-03-13). None: native from release."""
+    hidden_prompt_tokens: tuple[tuple[str, int], ...] = ()
+    """Text the API adds to a prompt and bills as input, by ``HIDDEN_PROMPT_KEYS`` key (e.g. the
+    tool-use system prompt for ``tool_choice`` auto / none and any / tool, the expanded
+    definition of the bash tool); a key absent: nothing known is added. Sources in ``notes``;
+    ``docs/counting.md`` says how ``ctxviz.counting`` applies each."""
     supports_system_messages: bool = False
     """Accepts ``role: "system"`` messages inside ``messages`` (Opus 4.8 and later); others
     answer 400."""
@@ -139,6 +157,10 @@ class ModelInfo:
     """True when this describes the model with its 1M beta on (``[1m]`` suffix)."""
     notes: tuple[str, ...] = ()
     """Where sources differ, the alternative values; why a field holds what it holds."""
+
+    def hidden_tokens(self, key: str) -> int:
+        """The ``hidden_prompt_tokens`` figure for ``key`` (0 when the table gives none)."""
+        return dict(self.hidden_prompt_tokens).get(key, 0)
 
     def _ratio(self, rate: float) -> float:
         return rate / self.input_usd_per_mtok if self.input_usd_per_mtok else 0.0
@@ -230,6 +252,8 @@ class ModelInfo:
             value = getattr(self, name)
             if name == "price_history":
                 value = [{"until": p.until, **dict(p.changes)} for p in value]
+            elif name == "hidden_prompt_tokens":
+                value = dict(value)
             elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
@@ -466,6 +490,7 @@ _KIND: Final[dict[str, str]] = {
     "supports_compact_20260112": "bool",
     "context_awareness": "bool",
     "supports_system_messages": "bool",
+    "hidden_prompt_tokens": "token_map",
     "native_1m_since": "opt_date",
     "verified": "bool",
     "notes": "str_list",
@@ -484,6 +509,7 @@ _OPTIONAL: Final[frozenset[str]] = frozenset(
         "deprecated_on",
         "retired_on",
         "supports_system_messages",
+        "hidden_prompt_tokens",
         "native_1m_since",
     }
 )
@@ -544,6 +570,20 @@ def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
             return tuple(value)
         case "history":
             return _history(value, f"{where}.{name}")
+        case "token_map":
+            if not isinstance(value, dict):
+                raise bad("an object of token counts by key")
+            for key, tokens in value.items():
+                if key not in HIDDEN_PROMPT_KEYS:
+                    raise ValueError(
+                        f"{where}.{name}.{key}: unknown key (expected one of "
+                        f"{', '.join(HIDDEN_PROMPT_KEYS)})"
+                    )
+                if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+                    raise ValueError(
+                        f"{where}.{name}.{key}: expected an integer >= 0, got {tokens!r}"
+                    )
+            return tuple(value.items())
         case "provider" | "overflow" | "status":
             allowed = get_args(
                 {"provider": Provider, "overflow": ContextOverflow, "status": Status}[kind]

@@ -48,12 +48,12 @@ from ctxviz.counting import (
     IMAGE_TOKENS,
     KIND_COMPACTION,
     KIND_DOCUMENT,
-    KIND_IMAGE,
     KIND_REDACTED_THINKING,
     KIND_THINKING,
     ConversationTokens,
     TokenCounter,
     conversation_tokens,
+    image_size_known,
 )
 from ctxviz.model import (
     Block,
@@ -1102,10 +1102,16 @@ def _replay(
 ) -> tuple[_Context, list[_Row], list[dict[str, Any]], list[str], Edits]:
     """The replay itself, on arrays: every request's row and the events (``_assemble`` adds the
     frames, costs and limit events)."""
-    family: Family = family_for_model(settings.model or _first_model(conv))
+    model_id = settings.model or _first_model(conv)
+    family: Family = family_for_model(model_id)
     counter = settings.counter or count_text
     ct = conversation_tokens(
-        conv, family=family, counter=counter, message_frame_tokens=settings.message_frame_tokens
+        conv,
+        family=family,
+        counter=counter,
+        message_frame_tokens=settings.message_frame_tokens,
+        model=table.get(model_id) if model_id else None,
+        table=table,
     )
     placeholder = counter(clear_tool_uses.PLACEHOLDER, family)
     requests = conv.requests
@@ -1283,10 +1289,23 @@ def _estimate_notes(ctx: _Context, settings: SimulationSettings) -> list[str]:
     """What the user should know about the estimates of this replay."""
     notes: list[str] = []
     kinds = ctx.engine.ct.block_kind
-    if ((kinds == KIND_IMAGE) | (kinds == KIND_DOCUMENT)).any():
+    unsized = sum(
+        1
+        for m in ctx.conv.messages
+        for b in m.content
+        for i in (b.content if isinstance(b, ToolResultBlock) else (b,))
+        if isinstance(i, ImageBlock) and not image_size_known(i)
+    )
+    if unsized:
         notes.append(
-            f"Images are counted as {IMAGE_TOKENS:,} tokens each and base64 documents by their "
-            "size: their real token counts are not read from the data."
+            f"{unsized:,} image(s) (URL, file or unreadable data) are counted at their resolution "
+            "tier's maximum (1,568 or 4,784 tokens): their pixel size is not in the data, so "
+            "their count is an estimate."
+        )
+    if (kinds == KIND_DOCUMENT).any():
+        notes.append(
+            "Base64 documents are counted by their size: their real token counts are not read "
+            "from the data."
         )
     inflated = [
         r.index

@@ -10,7 +10,12 @@ from _sim_builders import words
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxviz.counting import IMAGE_TOKENS, block_tokens, count_tokens
+from ctxviz.counting import (
+    COMPACTION_WRAPPER_TOKENS,
+    block_tokens,
+    count_tokens,
+    image_dimensions,
+)
 from ctxviz.loading import loads
 from ctxviz.model import (
     DocumentBlock,
@@ -41,8 +46,8 @@ def test_system_and_tools_are_counted() -> None:
         system="be brief please",
         tools=[{"name": "read", "input_schema": {"type": "object"}}],
     )
-    # 1 + 3 + the tool's compact JSON (one word)
-    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 5}
+    # 1 + 3 + the tool's compact JSON (one word) + Sonnet 4.5's tool-use system prompt (496)
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 501}
 
 
 def test_earlier_turns_thinking_is_not_counted() -> None:
@@ -158,6 +163,11 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
     messages.append({"role": "user", "content": draw(texts) or "next"})
     b = body(messages, thinking={"type": "enabled", "budget_tokens": 2000})
     if draw(st.booleans()):
+        b["tools"] = [{"name": "read", "input_schema": {"type": "object"}}]
+        choice = draw(st.sampled_from([None, "auto", "any", "none"]))
+        if choice is not None:
+            b["tool_choice"] = {"type": choice}
+    if draw(st.booleans()):
         b["context_management"] = {
             "edits": [
                 {
@@ -180,7 +190,8 @@ def test_count_tokens_agrees_with_simulate_property(b: dict[str, Any]) -> None:
 
 def test_block_estimates_for_opaque_blocks() -> None:
     assert block_tokens(RedactedThinkingBlock(data="a" * 160), "v3", words) == 30
-    assert block_tokens(ImageBlock(source={"type": "url", "url": "u"}), "v3", words) == IMAGE_TOKENS
+    # a URL image's size is unknown: its tier's maximum (standard tier: 1,568)
+    assert block_tokens(ImageBlock(source={"type": "url", "url": "u"}), "v3", words) == 1568
     pdf = DocumentBlock(
         source={"type": "base64", "media_type": "application/pdf", "data": "A" * 400}
     )
@@ -190,7 +201,8 @@ def test_block_estimates_for_opaque_blocks() -> None:
     call = ToolUseBlock(id="x", name="read", input={"path": "a b"})
     assert block_tokens(call, "v3", words) == 1 + 2  # name + '{"path":"a' 'b"}'
     nested = ToolResultBlock(tool_use_id="x", content=(ImageBlock(source={}),))
-    assert block_tokens(nested, "v3", words) == IMAGE_TOKENS
+    assert block_tokens(nested, "v3", words) == 1568
+    assert block_tokens(nested, "v5", words) == 4784
 
 
 _NO_PANDAS = """
@@ -212,3 +224,185 @@ def test_import_ctxviz_is_lazy_and_count_tokens_needs_no_pandas() -> None:
 
     done = subprocess.run([sys.executable, "-c", _NO_PANDAS], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ---- hidden prompt text: golden figures, each from docs/counting.md ------------------------------
+
+READ_TOOL = {"name": "read", "input_schema": {"type": "object"}}  # one word with `words`
+
+
+def hidden(model: str, **extra: Any) -> int:
+    b = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]}
+    return int(count_tokens({**b, **extra}, counter=words, message_frame_tokens=0)["input_tokens"])
+
+
+@pytest.mark.parametrize(
+    ("model", "auto", "forced"),
+    [
+        # the tool-use overview's pricing table (checked 2026-12-05)
+        ("claude-opus-5", 286, 406),
+        ("claude-opus-4-8", 290, 410),
+        ("claude-opus-4-7", 675, 804),
+        ("claude-opus-4-6", 497, 589),
+        ("claude-sonnet-4-6", 497, 589),
+        ("claude-sonnet-4-5", 496, 588),
+        ("claude-haiku-4-5", 496, 588),
+        ("claude-opus-4-1", 313, 315),
+        ("claude-sonnet-5", 354, 474),
+        ("claude-3-haiku", 264, 340),
+    ],
+)
+def test_tool_use_system_prompt_by_model_and_tool_choice(
+    model: str, auto: int, forced: int
+) -> None:
+    base = hidden(model)  # "hi": 1
+    assert base == 1
+    # 1 + the tool's JSON (1) + the system prompt
+    assert hidden(model, tools=[READ_TOOL]) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "auto"}) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "none"}) == 2 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "any"}) == 2 + forced
+    tool = {"type": "tool", "name": "read"}
+    assert hidden(model, tools=[READ_TOOL], tool_choice=tool) == 2 + forced
+
+
+def test_no_tools_no_tool_use_system_prompt() -> None:
+    # "If no tools are provided, then a tool choice of none uses 0 additional tokens"
+    assert hidden("claude-sonnet-4-5", tools=[], tool_choice={"type": "none"}) == 1
+
+
+def test_the_tool_use_prompt_is_counted_once_for_many_tools() -> None:
+    tools = [READ_TOOL, {"name": "write", "input_schema": {"type": "object"}}]
+    assert hidden("claude-sonnet-4-5", tools=tools) == 1 + 2 + 496
+
+
+@pytest.mark.parametrize(
+    ("model", "tool", "tokens"),
+    [
+        # pricing page, "Bash tool": 325 on Opus 5 / 4.8 / 4.7, 244 on Opus 4.6 and earlier
+        ("claude-opus-4-8", {"type": "bash_20250124", "name": "bash"}, 325),
+        ("claude-sonnet-4-5", {"type": "bash_20250124", "name": "bash"}, 244),
+        # "text_editor_20250429 (Claude 4.x): 700 tokens"
+        (
+            "claude-sonnet-4-5",
+            {"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+            700,
+        ),
+        # computer use: about 735 per definition + 466-499 of system prompt (midpoint 482)
+        (
+            "claude-sonnet-4-5",
+            {"type": "computer_20250124", "name": "computer", "display_width_px": 1024},
+            1217,
+        ),
+    ],
+)
+def test_anthropic_defined_tools_are_priced_at_their_documented_size(
+    model: str, tool: dict[str, Any], tokens: int
+) -> None:
+    auto = {"claude-opus-4-8": 290, "claude-sonnet-4-5": 496}[model]
+    assert hidden(model, tools=[tool]) == 1 + tokens + auto
+
+
+def test_deferred_tools_are_not_in_the_prompt() -> None:
+    # "Deferred tools aren't loaded into Claude's context initially" (tool search docs)
+    deferred = {**READ_TOOL, "name": "write", "defer_loading": True}
+    search = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
+    # 1 + the search tool's JSON (1 word) + the read tool (1) + the tool-use system prompt
+    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 1 + 1 + 496
+
+
+def test_compaction_block_sent_back_carries_its_wrapper() -> None:
+    messages = [
+        {"role": "user", "content": "old"},
+        {"role": "assistant", "content": [{"type": "compaction", "content": "s u m"}]},
+        {"role": "user", "content": "next"},
+    ]
+    got = count_tokens(body(messages), counter=words, message_frame_tokens=0)
+    # the prompt starts at the compaction: 3 words + the wrapper (90) + 1
+    assert COMPACTION_WRAPPER_TOKENS == 90
+    assert got == {"input_tokens": 3 + 90 + 1}
+
+
+def test_simulate_prices_per_request_tool_choice_in_a_log() -> None:
+    b = body([{"role": "user", "content": "hi"}], tools=[READ_TOOL], tool_choice={"type": "any"})
+    sim = simulate(loads(json.dumps(b)), counter=words, message_frame_tokens=0)
+    assert int(sim.requests["input_tokens"].iat[-1]) == 2 + 588
+
+
+# ---- images: the vision page's size rule, read from the data's header ----------------------------
+
+
+def b64(raw: bytes) -> dict[str, Any]:
+    import base64
+
+    return {"type": "base64", "media_type": "image/png", "data": base64.b64encode(raw).decode()}
+
+
+def png(w: int, h: int) -> bytes:
+    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + b"IHDR" + ihdr + b"\0" * 4000
+
+
+def gif(w: int, h: int) -> bytes:
+    return b"GIF89a" + w.to_bytes(2, "little") + h.to_bytes(2, "little") + b"\0" * 100
+
+
+def jpeg(w: int, h: int) -> bytes:
+    app0 = b"\xff\xe0" + (16).to_bytes(2, "big") + b"JFIF\0" + b"\1\1\0\0\1\0\1\0\0"
+    exif = b"\xff\xe1" + (2000).to_bytes(2, "big") + b"\0" * 1998
+    sof = (
+        b"\xff\xc2"
+        + (17).to_bytes(2, "big")
+        + b"\x08"
+        + h.to_bytes(2, "big")
+        + w.to_bytes(2, "big")
+    )
+    return b"\xff\xd8" + app0 + exif + sof + b"\3" + b"\0" * 9 + b"\xff\xda" + b"\0" * 500
+
+
+def webp(w: int, h: int) -> bytes:
+    vp8x = b"VP8X" + (10).to_bytes(4, "little") + b"\0" * 4
+    vp8x += (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    return b"RIFF" + (100).to_bytes(4, "little") + b"WEBP" + vp8x + b"\0" * 60
+
+
+@pytest.mark.parametrize("make", [png, gif, jpeg, webp])
+def test_image_size_is_read_from_the_header(make: Any) -> None:
+    assert image_dimensions(b64(make(1920, 1080))) == (1920, 1080)
+
+
+@pytest.mark.parametrize(
+    ("size", "standard", "high"),
+    [
+        # the vision page's table (checked 2026-12-05): ceil(w/28) * ceil(h/28) after resizing
+        ((200, 200), 64, 64),
+        ((1000, 1000), 1296, 1296),
+        ((1092, 1092), 1521, 1521),
+        ((1920, 1080), 1560, 2691),  # standard: resized to 1456 x 819
+        ((2000, 1500), 1564, 3888),
+        ((3840, 2160), 1560, 4784),  # high resolution: 2576 x 1449
+        ((1075, 1520), 1551, 2145),  # the A4 scan: 924 x 1307 on the standard tier
+    ],
+)
+def test_image_tokens_follow_the_documented_resize_rule(
+    size: tuple[int, int], standard: int, high: int
+) -> None:
+    block = ImageBlock(source=b64(png(*size)))
+    assert block_tokens(block, "v3", words) == standard
+    assert block_tokens(block, "v5", words) == high
+    assert block_tokens(block, "v4.7", words) == high
+
+
+def test_a_base64_image_in_count_tokens() -> None:
+    content = [{"type": "image", "source": b64(png(200, 200))}, {"type": "text", "text": "what"}]
+    b = body([{"role": "user", "content": content}])
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 64 + 1}
+
+
+def test_an_image_without_a_size_is_an_estimate_and_says_so() -> None:
+    content = [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]
+    sim = simulate(loads(json.dumps(body([{"role": "user", "content": content}]))))
+    assert any("1 image(s)" in w and "estimate" in w for w in sim.warnings)
+    sized = [{"type": "image", "source": b64(png(200, 200))}]
+    sim = simulate(loads(json.dumps(body([{"role": "user", "content": sized}]))))
+    assert not any("image(s)" in w for w in sim.warnings)

@@ -411,6 +411,20 @@ def test_user_file_overrides_one_field_by_id(tmp_path: Path) -> None:
     assert default_table().get("claude-opus-4-7").min_cacheable_tokens == 2048
 
 
+def test_hidden_prompt_figures_are_per_model_and_overridable(tmp_path: Path) -> None:
+    table = default_table()
+    # the tool-use overview's table (checked 2026-12-05)
+    assert table.get("claude-sonnet-4-5").hidden_tokens("tool_use_auto") == 496
+    assert table.get("claude-opus-4-7").hidden_tokens("tool_use_any") == 804
+    assert table.get("gpt-4o").hidden_tokens("tool_use_auto") == 0
+    every_claude = [m for m in table if m.provider == "anthropic"]
+    assert all(m.hidden_tokens("tool_use_auto") > 0 for m in every_claude)
+    override = {"id": "claude-opus-4-7", "hidden_prompt_tokens": {"tool_use_auto": 700}}
+    t = load_model_table(_write(tmp_path, {"models": [override]}))
+    assert t.get("claude-opus-4-7").hidden_tokens("tool_use_auto") == 700
+    assert t.get("claude-opus-4-7").hidden_tokens("bash") == 0  # the whole field is replaced
+
+
 def test_user_file_adds_a_model_with_aliases(tmp_path: Path) -> None:
     entry = _complete_entry(aliases=["claude-test-1-20270101"])
     t = load_model_table(_write(tmp_path, {"checked": "2027-01-02", "models": [entry]}))
@@ -527,6 +541,18 @@ def test_user_entry_takes_over_a_bundled_alias(tmp_path: Path) -> None:
         (
             {"models": [{"id": "claude-opus-4-6", "aliases": ["claude-sonnet-4-5-20250929"]}]},
             "alias 'claude-sonnet-4-5-20250929' belongs to both",
+        ),
+        (
+            {"models": [{"id": "claude-opus-4-6", "hidden_prompt_tokens": {"tools": 3}}]},
+            "hidden_prompt_tokens.tools: unknown key",
+        ),
+        (
+            {"models": [{"id": "claude-opus-4-6", "hidden_prompt_tokens": {"bash": -1}}]},
+            "hidden_prompt_tokens.bash: expected an integer >= 0",
+        ),
+        (
+            {"models": [{"id": "claude-opus-4-6", "hidden_prompt_tokens": [1, 2]}]},
+            "hidden_prompt_tokens: expected an object",
         ),
     ],
 )

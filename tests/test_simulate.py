@@ -251,8 +251,14 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
     b2 = [*b1, {"role": "assistant", "content": "ok fine"}, {"role": "user", "content": "c c"}]
     log = "\n".join(
         [
-            # recorded prompts equal their estimates, so the scale is 1 (one word, one token)
-            pair(w(50), [tool], [{"role": "user", "content": "a a a"}], reply("yes", 50 + 10 + 3)),
+            # recorded prompts equal their estimates, so the scale is 1 (one word, one token; A's
+            # tools carry Sonnet 4.6's tool-use system prompt, 497)
+            pair(
+                w(50),
+                [tool],
+                [{"role": "user", "content": "a a a"}],
+                reply("yes", 50 + 10 + 497 + 3),
+            ),
             pair(w(2), [], b1, reply("ok fine", 2 + 3)),
             pair(w(2), [], b2, None),
         ]
@@ -262,10 +268,10 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
     r = s.requests
     assert r["source"].tolist() == ["recorded", "recorded", "estimated"]
     assert s.scale == 1.0
-    # B's system (2) + b b b (3) + ok fine (2) + c c (2), not A's system and tool (60)
-    assert r["input_tokens"].tolist() == [63, 5, 9]
+    # B's system (2) + b b b (3) + ok fine (2) + c c (2), not A's system and tools (557)
+    assert r["input_tokens"].tolist() == [560, 5, 9]
     assert s.composition["system"].tolist() == [50, 2, 2]
-    assert s.composition["tools"].tolist() == [10, 0, 0]
+    assert s.composition["tools"].tolist() == [507, 0, 0]
     # B cannot read what A cached (another system prompt in front); B's next request can
     assert r["reusable_prefix_tokens"].tolist() == [0, 0, 5]
 

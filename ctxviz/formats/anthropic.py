@@ -159,6 +159,7 @@ class Params:
     max_tokens: int | None = None
     thinking: JSON = None
     context_management: JSON = None
+    tool_choice: JSON = None
     betas: tuple[str, ...] = ()
 
 
@@ -178,6 +179,7 @@ def parse_params(body: Mapping[str, Any], where: str, headers: Mapping[str, Any]
         max_tokens=opt_int(b, "max_tokens", where),
         thinking=thinking,
         context_management=cm,
+        tool_choice=b.get("tool_choice") if isinstance(b.get("tool_choice"), dict) else None,
         betas=parse_betas(b, where, headers),
     )
 
@@ -189,6 +191,7 @@ def _with_params(r: Request, p: Params) -> Request:
         max_tokens=p.max_tokens,
         thinking=p.thinking,
         context_management=p.context_management,
+        tool_choice=p.tool_choice,
         betas=p.betas,
     )
 
@@ -692,6 +695,7 @@ def from_log(
                 max_tokens=params.max_tokens,
                 thinking=params.thinking,
                 context_management=params.context_management,
+                tool_choice=params.tool_choice,
                 betas=params.betas,
                 stop_reason=stop_reason,
                 applied_edits=applied,

@@ -117,7 +117,8 @@ def test_summary_size_defaults_to_3000() -> None:
 
 def recorded_server_compaction() -> Conversation:
     """u0 100 | a1 [compaction "3 words", text 2] | u2 5 | a3 1, recorded: the compaction
-    iteration read 100 tokens and wrote 3; request 0's row is the call on the summary (3)."""
+    iteration read 100 tokens and wrote 3; request 0's row is the call on the summary (3 + the
+    compaction block's wrapper, 90); request 1 reads the summary, its wrapper, 2 and 5."""
     import dataclasses
 
     from _sim_builders import usage
@@ -128,9 +129,9 @@ def recorded_server_compaction() -> Conversation:
         [user(w(100)), assistant(CompactionBlock(content=w(3)), w(2)), user(w(5)), assistant(w(1))],
         usages=[
             usage(
-                3, 2, iterations=(Iteration(type="compaction", input_tokens=100, output_tokens=3),)
+                93, 2, iterations=(Iteration(type="compaction", input_tokens=100, output_tokens=3),)
             ),
-            usage(10, 1),
+            usage(100, 1),
         ],
         model="claude-sonnet-4-6",
     )
@@ -152,13 +153,13 @@ def recorded_server_compaction() -> Conversation:
 def test_recorded_server_compaction_replayed() -> None:
     s = simulate(recorded_server_compaction(), counter=words, message_frame_tokens=0)
     r = s.requests
-    assert r["input_tokens"].tolist() == [3, 10]
+    assert r["input_tokens"].tolist() == [93, 100]
     assert r["source"].tolist() == ["recorded", "recorded"]
     assert r["compaction_input_tokens"].tolist() == [100, 0]
     assert r["compaction_output_tokens"].tolist() == [3, 0]
     ev = s.events
     assert ev["type"].tolist() == ["recorded_compaction"]
-    assert ev["tokens_before"].tolist() == [100] and ev["tokens_after"].tolist() == [3]
+    assert ev["tokens_before"].tolist() == [100] and ev["tokens_after"].tolist() == [93]
 
 
 def test_recorded_server_compaction_undone() -> None:
