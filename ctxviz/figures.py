@@ -680,6 +680,9 @@ def _layout(
 
 HEADROOM: Final = 1.15
 """The fitted y axis reaches this much above the highest point drawn."""
+FAR: Final = 2.0
+"""A window more than this many times the data's top is left out of the axis (an arrow says
+where it is); closer, the axis shows the whole window."""
 
 
 def _fit_y(
@@ -692,14 +695,14 @@ def _fit_y(
     row: int | None = None,
 ) -> None:
     """Fit the token axis to the data with headroom (a 2,800-token chat is not a flat line at
-    zero under a 1M window); the window line is kept, and when it is above the fitted range an
-    annotation says where it is. ``full_window`` draws up to the window instead. Trigger lines
-    close above the data (up to twice its top) are kept in view."""
+    zero under a 1M window) when the window is far above it (:data:`FAR`); the window line is
+    kept, and an annotation says where it is. ``full_window`` draws up to the window instead.
+    Trigger lines close above the data (up to twice its top) are kept in view."""
     top = max(float(data_top), 0.0)
     near = [ln.tokens for ln in lines if ln.tokens <= 2 * top]
     top = max([top, *near])
     ref = {} if row is None else {"row": row, "col": 1}
-    if window and (full_window or top <= 0 or window <= top * HEADROOM):
+    if window and (full_window or top <= 0 or window <= top * FAR):
         fig.update_yaxes(range=[0, max(window, top) * 1.05], **ref)
         return
     if top <= 0:
