@@ -183,8 +183,10 @@ CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
 )
 """Event types of context editing (each one invalidates the prompt cache from the change)."""
 
-STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#009988", "#EE3377")
-"""Up to four compared strategies (Tol vibrant); each also gets its own dash pattern."""
+STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#EE3377", "#009988")
+"""Up to four compared strategies (Tol vibrant); each also gets its own dash pattern. Hues far
+apart in the order the pages offer them: the first (as recorded, blue) and the third (a
+compaction, magenta) once were blue and teal, which read alike."""
 STRATEGY_DASHES: Final[tuple[str, ...]] = ("solid", "dash", "dot", "dashdot")
 
 MANY_EVENTS: Final = 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -541,6 +542,27 @@ def test_compare_draws_many_events_as_ticks_along_the_bottom_with_hover() -> Non
     few = figures.compare({"Edits": make_sim()})  # two events: markers on the curve
     marker = next(t for t in few.data if t.name.startswith("Server compaction"))
     assert marker.marker.size == 11 and marker.marker.symbol == "diamond"
+
+
+def hue_degrees(color: str) -> float:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(r, g, b)[0] * 360
+
+
+def test_strategy_colours_are_far_apart_in_hue() -> None:
+    # Compare's defaults: as recorded, clear_tool_uses, compact_20260112, SDK compaction. The
+    # first and the third were Tol blue and teal (22° apart), which read alike.
+    hues = [hue_degrees(c) for c in figures.STRATEGY_COLORS]
+
+    def gap(i: int, j: int) -> float:
+        d = abs(hues[i] - hues[j])
+        return min(d, 360 - d)
+
+    assert gap(0, 2) >= 90
+    for i in range(4):
+        for j in range(i + 1, 4):
+            if {i, j} != {0, 3}:  # the fourth (teal) also differs by its dash-dot pattern
+                assert gap(i, j) >= 40, (figures.STRATEGY_COLORS[i], figures.STRATEGY_COLORS[j])
 
 
 def test_compare_events_never_take_another_strategys_colour() -> None:
