@@ -1031,7 +1031,7 @@ def chart(fig: Any, *, key: str, **kwargs: Any) -> Any:
 
 def table(frame: pd.DataFrame, *, key: str, column_config: Mapping[str, Any] | None = None) -> None:
     """Every table: counts with thousands separators (as the metrics print them), request
-    numbers plain, a wide wrapping ``detail`` column, and "—" where a value is missing."""
+    numbers plain, a ``detail`` column as wide as its text, and "—" where a value is missing."""
     config: dict[str, Any] = {}
     for name in frame.columns:
         if name == "request":
@@ -1043,7 +1043,10 @@ def table(frame: pd.DataFrame, *, key: str, column_config: Mapping[str, Any] | N
         ):
             config[name] = st.column_config.NumberColumn(format="localized")
         elif name == "detail":
-            config[name] = st.column_config.TextColumn(width="large")
+            # as wide as its longest sentence (about 7 px a character): the grid neither wraps
+            # nor shows a clipped cell's end, and it scrolls sideways when wider than the page
+            longest = int(frame[name].fillna("").astype(str).str.len().max() or 0)
+            config[name] = st.column_config.TextColumn(width=max(7 * min(longest, 300) + 24, 400))
     config |= column_config or {}
     st.dataframe(
         frame,
@@ -1051,8 +1054,6 @@ def table(frame: pd.DataFrame, *, key: str, column_config: Mapping[str, Any] | N
         hide_index=True,
         column_config=config,
         placeholder="—",
-        # taller rows let the long detail sentences wrap instead of being cut off
-        row_height=60 if "detail" in frame.columns else None,
     )
 
 

@@ -101,9 +101,9 @@ def test_tables_format_counts_and_leave_missing_values_blank() -> None:
     table = at.dataframe[0]
     columns = json.loads(table.proto.columns)
     assert columns["tokens_before"]["type_config"]["format"] == "localized"
-    assert columns["detail"]["width"] == "large"
+    longest = int(table.value["detail"].str.len().max())
+    assert columns["detail"]["width"] >= 7 * longest  # the whole sentence, not clipped
     assert table.proto.placeholder == "—"
-    assert table.proto.row_height >= 50  # the detail sentence wraps
 
 
 def test_compare_and_cost_exports_say_what_the_policy_is() -> None:
