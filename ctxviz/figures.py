@@ -713,9 +713,10 @@ def _fit_y(
     if window:
         yref = "y" if row in (None, 1) else f"y{row}"
         fig.add_annotation(
-            x=1,
+            # top left: prompts mostly grow, so the right end of the curve is near the top
+            x=0,
             xref="paper",
-            xanchor="right",
+            xanchor="left",
             y=top * HEADROOM,
             yref=yref,
             yanchor="top",
