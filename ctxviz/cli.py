@@ -1267,7 +1267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _BadInput as e:
         return _fail(str(e), EXIT_BAD_INPUT)
     except TranscriptError as e:
-        return _fail(str(e), EXIT_BAD_INPUT)
+        # the message gives the place inside the file ("line 3"): name the file too
+        name = str(getattr(args, "file", "") or "")
+        message = str(e)
+        if name and Path(name).name not in message:
+            message = f"{name}: {message}"
+        return _fail(message, EXIT_BAD_INPUT)
     except ValueError as e:  # a policy the API would reject, a bad number…
         return _fail(str(e), EXIT_BAD_INPUT)
     except BrokenPipeError:

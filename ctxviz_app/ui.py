@@ -864,7 +864,7 @@ def sidebar() -> App | None:
             icon=":material/account_tree:",
         )
     if root.warnings:
-        bar.warning(f"{len(root.warnings)} part(s) of the file were skipped or read with care.")
+        bar.warning(f"{len(root.warnings)} part(s) of {md(name)} were skipped or read with care.")
         with bar.expander("What was skipped"):
             for w in root.warnings:
                 st.text(w)

@@ -780,3 +780,14 @@ def test_recorded_compactions_kept_on_request(capsys: pytest.CaptureFixture[str]
 )
 def test_claude_code_autocompact_bad_settings(flags: list[str], fragment: str) -> None:
     assert_bad_input(run("simulate", SESSION_ZIP, "--claude-code-autocompact", *flags), fragment)
+
+
+def test_a_transcript_error_names_the_file(
+    bad_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the parser's message gives the place inside the file ("line 1"); the file's name is
+    # said too (issue 18: some errors left it out)
+    for command in ("summary", "simulate"):
+        assert cli.main([command, str(bad_files["text"])]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad_files['text']}: line 1: " in err, err
