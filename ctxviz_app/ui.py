@@ -906,7 +906,7 @@ def sidebar() -> App | None:
     model_id = recorded_model if model == "recorded" else model
     info = table.get(model_id)
     if (said := info.warning()) is not None:
-        bar.warning(said)
+        bar.warning(md(said))  # it quotes the transcript's model name
     window = number(
         "Context window (tokens)",
         key="window",
