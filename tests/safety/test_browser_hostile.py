@@ -71,7 +71,7 @@ def test_hostile_transcript_runs_no_script_and_makes_no_outside_request(server: 
         try:
             page.goto(server)
             ready(page)
-            upload = page.locator("[data-testid=stSidebar] input[type=file]")
+            upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
             hostile_zip = {
                 "name": _hostile.FILE_NAME,
                 "mimeType": "application/zip",

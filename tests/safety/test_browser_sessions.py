@@ -51,7 +51,9 @@ def test_two_sessions_on_one_server_see_only_their_own_upload(server: str) -> No
                 ready(page)
             for user, page in pages.items():  # both uploads sent before either is awaited
                 name, path = USERS[user]
-                page.locator("[data-testid=stSidebar] input[type=file]").set_input_files(
+                page.locator(
+                    "[data-testid=stSidebar] input[type=file][accept*='.jsonl']"
+                ).set_input_files(
                     {"name": name, "mimeType": "application/json", "buffer": path.read_bytes()}
                 )
             for user, page in pages.items():
