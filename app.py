@@ -36,7 +36,7 @@ def body(app: ui.App) -> None:
         f"${s['total_cost_usd']:,.2f}",
         help="With prompt caching, priced from ctxviz's model table.",
     )
-    ui.chart(figures.timeline(sim), key="overview_timeline")
+    ui.chart(figures.timeline(sim, full_window=app.full_window), key="overview_timeline")
     st.caption(
         "Each band is one kind of content in the prompt, in the same colour on every page. "
         "Drag to zoom, double-click to reset; hover a marker for what happened and the prompt "

@@ -185,9 +185,14 @@ CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
 )
 """Event types of context editing (each one invalidates the prompt cache from the change)."""
 
-STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#009988", "#EE3377")
-"""Up to four compared strategies (Tol vibrant); each also gets its own dash pattern."""
+STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#EE3377", "#009988")
+"""Up to four compared strategies (Tol vibrant); each also gets its own dash pattern. Hues far
+apart in the order the pages offer them: the first (as recorded, blue) and the third (a
+compaction, magenta) once were blue and teal, which read alike."""
 STRATEGY_DASHES: Final[tuple[str, ...]] = ("solid", "dash", "dot", "dashdot")
+
+MANY_EVENTS: Final = 20
+"""Above this many events, Compare draws them as ticks along the bottom (hover intact)."""
 
 _HATCH: Final = {"shape": "/", "fgcolor": "rgba(128,128,128,0.7)", "size": 7, "solidity": 0.25}
 _LEGEND: Final = {
@@ -559,18 +564,28 @@ def _add_events(
     name_suffix: str = "",
     show_drop: bool = False,
     at_after: bool = False,
+    color: str | None = None,
+    rug: bool = False,
 ) -> None:
     """One marker trace per event type at (request, tokens before), hover with the details;
-    ``at_after`` puts the markers at the prompt after the event (on the curve of what was sent)."""
+    ``at_after`` puts the markers at the prompt after the event (on the curve of what was sent);
+    ``color`` replaces the event type's colour (the symbol still tells the type); ``rug`` draws
+    more than :data:`MANY_EVENTS` events as thin ticks along the bottom, so they do not smother
+    the lines."""
     if events.empty or "type" not in events.columns:
         return
     wanted = set(types) if types is not None else None
+    if wanted is not None:
+        events = events[events["type"].isin(wanted)]
+    as_rug = rug and len(events) > MANY_EVENTS
     prompt = dict(zip(_x(requests).tolist(), _col(requests, "input_tokens").tolist(), strict=True))
     for kind, group in events.groupby("type", sort=False):
         kind = str(kind)
         if wanted is not None and kind not in wanted:
             continue
         style = EVENT_STYLES.get(kind, _OTHER_EVENT)
+        if color is not None:
+            style = EventStyle(label=style.label, symbol=style.symbol, color=color)
         xs = np.asarray(_col(group, "request"), dtype=np.int64)
         before = _col(group, "tokens_before")
         has_before = (
@@ -584,7 +599,9 @@ def _add_events(
             after_col = _col(group, "tokens_after")
             has_after = np.asarray(group["tokens_after"].notna(), dtype=np.bool_)
             ys = np.where(has_after, after_col, fallback)
-        if show_drop and "tokens_after" in group.columns:
+        if as_rug:
+            ys = np.zeros(len(xs), dtype=np.float64)
+        if show_drop and not as_rug and "tokens_after" in group.columns:
             after = np.asarray(pd.to_numeric(group["tokens_after"], errors="coerce"), np.float64)
             keep = ~np.isnan(after)
             if bool(keep.any()):
@@ -615,12 +632,12 @@ def _add_events(
                 mode="markers",
                 name=style.label + name_suffix,
                 legendgroup=kind + name_suffix,
-                marker={
-                    "symbol": style.symbol,
-                    "color": style.color,
-                    "size": 11,
-                    "line": {"width": 1.5, "color": style.color},
-                },
+                marker={"symbol": "line-ns-open", "size": 9, "line": {"width": 1.2}}
+                if as_rug
+                else {"symbol": style.symbol, "size": 11, "line": {"width": 1.5}},
+                marker_color=style.color,
+                marker_line_color=style.color,
+                cliponaxis=not as_rug,
                 **_event_hover(group, style),
             ),
             row,
@@ -702,6 +719,65 @@ def _layout(
     return fig
 
 
+# ---- axes: fit the data, keep the window marked, whole requests ---------------------------------
+
+HEADROOM: Final = 1.15
+"""The fitted y axis reaches this much above the highest point drawn."""
+FAR: Final = 2.0
+"""A window more than this many times the data's top is left out of the axis (an arrow says
+where it is); closer, the axis shows the whole window."""
+
+
+def _fit_y(
+    fig: go.Figure,
+    *,
+    data_top: float,
+    window: int | None,
+    lines: Iterable[PolicyLine] = (),
+    full_window: bool = False,
+    row: int | None = None,
+) -> None:
+    """Fit the token axis to the data with headroom (a 2,800-token chat is not a flat line at
+    zero under a 1M window) when the window is far above it (:data:`FAR`); the window line is
+    kept, and an annotation says where it is. ``full_window`` draws up to the window instead.
+    Trigger lines close above the data (up to twice its top) are kept in view."""
+    top = max(float(data_top), 0.0)
+    near = [ln.tokens for ln in lines if ln.tokens <= 2 * top]
+    top = max([top, *near])
+    ref = {} if row is None else {"row": row, "col": 1}
+    if window and (full_window or top <= 0 or window <= top * FAR):
+        fig.update_yaxes(range=[0, max(window, top) * 1.05], **ref)
+        return
+    if top <= 0:
+        return
+    fig.update_yaxes(range=[0, top * HEADROOM], **ref)
+    if window:
+        yref = "y" if row in (None, 1) else f"y{row}"
+        fig.add_annotation(
+            # top left: prompts mostly grow, so the right end of the curve is near the top
+            x=0,
+            xref="paper",
+            xanchor="left",
+            y=top * HEADROOM,
+            yref=yref,
+            yanchor="top",
+            text=f"window {window:,} ↑",
+            showarrow=False,
+            font={"color": WINDOW_COLOR, "size": 12},
+            bgcolor="rgba(128,128,128,0.12)",
+        )
+
+
+def _request_axis(fig: go.Figure, x: IntArray, *, row: int | None = None) -> None:
+    """Requests are whole numbers: one tick per request on short files, never a fraction."""
+    ref = {} if row is None else {"row": row, "col": 1}
+    span = int(x.max() - x.min()) if len(x) else 0
+    if span <= 10:
+        fig.update_xaxes(tick0=0, dtick=1, **ref)
+    else:
+        fig.update_xaxes(tickformat=",d", **ref)
+
+
 # ---- timeline ----------------------------------------------------------------------------------
 
 
@@ -712,11 +788,13 @@ def timeline(
     baseline_name: str = "As recorded",
     show_events: bool = True,
     x_range: tuple[int, int] | None = None,
+    full_window: bool = False,
     title: str = "Prompt size per request",
     height: int = 560,
 ) -> go.Figure:
     """The prompt of every request stacked by category, the window, trigger lines and events;
-    ``x_range`` zooms on requests ``lo..hi`` (plotly's own zoom works too)."""
+    ``x_range`` zooms on requests ``lo..hi`` (plotly's own zoom works too); the token axis fits
+    the data unless ``full_window``."""
     req = sim.requests
     comp = sim.composition
     x = _x(req)
@@ -798,14 +876,26 @@ def timeline(
     window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
-    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
+    lines = policy_lines(sim.settings, context_window=window, model=_last_model(sim))
+    for line in lines:
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
     if show_events:
         _add_events(fig, sim.events, req, show_drop=True)
     fig.update_xaxes(title_text="Request", rangemode="tozero")
+    _request_axis(fig, x)
     if x_range is not None:
         fig.update_xaxes(range=[x_range[0] - 0.5, x_range[1] + 0.5])
     fig.update_yaxes(title_text="Tokens", rangemode="tozero", tickformat=",")
+    tops = [total, compacted, _col(req, "context_tokens")]
+    if baseline is not None:
+        tops.append(_col(baseline.requests, "input_tokens"))
+    _fit_y(
+        fig,
+        data_top=max((float(t.max()) for t in tops if len(t)), default=0.0),
+        window=window,
+        lines=lines,
+        full_window=full_window,
+    )
     fig.update_layout(hovermode="x unified")
     return _layout(fig, title=title, subtitle=source_note(req), height=height)
 
@@ -913,6 +1003,7 @@ def thinking(
     )
     _add_events(fig, sim.events, req, types=["clear_thinking_20251015"])
     fig.update_xaxes(title_text="Request", rangemode="tozero")
+    _request_axis(fig, x)
     fig.update_yaxes(title_text="Thinking tokens", tickformat=",", zeroline=True)
     fig.update_layout(hovermode="x unified", barmode="overlay")
     return _layout(fig, title=title, subtitle=source_note(req), height=height)
@@ -924,6 +1015,7 @@ def thinking(
 def context_editing(
     sim: SimulationLike,
     *,
+    full_window: bool = False,
     title: str = "Context editing: the prompt before and after edits",
     height: int = 640,
 ) -> go.Figure:
@@ -982,7 +1074,8 @@ def context_editing(
             dash="dash",
             row=1,
         )
-    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
+    lines = policy_lines(sim.settings, context_window=window, model=_last_model(sim))
+    for line in lines:
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot", row=1)
     _add_events(fig, sim.events, req, row=1)
     reads = _col(req, "cache_read_input_tokens")
@@ -1031,8 +1124,17 @@ def context_editing(
         )
     fig.update_layout(barmode="stack", hovermode="x unified")
     fig.update_xaxes(title_text="Request", row=2, col=1)
+    _request_axis(fig, x)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=2, col=1)
+    _fit_y(
+        fig,
+        data_top=float(max(original.max(), sent.max())) if len(req) else 0.0,
+        window=window,
+        lines=lines,
+        full_window=full_window,
+        row=1,
+    )
     _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=105)
     fig.update_layout(barmode="stack")
     return fig
@@ -1074,6 +1176,7 @@ def compaction(
     *,
     baseline: SimulationLike | None = None,
     baseline_name: str = "Without this policy",
+    full_window: bool = False,
     title: str = "Compaction: the prompt's sawtooth",
     height: int = 560,
 ) -> go.Figure:
@@ -1131,11 +1234,23 @@ def compaction(
     window = window_tokens(sim)
     if window:
         _hline(fig, x, window, name=f"Context window ({window:,})", color=WINDOW_COLOR, dash="dash")
-    for line in policy_lines(sim.settings, context_window=window, model=_last_model(sim)):
+    lines = policy_lines(sim.settings, context_window=window, model=_last_model(sim))
+    for line in lines:
         _hline(fig, x, line.tokens, name=line.label, color=line.color, dash="dot")
     _add_events(fig, sim.events, req, show_drop=True)
     fig.update_xaxes(title_text="Request", rangemode="tozero")
+    _request_axis(fig, x)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero")
+    tops = [prompt, _col(req, "compaction_input_tokens")]
+    if baseline is not None:
+        tops.append(_col(baseline.requests, "input_tokens"))
+    _fit_y(
+        fig,
+        data_top=max((float(t.max()) for t in tops if len(t)), default=0.0),
+        window=window,
+        lines=lines,
+        full_window=full_window,
+    )
     fig.update_layout(hovermode="closest")
     return _layout(fig, title=title, subtitle=source_note(req), height=height)
 
@@ -1150,6 +1265,7 @@ def _strategy_style(i: int) -> tuple[str, str]:
 def compare(
     sims: Mapping[str, SimulationLike],
     *,
+    full_window: bool = False,
     title: str = "Strategies compared: prompt per request",
     height: int = 560,
 ) -> go.Figure:
@@ -1158,11 +1274,13 @@ def compare(
     xs: list[int] = []
     notes: list[str] = []
     window: int | None = None
+    top = 0.0
     for i, (name, sim) in enumerate(sims.items()):
         req = sim.requests
         color, dash = _strategy_style(i)
         x = _x(req)
         xs += x.tolist()
+        top = max(top, float(_col(req, "input_tokens").max()) if len(req) else 0.0)
         est = _estimated_mask(req)
         fig.add_trace(
             go.Scatter(
@@ -1187,6 +1305,8 @@ def compare(
             types=COMPACTION_EVENTS | CLEARING_EVENTS | {"context_window_exceeded"},
             name_suffix=f" — {name}",
             at_after=True,
+            color=color,
+            rug=True,
         )
         window = window or window_tokens(sim)
         recorded, estimated = source_counts(req)
@@ -1201,7 +1321,9 @@ def compare(
             dash="dash",
         )
     fig.update_xaxes(title_text="Request", rangemode="tozero")
+    _request_axis(fig, np.asarray(xs, dtype=np.int64))
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
+    _fit_y(fig, data_top=top, window=window, full_window=full_window)
     fig.update_layout(hovermode="x unified")
     return _layout(
         fig,
@@ -1384,6 +1506,7 @@ def cost(
             row=2,
         )
     fig.update_xaxes(title_text="Request", row=3, col=1)
+    _request_axis(fig, np.asarray(xs, dtype=np.int64))
     fig.update_yaxes(title_text="USD", tickprefix="$", row=1, col=1)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=2, col=1)
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=3, col=1)
@@ -1635,6 +1758,7 @@ def request_picker(
         )
     )
     fig.update_xaxes(title_text="Request")
+    _request_axis(fig, x)
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
     _layout(fig, title=title, subtitle=source_note(req), height=height, fit=False)  # every bar
     fig.update_layout(

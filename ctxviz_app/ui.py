@@ -48,7 +48,8 @@ from streamlit.errors import StreamlitPageNotFoundError
 import ctxviz
 from ctxviz import figures, report, snippets
 from ctxviz.errors import TranscriptError
-from ctxviz.model import Conversation
+from ctxviz.formats.claude_code import AGENT_TOOLS
+from ctxviz.model import Conversation, ToolUseBlock
 from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
 from ctxviz.simulator import Simulation
 from ctxviz_app import isolated
@@ -191,6 +192,7 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
         "window",
         "max_tokens",
         "models_text",
+        "full_window",
         # timeline
         "tl_events",
         "tl_range",
@@ -230,6 +232,7 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
     }
 )
 _UPLOAD_STATE: Final = "_ctxviz_upload"
+_LINK_WITHOUT_FILE: Final = "_ctxviz_link_without_file"
 
 
 # ---- markdown safety ---------------------------------------------------------------------------
@@ -782,6 +785,8 @@ class App:
     model_id: str
     """The model the replay uses (the override, else the transcript's)."""
     model_info: ModelInfo
+    full_window: bool = False
+    """Draw token axes up to the whole window (default: fit the data, the window marked)."""
 
     def simulate(self, scenario: Scenario | None = None) -> Simulation:
         """Replay this chain (cached) under ``scenario`` (default: as recorded)."""
@@ -812,14 +817,55 @@ class App:
         return None
 
 
-def _on_upload() -> None:
+def _on_upload(key: str = "upload") -> None:
     """Keep the uploaded bytes for the session (the uploader is re-created on every page)."""
-    uploaded = st.session_state.get("upload")
+    uploaded = st.session_state.get(key)
     if uploaded is None:
         return
     data = uploaded.getvalue()
     st.session_state[_UPLOAD_STATE] = (uploaded.name, hashlib.sha256(data).hexdigest(), data)
     st.session_state["source"] = UPLOAD
+    st.session_state.pop(_LINK_WITHOUT_FILE, None)
+
+
+def _link_without_file() -> None:
+    """A shared link made with an uploaded file opens where that file is not: say so (the
+    bundled sample is shown meanwhile) and offer the upload, until a file or a sample is chosen."""
+    ss = st.session_state
+    if _UPLOAD_STATE in ss:
+        return
+    if "source" not in ss and st.query_params.get("source") == UPLOAD:
+        ss[_LINK_WITHOUT_FILE] = True
+    if not ss.get(_LINK_WITHOUT_FILE):
+        return
+    if ss.get("source", DEFAULT_SAMPLE) != DEFAULT_SAMPLE:
+        ss.pop(_LINK_WITHOUT_FILE, None)
+        return
+    st.warning(
+        "This link was made with an uploaded transcript, and uploads stay in the browser "
+        "session that made them: the file is not here. Its settings are kept; the bundled "
+        "sample is shown until you upload the file.",
+        icon=":material/link_off:",
+    )
+    st.file_uploader(
+        "Upload the link's transcript",
+        type=list(UPLOAD_TYPES),
+        key="upload_link",
+        on_change=_on_upload,
+        args=("upload_link",),
+    )
+
+
+def _missing_subagents(conv: Conversation) -> bool:
+    """A Claude Code session that started sub-agents (Task/Agent calls) without their files."""
+    if conv.format != "claude-code" or conv.subagents:
+        return False
+    return any(
+        isinstance(b, ToolUseBlock) and b.name in AGENT_TOOLS
+        for m in conv.messages
+        if m.role == "assistant"
+        for b in m.content
+    )
 
 
 def page_links(where: Any, *, describe: bool = False) -> None:
@@ -840,6 +886,7 @@ def sidebar() -> App | None:
         page_links(st)
     bar.divider()
     bar.header("Transcript")
+    _link_without_file()
     labels = {s.id: s.label for s in SAMPLES}
     if _UPLOAD_STATE in st.session_state:
         labels[UPLOAD] = f"Uploaded: {st.session_state[_UPLOAD_STATE][0]}"
@@ -862,6 +909,12 @@ def sidebar() -> App | None:
     )
     if source == UPLOAD:
         name, digest, data = st.session_state[_UPLOAD_STATE]
+        # The uploader is empty on every page but the one the file was dropped on: say which
+        # file is in use, so the box and the selector above agree.
+        bar.caption(
+            f"In use: your upload **{md(name)}** ({len(data) / 1024:,.1f} KB), kept for this "
+            "session. Drop another file above to replace it."
+        )
     else:
         sample = next(s for s in SAMPLES if s.id == source)
         name, data = sample.file, _read_sample(sample.file)
@@ -872,8 +925,15 @@ def sidebar() -> App | None:
         st.caption("Pick a bundled sample or upload another file in the sidebar.")
         return None
     root = loaded.conversation
+    if _missing_subagents(root):
+        bar.info(
+            f"{md(name)} started sub-agents (Task/Agent calls) but their transcripts did not come "
+            "with it: upload the session's folder as a .zip (the .jsonl with its "
+            "<session>/subagents/ folder) to replay them too.",
+            icon=":material/account_tree:",
+        )
     if root.warnings:
-        bar.warning(f"{len(root.warnings)} part(s) of the file were skipped or read with care.")
+        bar.warning(f"{len(root.warnings)} part(s) of {md(name)} were skipped or read with care.")
         with bar.expander("What was skipped"):
             for w in root.warnings:
                 st.text(w)
@@ -958,6 +1018,14 @@ def sidebar() -> App | None:
         + ("kept by default." if info.preserves_thinking_by_default else "stripped by default.")
         + f" Source: {md(info.source)} (checked {info.checked})."
     )
+    full_window = toggle(
+        "Token axes up to the whole window",
+        key="full_window",
+        default=False,
+        where=bar,
+        help="Off: charts fit the data, the window marked (an arrow says where it is when far "
+        "above). On: every token axis goes up to the context window.",
+    )
     bar.caption(
         "Recorded numbers come from the transcript's usage; estimated ones (a what-if, or a "
         "file without usage) are hatched or drawn with open markers."
@@ -973,6 +1041,7 @@ def sidebar() -> App | None:
         max_tokens=max_tokens,
         model_id=model_id,
         model_info=info,
+        full_window=full_window,
     )
 
 
@@ -980,20 +1049,22 @@ def sidebar() -> App | None:
 
 
 @contextmanager
-def guard(what: str = "") -> Iterator[None]:
-    """Turn any exception into an st.error with ctxviz's message (no traceback)."""
+def guard(what: str = "", *, source: str | None = None) -> Iterator[None]:
+    """Turn any exception into an st.error with ctxviz's message (no traceback); ``source``: the
+    transcript's file name, said in the message."""
     try:
         yield
     except TranscriptError as err:
-        st.error(f"Could not read the transcript: {md(err)}")
+        st.error(f"Could not read {md(source) if source else 'the transcript'}: {md(err)}")
     except ValueError as err:
         # ctxviz raises ValueError (PolicyError) naming what the API would reject.
         prefix = f"{md(what)}: " if what else ""
         st.error(f"{prefix}this configuration is not valid — {md(err)}")
     except Exception as err:  # the last line of defence: a clear message, never a traceback
         _LOG.exception("ctxviz app error")
+        on = f" with {md(source)}" if source else ""
         st.error(
-            f"Something went wrong ({md(type(err).__name__)}): {md(err)}. "
+            f"Something went wrong{on} ({md(type(err).__name__)}): {md(err)}. "
             "Please report it with the transcript if you can."
         )
 
@@ -1014,15 +1085,45 @@ def run_page(
     st.title(title)
     if intro:
         st.caption(intro)
+    app: App | None = None
     with guard():
         app = sidebar()
-        if app is not None:
+    if app is not None:
+        with guard(source=app.source_name):
             body(app)
 
 
 def chart(fig: Any, *, key: str, **kwargs: Any) -> Any:
     """Every chart: keyed, full width."""
     return st.plotly_chart(fig, key=key, width="stretch", **kwargs)
+
+
+def table(frame: pd.DataFrame, *, key: str, column_config: Mapping[str, Any] | None = None) -> None:
+    """Every table: counts with thousands separators (as the metrics print them), request
+    numbers plain, a ``detail`` column as wide as its text, and "—" where a value is missing."""
+    config: dict[str, Any] = {}
+    for name in frame.columns:
+        if name == "request":
+            config[name] = st.column_config.NumberColumn(format="%d")
+        elif str(name).endswith("$"):
+            config[name] = st.column_config.NumberColumn(format="$%.4f")
+        elif pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(
+            frame[name]
+        ):
+            config[name] = st.column_config.NumberColumn(format="localized")
+        elif name == "detail":
+            # as wide as its longest sentence (about 7 px a character): the grid neither wraps
+            # nor shows a clipped cell's end, and it scrolls sideways when wider than the page
+            longest = int(frame[name].fillna("").astype(str).str.len().max() or 0)
+            config[name] = st.column_config.TextColumn(width=max(7 * min(longest, 300) + 24, 400))
+    config |= column_config or {}
+    st.dataframe(
+        frame,
+        key=key,
+        hide_index=True,
+        column_config=config,
+        placeholder="—",
+    )
 
 
 def warnings(sim: Simulation, *, key: str) -> None:
@@ -1167,6 +1268,21 @@ def csv_text(frame: pd.DataFrame) -> str:
     return str(safe.to_csv(index=False))
 
 
+def _policy_words(scenario: Scenario) -> str:
+    """What a scenario's policy is, in words (for the export tabs that do not apply to it)."""
+    if scenario.context_management is not None:
+        return "uses context_management (see its tab)"
+    if scenario.compaction_control is not None:
+        return "uses the SDK's compaction_control (see its tab)"
+    if scenario.claude_code_autocompact is not None:
+        return "is Claude Code's auto-compact, a client behaviour, not an API setting"
+    if scenario.rolling_window:
+        return "is a rolling window, which a chat client does, not an API setting"
+    if scenario.undo_recorded_compactions:
+        return "replays without the recorded compactions, no policy"
+    return "is as recorded, no policy"
+
+
 def _csv(frame: pd.DataFrame) -> Callable[[], str]:
     return lambda: csv_text(frame)
 
@@ -1178,20 +1294,25 @@ def exports(
     key: str,
     scenario: Scenario | None = None,
     compare: Mapping[str, Simulation] | None = None,
+    label: str | None = None,
 ) -> None:
     """Copy or download the policy (context_management JSON, Python SDK call, compaction_control
-    dict), the replay's requests and events as CSV, and the standalone HTML report."""
+    dict), the replay's requests and events as CSV, and the standalone HTML report; ``label``
+    names the strategy exported when the page has several."""
     scenario = scenario or app.base
     cm = scenario.context_management_dict
     cc = scenario.compaction_control_dict
     st.subheader("Export")
+    whose = f"the first strategy, {md(label)}," if label else "this page's replay"
+    if label:
+        st.caption(f"Exports of the first strategy chosen: {md(label)}.")
     tabs = st.tabs(
         ["context_management JSON", "Python SDK call", "compaction_control", "CSV", "HTML report"],
         key=f"{key}_tabs",
     )
     with tabs[0]:
         if cm is None:
-            st.caption("No context_management on this page's policy (the replay is as recorded).")
+            st.caption(f"No context_management: {whose} {_policy_words(scenario)}.")
         else:
             text = snippets.context_management_json(cm)
             st.code(text, language="json")
@@ -1227,7 +1348,7 @@ def exports(
             )
     with tabs[2]:
         if cc is None:
-            st.caption("No compaction_control on this page's policy.")
+            st.caption(f"No compaction_control: {whose} {_policy_words(scenario)}.")
         else:
             literal = snippets.compaction_control_dict(cc)
             st.code(literal, language="python")

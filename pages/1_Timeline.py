@@ -18,7 +18,12 @@ def body(app: ui.App) -> None:
         lo, hi = ui.range_slider(
             "Requests shown", key="tl_range", min_value=0, max_value=last, help="Zoom on a range."
         )
-    ui.chart(figures.timeline(sim, show_events=show_events, x_range=(lo, hi)), key="timeline_chart")
+    ui.chart(
+        figures.timeline(
+            sim, show_events=show_events, x_range=(lo, hi), full_window=app.full_window
+        ),
+        key="timeline_chart",
+    )
     st.caption(
         "Stacked: what the model saw in each request, by category (fixed colours). Dotted grey: "
         "prompt + output, which must fit the window (red dashed). Dotted coloured lines: the "
@@ -26,7 +31,7 @@ def body(app: ui.App) -> None:
         "Hatched columns: estimated requests."
     )
     st.subheader("Events")
-    st.dataframe(figures.events_table(sim), key="timeline_events", hide_index=True)
+    ui.table(figures.events_table(sim), key="timeline_events")
     ui.warnings(sim, key="timeline_notes")
     ui.exports(app, sim, key="timeline")
 

@@ -96,7 +96,7 @@ def body(app: ui.App) -> None:
         "starts a new turn. Open markers: estimated requests."
     )
     st.subheader("applied_edits per request")
-    st.dataframe(figures.applied_edits_table(sim), key="thinking_edits", hide_index=True)
+    ui.table(figures.applied_edits_table(sim), key="thinking_edits")
     ui.warnings(sim, key="thinking_notes")
     ui.exports(app, sim, key="thinking", scenario=scenario)
 

@@ -17,7 +17,7 @@ def body(app: ui.App) -> None:
     conv = app.conversation
     window = app.base.context_window or app.model_info.context_window_tokens
     st.subheader("clear_tool_uses_20250919")
-    on = ui.toggle("Clear old tool results", key="ce_tools", default=True)
+    on = ui.toggle("Clear old tool results", key="ce_tools", default=False)
     c1, c2, c3 = st.columns(3)
     with c1:
         trigger_type = ui.select(
@@ -129,7 +129,7 @@ def body(app: ui.App) -> None:
     scenario = app.policy(context_management=cm)
     ui.remember_policy("editing", scenario)
     sim = app.simulate(scenario)
-    ui.chart(figures.context_editing(sim), key="editing_chart")
+    ui.chart(figures.context_editing(sim, full_window=app.full_window), key="editing_chart")
     st.caption(
         "Top: the prompt the client sent (dashed) and what the model saw after the edits; the "
         "hatched gap was cleared. Bottom: prompt cache reads and writes per request; ✕ marks "
@@ -151,7 +151,7 @@ def body(app: ui.App) -> None:
             f"What the API returns in context_management.applied_edits for request {request}:"
         )
         st.code(json.dumps(sim.applied_edits(request), indent=2), language="json")
-    st.dataframe(edits_table, key="editing_edits", hide_index=True)
+    ui.table(edits_table, key="editing_edits")
     ui.warnings(sim, key="editing_notes")
     ui.exports(app, sim, key="editing", scenario=scenario)
 

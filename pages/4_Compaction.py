@@ -30,7 +30,7 @@ def body(app: ui.App) -> None:
         "Compaction",
         list(MODES),
         key="cp_mode",
-        default="server",
+        default="recorded",
         radio=True,
         format_func=MODES.__getitem__,
     )
@@ -159,6 +159,7 @@ def body(app: ui.App) -> None:
             sim,
             baseline=baseline if mode != "recorded" or conv.compactions else None,
             baseline_name="No compaction" if conv.compactions else "As recorded",
+            full_window=app.full_window,
         ),
         key="compaction_chart",
     )
@@ -168,12 +169,11 @@ def body(app: ui.App) -> None:
         "trigger. Open markers and hatching: estimated requests."
     )
     st.subheader("Compactions")
-    st.dataframe(
+    ui.table(
         figures.events_table(
             sim, types=figures.COMPACTION_EVENTS | figures.RECORDED_CLEARING_EVENTS
         ),
         key="compaction_events",
-        hide_index=True,
     )
     if mode == "claude_code":
         st.caption("Claude Code's auto-compact is a client behaviour, not an API setting.")

@@ -26,16 +26,15 @@ def body(app: ui.App) -> None:
         st.info("Pick at least one strategy.")
         return
     sims = ui.run_strategies(app, [available[s] for s in chosen])
-    ui.chart(figures.compare(sims), key="compare_chart")
+    ui.chart(figures.compare(sims, full_window=app.full_window), key="compare_chart")
     st.caption(
         "One line per strategy (colour and dash pattern), with its clearings and compactions "
         "as markers; open markers: estimated requests. Drag to zoom."
     )
     table = figures.compare_table(sims)
-    st.dataframe(
+    ui.table(
         table,
         key="compare_table",
-        hide_index=True,
         column_config={
             "total $": st.column_config.NumberColumn(format="$%.4f"),
             "cache hit rate": st.column_config.NumberColumn(format="percent"),
@@ -56,7 +55,14 @@ def body(app: ui.App) -> None:
     )
     first = available[chosen[0]]
     if first.label in sims:
-        ui.exports(app, sims[first.label], key="compare", scenario=first.scenario, compare=sims)
+        ui.exports(
+            app,
+            sims[first.label],
+            key="compare",
+            scenario=first.scenario,
+            compare=sims,
+            label=first.label,
+        )
 
 
 ui.run_page(

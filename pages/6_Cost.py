@@ -41,15 +41,21 @@ def body(app: ui.App) -> None:
         f"\\${info.cache_read_usd_per_mtok:g}, output \\${info.output_usd_per_mtok:g} (the "
         "rates in force today; a request is priced at those of its date). " + premium
     )
-    st.dataframe(
+    ui.table(
         figures.cost_table(sims),
         key="cost_table",
-        hide_index=True,
         column_config={"cache hit rate": st.column_config.NumberColumn(format="percent")},
     )
     first = available[chosen[0]]
     if first.label in sims:
-        ui.exports(app, sims[first.label], key="cost", scenario=first.scenario, compare=sims)
+        ui.exports(
+            app,
+            sims[first.label],
+            key="cost",
+            scenario=first.scenario,
+            compare=sims,
+            label=first.label,
+        )
 
 
 ui.run_page(

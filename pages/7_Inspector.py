@@ -76,10 +76,9 @@ def body(app: ui.App) -> None:
     ui.chart(figures.composition(sim, request), key="insp_composition")
     left, right = st.columns([3, 2])
     with left:
-        st.dataframe(
+        ui.table(
             figures.composition_table(sim, request),
             key="insp_composition_table",
-            hide_index=True,
             column_config={"share of window": st.column_config.NumberColumn(format="percent")},
         )
     with right:
@@ -91,7 +90,7 @@ def body(app: ui.App) -> None:
             st.code("\n".join(aware), language=None)
     st.subheader(f"Request {request}: the prompt as the model saw it")
     view = sim.prompt_view(request)
-    st.dataframe(figures.prompt_table(view), key="insp_blocks", hide_index=True)
+    ui.table(figures.prompt_table(view), key="insp_blocks")
     blocks = view.blocks
     last_page = max((len(blocks) - 1) // PAGE_SIZE * PAGE_SIZE, 0)
     first = ui.slider(

@@ -37,9 +37,10 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("thinking.png", "/Thinking?source=interleaved_thinking_tools"),
     (
         "context_editing.png",
-        "/Context_editing?source=agent_tool_loop&ce_trigger_tokens=60000&ce_clear_at_least=20000",
+        "/Context_editing?source=agent_tool_loop&ce_tools=true&ce_trigger_tokens=60000"
+        "&ce_clear_at_least=20000",
     ),
-    ("compaction.png", "/Compaction"),
+    ("compaction.png", "/Compaction?cp_mode=server"),
     ("compare.png", "/Compare"),
     ("cost.png", "/Cost?source=agent_tool_loop"),
     ("inspector.png", "/Inspector?source=agent_tool_loop&insp_strategy=clear_tools&request=20"),

@@ -798,3 +798,14 @@ def test_count_and_models_start_without_pandas(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_transcript_error_names_the_file(
+    bad_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the parser's message gives the place inside the file ("line 1"); the file's name is
+    # said too (issue 18: some errors left it out)
+    for command in ("summary", "simulate"):
+        assert cli.main([command, str(bad_files["text"])]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad_files['text']}: line 1: " in err, err

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import colorsys
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -591,3 +592,151 @@ def test_event_hover_names_type_request_and_counts_in_few_bytes() -> None:
         assert f"tokens cleared: {ev['cleared_input_tokens']:,}" in hover
     # the label and field names are sent once per trace, not once per marker
     assert marker.text is None, "the simulator's clearing sentence only restates the counts"
+
+
+# ---- axes fit the data, whole requests, events that do not smother the lines (issue 18) -------
+
+
+def small_chat(n: int = 2, *, window: int = 1_000_000) -> FakeSim:
+    """A short chat (2,800 tokens at most) on a large window, as API cassettes are."""
+    sim = make_sim(n, estimated_from=n, settings={"context_window": window})
+    for frame in (sim.requests, sim.composition):
+        for column in frame.columns:
+            if column not in ("request", "turn", "source", "long_context", "over_window"):
+                frame[column] = frame[column] // 50
+    return sim
+
+
+def y_top(fig: go.Figure, axis: str = "yaxis") -> float:
+    value = fig.layout[axis].range
+    assert value is not None, f"{axis} is not fitted"
+    return float(value[1])
+
+
+def window_notes(fig: go.Figure) -> list[str]:
+    return [a.text for a in fig.layout.annotations if a.text and a.text.startswith("window")]
+
+
+FITTED: Final = {
+    "timeline": lambda sim, **kw: figures.timeline(sim, **kw),
+    "compaction": lambda sim, **kw: figures.compaction(sim, **kw),
+    "context_editing": lambda sim, **kw: figures.context_editing(sim, **kw),
+    "compare": lambda sim, **kw: figures.compare({"As recorded": sim}, **kw),
+}
+
+
+@pytest.mark.parametrize("draw", FITTED.values(), ids=FITTED.keys())
+def test_a_small_chat_fits_the_axis_and_the_window_is_still_marked(draw: Any) -> None:
+    sim = small_chat()
+    peak = float(
+        sim.requests[["input_tokens", "original_input_tokens", "context_tokens"]].max().max()
+    )
+    assert peak < 3_000
+    fig = draw(sim)
+    assert peak <= y_top(fig) <= 1.5 * peak  # not a flat line at zero under 1M
+    assert window_notes(fig) == ["window 1,000,000 ↑"]
+    assert "Context window (1,000,000)" in names(fig)
+    full = draw(sim, full_window=True)
+    assert y_top(full) >= 1_000_000 and not window_notes(full)
+
+
+def test_a_window_close_to_the_data_stays_in_view() -> None:
+    fig = figures.timeline(make_sim())  # peak 135,500 of 200,000
+    assert y_top(fig) >= 200_000 and not window_notes(fig)
+
+
+def test_context_editing_fits_only_the_prompt_panel() -> None:
+    fig = figures.context_editing(small_chat())
+    assert y_top(fig, "yaxis") < 3_000
+    assert fig.layout.yaxis2.range is None  # cache bars: plotly's own range
+
+
+REQUEST_AXES: Final = {
+    **FITTED,
+    "thinking": lambda sim, **kw: figures.thinking(sim, **kw),
+    "cost": lambda sim, **kw: figures.cost({"A": sim}, **kw),
+    "request_picker": lambda sim, **kw: figures.request_picker(sim, **kw),
+}
+
+
+@pytest.mark.parametrize("draw", REQUEST_AXES.values(), ids=REQUEST_AXES.keys())
+def test_request_ticks_are_whole_numbers(draw: Any) -> None:
+    fig = draw(small_chat(2))  # a 2-request file: plotly alone ticks 0, 0.2, 0.4 …
+    axes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
+    assert axes and all(a.dtick == 1 and a.tick0 == 0 for a in axes)
+    long = draw(make_sim(40))
+    assert all(
+        fig_axis.tickformat == ",d"
+        for fig_axis in (long.layout[k] for k in long.layout if k.startswith("xaxis"))
+    )
+
+
+def many_events(n_requests: int = 217, n_events: int = 121) -> FakeSim:
+    sim = make_sim(n_requests)
+    rows = [
+        {
+            "request": 1 + i * (n_requests - 1) // n_events,
+            "type": "clear_tool_uses_20250919",
+            "cleared_tool_uses": 1,
+            "cleared_input_tokens": 2_000,
+            "tokens_before": 50_000,
+            "tokens_after": 48_000,
+            "detail": f"cleared result {i}",
+        }
+        for i in range(n_events)
+    ]
+    sim.events = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    return sim
+
+
+def test_compare_draws_many_events_as_ticks_along_the_bottom_with_hover() -> None:
+    fig = figures.compare({"As recorded": make_sim(217), "Clearing": many_events()})
+    events = [t for t in fig.data if t.name and t.name.endswith(" — Clearing")]
+    assert sum(len(t.x) for t in events) == 121
+    for t in events:
+        assert t.marker.size <= 9 and t.marker.symbol == "line-ns-open"
+        assert set(t.y) == {0.0}  # along the bottom, off the lines
+        assert "cleared result" in t.text[0]  # hover intact
+    few = figures.compare({"Edits": make_sim()})  # two events: markers on the curve
+    marker = next(t for t in few.data if t.name.startswith("Server compaction"))
+    assert marker.marker.size == 11 and marker.marker.symbol == "diamond"
+
+
+def hue_degrees(color: str) -> float:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(r, g, b)[0] * 360
+
+
+def test_strategy_colours_are_far_apart_in_hue() -> None:
+    # Compare's defaults: as recorded, clear_tool_uses, compact_20260112, SDK compaction. The
+    # first and the third were Tol blue and teal (22° apart), which read alike.
+    hues = [hue_degrees(c) for c in figures.STRATEGY_COLORS]
+
+    def gap(i: int, j: int) -> float:
+        d = abs(hues[i] - hues[j])
+        return min(d, 360 - d)
+
+    assert gap(0, 2) >= 90
+    for i in range(4):
+        for j in range(i + 1, 4):
+            if {i, j} != {0, 3}:  # the fourth (teal) also differs by its dash-dot pattern
+                assert gap(i, j) >= 40, (figures.STRATEGY_COLORS[i], figures.STRATEGY_COLORS[j])
+
+
+def test_compare_events_never_take_another_strategys_colour() -> None:
+    # "As recorded" is the first strategy; a compaction what-if's diamonds must not share its
+    # colour (they did: Tol blue for both).
+    sims = {
+        "As recorded": make_sim(settings={"context_window": 200_000}),
+        "compact_20260112 (150K default)": make_sim(),
+        "Third": make_sim(),
+    }
+    fig = figures.compare(sims)
+    line_colour = {t.name: t.line.color for t in fig.data if t.name in sims}
+    assert len(set(line_colour.values())) == 3
+    for t in fig.data:
+        if t.name and " — " in t.name:  # an event trace, named after its strategy
+            strategy = t.name.split(" — ", 1)[1]
+            assert t.marker.color == line_colour[strategy]
+            others = {c for s, c in line_colour.items() if s != strategy}
+            assert t.marker.color not in others

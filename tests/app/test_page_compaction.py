@@ -19,7 +19,9 @@ def marker_names(fig: dict) -> list[str]:
 
 @pytest.mark.slow
 def test_server_compaction_default_and_trigger_slider() -> None:
-    at = run(page("4_Compaction.py"))  # the Claude Code session, its compaction undone
+    at = run(page("4_Compaction.py"))
+    at.radio(key="cp_mode").set_value("server")  # the Claude Code session, its compaction undone
+    run(at)
     fig = spec(at)
     assert "Server compaction (compact_20260112)" in marker_names(fig)
     assert trace(fig, "No compaction")
@@ -100,6 +102,8 @@ def test_the_command_line_and_the_page_agree(
 
 def test_summary_size() -> None:
     at = run(page("4_Compaction.py"))
+    at.radio(key="cp_mode").set_value("server")
+    run(at)
     at.number_input(key="cp_summary").set_value(10_000)
     run(at)
     table = at.dataframe[0].value

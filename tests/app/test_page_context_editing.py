@@ -10,6 +10,7 @@ from apptest_helpers import page, run, spec, trace
 def start() -> object:
     at = page("3_Context_editing.py")
     at.query_params["source"] = "agent_tool_loop"
+    at.query_params["ce_tools"] = "true"  # the page opens as recorded; the what-if is a click
     return run(at)
 
 
@@ -63,6 +64,7 @@ def test_clear_thinking_is_disabled_without_thinking_and_first_with_it() -> None
     assert at.toggle(key="ce_thinking").disabled
     at2 = page("3_Context_editing.py")
     at2.query_params["source"] = "interleaved_thinking_tools"
+    at2.query_params["ce_tools"] = "true"
     run(at2)
     at2.toggle(key="ce_thinking").set_value(True)
     run(at2)

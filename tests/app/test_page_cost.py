@@ -29,7 +29,7 @@ def test_long_context_premium_zone_only_where_it_can_apply() -> None:
     run(at)
     assert not spec(at)["layout"].get("shapes")  # Sonnet 4.5 on 200K: nothing above 200K
     # Sonnet 4.5 is retired: said so, still priced, and not offered in the picker.
-    assert any("retired on 2026-11-30" in w.value for w in at.sidebar.warning)
+    assert any("retired on 2026-11-30" in w.value.replace("\\", "") for w in at.sidebar.warning)
     assert "claude-sonnet-4-5" not in at.sidebar.selectbox(key="model").options
     # On a 1M window, Sonnet 4.5 bills prompts above 200K at long-context rates: shaded.
     at.sidebar.number_input(key="window").set_value(1_000_000)

@@ -161,6 +161,7 @@ def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) ->
     try:
         page.goto(f"{server}/Timeline")
         _ready(page)
+        # the transcript's uploader (the model-table one takes .json only)
         upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
         upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
         page.wait_for_function(
