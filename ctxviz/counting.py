@@ -9,7 +9,7 @@ What is counted for each block, and the assumptions where the text does not tell
 
 - ``text`` / ``thinking``: their text (a thinking ``signature`` is not counted).
 - ``compaction`` (a server compaction summary sent back): its text plus
-  ``COMPACTION_WRAPPER_TOKENS`` (90), the wrapper the API puts around it (SEMANTICS.md §9: about
+  ``COMPACTION_WRAPPER_TOKENS`` (90), the API's wrapper around it (docs/counting.md: about
   90 tokens more than the summary's text were observed).
 - ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
   input (``clear_tool_inputs``) leaves the name.
@@ -92,7 +92,7 @@ _IMAGE_HEAD_CHARS: Final = 87_384
 """Base64 characters decoded at most to find an image's size (64 KiB; JPEG headers may follow
 EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
-"""Tokens the API adds around a ``compaction`` block sent back (SEMANTICS.md §9, observed)."""
+"""Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
 

@@ -9,7 +9,7 @@
    on the cleared prompt (and on-demand compaction at ``compact_at``);
 3. the response; then, client side, the SDK's ``compaction_control`` on that response's usage.
 
-Faithfulness (SEMANTICS.md §8): a request whose prompt the policies leave as recorded keeps its
+Faithfulness (docs/semantics.md#faithful-replay): a request the policies leave as recorded keeps its
 recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scaled estimate of what
 the policies removed + what they added`` (placeholders at their estimated size, summaries at
 ``summary_tokens``). Block sizes come from the counter (``ctxviz.counting``) and are scaled by one
@@ -766,7 +766,7 @@ def simulate(
     model_table: ModelTable | None = None,
     models: ModelsArg = None,
 ) -> Simulation:
-    """Replay ``conv`` as recorded, or under the given policies (module doc; API.md).
+    """Replay ``conv`` as recorded, or under the given policies (module doc; docs/api.md).
 
     ``model`` / ``context_window``: replay on another model or window. ``max_tokens``: the
     ``max_tokens`` every request asks for (models before 4.5 refuse input + max_tokens > window).
@@ -2233,7 +2233,7 @@ def _assemble(
     rejects = {m: engine.info(m).context_overflow == "validation_error" for m in set(model_col)}
     upfront = np.asarray([rejects[m] for m in model_col], dtype=bool).reshape(n)
     # A server-tool response's recorded usage sums the prompts of its internal calls; the window
-    # is judged on the largest single call (SEMANTICS §5's pitfall), input_tokens stays recorded.
+    # is judged on the largest call (docs/semantics.md#server-tool-pitfall); input_tokens as is.
     extra = np.asarray(
         [_internal_calls_extra(requests[j]) for j in rec_req.tolist()], dtype=np.int64
     ).reshape(n)

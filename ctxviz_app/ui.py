@@ -4,7 +4,7 @@ Navigation: ``app.py`` plus auto-discovered ``pages/*.py`` (no ``st.navigation``
 :func:`run_page`, which draws the same sidebar, loads and replays through the caches below, and
 turns any exception into an ``st.error`` (never a traceback). This shape is what AppTest can run
 page by page (``AppTest.from_file("pages/x.py")``) and what the browser test drives; the
-``pages/`` + ``st.navigation`` mix loses entrypoint sidebar widgets under AppTest (STYLE.md).
+``pages/`` + ``st.navigation`` mix loses entrypoint sidebar widgets under AppTest.
 
 Caching lives only here, keyed by the sha-256 of the transcript's bytes and a frozen
 :class:`Scenario`. A transcript is parsed in a worker process with memory and time limits

@@ -1,7 +1,7 @@
-"""Contract checks written from /work/shared/API.md and SEMANTICS.md alone, as outsiders would.
+"""Contract checks written from docs/api.md and docs/semantics.md alone, as outsiders would.
 
 Only the public names of ``import ctxviz`` are used; fixtures are the bundled samples and small
-transcripts built here as JSON text. Section numbers (§N) refer to SEMANTICS.md.
+transcripts built here as JSON text. The ``#section`` anchors below are those pages' sections.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def subagent_list(conv) -> list:
 
 
 def expected_claude_code_rows(path: Path, sidechain: bool = False) -> list[tuple[int, int]]:
-    """(prompt, output) per response, computed from the file by the rules of §6/§7."""
+    """(prompt, output) per response, from the file (docs/semantics.md#claude-code-sessions)."""
     groups: OrderedDict[str, list[dict]] = OrderedDict()
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
@@ -182,7 +182,7 @@ def expected_claude_code_rows(path: Path, sidechain: bool = False) -> list[tuple
 
 
 # ---------------------------------------------------------------------------------------------
-# Public names (API.md)
+# Public names (docs/api.md)
 
 
 @pytest.mark.parametrize(
@@ -416,7 +416,7 @@ def test_jsonl_with_no_readable_line_is_error():
 
 
 # ---------------------------------------------------------------------------------------------
-# count_tokens (API.md "Counting", §4 "Token counting with edits")
+# count_tokens (docs/api.md#counting, docs/semantics.md#counting-with-edits)
 
 
 def body_of(msgs, model=SONNET_45, **extra) -> dict:
@@ -460,12 +460,12 @@ def test_count_tokens_rejects_bad_config():
 
 
 def test_count_tokens_equals_simulate_for_every_prefix():
-    """API.md: same prefix -> same number, to the token (transcript without usage)."""
+    """docs/api.md#counting: same prefix -> same number, to the token (transcript without usage)."""
     body = json.loads((BUNDLED / "request_body.json").read_text(encoding="utf-8"))
     sim = ctxviz.simulate(ctxviz.loads(json.dumps(body)))
     req = sim.requests
     starts = [i for i, m in enumerate(body["messages"]) if m["role"] == "assistant"]
-    assert len(req) == len(starts) + 1  # + the request about to be sent (§7)
+    assert len(req) == len(starts) + 1  # + the request about to be sent (docs/semantics.md#rows)
     assert req["output_tokens"].iloc[-1] == 0
     assert set(req["source"]) == {"estimated"}
     prefixes = [body["messages"][:i] for i in starts] + [body["messages"]]
@@ -571,7 +571,7 @@ def test_recorded_thinking_tokens_from_usage():
 
 
 # ---------------------------------------------------------------------------------------------
-# Claude Code (§6, §7)
+# Claude Code (docs/semantics.md#claude-code-sessions, #rows)
 
 
 def test_claude_code_grouping_synthetic_and_bookkeeping():
@@ -652,7 +652,7 @@ def test_real_claude_code_sessions(sub):
 
 
 # ---------------------------------------------------------------------------------------------
-# Thinking (§3)
+# Thinking (docs/semantics.md#thinking)
 
 
 def thinking_turns(final_user: bool = True) -> list[dict]:
@@ -754,7 +754,7 @@ def test_clear_thinking_keep_all_and_default_equivalence():
 
 
 # ---------------------------------------------------------------------------------------------
-# Configurations the API rejects (API.md "Simulating", §4)
+# Configurations the API rejects (docs/api.md#simulating, docs/semantics.md#order-of-the-edits)
 
 
 @pytest.fixture(scope="module")
@@ -812,7 +812,7 @@ def test_clear_thinking_without_thinking_rejected(plain_conv):
 
 
 # ---------------------------------------------------------------------------------------------
-# Context editing what-ifs: applied_edits and events (§4, §7)
+# Context editing what-ifs: applied_edits and events (docs/semantics.md#context-editing, #events)
 
 
 def test_clear_tool_uses_applied_edits_and_event():
@@ -855,14 +855,14 @@ def test_clear_thinking_applied_edits_shape(thinking_conv):
     assert set(applied[0]) == {"type", "cleared_thinking_turns", "cleared_input_tokens"}
     assert applied[0]["type"] == "clear_thinking_20251015"
     # At the request after a new user message every earlier turn is "previous": keep 1 is the
-    # default (§4), which strips all previous turns' thinking (§3), so all three are cleared.
+    # default (docs/semantics.md#clear_thinking): earlier turns' thinking goes, all three cleared.
     assert applied[0]["cleared_thinking_turns"] == 3
     row = sim.requests.iloc[last]
     assert row["original_input_tokens"] - row["input_tokens"] == applied[0]["cleared_input_tokens"]
 
 
 # ---------------------------------------------------------------------------------------------
-# Compaction what-ifs (§4 compact_20260112, §5 compaction_control)
+# Compaction what-ifs (docs/semantics.md#compact_20260112, #client-side-compaction)
 
 # four requests; whole prompts 20,003 / 30,001 / 45,001 / 50,001; totals with output:
 # 20,503 / 30,401 / 45,601 / 50,301
@@ -962,7 +962,7 @@ def test_server_compaction_unsupported_model_is_warning_not_error():
 
 
 # ---------------------------------------------------------------------------------------------
-# Window limit (§7)
+# Window limit (docs/semantics.md#windows-and-limits)
 
 
 def test_context_window_exceeded_first_request_and_replay_goes_on():
@@ -990,7 +990,7 @@ def test_context_window_not_exceeded_when_exactly_full():
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures (API.md "Figures")
+# Figures (docs/api.md#figures-and-notebooks)
 
 
 def test_figures_take_a_simulation_and_return_plotly():
@@ -1177,7 +1177,7 @@ def test_real_manual_compaction_sample():
 
 
 def test_rejected_up_front_when_input_plus_max_tokens_exceeds():
-    # §2/§7: pre-4.5 models refuse input + max_tokens > window; 4.5-and-later accept the request.
+    # docs/semantics.md#windows-and-limits: pre-4.5 refuse input + max_tokens > window; 4.5+ accept.
     for model, flagged in (("claude-opus-4-1-20250805", True), (SONNET_45, False)):
         log = recorded_log(tool_loop_messages(0, 0), [usage(3, 175_000, 0, 10)], model=model)
         log = log.replace('"max_tokens": 8192', '"max_tokens": 32000')
@@ -1247,7 +1247,7 @@ def test_real_openai_cassettes_recorded():
 
 
 def test_jsonl_structurally_bad_line_names_its_line():
-    # API.md allows either reading: an error naming the line, or the line skipped with a warning.
+    # docs/api.md#loading allows either: an error naming the line, or the line skipped, warned.
     lines = claude_code_session()
     rec = json.loads(lines[9])  # line 10: the second response
     rec["message"]["content"] = 5

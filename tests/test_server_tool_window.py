@@ -39,7 +39,7 @@ def _log(cache_read: int, iterations: list[int]) -> str:
 
 
 def test_summed_internal_calls_do_not_fake_a_window_overflow() -> None:
-    # SEMANTICS §5: input 63,000 + cache_read 270,000 = 333,000 seen; the real context is ~63,000.
+    # docs/semantics.md#server-tool-pitfall: 63,000 + cache_read 270,000 = 333,000; real ~63,000.
     sim = ctxviz.simulate(ctxviz.loads(_log(270_000, [63_000, 63_000, 63_000, 63_000, 63_000])))
     row = sim.requests.iloc[0]
     assert row["input_tokens"] == 333_000  # the recorded usage, to the token

@@ -96,7 +96,7 @@ def test_composition_adds_up_with_largest_remainder() -> None:
     assert s.composition.to_numpy().min() >= 0
 
 
-# ---- thinking (§3) -----------------------------------------------------------------------------
+# ---- thinking (docs/semantics.md#thinking) ------------------------------------------------------
 
 
 def thinking_conversation() -> Conversation:

@@ -1,6 +1,6 @@
 """Claude Code's auto-compaction, and how recorded compactions are replayed or undone.
 
-Where it is decided (SEMANTICS.md §6, §9): before sending request ``i``, Claude Code estimates the
+Decided (docs/semantics.md#auto-compaction) before sending request ``i``: Claude Code estimates the
 prompt as the previous response's recorded prompt (input + cache writes + cache reads) plus its
 output, plus a rough ``characters / 4`` of what was added since (the new messages) — not the
 prompt about to be sent — and compacts when that estimate reaches the threshold::

@@ -1,6 +1,6 @@
 """The ``clear_tool_uses_20250919`` edit: clear old tool results once the prompt is large.
 
-Rules as replayed (SEMANTICS.md §4), decided here:
+Rules as replayed (docs/semantics.md#clear_tool_uses), decided here:
 
 - Evaluated afresh at every request on the prompt as the client sent it (the client keeps its full
   history) after the edits listed before this one.

@@ -1,4 +1,4 @@
-"""Which thinking blocks reach the model: the API's default stripping of earlier turns (§3).
+"""Which thinking blocks reach the model: the API's default stripping of earlier turns.
 
 Thinking of PREVIOUS assistant turns is stripped before the prompt reaches the model; the current
 turn's thinking (a tool-use loop) is sent back and counts. Opus 4.5 and later preserve earlier

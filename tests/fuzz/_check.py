@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxviz import simulate  # the public API (API.md), whatever module holds it
+from ctxviz import simulate  # the public API (docs/api.md), whatever module holds it
 from ctxviz.errors import TranscriptError
 from ctxviz.loading import load, load_all, loads
 from ctxviz.model import Conversation
