@@ -25,6 +25,7 @@ import plotly.io as pio
 from ctxviz import figures, snippets
 from ctxviz.model import Conversation
 from ctxviz.notebook import simulation_html
+from ctxviz.policies import claude_code
 from ctxviz.simulator import Simulation, simulate
 
 try:
@@ -46,6 +47,9 @@ SDK_TOTALS: Final = {
     "context": "The real context (what the fix would use)",
 }
 _WIDE: Final = {"width": "98%"}
+_HALF: Final = {"width": "60%"}
+"""A box beside another: without a width of its own, the sliders in it (98% of nothing) lose
+their track in JupyterLab."""
 _STYLE: Final = {"description_width": "initial"}
 
 
@@ -233,7 +237,9 @@ class EditingPanel(_Panel):
         self.widget.children = (
             w.HTML("<h4>clear_tool_uses_20250919</h4>"),
             c["clear_tools"],
-            w.HBox([c["trigger_type"], w.VBox([c["trigger_tokens"], c["trigger_uses"]])]),
+            w.HBox(
+                [c["trigger_type"], w.VBox([c["trigger_tokens"], c["trigger_uses"]], layout=_HALF)]
+            ),
             c["keep"],
             c["clear_at_least"],
             w.HBox([c["exclude_tools"], c["clear_tool_inputs"]]),
@@ -334,6 +340,9 @@ class CompactionPanel(_Panel):
     def __init__(self, conv: Conversation, base: Mapping[str, Any], window_tokens: int) -> None:
         super().__init__(conv, base, window_tokens)
         recorded = bool(conv.compactions)
+        self._auto_window_default = min(
+            max(window_tokens, claude_code.MIN_WINDOW_TOKENS), claude_code.MAX_WINDOW_TOKENS
+        )
         controls = {
             "mode": w.RadioButtons(
                 options=[(label, key) for key, label in COMPACTION_MODES.items()],
@@ -361,19 +370,23 @@ class CompactionPanel(_Panel):
                 description="Server-tool pitfall: the total compared",
                 style=_STYLE,
             ),
-            "reserve": _slider(
-                "reserve (tokens below the window)",
-                33_000,
-                0,
-                max(window_tokens // 2, 1_000),
-                1_000,
+            # Claude Code's own settings, as on the app's Compaction page; at their defaults
+            # nothing is passed
+            "pct": _slider(claude_code.PCT_OVERRIDE + " (%)", 100, 10, 100),
+            "auto_window": _slider(
+                claude_code.WINDOW_SETTING + " (tokens)",
+                self._auto_window_default,
+                claude_code.MIN_WINDOW_TOKENS,
+                claude_code.MAX_WINDOW_TOKENS,
+                10_000,
             ),
+            "disable": w.Checkbox(value=False, description=claude_code.DISABLE),
             "summary_tokens": w.BoundedIntText(
                 value=0,
                 min=0,
                 max=1_000_000,
                 step=500,
-                description="Summary size (tokens, 0: observed, else 3,000)",
+                description="Summary size (tokens; 0: observed, else 3,000)",
                 style=_STYLE,
             ),
             "undo": w.Checkbox(
@@ -390,8 +403,19 @@ class CompactionPanel(_Panel):
             c["mode"],
             w.HBox(
                 [
-                    w.VBox([c["trigger"], c["pause"], c["threshold"], c["totals"], c["reserve"]]),
-                    w.VBox([c["summary_tokens"], c["undo"]]),
+                    w.VBox(
+                        [
+                            c["trigger"],
+                            c["pause"],
+                            c["threshold"],
+                            c["totals"],
+                            c["pct"],
+                            c["auto_window"],
+                            c["disable"],
+                        ],
+                        layout=_HALF,
+                    ),
+                    w.VBox([c["summary_tokens"], c["undo"]], layout=_HALF),
                 ]
             ),
             self.summary,
@@ -407,9 +431,9 @@ class CompactionPanel(_Panel):
         shown: tuple[str, ...] = {
             "server": ("trigger", "pause"),
             "sdk": ("threshold", "totals"),
-            "claude_code": ("reserve",),
+            "claude_code": ("pct", "auto_window", "disable"),
         }.get(mode, ())
-        for name in ("trigger", "pause", "threshold", "totals", "reserve"):
+        for name in ("trigger", "pause", "threshold", "totals", "pct", "auto_window", "disable"):
             c[name].layout.display = None if name in shown else "none"
         c["summary_tokens"].disabled = mode == "recorded"
         c["undo"].disabled = mode == "recorded" or not self.conv.compactions
@@ -438,7 +462,14 @@ class CompactionPanel(_Panel):
             }
             kw["compaction_control_totals"] = c["totals"].value
         else:
-            kw["claude_code_autocompact"] = {"reserve_tokens": c["reserve"].value}
+            settings: dict[str, Any] = {}
+            if c["pct"].value < 100:
+                settings[claude_code.PCT_OVERRIDE] = c["pct"].value
+            if c["auto_window"].value != self._auto_window_default:
+                settings[claude_code.WINDOW_SETTING] = c["auto_window"].value
+            if c["disable"].value:
+                settings[claude_code.DISABLE] = True
+            kw["claude_code_autocompact"] = settings or True
         return kw
 
     def draw(self, sim: Simulation) -> list[dict[str, Any]]:

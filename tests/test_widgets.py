@@ -144,14 +144,27 @@ def test_compaction_opens_on_the_recording_one_click_from_a_what_if(session: Any
     )
 
     c["mode"].value = "claude_code"
-    c["reserve"].value = 90_000
     assert "client behaviour" in compaction.exports["Policy"]
+    # Claude Code's defaults: nothing passed but True, as on the app's page and the CLI
+    _same_replay(compaction, claude_code_autocompact=True, undo_recorded_compactions=True)
+    assert (compaction.sim.events["type"] == "claude_code_autocompact").any()
+    # its own settings, by their names: 50 % of (200K - 20K) = 90K fires earlier
+    c["pct"].value = 50
     _same_replay(
         compaction,
-        claude_code_autocompact={"reserve_tokens": 90_000},
+        claude_code_autocompact={"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": 50},
         undo_recorded_compactions=True,
     )
-    assert (compaction.sim.events["type"] == "claude_code_autocompact").any()
+    fired = compaction.sim.events[compaction.sim.events["type"] == "claude_code_autocompact"]
+    assert int(fired["request"].min()) < 23  # the recorded compaction was at request 23
+    c["pct"].value = 100
+    c["disable"].value = True
+    _same_replay(
+        compaction,
+        claude_code_autocompact={"DISABLE_AUTO_COMPACT": True},
+        undo_recorded_compactions=True,
+    )
+    assert not (compaction.sim.events["type"] == "claude_code_autocompact").any()
 
 
 def test_a_policy_the_api_rejects_is_reported_not_raised(
