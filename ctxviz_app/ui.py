@@ -785,6 +785,9 @@ class App:
     model_id: str
     """The model the replay uses (the override, else the transcript's)."""
     model_info: ModelInfo
+    replay_window_tokens: int
+    """The window the replay runs on (the as-recorded replay's ``context_window``, which
+    ``ctxviz.policies.limits.window_tokens`` decides): the top of every token slider."""
     full_window: bool = False
     """Draw token axes up to the whole window (default: fit the data, the window marked)."""
 
@@ -1041,6 +1044,7 @@ def sidebar() -> App | None:
         max_tokens=max_tokens,
         model_id=model_id,
         model_info=info,
+        replay_window_tokens=replay_window,
         full_window=full_window,
     )
 

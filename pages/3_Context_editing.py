@@ -15,7 +15,7 @@ TRIGGERS = {"input_tokens": "input_tokens", "tool_uses": "tool_uses"}
 
 def body(app: ui.App) -> None:
     conv = app.conversation
-    window = app.base.context_window or app.model_info.context_window_tokens
+    window = app.replay_window_tokens
     st.subheader("clear_tool_uses_20250919")
     on = ui.toggle("Clear old tool results", key="ce_tools", default=False)
     c1, c2, c3 = st.columns(3)

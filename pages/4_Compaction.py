@@ -25,7 +25,7 @@ TOTALS = {
 
 def body(app: ui.App) -> None:
     conv = app.conversation
-    window = app.base.context_window or app.model_info.context_window_tokens
+    window = app.replay_window_tokens
     mode = ui.select(
         "Compaction",
         list(MODES),
@@ -96,8 +96,7 @@ def body(app: ui.App) -> None:
                 help="Compact at this share of the window minus the output reserve; it can only "
                 "lower Claude Code's threshold (window − min(max output, 20K) − 13K).",
             )
-            recorded_window = figures.window_tokens(app.simulate()) or window
-            top = min(max(recorded_window, 100_000), 1_000_000)
+            top = min(max(window, 100_000), 1_000_000)
             auto_window = ui.slider(
                 "autoCompactWindow (tokens)",
                 key="cp_window",
