@@ -51,6 +51,13 @@ from ctxviz.errors import TranscriptError
 from ctxviz.formats.claude_code import AGENT_TOOLS
 from ctxviz.model import Conversation, ToolUseBlock
 from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+from ctxviz.policies import (
+    claude_code,
+    clear_thinking,
+    clear_tool_uses,
+    compact,
+    compaction_control,
+)
 from ctxviz.simulator import Simulation
 from ctxviz_app import isolated
 
@@ -1171,7 +1178,7 @@ def strategies(app: App) -> dict[str, Strategy]:
             id="clear_tools",
             label="clear_tool_uses (API defaults)",
             scenario=app.policy(
-                context_management={"edits": [{"type": "clear_tool_uses_20250919"}]},
+                context_management={"edits": [{"type": clear_tool_uses.TYPE}]},
                 undo_recorded_compactions=undo,
             ),
         )
@@ -1182,9 +1189,7 @@ def strategies(app: App) -> dict[str, Strategy]:
                 id="keep_thinking",
                 label="clear_thinking keep all",
                 scenario=app.policy(
-                    context_management={
-                        "edits": [{"type": "clear_thinking_20251015", "keep": "all"}]
-                    },
+                    context_management={"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]},
                     undo_recorded_compactions=undo,
                 ),
             )
@@ -1192,15 +1197,16 @@ def strategies(app: App) -> dict[str, Strategy]:
     out += [
         Strategy(
             id="server_compaction",
-            label="compact_20260112 (150K default)",
+            label=f"{compact.TYPE} ({compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                context_management={"edits": [{"type": "compact_20260112"}]},
+                context_management={"edits": [{"type": compact.TYPE}]},
                 undo_recorded_compactions=undo,
             ),
         ),
         Strategy(
             id="sdk_compaction",
-            label="SDK compaction_control (100K default)",
+            label=f"SDK {compaction_control.TYPE} "
+            f"({compaction_control.DEFAULT_THRESHOLD_TOKENS // 1_000}K default)",
             scenario=app.policy(
                 compaction_control={"enabled": True}, undo_recorded_compactions=undo
             ),
@@ -1208,7 +1214,12 @@ def strategies(app: App) -> dict[str, Strategy]:
         Strategy(
             id="claude_code",
             label="Claude Code auto-compact (its default threshold)",
-            scenario=app.policy(claude_code_autocompact="{}", undo_recorded_compactions=True),
+            scenario=app.policy(
+                claude_code_autocompact=json.dumps(
+                    claude_code.to_settings(claude_code.ClaudeCodeAutocompact())
+                ),
+                undo_recorded_compactions=True,
+            ),
         ),
         Strategy(
             id="rolling",
