@@ -39,10 +39,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitPageNotFoundError
 
 import ctxviz
@@ -486,7 +487,7 @@ def _on_models_upload() -> None:
         st.session_state["models_text"] = uploaded.getvalue().decode("utf-8", "replace")
 
 
-def _models_editor(bar: Any) -> None:
+def _models_editor(bar: DeltaGenerator) -> None:
     """The sidebar's model-table file and editor: entries merged over the bundled table by id
     (correct a price, add a model the table lacks). A bad table is refused with its reason."""
     with bar.expander("Model table (prices, windows)", expanded=False):
@@ -537,6 +538,12 @@ def _keep_state() -> None:
     for key in PERSISTENT_KEYS:
         if key in ss:
             ss[key] = ss[key]
+
+
+def _target(where: DeltaGenerator | None) -> DeltaGenerator:
+    """Where a widget goes: ``where``, else the current container (what ``st.<widget>`` uses:
+    Streamlit's own functions are this DeltaGenerator's methods)."""
+    return where if where is not None else st._main
 
 
 def _seed(
@@ -593,7 +600,7 @@ def select[T](
     *,
     key: str,
     default: T,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     radio: bool = False,
     format_func: Callable[[T], str] = str,
     help: str | None = None,
@@ -602,7 +609,7 @@ def select[T](
     """A selectbox (or horizontal radio) whose value lives in the URL under ``key``."""
     by_text = {_url_str(o): o for o in options}
     _seed(key, default, lambda raw: by_text[raw[0]], lambda v: v in options)
-    dg = where if where is not None else st
+    dg = _target(where)
     if radio:
         value = dg.radio(
             label,
@@ -618,7 +625,7 @@ def select[T](
             label, options, key=key, format_func=format_func, help=help, disabled=disabled
         )
     _publish(key, value, default)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def slider(
@@ -629,7 +636,7 @@ def slider(
     min_value: int,
     max_value: int,
     step: int = 1,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     format: str | None = None,
     disabled: bool = False,
@@ -645,7 +652,7 @@ def slider(
         lambda raw: int(raw[0]),
         lambda v: isinstance(v, int) and min_value <= v <= max_value,
     )
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.slider(
         label,
         min_value=min_value,
@@ -666,7 +673,7 @@ def range_slider(
     key: str,
     min_value: int,
     max_value: int,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
 ) -> tuple[int, int]:
     """A range slider (default: the whole range) whose value lives in the URL under ``key``."""
@@ -676,8 +683,13 @@ def range_slider(
         return isinstance(v, tuple) and len(v) == 2 and min_value <= v[0] <= v[1] <= default[1]
 
     _seed(key, default, lambda raw: (int(raw[0]), int(raw[1])), valid)
-    dg = where if where is not None else st
-    value = dg.slider(label, min_value=min_value, max_value=default[1], key=key, help=help)
+    dg = _target(where)
+    # A range slider because _seed put a (low, high) tuple under its key; streamlit's overloads
+    # read a range only from ``value=``, which would clash with that session state.
+    value = cast(
+        tuple[int, int],
+        dg.slider(label, min_value=min_value, max_value=default[1], key=key, help=help),
+    )
     _publish(key, tuple(value), default)
     return int(value[0]), int(value[1])
 
@@ -690,7 +702,7 @@ def number(
     min_value: int,
     max_value: int | None = None,
     step: int = 1,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     placeholder: str | None = None,
     disabled: bool = False,
@@ -703,7 +715,7 @@ def number(
         return isinstance(v, int) and v >= min_value and (max_value is None or v <= max_value)
 
     _seed(key, default, lambda raw: int(raw[0]), valid)
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.number_input(
         label,
         min_value=min_value,
@@ -723,13 +735,13 @@ def toggle(
     *,
     key: str,
     default: bool,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     disabled: bool = False,
 ) -> bool:
     """A toggle synced with the URL."""
     _seed(key, default, _parse_bool, lambda v: isinstance(v, bool))
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.toggle(label, key=key, help=help, disabled=disabled)
     _publish(key, value, default)
     return bool(value)
@@ -743,7 +755,7 @@ def multiselect(
     default: Sequence[str] = (),
     max_selections: int | None = None,
     format_func: Callable[[str], str] = str,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
 ) -> list[str]:
     """A multiselect synced with the URL (one repeated parameter per value)."""
@@ -757,7 +769,7 @@ def multiselect(
         )
 
     _seed(key, default_list, lambda raw: [r for r in raw if r], valid)
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.multiselect(
         label,
         options,
@@ -878,13 +890,13 @@ def _missing_subagents(conv: Conversation) -> bool:
     )
 
 
-def page_links(where: Any, *, describe: bool = False) -> None:
+def page_links(where: DeltaGenerator | None = None, *, describe: bool = False) -> None:
     """Links to every page. A page run on its own (AppTest runs each page file as its own
     entrypoint) cannot resolve the others: the links are then left out."""
     for info in PAGES:
         label = f"{info.label} — {info.what}" if describe else info.label
         try:
-            where.page_link(info.path, label=label, icon=info.icon)
+            _target(where).page_link(info.path, label=label, icon=info.icon)
         except StreamlitPageNotFoundError:
             return
 
@@ -893,7 +905,7 @@ def sidebar() -> App | None:
     """Draw the shared sidebar, load and pick the chain; None (with an st.error) if unreadable."""
     bar = st.sidebar
     with bar.container(key="nav"):
-        page_links(st)
+        page_links()
     bar.divider()
     bar.header("Transcript")
     _link_without_file()
