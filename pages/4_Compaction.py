@@ -9,6 +9,7 @@ import streamlit as st
 
 from ctxviz import figures
 from ctxviz.policies import claude_code, compact, compaction_control
+from ctxviz.simulator import DEFAULT_SUMMARY_TOKENS
 from ctxviz_app import ui
 
 MODES = {
@@ -131,10 +132,10 @@ def body(app: ui.App) -> None:
             default=None,
             min_value=1,
             step=500,
-            placeholder="observed, else 3,000",
+            placeholder=f"observed, else {DEFAULT_SUMMARY_TOKENS:,}",
             disabled=mode == "recorded",
             help="Size of a what-if summary; empty: the transcript's observed summary size, or "
-            "a documented 3,000 tokens.",
+            f"a documented {DEFAULT_SUMMARY_TOKENS:,} tokens.",
         )
         if mode != "recorded":
             changes["summary_tokens"] = summary
