@@ -44,7 +44,7 @@ def body(app: ui.App) -> None:
     )
     ui.warnings(sim, key="overview_notes")
     st.subheader("Explore")
-    ui.page_links(st, describe=True)
+    ui.page_links(describe=True)
 
 
 ui.run_page(

@@ -39,10 +39,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitPageNotFoundError
 
 import ctxviz
@@ -51,6 +52,13 @@ from ctxviz.errors import TranscriptError
 from ctxviz.formats.claude_code import AGENT_TOOLS
 from ctxviz.model import Conversation, ToolUseBlock
 from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+from ctxviz.policies import (
+    claude_code,
+    clear_thinking,
+    clear_tool_uses,
+    compact,
+    compaction_control,
+)
 from ctxviz.simulator import Simulation
 from ctxviz_app import isolated
 
@@ -479,7 +487,7 @@ def _on_models_upload() -> None:
         st.session_state["models_text"] = uploaded.getvalue().decode("utf-8", "replace")
 
 
-def _models_editor(bar: Any) -> None:
+def _models_editor(bar: DeltaGenerator) -> None:
     """The sidebar's model-table file and editor: entries merged over the bundled table by id
     (correct a price, add a model the table lacks). A bad table is refused with its reason."""
     with bar.expander("Model table (prices, windows)", expanded=False):
@@ -530,6 +538,12 @@ def _keep_state() -> None:
     for key in PERSISTENT_KEYS:
         if key in ss:
             ss[key] = ss[key]
+
+
+def _target(where: DeltaGenerator | None) -> DeltaGenerator:
+    """Where a widget goes: ``where``, else the current container (what ``st.<widget>`` uses:
+    Streamlit's own functions are this DeltaGenerator's methods)."""
+    return where if where is not None else st._main
 
 
 def _seed(
@@ -586,7 +600,7 @@ def select[T](
     *,
     key: str,
     default: T,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     radio: bool = False,
     format_func: Callable[[T], str] = str,
     help: str | None = None,
@@ -595,7 +609,7 @@ def select[T](
     """A selectbox (or horizontal radio) whose value lives in the URL under ``key``."""
     by_text = {_url_str(o): o for o in options}
     _seed(key, default, lambda raw: by_text[raw[0]], lambda v: v in options)
-    dg = where if where is not None else st
+    dg = _target(where)
     if radio:
         value = dg.radio(
             label,
@@ -611,7 +625,7 @@ def select[T](
             label, options, key=key, format_func=format_func, help=help, disabled=disabled
         )
     _publish(key, value, default)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def slider(
@@ -622,7 +636,7 @@ def slider(
     min_value: int,
     max_value: int,
     step: int = 1,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     format: str | None = None,
     disabled: bool = False,
@@ -638,7 +652,7 @@ def slider(
         lambda raw: int(raw[0]),
         lambda v: isinstance(v, int) and min_value <= v <= max_value,
     )
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.slider(
         label,
         min_value=min_value,
@@ -659,7 +673,7 @@ def range_slider(
     key: str,
     min_value: int,
     max_value: int,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
 ) -> tuple[int, int]:
     """A range slider (default: the whole range) whose value lives in the URL under ``key``."""
@@ -669,8 +683,13 @@ def range_slider(
         return isinstance(v, tuple) and len(v) == 2 and min_value <= v[0] <= v[1] <= default[1]
 
     _seed(key, default, lambda raw: (int(raw[0]), int(raw[1])), valid)
-    dg = where if where is not None else st
-    value = dg.slider(label, min_value=min_value, max_value=default[1], key=key, help=help)
+    dg = _target(where)
+    # A range slider because _seed put a (low, high) tuple under its key; streamlit's overloads
+    # read a range only from ``value=``, which would clash with that session state.
+    value = cast(
+        tuple[int, int],
+        dg.slider(label, min_value=min_value, max_value=default[1], key=key, help=help),
+    )
     _publish(key, tuple(value), default)
     return int(value[0]), int(value[1])
 
@@ -683,7 +702,7 @@ def number(
     min_value: int,
     max_value: int | None = None,
     step: int = 1,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     placeholder: str | None = None,
     disabled: bool = False,
@@ -696,7 +715,7 @@ def number(
         return isinstance(v, int) and v >= min_value and (max_value is None or v <= max_value)
 
     _seed(key, default, lambda raw: int(raw[0]), valid)
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.number_input(
         label,
         min_value=min_value,
@@ -716,13 +735,13 @@ def toggle(
     *,
     key: str,
     default: bool,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
     disabled: bool = False,
 ) -> bool:
     """A toggle synced with the URL."""
     _seed(key, default, _parse_bool, lambda v: isinstance(v, bool))
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.toggle(label, key=key, help=help, disabled=disabled)
     _publish(key, value, default)
     return bool(value)
@@ -736,7 +755,7 @@ def multiselect(
     default: Sequence[str] = (),
     max_selections: int | None = None,
     format_func: Callable[[str], str] = str,
-    where: Any = None,
+    where: DeltaGenerator | None = None,
     help: str | None = None,
 ) -> list[str]:
     """A multiselect synced with the URL (one repeated parameter per value)."""
@@ -750,7 +769,7 @@ def multiselect(
         )
 
     _seed(key, default_list, lambda raw: [r for r in raw if r], valid)
-    dg = where if where is not None else st
+    dg = _target(where)
     value = dg.multiselect(
         label,
         options,
@@ -785,6 +804,9 @@ class App:
     model_id: str
     """The model the replay uses (the override, else the transcript's)."""
     model_info: ModelInfo
+    replay_window_tokens: int
+    """The window the replay runs on (the as-recorded replay's ``context_window``, which
+    ``ctxviz.policies.limits.window_tokens`` decides): the top of every token slider."""
     full_window: bool = False
     """Draw token axes up to the whole window (default: fit the data, the window marked)."""
 
@@ -868,13 +890,13 @@ def _missing_subagents(conv: Conversation) -> bool:
     )
 
 
-def page_links(where: Any, *, describe: bool = False) -> None:
+def page_links(where: DeltaGenerator | None = None, *, describe: bool = False) -> None:
     """Links to every page. A page run on its own (AppTest runs each page file as its own
     entrypoint) cannot resolve the others: the links are then left out."""
     for info in PAGES:
         label = f"{info.label} — {info.what}" if describe else info.label
         try:
-            where.page_link(info.path, label=label, icon=info.icon)
+            _target(where).page_link(info.path, label=label, icon=info.icon)
         except StreamlitPageNotFoundError:
             return
 
@@ -883,7 +905,7 @@ def sidebar() -> App | None:
     """Draw the shared sidebar, load and pick the chain; None (with an st.error) if unreadable."""
     bar = st.sidebar
     with bar.container(key="nav"):
-        page_links(st)
+        page_links()
     bar.divider()
     bar.header("Transcript")
     _link_without_file()
@@ -1041,6 +1063,7 @@ def sidebar() -> App | None:
         max_tokens=max_tokens,
         model_id=model_id,
         model_info=info,
+        replay_window_tokens=replay_window,
         full_window=full_window,
     )
 
@@ -1167,7 +1190,7 @@ def strategies(app: App) -> dict[str, Strategy]:
             id="clear_tools",
             label="clear_tool_uses (API defaults)",
             scenario=app.policy(
-                context_management={"edits": [{"type": "clear_tool_uses_20250919"}]},
+                context_management={"edits": [{"type": clear_tool_uses.TYPE}]},
                 undo_recorded_compactions=undo,
             ),
         )
@@ -1178,9 +1201,7 @@ def strategies(app: App) -> dict[str, Strategy]:
                 id="keep_thinking",
                 label="clear_thinking keep all",
                 scenario=app.policy(
-                    context_management={
-                        "edits": [{"type": "clear_thinking_20251015", "keep": "all"}]
-                    },
+                    context_management={"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]},
                     undo_recorded_compactions=undo,
                 ),
             )
@@ -1188,15 +1209,16 @@ def strategies(app: App) -> dict[str, Strategy]:
     out += [
         Strategy(
             id="server_compaction",
-            label="compact_20260112 (150K default)",
+            label=f"{compact.TYPE} ({compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                context_management={"edits": [{"type": "compact_20260112"}]},
+                context_management={"edits": [{"type": compact.TYPE}]},
                 undo_recorded_compactions=undo,
             ),
         ),
         Strategy(
             id="sdk_compaction",
-            label="SDK compaction_control (100K default)",
+            label=f"SDK {compaction_control.TYPE} "
+            f"({compaction_control.DEFAULT_THRESHOLD_TOKENS // 1_000}K default)",
             scenario=app.policy(
                 compaction_control={"enabled": True}, undo_recorded_compactions=undo
             ),
@@ -1204,7 +1226,12 @@ def strategies(app: App) -> dict[str, Strategy]:
         Strategy(
             id="claude_code",
             label="Claude Code auto-compact (its default threshold)",
-            scenario=app.policy(claude_code_autocompact="{}", undo_recorded_compactions=True),
+            scenario=app.policy(
+                claude_code_autocompact=json.dumps(
+                    claude_code.to_settings(claude_code.ClaudeCodeAutocompact())
+                ),
+                undo_recorded_compactions=True,
+            ),
         ),
         Strategy(
             id="rolling",

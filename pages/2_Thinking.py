@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ctxviz import figures
+from ctxviz.policies import clear_thinking
 from ctxviz_app import ui
 
 EDIT_LABELS = {
@@ -45,7 +46,7 @@ def body(app: ui.App) -> None:
         keep = ui.slider(
             "keep: thinking_turns",
             key="th_keep",
-            default=1,
+            default=clear_thinking.DEFAULT_KEEP_TURNS,
             min_value=1,
             max_value=max(turns, 2),
             disabled=edit != "turns" or not has_thinking,
@@ -72,13 +73,13 @@ def body(app: ui.App) -> None:
         cm = {
             "edits": [
                 {
-                    "type": "clear_thinking_20251015",
+                    "type": clear_thinking.TYPE,
                     "keep": {"type": "thinking_turns", "value": keep},
                 }
             ]
         }
     elif edit == "all":
-        cm = {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+        cm = {"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]}
     preservation = {"default": None, "strip": False, "keep": True}[preserve]
     scenario = app.policy(context_management=cm, thinking_preservation=preservation)
     sim = app.simulate(scenario)

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from ctxviz import figures
+from ctxviz.policies import clear_thinking, clear_tool_uses
 from ctxviz_app import ui
 
 TRIGGERS = {"input_tokens": "input_tokens", "tool_uses": "tool_uses"}
@@ -15,7 +16,7 @@ TRIGGERS = {"input_tokens": "input_tokens", "tool_uses": "tool_uses"}
 
 def body(app: ui.App) -> None:
     conv = app.conversation
-    window = app.base.context_window or app.model_info.context_window_tokens
+    window = app.replay_window_tokens
     st.subheader("clear_tool_uses_20250919")
     on = ui.toggle("Clear old tool results", key="ce_tools", default=False)
     c1, c2, c3 = st.columns(3)
@@ -33,7 +34,7 @@ def body(app: ui.App) -> None:
             trigger_value = ui.slider(
                 "trigger.value (input tokens)",
                 key="ce_trigger_tokens",
-                default=100_000,
+                default=clear_tool_uses.DEFAULT_TRIGGER_TOKENS,
                 min_value=5_000,
                 max_value=max(window, 10_000),
                 step=5_000,
@@ -52,7 +53,7 @@ def body(app: ui.App) -> None:
         keep = ui.slider(
             "keep (tool uses)",
             key="ce_keep",
-            default=3,
+            default=clear_tool_uses.DEFAULT_KEEP_TOOL_USES,
             min_value=1,
             max_value=50,
             disabled=not on,
@@ -99,7 +100,7 @@ def body(app: ui.App) -> None:
         thinking_keep = ui.slider(
             "keep: thinking_turns",
             key="ce_thinking_keep",
-            default=1,
+            default=clear_thinking.DEFAULT_KEEP_TURNS,
             min_value=1,
             max_value=20,
             disabled=not thinking_on,
@@ -108,13 +109,13 @@ def body(app: ui.App) -> None:
     if thinking_on and conv.thinking_enabled:
         edits.append(
             {
-                "type": "clear_thinking_20251015",
+                "type": clear_thinking.TYPE,
                 "keep": {"type": "thinking_turns", "value": thinking_keep},
             }
         )
     if on:
         edit: dict[str, Any] = {
-            "type": "clear_tool_uses_20250919",
+            "type": clear_tool_uses.TYPE,
             "trigger": {"type": trigger_type, "value": trigger_value},
             "keep": {"type": "tool_uses", "value": keep},
         }

@@ -8,7 +8,8 @@ from typing import Any
 import streamlit as st
 
 from ctxviz import figures
-from ctxviz.policies import claude_code
+from ctxviz.policies import claude_code, compact, compaction_control
+from ctxviz.simulator import DEFAULT_SUMMARY_TOKENS
 from ctxviz_app import ui
 
 MODES = {
@@ -25,7 +26,7 @@ TOTALS = {
 
 def body(app: ui.App) -> None:
     conv = app.conversation
-    window = app.base.context_window or app.model_info.context_window_tokens
+    window = app.replay_window_tokens
     mode = ui.select(
         "Compaction",
         list(MODES),
@@ -43,12 +44,12 @@ def body(app: ui.App) -> None:
             trigger = ui.slider(
                 "trigger (input tokens)",
                 key="cp_trigger",
-                default=150_000,
-                min_value=50_000,
-                max_value=max(window, 60_000),
+                default=compact.DEFAULT_TRIGGER_TOKENS,
+                min_value=compact.MIN_TRIGGER_TOKENS,
+                max_value=max(window, compact.MIN_TRIGGER_TOKENS + 10_000),
                 step=5_000,
                 help="Compacts inside the request whose prompt reaches it; the API rejects a "
-                "value below 50,000.",
+                f"value below {compact.MIN_TRIGGER_TOKENS:,}.",
             )
             pause = ui.toggle(
                 "pause_after_compaction",
@@ -57,7 +58,7 @@ def body(app: ui.App) -> None:
                 help="The response stops with stop_reason 'compaction' after the summary.",
             )
             edit: dict[str, Any] = {
-                "type": "compact_20260112",
+                "type": compact.TYPE,
                 "trigger": {"type": "input_tokens", "value": trigger},
             }
             if pause:
@@ -67,7 +68,7 @@ def body(app: ui.App) -> None:
             threshold = ui.slider(
                 "context_token_threshold",
                 key="cp_threshold",
-                default=100_000,
+                default=compaction_control.DEFAULT_THRESHOLD_TOKENS,
                 min_value=5_000,
                 max_value=max(window, 10_000),
                 step=5_000,
@@ -96,14 +97,13 @@ def body(app: ui.App) -> None:
                 help="Compact at this share of the window minus the output reserve; it can only "
                 "lower Claude Code's threshold (window − min(max output, 20K) − 13K).",
             )
-            recorded_window = figures.window_tokens(app.simulate()) or window
-            top = min(max(recorded_window, 100_000), 1_000_000)
+            top = min(max(window, claude_code.MIN_WINDOW_TOKENS), claude_code.MAX_WINDOW_TOKENS)
             auto_window = ui.slider(
                 "autoCompactWindow (tokens)",
                 key="cp_window",
                 default=top,
-                min_value=100_000,
-                max_value=1_000_000,
+                min_value=claude_code.MIN_WINDOW_TOKENS,
+                max_value=claude_code.MAX_WINDOW_TOKENS,
                 step=10_000,
                 help="CLAUDE_CODE_AUTO_COMPACT_WINDOW: the window the threshold is computed on "
                 "(capped by the model's).",
@@ -114,11 +114,12 @@ def body(app: ui.App) -> None:
                 default=False,
                 help="Claude Code never compacts on its own.",
             )
-            settings: dict[str, Any] = {}
-            if pct < 100:
-                settings[claude_code.PCT_OVERRIDE] = pct
-            if auto_window != top:
-                settings[claude_code.WINDOW_SETTING] = auto_window
+            settings = claude_code.to_settings(
+                claude_code.ClaudeCodeAutocompact(
+                    pct_override=pct if pct < 100 else None,
+                    window_tokens=auto_window if auto_window != top else None,
+                )
+            )
             if disable:
                 settings[claude_code.DISABLE] = True
             changes["claude_code_autocompact"] = json.dumps(settings, sort_keys=True)
@@ -131,10 +132,10 @@ def body(app: ui.App) -> None:
             default=None,
             min_value=1,
             step=500,
-            placeholder="observed, else 3,000",
+            placeholder=f"observed, else {DEFAULT_SUMMARY_TOKENS:,}",
             disabled=mode == "recorded",
             help="Size of a what-if summary; empty: the transcript's observed summary size, or "
-            "a documented 3,000 tokens.",
+            f"a documented {DEFAULT_SUMMARY_TOKENS:,} tokens.",
         )
         if mode != "recorded":
             changes["summary_tokens"] = summary

@@ -17,6 +17,8 @@ from typing import Any, Final
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
 
 TYPE: Final = "clear_thinking_20251015"
+DEFAULT_KEEP_TURNS: Final = 1
+"""The API's default ``keep``: the last thinking turn (the same as its default stripping)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,7 +30,7 @@ class ClearThinking:
 
 def from_api(edit: Mapping[str, Any]) -> ClearThinking:
     """The edit as the API takes it (already validated by ``snippets``)."""
-    keep = edit.get("keep", {"type": "thinking_turns", "value": 1})
+    keep = edit.get("keep", {"type": "thinking_turns", "value": DEFAULT_KEEP_TURNS})
     if keep == "all" or (isinstance(keep, Mapping) and keep.get("type") == "all"):
         return ClearThinking(keep=PRESERVE_ALL)
     return ClearThinking(keep=ThinkingKeep(turns=int(keep["value"])))
