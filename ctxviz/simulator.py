@@ -12,7 +12,7 @@
 Faithfulness (SEMANTICS.md §8): a request whose prompt the policies leave as recorded keeps its
 recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scaled estimate of what
 the policies removed + what they added`` (placeholders at their estimated size, summaries at
-``summary_tokens``). Block sizes come from the counter (``ctxviz.counting``) and are scaled by one
+``summary_tokens``). Block sizes come from the counter (``ctxviz.estimates``) and are scaled by one
 factor per transcript, ``scale = sum(recorded prompts - hidden prefix) / sum(estimated prompts)``,
 so that they agree with the recorded totals; what a policy removes from a request is valued at
 that request's own ratio ``(recorded - hidden prefix) / estimate``, so that removing every visible
@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from ctxviz import cost
 from ctxviz.categories import CATEGORIES
-from ctxviz.counting import (
+from ctxviz.estimates import (
     CATEGORY_INDEX,
     IMAGE_TOKENS,
     KIND_COMPACTION,
