@@ -35,6 +35,7 @@ from ctxviz import _decimate
 from ctxviz.categories import CATEGORIES, LABELS, Category
 from ctxviz.models import default_table
 from ctxviz.policies import claude_code
+from ctxviz.summary import SimulationLike, summarize
 
 __all__ = [
     "COLORS",
@@ -58,22 +59,6 @@ __all__ = [
     "timeline",
     "window_tokens",
 ]
-
-
-class SimulationLike(Protocol):
-    """What the figures read from a simulation (``ctxviz.simulate``'s result has all of it)."""
-
-    @property
-    def requests(self) -> pd.DataFrame: ...
-
-    @property
-    def events(self) -> pd.DataFrame: ...
-
-    @property
-    def composition(self) -> pd.DataFrame: ...
-
-    @property
-    def settings(self) -> Any: ...
 
 
 # ---- fixed styles ------------------------------------------------------------------------------
@@ -1656,37 +1641,27 @@ def applied_edits_table(sim: _HasAppliedEdits) -> pd.DataFrame:
 
 
 def summary(sim: SimulationLike) -> dict[str, Any]:
-    """The headline numbers of one replay (each computed from its frames)."""
-    req = sim.requests
-    ev = sim.events
-    types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
-    recorded, estimated = source_counts(req)
-    # a compaction iteration read the whole prompt before the summary: a prompt of its own
-    prompt = np.maximum(_col(req, "input_tokens"), _col(req, "compaction_input_tokens"))
-    over = ev[types == "context_window_exceeded"] if len(ev) else ev
+    """The headline numbers of one replay (``ctxviz.summary.summarize``'s), by the names the
+    app's metrics and ``compare_table`` read; the window is the last request's
+    (``window_tokens``), the one the charts draw."""
+    s = summarize(sim)
     return {
-        "requests": len(req),
-        "turns": int(req["turn"].max()) + 1 if "turn" in req.columns and len(req) else 0,
-        "recorded": recorded,
-        "estimated": estimated,
-        "peak_prompt_tokens": int(prompt.max()) if len(req) else 0,
+        "requests": s.requests,
+        "turns": s.turns,
+        "recorded": s.recorded_requests,
+        "estimated": s.estimated_requests,
+        "peak_prompt_tokens": s.peak_input_tokens or 0,
         "window_tokens": window_tokens(sim),
-        "first_over_window": int(over["request"].min())
-        if len(over) and "request" in over
-        else None,
-        "clearings": int(types.isin(CLEARING_EVENTS).sum()),
-        "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
-        "total_cost_usd": float(_col(req, "cost_usd").sum()),
-        "thinking_generated_tokens": int(_col(req, "thinking_tokens").sum()),
-        "thinking_carried_peak_tokens": int(_col(req, "thinking_carried_tokens").max())
-        if len(req)
-        else 0,
-        "thinking_stripped_peak_tokens": int(_col(req, "thinking_stripped_tokens").max())
-        if len(req)
-        else 0,
-        "cleared_tokens_peak": int(_col(req, "cleared_input_tokens").max()) if len(req) else 0,
-        "cache_read_tokens": int(_col(req, "cache_read_input_tokens").sum()),
-        "cache_write_tokens": int(_col(req, "cache_creation_input_tokens").sum()),
+        "first_over_window": s.first_over_window,
+        "clearings": s.event_count(CLEARING_EVENTS),
+        "compactions": s.event_count(COMPACTION_EVENTS),
+        "total_cost_usd": s.total_cost_usd or 0.0,
+        "thinking_generated_tokens": s.thinking_generated_tokens,
+        "thinking_carried_peak_tokens": s.thinking_carried_peak_tokens,
+        "thinking_stripped_peak_tokens": s.thinking_stripped_peak_tokens,
+        "cleared_tokens_peak": s.cleared_peak_tokens,
+        "cache_read_tokens": s.cache_read_tokens,
+        "cache_write_tokens": s.cache_write_tokens,
     }
 
 
