@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["EventCount", "SimulationLike", "SimulationSummary", "summarize"]
+from ctxviz.settings import SimulationSettings
+
+__all__ = ["EventCount", "SettingsLike", "SimulationLike", "SimulationSummary", "summarize"]
+
+SettingsLike: TypeAlias = SimulationSettings | Mapping[str, Any] | None
+"""A simulation's settings: ``simulate``'s resolved ``SimulationSettings``, or a mapping of its
+keyword arguments as given (a simulation built elsewhere; only explicit values are read)."""
 
 
 class SimulationLike(Protocol):
@@ -29,7 +35,7 @@ class SimulationLike(Protocol):
     def composition(self) -> pd.DataFrame: ...
 
     @property
-    def settings(self) -> Any: ...
+    def settings(self) -> SettingsLike: ...
 
     @property
     def warnings(self) -> list[str]: ...
@@ -115,12 +121,13 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _setting(settings: Any, name: str) -> Any:
-    if settings is None:
-        return None
+def _model_and_window(settings: SettingsLike) -> tuple[Any, Any]:
+    """The settings' model and context window (None when not given)."""
+    if isinstance(settings, SimulationSettings):
+        return settings.model, settings.context_window
     if isinstance(settings, Mapping):
-        return settings.get(name)
-    return getattr(settings, name, None)
+        return settings.get("model"), settings.get("context_window")
+    return None, None
 
 
 def _request_numbers(frame: pd.DataFrame) -> list[int]:
@@ -140,8 +147,7 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         estimated_mask = pd.Series(True, index=req.index)
     estimated = int(estimated_mask.sum())
 
-    settings = getattr(sim, "settings", None)
-    model = _setting(settings, "model")
+    model, window_setting = _model_and_window(sim.settings)
     if "model" in req.columns:
         models = req["model"].dropna().astype(str)
         if len(models):
@@ -161,7 +167,7 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         if windows is not None:
             window = _int_or_none(windows.iloc[pos])
     if window is None:
-        window = _int_or_none(_setting(settings, "context_window"))
+        window = _int_or_none(window_setting)
 
     context = _numeric(req, "context_tokens")
     peak_context = _int_or_none(context.max()) if context is not None and n else None
