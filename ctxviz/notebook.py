@@ -18,7 +18,15 @@ from typing import Any, Final
 
 import pandas as pd
 
-from ctxviz.summary import EventCount, SimulationLike, SimulationSummary, summarize
+from ctxviz.policies.compaction_control import CompactionControl
+from ctxviz.settings import SimulationSettings
+from ctxviz.summary import (
+    EventCount,
+    SettingsLike,
+    SimulationLike,
+    SimulationSummary,
+    summarize,
+)
 
 __all__ = [
     "EventCount",
@@ -41,12 +49,31 @@ _SPARK_WIDTH: Final = 360
 _SPARK_HEIGHT: Final = 60
 
 
-def _setting(settings: Any, name: str) -> Any:
-    if settings is None:
-        return None
-    if isinstance(settings, Mapping):
-        return settings.get(name)
-    return getattr(settings, name, None)
+def _as_given(settings: SettingsLike) -> Mapping[str, Any]:
+    """The settings by ``simulate``'s argument names (a mapping of them is read as it is)."""
+    if not isinstance(settings, SimulationSettings):
+        return settings if settings is not None else {}
+    return {
+        "model": settings.model,
+        "context_window": settings.context_window,
+        "context_management": settings.context_management,
+        "compaction_control": settings.compaction_control,
+        "summary_tokens": settings.summary_tokens,
+        "claude_code_autocompact": settings.claude_code_autocompact,
+        "rolling_window": settings.rolling_window,
+        "thinking_preservation": settings.thinking_preservation,
+        "compact_at": settings.compact_at,
+        "undo_recorded_compactions": settings.undo_recorded_compactions,
+    }
+
+
+def _compaction_control(cc: Any) -> tuple[Any, Any]:
+    """``compaction_control`` as its config or the SDK's dict: enabled, threshold."""
+    if isinstance(cc, CompactionControl):
+        return cc.enabled, cc.context_token_threshold
+    if isinstance(cc, Mapping):
+        return cc.get("enabled"), cc.get("context_token_threshold")
+    return None, None
 
 
 def source_sentence(summary: SimulationSummary) -> str:
@@ -67,16 +94,17 @@ def source_sentence(summary: SimulationSummary) -> str:
     )
 
 
-def policy_description(settings: Any) -> str:
+def policy_description(settings: SettingsLike) -> str:
     """The replay's settings in one line: "as recorded" or the policies it applied."""
     parts: list[str] = []
-    model = _setting(settings, "model")
+    given = _as_given(settings)
+    model = given.get("model")
     if model:
         parts.append(f"model {model}")
-    window = _setting(settings, "context_window")
+    window = given.get("context_window")
     if window:
         parts.append(f"window {int(window):,}")
-    cm = _setting(settings, "context_management")
+    cm = given.get("context_management")
     if cm is not None:
         if isinstance(cm, str):
             with contextlib.suppress(ValueError):  # not JSON: shown as it is
@@ -87,29 +115,29 @@ def policy_description(settings: Any) -> str:
             parts.append("context_management: " + (", ".join(kinds) if kinds else "no edits"))
         else:
             parts.append(f"context_management: {cm}")
-    cc = _setting(settings, "compaction_control")
-    if cc is not None and _setting(cc, "enabled") is not False:
-        threshold = _setting(cc, "context_token_threshold")
+    cc = given.get("compaction_control")
+    enabled, threshold = _compaction_control(cc)
+    if cc is not None and enabled is not False:
         parts.append(
             "compaction_control"
             + (f" at {int(threshold):,} tokens" if isinstance(threshold, int) else "")
         )
-    summary_tokens = _setting(settings, "summary_tokens")
+    summary_tokens = given.get("summary_tokens")
     if summary_tokens is not None:
         parts.append(f"summaries of {int(summary_tokens):,} tokens")
-    auto = _setting(settings, "claude_code_autocompact")
+    auto = given.get("claude_code_autocompact")
     if auto is not None:
         parts.append("Claude Code auto-compact")
-    rolling = _setting(settings, "rolling_window")
+    rolling = given.get("rolling_window")
     if rolling is not None:
         parts.append("rolling window")
-    keep = _setting(settings, "thinking_preservation")
+    keep = given.get("thinking_preservation")
     if keep is not None:
         parts.append("earlier thinking kept" if keep else "earlier thinking stripped")
-    at = _setting(settings, "compact_at")
+    at = given.get("compact_at")
     if at:
         parts.append("compaction at request " + ", ".join(str(r) for r in at))
-    if _setting(settings, "undo_recorded_compactions"):
+    if given.get("undo_recorded_compactions"):
         parts.append("recorded compactions undone")
     return "; ".join(parts) if parts else "as recorded"
 
