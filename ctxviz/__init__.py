@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from ctxviz.loading import load, load_all, loads, loads_all
     from ctxviz.model import Conversation, Message, Request, Usage
     from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
-    from ctxviz.simulator import Simulation, SimulationSettings, simulate
+    from ctxviz.settings import SimulationSettings
+    from ctxviz.simulator import Simulation, simulate
     from ctxviz.snippets import (
         PolicyError,
         compaction_control_dict,
@@ -53,7 +54,7 @@ _LAZY: dict[str, str] = {
     "default_table": "ctxviz.models",
     "load_model_table": "ctxviz.models",
     "Simulation": "ctxviz.simulator",
-    "SimulationSettings": "ctxviz.simulator",
+    "SimulationSettings": "ctxviz.settings",
     "simulate": "ctxviz.simulator",
     "PolicyError": "ctxviz.snippets",
     "compaction_control_dict": "ctxviz.snippets",

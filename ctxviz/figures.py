@@ -34,7 +34,11 @@ from plotly.subplots import make_subplots
 from ctxviz import _decimate
 from ctxviz.categories import CATEGORIES, LABELS, Category
 from ctxviz.models import default_table
-from ctxviz.policies import claude_code
+from ctxviz.policies import claude_code, clear_tool_uses, compact, rolling
+from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies.edits import Edits
+from ctxviz.settings import SimulationSettings
+from ctxviz.summary import SettingsLike, SimulationLike, summarize
 
 __all__ = [
     "COLORS",
@@ -58,22 +62,6 @@ __all__ = [
     "timeline",
     "window_tokens",
 ]
-
-
-class SimulationLike(Protocol):
-    """What the figures read from a simulation (``ctxviz.simulate``'s result has all of it)."""
-
-    @property
-    def requests(self) -> pd.DataFrame: ...
-
-    @property
-    def events(self) -> pd.DataFrame: ...
-
-    @property
-    def composition(self) -> pd.DataFrame: ...
-
-    @property
-    def settings(self) -> Any: ...
 
 
 # ---- fixed styles ------------------------------------------------------------------------------
@@ -229,15 +217,6 @@ def _x(frame: pd.DataFrame) -> IntArray:
     return np.arange(len(frame), dtype=np.int64)
 
 
-def _setting(settings: Any, name: str) -> Any:
-    """A simulation setting, whether settings are a mapping or an object with attributes."""
-    if settings is None:
-        return None
-    if isinstance(settings, Mapping):
-        return settings.get(name)
-    return getattr(settings, name, None)
-
-
 def _last_model(sim: SimulationLike) -> str | None:
     """The model of the last request, when the frame has one."""
     req = sim.requests
@@ -254,7 +233,11 @@ def window_tokens(sim: SimulationLike) -> int | None:
         value = req["context_window"].iloc[-1]
         if value is not None and not pd.isna(value) and int(value) > 0:
             return int(value)
-    value = _setting(sim.settings, "context_window")
+    settings = sim.settings
+    if isinstance(settings, SimulationSettings):
+        value = settings.context_window
+    else:
+        value = settings.get("context_window") if settings is not None else None
     return int(value) if value else None
 
 
@@ -331,61 +314,67 @@ class PolicyLine:
     color: str
 
 
-def _edit_trigger_lines(settings: Any) -> list[PolicyLine]:
-    lines: list[PolicyLine] = []
-    edits = _setting(settings, "edits")
-    if edits is not None and not isinstance(edits, Mapping):
-        # The simulator's resolved edits: the API's defaults are already filled in.
-        for edit in getattr(edits, "clearing", ()):
-            if getattr(edit, "trigger_type", None) == "input_tokens":
-                value = int(edit.trigger_value)
-                lines.append(
-                    PolicyLine(
-                        label=f"clear_tool_uses_20250919 trigger ({value:,})",
-                        tokens=value,
-                        color=EVENT_STYLES["clear_tool_uses_20250919"].color,
-                    )
-                )
-        compact = getattr(edits, "compact", None)
-        if compact is not None:
-            value = int(compact.trigger_tokens)
-            lines.append(
-                PolicyLine(
-                    label=f"compact_20260112 trigger ({value:,})",
-                    tokens=value,
-                    color=EVENT_STYLES["compact_20260112"].color,
-                )
-            )
-        return lines
-    cm = _setting(settings, "context_management")
+def _trigger_line(kind: str, tokens: int) -> PolicyLine:
+    return PolicyLine(
+        label=f"{kind} trigger ({tokens:,})",
+        tokens=tokens,
+        color=EVENT_STYLES.get(kind, _OTHER_EVENT).color,
+    )
+
+
+def _resolved_edit_lines(edits: Edits) -> list[PolicyLine]:
+    """The simulator's resolved edits: the API's defaults are already filled in."""
+    lines = [
+        _trigger_line(clear_tool_uses.TYPE, edit.trigger_value)
+        for edit in edits.clearing
+        if isinstance(edit, clear_tool_uses.ClearToolUses) and edit.trigger_type == "input_tokens"
+    ]
+    if edits.compact is not None:
+        lines.append(_trigger_line(compact.TYPE, edits.compact.trigger_tokens))
+    return lines
+
+
+def _given_edit_lines(cm: Any) -> list[PolicyLine]:
+    """``context_management`` as given (a mapping or its JSON): only explicit triggers."""
     if isinstance(cm, str):
         try:
             cm = json.loads(cm)
         except ValueError:
             cm = None
+    lines: list[PolicyLine] = []
     for edit in cm.get("edits", ()) if isinstance(cm, Mapping) else ():
         if not isinstance(edit, Mapping):
             continue
-        kind = str(edit.get("type", ""))
         trigger = edit.get("trigger")
         if (
             isinstance(trigger, Mapping)
             and trigger.get("type") == "input_tokens"
             and isinstance(trigger.get("value"), int)
         ):
-            value = int(trigger["value"])
-            lines.append(
-                PolicyLine(
-                    label=f"{kind} trigger ({value:,})",
-                    tokens=value,
-                    color=EVENT_STYLES.get(kind, _OTHER_EVENT).color,
-                )
-            )
+            lines.append(_trigger_line(str(edit.get("type", "")), int(trigger["value"])))
     return lines
 
 
+def _given_compaction_control(cc: Any) -> tuple[Any, Any]:
+    """``compaction_control`` as given (its config or the SDK's dict): enabled, threshold."""
+    if isinstance(cc, sdk_compaction.CompactionControl):
+        return cc.enabled, cc.context_token_threshold
+    if isinstance(cc, Mapping):
+        return cc.get("enabled"), cc.get("context_token_threshold")
+    return None, None
+
+
+def _given_budget(rw: Any) -> Any:
+    """``rolling_window`` as given: its budget when a config (or a mapping) says one."""
+    if isinstance(rw, rolling.RollingWindow):
+        return rw.budget_tokens
+    if isinstance(rw, Mapping):
+        return rw.get("budget_tokens")
+    return None
+
+
 def policy_lines(
-    settings: Any, *, context_window: int | None = None, model: str | None = None
+    settings: SettingsLike, *, context_window: int | None = None, model: str | None = None
 ) -> list[PolicyLine]:
     """The trigger lines of the policies a simulation ran with: context-editing and compaction
     triggers, the SDK's ``compaction_control`` threshold, Claude Code's auto-compact point and a
@@ -395,49 +384,52 @@ def policy_lines(
     ``simulate``'s keyword arguments as given (only explicit values are drawn). ``model``: the
     model replayed (its max output sets Claude Code's output reserve; default: 20K or more).
     """
-    lines = _edit_trigger_lines(settings)
-    cc = _setting(settings, "compaction_control")
-    enabled = _setting(cc, "enabled")
-    threshold = _setting(cc, "context_token_threshold")
+    if isinstance(settings, SimulationSettings):
+        lines = _resolved_edit_lines(settings.edits)
+        cc = settings.compaction_control
+        enabled, threshold = (cc.enabled, cc.context_token_threshold) if cc else (None, None)
+        window = context_window or settings.context_window
+        auto: Any = settings.claude_code_autocompact
+        rw = settings.rolling_window
+        budget = rw.budget_tokens if rw is not None else None
+    else:
+        given: Mapping[str, Any] = settings if settings is not None else {}
+        lines = _given_edit_lines(given.get("context_management"))
+        enabled, threshold = _given_compaction_control(given.get("compaction_control"))
+        window = context_window or given.get("context_window")
+        auto = given.get("claude_code_autocompact")
+        budget = _given_budget(given.get("rolling_window"))
     if enabled and threshold:
         value = int(threshold)
         lines.append(
             PolicyLine(
                 label=f"compaction_control threshold ({value:,}, prompt + output)",
                 tokens=value,
-                color=EVENT_STYLES["compaction_control"].color,
+                color=EVENT_STYLES[sdk_compaction.TYPE].color,
             )
         )
-    window = context_window or _setting(settings, "context_window")
-    auto = _setting(settings, "claude_code_autocompact")
     try:
         config = claude_code.from_arg(auto)
     except (TypeError, ValueError):
         config = None  # simulate rejects it; nothing to draw
     if config is not None and window:
-        max_output = (
-            default_table().get(model).max_output_tokens
-            if model
-            else claude_code.OUTPUT_RESERVE_CAP_TOKENS
+        max_output = default_table().get(model).max_output_tokens if model else None
+        value, how = claude_code.threshold_line(
+            config, window_tokens=int(window), max_output_tokens=max_output
         )
-        value = config.threshold(window_tokens=int(window), max_output_tokens=max_output)
         lines.append(
             PolicyLine(
-                label=f"Claude Code auto-compact ({value:,} = "
-                + config.describe(window_tokens=int(window), max_output_tokens=max_output)
-                + ")",
+                label=f"Claude Code auto-compact ({value:,} = {how})",
                 tokens=value,
-                color=EVENT_STYLES["claude_code_autocompact"].color,
+                color=EVENT_STYLES[claude_code.TYPE].color,
             )
         )
-    rolling = _setting(settings, "rolling_window")
-    budget = _setting(rolling, "budget_tokens")
     if budget:
         lines.append(
             PolicyLine(
                 label=f"Rolling window budget ({int(budget):,})",
                 tokens=int(budget),
-                color=EVENT_STYLES["rolling_window"].color,
+                color=EVENT_STYLES[rolling.TYPE].color,
             )
         )
     return lines
@@ -1656,37 +1648,27 @@ def applied_edits_table(sim: _HasAppliedEdits) -> pd.DataFrame:
 
 
 def summary(sim: SimulationLike) -> dict[str, Any]:
-    """The headline numbers of one replay (each computed from its frames)."""
-    req = sim.requests
-    ev = sim.events
-    types = ev["type"].astype(str) if "type" in ev.columns else pd.Series(dtype=str)
-    recorded, estimated = source_counts(req)
-    # a compaction iteration read the whole prompt before the summary: a prompt of its own
-    prompt = np.maximum(_col(req, "input_tokens"), _col(req, "compaction_input_tokens"))
-    over = ev[types == "context_window_exceeded"] if len(ev) else ev
+    """The headline numbers of one replay (``ctxviz.summary.summarize``'s), by the names the
+    app's metrics and ``compare_table`` read; the window is the last request's
+    (``window_tokens``), the one the charts draw."""
+    s = summarize(sim)
     return {
-        "requests": len(req),
-        "turns": int(req["turn"].max()) + 1 if "turn" in req.columns and len(req) else 0,
-        "recorded": recorded,
-        "estimated": estimated,
-        "peak_prompt_tokens": int(prompt.max()) if len(req) else 0,
+        "requests": s.requests,
+        "turns": s.turns,
+        "recorded": s.recorded_requests,
+        "estimated": s.estimated_requests,
+        "peak_prompt_tokens": s.peak_input_tokens or 0,
         "window_tokens": window_tokens(sim),
-        "first_over_window": int(over["request"].min())
-        if len(over) and "request" in over
-        else None,
-        "clearings": int(types.isin(CLEARING_EVENTS).sum()),
-        "compactions": int(types.isin(COMPACTION_EVENTS).sum()),
-        "total_cost_usd": float(_col(req, "cost_usd").sum()),
-        "thinking_generated_tokens": int(_col(req, "thinking_tokens").sum()),
-        "thinking_carried_peak_tokens": int(_col(req, "thinking_carried_tokens").max())
-        if len(req)
-        else 0,
-        "thinking_stripped_peak_tokens": int(_col(req, "thinking_stripped_tokens").max())
-        if len(req)
-        else 0,
-        "cleared_tokens_peak": int(_col(req, "cleared_input_tokens").max()) if len(req) else 0,
-        "cache_read_tokens": int(_col(req, "cache_read_input_tokens").sum()),
-        "cache_write_tokens": int(_col(req, "cache_creation_input_tokens").sum()),
+        "first_over_window": s.first_over_window,
+        "clearings": s.event_count(CLEARING_EVENTS),
+        "compactions": s.event_count(COMPACTION_EVENTS),
+        "total_cost_usd": s.total_cost_usd or 0.0,
+        "thinking_generated_tokens": s.thinking_generated_tokens,
+        "thinking_carried_peak_tokens": s.thinking_carried_peak_tokens,
+        "thinking_stripped_peak_tokens": s.thinking_stripped_peak_tokens,
+        "cleared_tokens_peak": s.cleared_peak_tokens,
+        "cache_read_tokens": s.cache_read_tokens,
+        "cache_write_tokens": s.cache_write_tokens,
     }
 
 

@@ -145,7 +145,7 @@ class ModelInfo:
     """Text the API adds to a prompt and bills as input, by ``HIDDEN_PROMPT_KEYS`` key (e.g. the
     tool-use system prompt for ``tool_choice`` auto / none and any / tool, the expanded
     definition of the bash tool); a key absent: nothing known is added. Sources in ``notes``;
-    ``docs/counting.md`` says how ``ctxviz.counting`` applies each."""
+    ``docs/counting.md`` says how ``ctxviz.estimates`` applies each."""
     supports_system_messages: bool = False
     """Accepts ``role: "system"`` messages inside ``messages`` (Opus 4.8 and later); others
     answer 400."""

@@ -1,10 +1,10 @@
 """Jupyter display of a simulation: a compact HTML summary, and the numbers it is made of.
 
 ``simulation_html(sim)`` is what a ``Simulation`` shows as the last value of a notebook cell
-(``Simulation._repr_html_``). ``summarize(sim)`` computes the numbers it shows (the command line
-prints the same ones), so the notebook and the terminal never disagree. Every string that may
-come from a transcript (model ids, warnings, event details) is escaped; the page is
-self-contained (inline styles, an inline SVG sparkline: no script, no network).
+(``Simulation._repr_html_``). ``ctxviz.summary.summarize(sim)`` computes the numbers it shows
+(the command line and the figures read the same ones; re-exported here), so they never disagree.
+Every string that may come from a transcript (model ids, warnings, event details) is escaped; the
+page is self-contained (inline styles, an inline SVG sparkline: no script, no network).
 """
 
 from __future__ import annotations
@@ -14,10 +14,19 @@ import html
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import pandas as pd
+
+from ctxviz.policies.compaction_control import CompactionControl
+from ctxviz.settings import SimulationSettings
+from ctxviz.summary import (
+    EventCount,
+    SettingsLike,
+    SimulationLike,
+    SimulationSummary,
+    summarize,
+)
 
 __all__ = [
     "EventCount",
@@ -40,176 +49,31 @@ _SPARK_WIDTH: Final = 360
 _SPARK_HEIGHT: Final = 60
 
 
-class SimulationLike(Protocol):
-    """What the summary reads from a simulation (``ctxviz.simulate``'s result has all of it)."""
-
-    @property
-    def requests(self) -> pd.DataFrame: ...
-
-    @property
-    def events(self) -> pd.DataFrame: ...
-
-    @property
-    def warnings(self) -> list[str]: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventCount:
-    """How many events of one type a replay had, and the first request where one happened."""
-
-    type: str
-    count: int
-    first_request: int | None
+def _as_given(settings: SettingsLike) -> Mapping[str, Any]:
+    """The settings by ``simulate``'s argument names (a mapping of them is read as it is)."""
+    if not isinstance(settings, SimulationSettings):
+        return settings if settings is not None else {}
+    return {
+        "model": settings.model,
+        "context_window": settings.context_window,
+        "context_management": settings.context_management,
+        "compaction_control": settings.compaction_control,
+        "summary_tokens": settings.summary_tokens,
+        "claude_code_autocompact": settings.claude_code_autocompact,
+        "rolling_window": settings.rolling_window,
+        "thinking_preservation": settings.thinking_preservation,
+        "compact_at": settings.compact_at,
+        "undo_recorded_compactions": settings.undo_recorded_compactions,
+    }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SimulationSummary:
-    """The headline numbers of a replay (tokens, USD)."""
-
-    requests: int
-    recorded_requests: int
-    estimated_requests: int
-    model: str | None
-    peak_input_tokens: int | None
-    """The largest prompt of any request: its ``input_tokens``, or what a compaction iteration
-    inside it read (``compaction_input_tokens``) when larger."""
-    peak_request: int | None
-    context_window: int | None
-    """The window of the peak request (the simulation's window when rows do not say)."""
-    peak_context_tokens: int | None
-    """The largest ``input_tokens + output_tokens`` of any request."""
-    over_window_requests: int
-    first_over_window: int | None
-    events: tuple[EventCount, ...]
-    total_cost_usd: float | None
-    """Every request's ``cost_usd`` added up; None when the replay has no cost column."""
-    estimated_cost_usd: float | None
-    """Of which on requests whose numbers are estimated."""
-    cleared_input_tokens: int
-    """Net tokens removed from prompts by context editing, over all requests."""
-
-    @property
-    def peak_window_fraction(self) -> float | None:
-        """The peak prompt as a fraction of the window."""
-        if self.peak_input_tokens is None or not self.context_window:
-            return None
-        return self.peak_input_tokens / self.context_window
-
-
-# ---- numbers -----------------------------------------------------------------------------------
-
-
-def _numeric(frame: pd.DataFrame, name: str) -> pd.Series | None:
-    if name not in frame.columns:
-        return None
-    return pd.to_numeric(frame[name], errors="coerce")
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        if value is None or pd.isna(value):
-            return None
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _setting(settings: Any, name: str) -> Any:
-    if settings is None:
-        return None
-    if isinstance(settings, Mapping):
-        return settings.get(name)
-    return getattr(settings, name, None)
-
-
-def _request_numbers(frame: pd.DataFrame) -> list[int]:
-    if "request" in frame.columns:
-        return [int(v) for v in pd.to_numeric(frame["request"], errors="coerce").fillna(-1)]
-    return list(range(len(frame)))
-
-
-def summarize(sim: SimulationLike) -> SimulationSummary:
-    """The headline numbers of a replay: requests, peak prompt, events, cost, estimates."""
-    req = sim.requests
-    n = len(req)
-    numbers = _request_numbers(req)
-    if "source" in req.columns:
-        estimated_mask = req["source"].astype(str) != "recorded"
-    else:
-        estimated_mask = pd.Series(True, index=req.index)
-    estimated = int(estimated_mask.sum())
-
-    settings = getattr(sim, "settings", None)
-    model = _setting(settings, "model")
-    if "model" in req.columns:
-        models = req["model"].dropna().astype(str)
-        if len(models):
-            model = str(models.mode().iloc[0])
-
-    prompt = _numeric(req, "input_tokens")
-    compaction = _numeric(req, "compaction_input_tokens")
-    if prompt is not None and compaction is not None:
-        # a compaction iteration read the whole prompt before the summary: a prompt of its own
-        prompt = prompt.combine(compaction, max, fill_value=0)
-    peak_tokens = peak_request = window = None
-    if prompt is not None and n and prompt.notna().any():
-        pos = int(prompt.fillna(-1).to_numpy().argmax())  # first row of the largest prompt
-        peak_tokens = _int_or_none(prompt.iloc[pos])
-        peak_request = numbers[pos]
-        windows = _numeric(req, "context_window")
-        if windows is not None:
-            window = _int_or_none(windows.iloc[pos])
-    if window is None:
-        window = _int_or_none(_setting(settings, "context_window"))
-
-    context = _numeric(req, "context_tokens")
-    peak_context = _int_or_none(context.max()) if context is not None and n else None
-
-    over = req["over_window"].fillna(False).astype(bool) if "over_window" in req.columns else None
-    over_count = int(over.sum()) if over is not None else 0
-    first_over = None
-    if over is not None and over_count:
-        first_over = numbers[int(over.to_numpy().argmax())]
-
-    ev = sim.events
-    counts: list[EventCount] = []
-    if len(ev) and "type" in ev.columns:
-        ev_requests = pd.to_numeric(ev["request"], errors="coerce") if "request" in ev else None
-        for kind, group in ev.groupby(ev["type"].astype(str), sort=False):
-            first = None
-            if ev_requests is not None:
-                first = _int_or_none(ev_requests.loc[group.index].min())
-            counts.append(EventCount(type=str(kind), count=len(group), first_request=first))
-    if first_over is None:
-        first_over = next(
-            (c.first_request for c in counts if c.type == "context_window_exceeded"), None
-        )
-
-    cost = _numeric(req, "cost_usd")
-    total_cost = estimated_cost = None
-    if cost is not None:
-        total_cost = float(cost.fillna(0).sum())
-        estimated_cost = float(cost[estimated_mask].fillna(0).sum())
-
-    cleared = _numeric(req, "cleared_input_tokens")
-    cleared_total = int(cleared.fillna(0).sum()) if cleared is not None else 0
-
-    return SimulationSummary(
-        requests=n,
-        recorded_requests=n - estimated,
-        estimated_requests=estimated,
-        model=None if model is None else str(model),
-        peak_input_tokens=peak_tokens,
-        peak_request=peak_request,
-        context_window=window,
-        peak_context_tokens=peak_context,
-        over_window_requests=over_count,
-        first_over_window=first_over,
-        events=tuple(counts),
-        total_cost_usd=total_cost,
-        estimated_cost_usd=estimated_cost,
-        cleared_input_tokens=cleared_total,
-    )
+def _compaction_control(cc: Any) -> tuple[Any, Any]:
+    """``compaction_control`` as its config or the SDK's dict: enabled, threshold."""
+    if isinstance(cc, CompactionControl):
+        return cc.enabled, cc.context_token_threshold
+    if isinstance(cc, Mapping):
+        return cc.get("enabled"), cc.get("context_token_threshold")
+    return None, None
 
 
 def source_sentence(summary: SimulationSummary) -> str:
@@ -230,16 +94,17 @@ def source_sentence(summary: SimulationSummary) -> str:
     )
 
 
-def policy_description(settings: Any) -> str:
+def policy_description(settings: SettingsLike) -> str:
     """The replay's settings in one line: "as recorded" or the policies it applied."""
     parts: list[str] = []
-    model = _setting(settings, "model")
+    given = _as_given(settings)
+    model = given.get("model")
     if model:
         parts.append(f"model {model}")
-    window = _setting(settings, "context_window")
+    window = given.get("context_window")
     if window:
         parts.append(f"window {int(window):,}")
-    cm = _setting(settings, "context_management")
+    cm = given.get("context_management")
     if cm is not None:
         if isinstance(cm, str):
             with contextlib.suppress(ValueError):  # not JSON: shown as it is
@@ -250,29 +115,29 @@ def policy_description(settings: Any) -> str:
             parts.append("context_management: " + (", ".join(kinds) if kinds else "no edits"))
         else:
             parts.append(f"context_management: {cm}")
-    cc = _setting(settings, "compaction_control")
-    if cc is not None and _setting(cc, "enabled") is not False:
-        threshold = _setting(cc, "context_token_threshold")
+    cc = given.get("compaction_control")
+    enabled, threshold = _compaction_control(cc)
+    if cc is not None and enabled is not False:
         parts.append(
             "compaction_control"
             + (f" at {int(threshold):,} tokens" if isinstance(threshold, int) else "")
         )
-    summary_tokens = _setting(settings, "summary_tokens")
+    summary_tokens = given.get("summary_tokens")
     if summary_tokens is not None:
         parts.append(f"summaries of {int(summary_tokens):,} tokens")
-    auto = _setting(settings, "claude_code_autocompact")
+    auto = given.get("claude_code_autocompact")
     if auto is not None:
         parts.append("Claude Code auto-compact")
-    rolling = _setting(settings, "rolling_window")
+    rolling = given.get("rolling_window")
     if rolling is not None:
         parts.append("rolling window")
-    keep = _setting(settings, "thinking_preservation")
+    keep = given.get("thinking_preservation")
     if keep is not None:
         parts.append("earlier thinking kept" if keep else "earlier thinking stripped")
-    at = _setting(settings, "compact_at")
+    at = given.get("compact_at")
     if at:
         parts.append("compaction at request " + ", ".join(str(r) for r in at))
-    if _setting(settings, "undo_recorded_compactions"):
+    if given.get("undo_recorded_compactions"):
         parts.append("recorded compactions undone")
     return "; ".join(parts) if parts else "as recorded"
 
@@ -288,7 +153,8 @@ def _fmt_usd(value: float | None) -> str:
 
 def _sparkline(sim: SimulationLike, window: int | None) -> str:
     """An inline SVG of the prompt per request, with the window as a red line when it fits."""
-    prompt = _numeric(sim.requests, "input_tokens")
+    req = sim.requests
+    prompt = pd.to_numeric(req["input_tokens"], errors="coerce") if "input_tokens" in req else None
     if prompt is None or len(prompt) < 2 or not prompt.notna().any():
         return ""
     values = prompt.fillna(0).astype(float).tolist()

@@ -20,7 +20,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from ctxviz import figures
-from ctxviz.figures import SimulationLike
+from ctxviz.summary import SimulationLike
 
 __all__ = ["render", "write"]
 

@@ -12,7 +12,7 @@
 Faithfulness (docs/semantics.md#faithful-replay): a request the policies leave as recorded keeps its
 recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scaled estimate of what
 the policies removed + what they added`` (placeholders at their estimated size, summaries at
-``summary_tokens``). Block sizes come from the counter (``ctxviz.counting``) and are scaled by one
+``summary_tokens``). Block sizes come from the counter (``ctxviz.estimates``) and are scaled by one
 factor per transcript, ``scale = sum(recorded prompts - hidden prefix) / sum(estimated prompts)``,
 so that they agree with the recorded totals; what a policy removes from a request is valued at
 that request's own ratio ``(recorded - hidden prefix) / estimate``, so that removing every visible
@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from ctxviz import cost
 from ctxviz.categories import CATEGORIES
-from ctxviz.counting import (
+from ctxviz.estimates import (
     CATEGORY_INDEX,
     IMAGE_TOKENS,
     KIND_COMPACTION,
@@ -84,6 +84,7 @@ from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.policies.thinking import ThinkingKeep, default_keep
+from ctxviz.settings import SimulationSettings
 from ctxviz.snippets import validate_compaction_control
 from ctxviz.tokens import Family, count_text, family_for_model
 
@@ -163,47 +164,6 @@ _KIND_NAMES: Final = {"claude_code": "Claude Code", "client": "SDK", "server": "
 BlockStatus: TypeAlias = Literal[
     "kept", "cleared", "thinking_stripped", "summarized", "dropped", "summary"
 ]
-
-
-# ---- settings ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SimulationSettings:
-    """Everything a replay depends on besides the conversation (hashable: a cache key)."""
-
-    model: str | None = None
-    context_window: int | None = None
-    max_tokens: int | None = None
-    """``max_tokens`` for every request (None: each request's recorded value, where known)."""
-    context_management: str | None = None
-    """The ``context_management`` argument as canonical JSON (None: the recorded one, if any)."""
-    edits: Edits = NO_EDITS
-    compaction_control: sdk_compaction.CompactionControl | None = None
-    summary_tokens: int | None = None
-    thinking_preservation: bool | None = None
-    compact_at: tuple[int, ...] = ()
-    claude_code_autocompact: claude_code.ClaudeCodeAutocompact | None = None
-    undo_recorded_compactions: bool = False
-    rolling_window: rolling.RollingWindow | None = None
-    prompt_caching: bool | None = None
-    counter: TokenCounter | None = None
-    message_frame_tokens: int | None = None
-
-    @property
-    def what_if(self) -> bool:
-        """Whether any argument departs from the recording."""
-        return (
-            self.model is not None
-            or self.max_tokens is not None
-            or self.context_management is not None
-            or self.compaction_control is not None
-            or self.thinking_preservation is not None
-            or bool(self.compact_at)
-            or self.claude_code_autocompact is not None
-            or self.undo_recorded_compactions
-            or self.rolling_window is not None
-        )
 
 
 # ---- prompt descriptors ------------------------------------------------------------------------

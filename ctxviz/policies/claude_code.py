@@ -108,6 +108,18 @@ class ClaudeCodeAutocompact:
         return text
 
 
+def threshold_line(
+    config: ClaudeCodeAutocompact, *, window_tokens: int, max_output_tokens: int | None
+) -> tuple[int, str]:
+    """The threshold a chart draws on this window, and how it is made. ``max_output_tokens``
+    None (the model is not known): the reserve's cap, ``OUTPUT_RESERVE_CAP_TOKENS``."""
+    out = OUTPUT_RESERVE_CAP_TOKENS if max_output_tokens is None else max_output_tokens
+    return (
+        config.threshold(window_tokens=window_tokens, max_output_tokens=out),
+        config.describe(window_tokens=window_tokens, max_output_tokens=out),
+    )
+
+
 def rough_tokens(chars: int) -> int:
     """Claude Code's rough token estimate of ``chars`` characters."""
     return round(chars / CHARS_PER_TOKEN)

@@ -1,0 +1,603 @@
+"""Token estimates per block, computed once per conversation (``ctxviz.counting`` answers
+``count_tokens`` from them through the simulator).
+
+Every block of a conversation is priced once (``conversation_tokens``) into flat numpy arrays that
+the simulator sums with prefix sums; nothing is re-serialised per request. The counter is an
+argument (``(text, family) -> tokens``, default ``ctxviz.tokens.count_text``) so that tests can
+inject a trivial one and hand-compute every number.
+
+What is counted for each block, and the assumptions where the text does not tell:
+
+- ``text`` / ``thinking``: their text (a thinking ``signature`` is not counted).
+- ``compaction`` (a server compaction summary sent back): its text plus
+  ``COMPACTION_WRAPPER_TOKENS`` (90), the API's wrapper around it (docs/counting.md: about
+  90 tokens more than the summary's text were observed).
+- ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
+  input (``clear_tool_inputs``) leaves the name.
+- ``tool_result``: its text, or the sum of its content blocks.
+- server tool results and unknown blocks: the compact JSON of their content.
+- ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
+  base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
+  ``len(data) * 3 / 16`` tokens (``REDACTED_THINKING_TOKENS_PER_CHAR``). Always labelled estimated.
+- ``image``: the vision page's rule (``image_tokens``): the size is read from the header of base64
+  PNG / JPEG / GIF / WebP data (only the first bytes are decoded), resized to the largest
+  aspect-preserving size within the model's tier (standard: 1,568 px long edge and 1,568 visual
+  tokens, the v3 tokenizer's models; high resolution: 2,576 px and 4,784, Claude 4.7 and later),
+  then ``ceil(width / 28) * ceil(height / 28)`` tokens. An image whose size cannot be read (a URL,
+  a file id, unreadable data) is counted at its tier's maximum: an estimate
+  (``image_size_known`` says which).
+- ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
+  ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
+- Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
+  text editor and computer-use tools, priced at the model's documented expanded definition
+  (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
+  prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
+  ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added. A
+  definition sent with ``defer_loading: true`` costs nothing until a tool search loads it (the
+  ``tool_reference`` that loads it is counted as its JSON, not as the definition it expands to).
+  docs/counting.md lists every figure and its source.
+- Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
+  message) — the frame of each message, counted once per message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, assert_never
+
+import numpy as np
+import numpy.typing as npt
+
+from ctxviz.categories import CATEGORIES, Category
+from ctxviz.model import (
+    Block,
+    CompactionBlock,
+    Conversation,
+    DocumentBlock,
+    ImageBlock,
+    Message,
+    OtherBlock,
+    RedactedThinkingBlock,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolDefinition,
+    ToolResultBlock,
+    ToolUseBlock,
+    starts_turn,
+    turn_indices,
+)
+from ctxviz.models import ModelInfo, ModelTable
+from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
+
+TokenCounter = Callable[[str, Family], int]
+"""Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
+
+IMAGE_TOKENS: Final = 1_600
+IMAGE_PATCH_PX: Final = 28
+IMAGE_LIMITS: Final[Mapping[Family, tuple[int, int]]] = {
+    "v3": (1_568, 1_568),
+    "v4.7": (2_576, 4_784),
+    "v5": (2_576, 4_784),
+}
+"""(max long edge px, max visual tokens) of each tokenizer family's resolution tier: standard for
+the v3 models, high resolution for Claude 4.7 and later (vision page, checked 2026-12-05)."""
+_IMAGE_HEAD_CHARS: Final = 87_384
+"""Base64 characters decoded at most to find an image's size (64 KiB; JPEG headers may follow
+EXIF data)."""
+COMPACTION_WRAPPER_TOKENS: Final = 90
+"""Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
+REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
+DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
+
+# Block kinds, as small integers for the simulator's arrays.
+KIND_TEXT: Final = 0
+KIND_THINKING: Final = 1
+KIND_REDACTED_THINKING: Final = 2
+KIND_TOOL_USE: Final = 3
+KIND_TOOL_RESULT: Final = 4
+KIND_SERVER_TOOL_USE: Final = 5
+KIND_SERVER_TOOL_RESULT: Final = 6
+KIND_IMAGE: Final = 7
+KIND_DOCUMENT: Final = 8
+KIND_COMPACTION: Final = 9
+KIND_OTHER: Final = 10
+
+CATEGORY_INDEX: Final[Mapping[Category, int]] = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _base64_bytes(source: Any) -> int | None:
+    if isinstance(source, Mapping) and source.get("type") == "base64":
+        data = source.get("data")
+        if isinstance(data, str):
+            return len(data) * 3 // 4
+    return None
+
+
+def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
+    """Estimated tokens of one block as sent in a prompt (module doc: what is counted)."""
+    match block:
+        case TextBlock(text=text):
+            return counter(text, family)
+        case ThinkingBlock(thinking=thinking):
+            return counter(thinking, family)
+        case RedactedThinkingBlock(data=data):
+            return max(1, round(len(data) * REDACTED_THINKING_TOKENS_PER_CHAR))
+        case (
+            ToolUseBlock(name=name, input=tool_input)
+            | ServerToolUseBlock(name=name, input=tool_input)
+        ):
+            return counter(name, family) + counter(_json(tool_input), family)
+        case ToolResultBlock(content=content):
+            if isinstance(content, str):
+                return counter(content, family)
+            return sum(block_tokens(b, family, counter) for b in content)
+        case ServerToolResultBlock(content=content):
+            return counter(_json(content), family)
+        case ImageBlock(source=source):
+            return image_tokens(source, family)
+        case DocumentBlock(source=source, title=title):
+            title_tokens = counter(title, family) if title else 0
+            decoded = _base64_bytes(source)
+            if decoded is not None:
+                return title_tokens + max(1, round(decoded * DOCUMENT_TOKENS_PER_BYTE))
+            if isinstance(source, Mapping) and isinstance(source.get("data"), str):
+                return title_tokens + counter(source["data"], family)
+            return title_tokens + counter(_json(source), family)
+        case CompactionBlock(content=content):
+            return counter(content, family) + COMPACTION_WRAPPER_TOKENS
+        case OtherBlock(raw=raw):
+            return counter(_json(raw), family)
+        case _:
+            assert_never(block)
+
+
+def _head(source: Any) -> bytes | None:
+    if not (isinstance(source, Mapping) and source.get("type") == "base64"):
+        return None
+    data = source.get("data")
+    if not isinstance(data, str):
+        return None
+    chunk = data[:_IMAGE_HEAD_CHARS]
+    chunk = chunk[: len(chunk) - len(chunk) % 4]
+    try:
+        return base64.b64decode(chunk, validate=False)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    i = 2
+    while i + 9 <= len(head):
+        if head[i] != 0xFF:
+            return None
+        marker = head[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        length = int.from_bytes(head[i + 2 : i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h = int.from_bytes(head[i + 5 : i + 7], "big")
+            w = int.from_bytes(head[i + 7 : i + 9], "big")
+            return (w, h) if w and h else None
+        i += 2 + length
+    return None
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    kind = head[12:16]
+    if kind == b"VP8 " and len(head) >= 30:
+        w = int.from_bytes(head[26:28], "little") & 0x3FFF
+        h = int.from_bytes(head[28:30], "little") & 0x3FFF
+        return (w, h)
+    if kind == b"VP8L" and len(head) >= 25:
+        bits = int.from_bytes(head[21:25], "little")
+        return ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    if kind == b"VP8X" and len(head) >= 30:
+        w = int.from_bytes(head[24:27], "little") + 1
+        h = int.from_bytes(head[27:30], "little") + 1
+        return (w, h)
+    return None
+
+
+def image_dimensions(source: Any) -> tuple[int, int] | None:
+    """(width, height) in pixels read from the header of a base64 PNG / JPEG / GIF / WebP
+    image (decoding only its first bytes); None when the source holds no readable header."""
+    head = _head(source)
+    if head is None:
+        return None
+    size: tuple[int, int] | None = None
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        size = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
+    elif head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        size = (int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little"))
+    elif head.startswith(b"\xff\xd8"):
+        size = _jpeg_size(head)
+    elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        size = _webp_size(head)
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        return None
+    return size
+
+
+def _patches(width: int, height: int) -> int:
+    return math.ceil(width / IMAGE_PATCH_PX) * math.ceil(height / IMAGE_PATCH_PX)
+
+
+def resized_image_size(width: int, height: int, family: Family) -> tuple[int, int]:
+    """The size the API resizes an image to before counting it: the largest aspect-preserving
+    size whose padded edges fit the tier's long edge and whose patches fit its token budget
+    (the vision page's reference rule, binary search on the long edge, half-to-even rounding)."""
+    max_edge, max_tokens = IMAGE_LIMITS[family]
+
+    def fits(w: int, h: int) -> bool:
+        padded = IMAGE_PATCH_PX
+        return (
+            math.ceil(w / padded) * padded <= max_edge
+            and math.ceil(h / padded) * padded <= max_edge
+            and _patches(w, h) <= max_tokens
+        )
+
+    if fits(width, height):
+        return (width, height)
+    if height > width:
+        h, w = resized_image_size(height, width, family)
+        return (w, h)
+    aspect = width / height
+    lo, hi = 1, width
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if fits(mid, max(round(mid / aspect), 1)):
+            lo = mid
+        else:
+            hi = mid
+    return (lo, max(round(lo / aspect), 1))
+
+
+def image_size_known(block: ImageBlock) -> bool:
+    """Whether the image's pixel size can be read from its data (else its count is estimated)."""
+    return image_dimensions(block.source) is not None
+
+
+def image_tokens(source: Any, family: Family) -> int:
+    """Visual tokens of an image (module doc): after resizing, one per 28 x 28 patch; the tier's
+    maximum when the size cannot be read."""
+    size = image_dimensions(source)
+    if size is None:
+        return IMAGE_LIMITS[family][1]
+    return _patches(*resized_image_size(*size, family))
+
+
+def block_kind(block: Block) -> int:
+    """The block's kind code (``KIND_*``)."""
+    match block:
+        case TextBlock():
+            return KIND_TEXT
+        case ThinkingBlock():
+            return KIND_THINKING
+        case RedactedThinkingBlock():
+            return KIND_REDACTED_THINKING
+        case ToolUseBlock():
+            return KIND_TOOL_USE
+        case ToolResultBlock():
+            return KIND_TOOL_RESULT
+        case ServerToolUseBlock():
+            return KIND_SERVER_TOOL_USE
+        case ServerToolResultBlock():
+            return KIND_SERVER_TOOL_RESULT
+        case ImageBlock():
+            return KIND_IMAGE
+        case DocumentBlock():
+            return KIND_DOCUMENT
+        case CompactionBlock():
+            return KIND_COMPACTION
+        case OtherBlock():
+            return KIND_OTHER
+        case _:
+            assert_never(block)
+
+
+def block_category(block: Block, message: Message) -> Category:
+    """The composition category a block's tokens belong to."""
+    match block:
+        case TextBlock():
+            if message.is_compact_summary:
+                return "summary"
+            if message.role == "system":
+                return "system"
+            return "user_text" if message.role == "user" else "assistant_text"
+        case ThinkingBlock() | RedactedThinkingBlock():
+            return "thinking"
+        case ToolUseBlock() | ServerToolUseBlock():
+            return "tool_inputs"
+        case ToolResultBlock() | ServerToolResultBlock():
+            return "tool_results"
+        case ImageBlock() | DocumentBlock():
+            return "media"
+        case CompactionBlock():
+            return "summary"
+        case OtherBlock():
+            return "other"
+        case _:
+            assert_never(block)
+
+
+# Anthropic-defined tools whose expanded definition has a documented size, by ``type`` prefix:
+# the key of ``ModelInfo.hidden_prompt_tokens`` that prices it.
+_DEFINED_TOOLS: Final[tuple[tuple[str, str], ...]] = (
+    ("bash_", "bash"),
+    ("text_editor_", "text_editor"),
+    ("computer_2025", "computer"),
+)
+
+
+def tool_definition_tokens(
+    tool: ToolDefinition, family: Family, counter: TokenCounter, model: ModelInfo | None = None
+) -> int:
+    """Estimated tokens of one tool definition: its JSON as sent, or, for an Anthropic-defined
+    tool whose expanded definition the docs size for ``model``, that size; 0 for a tool sent
+    with ``defer_loading: true`` (not in the model's context until a tool search finds it)."""
+    if isinstance(tool.raw, Mapping) and tool.raw.get("defer_loading") is True:
+        return 0
+    kind = tool.raw.get("type") if isinstance(tool.raw, Mapping) else None
+    if model is not None and isinstance(kind, str):
+        for prefix, key in _DEFINED_TOOLS:
+            if kind.startswith(prefix) and model.hidden_tokens(key):
+                return model.hidden_tokens(key)
+    return counter(_json(tool.raw), family)
+
+
+def tool_use_system_prompt_tokens(model: ModelInfo | None, tool_choice: Any) -> int:
+    """The system prompt the API adds when ``tools`` is not empty: the model's figure for
+    ``tool_choice`` any / tool, or for auto / none (also when absent)."""
+    if model is None:
+        return 0
+    forced = isinstance(tool_choice, Mapping) and tool_choice.get("type") in ("any", "tool")
+    return model.hidden_tokens("tool_use_any" if forced else "tool_use_auto")
+
+
+def tools_tokens(
+    tools: tuple[ToolDefinition, ...],
+    family: Family,
+    counter: TokenCounter,
+    *,
+    model: ModelInfo | None = None,
+    tool_choice: Any = None,
+) -> int:
+    """Tokens of a request's ``tools``: every definition plus, when there is at least one, the
+    tool-use system prompt (``tool_use_system_prompt_tokens``)."""
+    if not tools:
+        return 0
+    definitions = sum(tool_definition_tokens(t, family, counter, model) for t in tools)
+    return definitions + tool_use_system_prompt_tokens(model, tool_choice)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationTokens:
+    """Per-block token estimates of one conversation, as flat arrays (computed once)."""
+
+    family: Family
+    message_frame_tokens: int
+    """Tokens each message adds around its blocks."""
+    system_tokens: int
+    tools_tokens: int
+    prefix_system_tokens: npt.NDArray[np.int64]
+    """System-prompt tokens of a prompt that starts at message ``m`` (length M+1): the
+    conversation's, or, in a log that records one per request, the one its request sent."""
+    prefix_tools_tokens: npt.NDArray[np.int64]
+    """Tool-definition tokens of a prompt that starts at message ``m`` (length M+1)."""
+    prefix_key: npt.NDArray[np.int64]
+    """Which system prompt and tools a prompt starting at message ``m`` has (length M+1): two
+    prompts with different keys share no cacheable prefix."""
+    message_block_start: npt.NDArray[np.int64]
+    """``message_block_start[m]`` is the first flat block index of message ``m`` (length M+1)."""
+    block_tokens: npt.NDArray[np.int64]
+    block_kept_tokens: npt.NDArray[np.int64]
+    """Tokens a block keeps when cleared: a tool call's name once its input is cleared."""
+    block_kind: npt.NDArray[np.int8]
+    block_category: npt.NDArray[np.int8]
+    block_message: npt.NDArray[np.int64]
+    message_category: npt.NDArray[np.int8]
+    """Category the message's frame is counted in: that of its first block ("other" if empty)."""
+    message_turn: npt.NDArray[np.int64]
+    """The 0-based assistant turn of each message (``ctxviz.model.turn_indices``)."""
+    message_opens_turn: npt.NDArray[np.bool_]
+    """Whether the message is a genuine user message (``ctxviz.model.starts_turn``)."""
+    tool_use_block: npt.NDArray[np.int64]
+    """Flat block index of every tool call (client and server), in order."""
+    tool_use_message: npt.NDArray[np.int64]
+    tool_use_name: tuple[str, ...]
+    tool_result_block: npt.NDArray[np.int64]
+    """Flat block index of each call's result; -1 when the history holds none."""
+    tool_result_message: npt.NDArray[np.int64]
+    """Message of each call's result; the call's own message when it has none."""
+
+    @property
+    def message_count(self) -> int:
+        """Number of messages."""
+        return int(self.message_block_start.shape[0]) - 1
+
+
+# Memo of per-conversation estimates: the conversation and counter are held (so ids cannot be
+# reused while an entry lives) and compared by identity; values are pure, so sharing is safe.
+_MEMO_SIZE: Final = 8
+_memo: list[
+    tuple[
+        Conversation,
+        TokenCounter,
+        Family,
+        int,
+        ModelInfo | None,
+        ModelTable | None,
+        ConversationTokens,
+    ]
+] = []
+
+
+def conversation_tokens(
+    conv: Conversation,
+    *,
+    family: Family,
+    counter: TokenCounter = count_text,
+    message_frame_tokens: int | None = None,
+    model: ModelInfo | None = None,
+    table: ModelTable | None = None,
+) -> ConversationTokens:
+    """Estimate every block of ``conv`` once (memoized per conversation object and counter).
+    ``model``: whose hidden prompt text (``ModelInfo.hidden_prompt_tokens``) the tools carry;
+    None adds none. ``table``: where a request that records its own tools and model (a log of
+    many conversations) finds that model's figures; None: ``model``'s."""
+    frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
+    for c, k, f, fr, mo, tb, value in _memo:
+        same_model = mo == model and tb is table
+        if c is conv and k is counter and f == family and fr == frame and same_model:
+            return value
+    value = _estimate(conv, family=family, counter=counter, frame=frame, model=model, table=table)
+    _memo.append((conv, counter, family, frame, model, table, value))
+    if len(_memo) > _MEMO_SIZE:
+        del _memo[0]
+    return value
+
+
+def _estimate(
+    conv: Conversation,
+    *,
+    family: Family,
+    counter: TokenCounter,
+    frame: int,
+    model: ModelInfo | None,
+    table: ModelTable | None,
+) -> ConversationTokens:
+    starts = [0]
+    tokens: list[int] = []
+    kept: list[int] = []
+    kinds: list[int] = []
+    cats: list[int] = []
+    owners: list[int] = []
+    msg_cats: list[int] = []
+    other = CATEGORY_INDEX["other"]
+    uses: list[tuple[int, int, str, str]] = []  # (flat block, message, id, name)
+    results: dict[str, tuple[int, int]] = {}
+    for m, message in enumerate(conv.messages):
+        for block in message.content:
+            b = len(tokens)
+            tokens.append(block_tokens(block, family, counter))
+            kind = block_kind(block)
+            kinds.append(kind)
+            if isinstance(block, ToolUseBlock | ServerToolUseBlock):
+                kept.append(counter(block.name, family))
+                uses.append((b, m, block.id, block.name))
+            else:
+                kept.append(0)
+                if isinstance(block, ToolResultBlock | ServerToolResultBlock):
+                    results.setdefault(block.tool_use_id, (b, m))
+            cats.append(CATEGORY_INDEX[block_category(block, message)])
+            owners.append(m)
+        msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
+        starts.append(len(tokens))
+    found = [results.get(u[2]) for u in uses]
+    system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
+    first_choice = conv.requests[0].tool_choice if conv.requests else None
+    conv_tools_tokens = tools_tokens(
+        conv.tools, family, counter, model=model, tool_choice=first_choice
+    )
+    prefix_system, prefix_tools, prefix_key = _prefix_tokens(
+        conv,
+        family,
+        counter,
+        model,
+        table,
+        system_tokens=system_tokens,
+        conv_tools_tokens=conv_tools_tokens,
+    )
+    return ConversationTokens(
+        family=family,
+        message_frame_tokens=frame,
+        system_tokens=system_tokens,
+        tools_tokens=conv_tools_tokens,
+        prefix_system_tokens=prefix_system,
+        prefix_tools_tokens=prefix_tools,
+        prefix_key=prefix_key,
+        message_block_start=np.asarray(starts, dtype=np.int64),
+        block_tokens=np.asarray(tokens, dtype=np.int64),
+        block_kept_tokens=np.asarray(kept, dtype=np.int64),
+        block_kind=np.asarray(kinds, dtype=np.int8),
+        block_category=np.asarray(cats, dtype=np.int8),
+        block_message=np.asarray(owners, dtype=np.int64),
+        message_category=np.asarray(msg_cats, dtype=np.int8),
+        message_turn=np.asarray(turn_indices(conv.messages), dtype=np.int64),
+        message_opens_turn=np.asarray([starts_turn(m) for m in conv.messages], dtype=np.bool_),
+        tool_use_block=np.asarray([u[0] for u in uses], dtype=np.int64),
+        tool_use_message=np.asarray([u[1] for u in uses], dtype=np.int64),
+        tool_use_name=tuple(u[3] for u in uses),
+        tool_result_block=np.asarray(
+            [r[0] if r is not None else -1 for r in found], dtype=np.int64
+        ),
+        tool_result_message=np.asarray(
+            [r[1] if r is not None else u[1] for r, u in zip(found, uses, strict=True)],
+            dtype=np.int64,
+        ),
+    )
+
+
+def _prefix_tokens(
+    conv: Conversation,
+    family: Family,
+    counter: TokenCounter,
+    model: ModelInfo | None,
+    table: ModelTable | None,
+    *,
+    system_tokens: int,
+    conv_tools_tokens: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per first message of a prompt, the system and tools tokens in front of it and which pair
+    of system prompt and tools it is (``ConversationTokens.prefix_key``): each request
+    that sent its own claims the messages from its prompt's start to its response (later requests
+    overwrite earlier ones), so a log mixing conversations prices each segment with its own."""
+    n = len(conv.messages) + 1
+    system_at = np.full(n, system_tokens, dtype=np.int64)
+    tools_at = np.full(n, conv_tools_tokens, dtype=np.int64)
+    key_at = np.zeros(n, dtype=np.int64)
+    keys: dict[tuple[int, int], int] = {(id(conv.system), id(conv.tools)): 0}
+    # the loader shares one object per distinct value: each is counted once
+    systems: dict[int, int] = {id(conv.system): system_tokens}
+    first_choice = conv.requests[0].tool_choice if conv.requests else None
+    main = model.id if model is not None else None
+    tool_lists: dict[tuple[int, str, str | None], int] = {
+        (id(conv.tools), _json(first_choice), main): conv_tools_tokens
+    }
+    for r in conv.requests:
+        lo = r.prompt_start
+        hi = max(r.prompt_end, r.response + 1 if r.response is not None else 0)
+        if hi >= n - 1:
+            hi = n  # the end of the history: the (empty) prompt starting there too
+        if r.system is not None:
+            if id(r.system) not in systems:
+                systems[id(r.system)] = sum(block_tokens(b, family, counter) for b in r.system)
+            system_at[lo:hi] = systems[id(r.system)]
+        if r.tools is not None:
+            own = table.get(r.model) if table is not None and r.model and model else model
+            key = (id(r.tools), _json(r.tool_choice), own.id if own is not None else None)
+            if key not in tool_lists:
+                tool_lists[key] = tools_tokens(
+                    r.tools, family, counter, model=own, tool_choice=r.tool_choice
+                )
+            tools_at[lo:hi] = tool_lists[key]
+        if r.system is not None or r.tools is not None:
+            system = r.system if r.system is not None else conv.system
+            pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
+            key_at[lo:hi] = keys.setdefault(pair, len(keys))
+    return system_at, tools_at, key_at
