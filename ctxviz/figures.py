@@ -720,6 +720,11 @@ FAR: Final = 2.0
 where it is); closer, the axis shows the whole window."""
 
 
+def _data_top(*series: Any) -> float:
+    """The largest value of the (possibly empty) series drawn on a token axis; 0 when none."""
+    return max((float(s.max()) for s in series if len(s)), default=0.0)
+
+
 def _fit_y(
     fig: go.Figure,
     *,
@@ -883,7 +888,7 @@ def timeline(
         tops.append(_col(baseline.requests, "input_tokens"))
     _fit_y(
         fig,
-        data_top=max((float(t.max()) for t in tops if len(t)), default=0.0),
+        data_top=_data_top(*tops),
         window=window,
         lines=lines,
         full_window=full_window,
@@ -1121,7 +1126,7 @@ def context_editing(
     fig.update_yaxes(title_text="Tokens", tickformat=",", rangemode="tozero", row=2, col=1)
     _fit_y(
         fig,
-        data_top=float(max(original.max(), sent.max())) if len(req) else 0.0,
+        data_top=_data_top(original, sent),
         window=window,
         lines=lines,
         full_window=full_window,
@@ -1238,7 +1243,7 @@ def compaction(
         tops.append(_col(baseline.requests, "input_tokens"))
     _fit_y(
         fig,
-        data_top=max((float(t.max()) for t in tops if len(t)), default=0.0),
+        data_top=_data_top(*tops),
         window=window,
         lines=lines,
         full_window=full_window,
