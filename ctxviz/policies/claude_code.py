@@ -81,11 +81,15 @@ class ClaudeCodeAutocompact:
     reserve_tokens: int | None = None
     """The whole reserve below the window (None: min(max output, 20K) + 13K)."""
 
-    def threshold(self, *, window_tokens: int, max_output_tokens: int) -> int:
-        """The estimated prompt at which it compacts, on a request of this window and model."""
-        window = (
+    def window_on(self, window_tokens: int) -> int:
+        """The window the threshold is computed on: ``autoCompactWindow``, capped by the model's."""
+        return (
             window_tokens if self.window_tokens is None else min(window_tokens, self.window_tokens)
         )
+
+    def threshold(self, *, window_tokens: int, max_output_tokens: int) -> int:
+        """The estimated prompt at which it compacts, on a request of this window and model."""
+        window = self.window_on(window_tokens)
         if self.reserve_tokens is not None:
             return window - self.reserve_tokens
         effective = window - min(max_output_tokens, OUTPUT_RESERVE_CAP_TOKENS)
@@ -96,9 +100,7 @@ class ClaudeCodeAutocompact:
 
     def describe(self, *, window_tokens: int, max_output_tokens: int) -> str:
         """How the threshold is made, for an event's detail."""
-        window = (
-            window_tokens if self.window_tokens is None else min(window_tokens, self.window_tokens)
-        )
+        window = self.window_on(window_tokens)
         if self.reserve_tokens is not None:
             return f"window {window:,} - reserve {self.reserve_tokens:,}"
         out = min(max_output_tokens, OUTPUT_RESERVE_CAP_TOKENS)
