@@ -1064,7 +1064,7 @@ def simulation_json(
     sim: Simulation, conv: Conversation, *, path: str, kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The machine-readable result of ``ctxviz simulate --json``."""
-    from ctxviz.notebook import summarize
+    from ctxviz.summary import summarize, summary_json
 
     summary = summarize(sim)
     return {
@@ -1080,18 +1080,7 @@ def simulation_json(
             "claude_code_autocompact": kwargs.get("claude_code_autocompact"),
             "undo_recorded_compactions": kwargs.get("undo_recorded_compactions", False),
         },
-        "summary": {
-            "requests": summary.requests,
-            "recorded_requests": summary.recorded_requests,
-            "estimated_requests": summary.estimated_requests,
-            "peak_input_tokens": summary.peak_input_tokens,
-            "peak_request": summary.peak_request,
-            "context_window": summary.context_window,
-            "first_over_window": summary.first_over_window,
-            "cleared_input_tokens": summary.cleared_input_tokens,
-            "total_cost_usd": summary.total_cost_usd,
-            "events": {c.type: c.count for c in summary.events},
-        },
+        "summary": summary_json(summary),
         "requests": _records(sim.requests),
         "events": _records(sim.events),
         "applied_edits": [sim.applied_edits(i) for i in range(len(sim.requests))],

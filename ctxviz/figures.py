@@ -38,10 +38,18 @@ from ctxviz.policies import claude_code, clear_tool_uses, compact, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.edits import Edits
 from ctxviz.settings import SimulationSettings
-from ctxviz.summary import SettingsLike, SimulationLike, summarize
+from ctxviz.summary import (
+    CLEARING_EVENTS,
+    COMPACTION_EVENTS,
+    SettingsLike,
+    SimulationLike,
+    summarize,
+)
 
 __all__ = [
+    "CLEARING_EVENTS",
     "COLORS",
+    "COMPACTION_EVENTS",
     "EVENT_STYLES",
     "STRATEGY_COLORS",
     "EventStyle",
@@ -162,16 +170,8 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
 
 _OTHER_EVENT: Final = EventStyle(label="Other event", symbol="circle-open", color=NEUTRAL)
 
-COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
-    {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
-)
-"""Event types that replace the history by a summary."""
 RECORDED_CLEARING_EVENTS: Final[frozenset[str]] = frozenset({"claude_code_microcompact"})
 """Clearing a client did in the recording (shown beside compactions, not as context editing)."""
-CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
-    {"clear_tool_uses_20250919", "clear_thinking_20251015"}
-)
-"""Event types of context editing (each one invalidates the prompt cache from the change)."""
 
 STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#EE3377", "#009988")
 """Up to four compared strategies (Tol vibrant); each also gets its own dash pattern. Hues far
@@ -1665,8 +1665,8 @@ def summary(sim: SimulationLike) -> dict[str, Any]:
         "peak_prompt_tokens": s.peak_input_tokens or 0,
         "window_tokens": window_tokens(sim),
         "first_over_window": s.first_over_window,
-        "clearings": s.event_count(CLEARING_EVENTS),
-        "compactions": s.event_count(COMPACTION_EVENTS),
+        "clearings": s.clearings,
+        "compactions": s.compactions,
         "total_cost_usd": s.total_cost_usd or 0.0,
         "thinking_generated_tokens": s.thinking_generated_tokens,
         "thinking_carried_peak_tokens": s.thinking_carried_peak_tokens,
