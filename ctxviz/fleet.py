@@ -306,6 +306,10 @@ def checked_policy(settings: Mapping[str, Any], *, name: str | None = None) -> P
         raise FleetError(f"policy: {e}") from None
     except ValueError as e:
         raise FleetError(f"policy: {e}") from None
+    if name is None:
+        from ctxviz.notebook import policy_description
+
+        name = policy_description(settings)
     return Policy.of(settings, name)
 
 
@@ -818,9 +822,11 @@ class Index:
         return {p: (s, m, h) for p, s, m, h in rows.fetchall()}
 
     def swept(self, policy: Policy) -> set[str]:
-        """The files the index holds this policy's rows for."""
+        """The files the index holds this policy's rows for (or that hold nothing to replay)."""
         rows = self.con.execute(
-            "SELECT DISTINCT path FROM sweeps WHERE policy = ?", [policy.settings_json]
+            "SELECT DISTINCT path FROM sweeps WHERE policy = ? UNION "
+            "SELECT path FROM sessions GROUP BY path HAVING bool_and(error IS NOT NULL)",
+            [policy.settings_json],
         )
         return {p for (p,) in rows.fetchall()}
 
@@ -920,6 +926,24 @@ class Index:
         self.con.unregister("wanted")
         self.con.unregister("wanted_policies")
         return [SweepRow(**dict(zip(_SWEEP_SQL, values, strict=True))) for values in result]
+
+    def export_parquet(self, paths: Sequence[str], target: str) -> None:
+        """Write these files' session rows to a Parquet file (DuckDB's ``COPY``)."""
+        import pandas as pd
+
+        order = pd.DataFrame({"path": list(paths), "position": range(len(paths))})
+        self.con.register("wanted", order)
+        names = ", ".join(f's."{c}"' for c in _SESSION_SQL)
+        quoted = target.replace("'", "''")
+        try:
+            self.con.execute(
+                f"COPY (SELECT {names} FROM sessions s JOIN wanted w USING (path) "
+                f"ORDER BY w.position, s.conversation) TO '{quoted}' (FORMAT parquet)"
+            )
+        except Exception as e:  # duckdb.IOException: the file cannot be written
+            raise FleetError(f"{target}: cannot write the Parquet file ({e})") from None
+        finally:
+            self.con.unregister("wanted")
 
 
 def _session_values(row: SessionRow) -> list[Any]:
