@@ -1293,14 +1293,16 @@ def _fleet_table(rows: Sequence[Any], *, show_all: bool, terminal: bool) -> Any:
     from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
-    texts = (("project", 16), ("session", 14), ("started", 10), ("model", 14))
+    texts = (("project", 16), ("session", 14), ("started", 10), ("model", 16))
     numbers = ("requests", "peak", "compact", "clear", "over", "$", "agents")
     positions, gap_after = _abridged(len(rows), show_all)
     lines: list[list[Any]] = []
     for pos in positions:
         r = rows[pos]
         name = _stem(r.path) + (f" #{r.conversation}" if r.conversation else "")
-        cells: list[Any] = [Text(_shown(r.project or "", terminal)), Text(_shown(name, terminal))]
+        project = r.project or ""  # its end names it best (~/.claude/projects/-Users-me-repo)
+        project = project if len(project) <= 16 else "…" + project[-15:]
+        cells: list[Any] = [Text(_shown(project, terminal)), Text(_shown(name, terminal))]
         if r.error is not None:
             cells += ["", Text("not read", style="red")] + ["—"] * len(numbers)
         else:
@@ -1406,6 +1408,7 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     if not rows:
         console.print(_escape(f"No sessions found under {', '.join(given)}.", console))
         return EXIT_OK
+    console.width = max(console.width, 120)  # 11 columns: wrap the terminal, never the cells
     console.print(_fleet_table(rows, show_all=args.all, terminal=console.is_terminal))
     ok = [r for r in rows if r.error is None]
     cost = sum(r.total_cost_usd or 0.0 for r in ok)

@@ -761,6 +761,13 @@ assert tuple(_SESSION_SQL) == tuple(f.name for f in fields(SessionRow))
 assert tuple(_SWEEP_SQL) == tuple(f.name for f in fields(SweepRow))
 
 
+_IN_LIST: Final = "path IN (SELECT unnest(?::VARCHAR[]))"
+_WANTED: Final = (
+    "WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS path, unnest(range(?)) AS position)"
+)
+"""The files asked for, in their order (the parameters: the paths and how many)."""
+
+
 def _create(columns: Mapping[str, str]) -> str:
     return ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
 
@@ -841,22 +848,17 @@ class Index:
         con.execute("BEGIN TRANSACTION")
         try:
             before = self.files()
-            paths = pd.DataFrame({"path": [r.path for r in results]})
-            con.register("written", paths)
-            con.execute("DELETE FROM files WHERE path IN (SELECT path FROM written)")
-            changed = pd.DataFrame({"path": [r.path for r in results if not r.unchanged]})
-            con.register("changed", changed)
+            con.execute(f"DELETE FROM files WHERE {_IN_LIST}", [[r.path for r in results]])
+            changed = [r.path for r in results if not r.unchanged]
             for table in ("sessions", "requests"):
-                con.execute(f"DELETE FROM {table} WHERE path IN (SELECT path FROM changed)")
+                con.execute(f"DELETE FROM {table} WHERE {_IN_LIST}", [changed])
             other = [  # new bytes: the policies' old rows no longer hold
                 r.path
                 for r in results
                 if not r.unchanged
                 and before.get(r.path, (0, 0, r.content_hash))[2] != r.content_hash
             ]
-            con.register("other_bytes", pd.DataFrame({"path": other}, dtype="object"))
-            con.execute("DELETE FROM sweeps WHERE path IN (SELECT path FROM other_bytes)")
-            con.unregister("other_bytes")
+            con.execute(f"DELETE FROM sweeps WHERE {_IN_LIST}", [other])
             con.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?)",
                 [[r.path, r.size_bytes, r.mtime_ns, r.content_hash] for r in results],
@@ -874,8 +876,6 @@ class Index:
                 names = ", ".join(f'"{c}"' for c in _REQUEST_SQL)
                 con.execute(f"INSERT INTO requests ({names}) SELECT {names} FROM new_requests")
                 con.unregister("new_requests")
-            con.unregister("written")
-            con.unregister("changed")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -896,54 +896,37 @@ class Index:
 
     def sessions(self, paths: Sequence[str]) -> list[SessionRow]:
         """The rows of these files, in their order (then by conversation)."""
-        import pandas as pd
-
-        order = pd.DataFrame({"path": list(paths), "position": range(len(paths))})
-        self.con.register("wanted", order)
         names = ", ".join(f's."{c}"' for c in _SESSION_SQL)
         result = self.con.execute(
-            f"SELECT {names} FROM sessions s JOIN wanted w USING (path) "
-            "ORDER BY w.position, s.conversation"
+            f"{_WANTED} SELECT {names} FROM sessions s JOIN wanted w USING (path) "
+            "ORDER BY w.position, s.conversation",
+            [list(paths), len(paths)],
         ).fetchall()
-        self.con.unregister("wanted")
         return [_session_row(values) for values in result]
 
     def sweep_rows(self, paths: Sequence[str], policies: Sequence[Policy]) -> list[SweepRow]:
         """The sweep rows of these files under these policies (policy, then file order)."""
-        import pandas as pd
-
-        order = pd.DataFrame({"path": list(paths), "position": range(len(paths))})
-        wanted = pd.DataFrame(
-            {"policy": [p.settings_json for p in policies], "rank": range(len(policies))}
-        )
-        self.con.register("wanted", order)
-        self.con.register("wanted_policies", wanted)
         names = ", ".join(f's."{c}"' for c in _SWEEP_SQL)
         result = self.con.execute(
-            f"SELECT {names} FROM sweeps s JOIN wanted w USING (path) "
-            "JOIN wanted_policies p USING (policy) ORDER BY p.rank, w.position, s.conversation"
+            f"{_WANTED}, wanted_policies AS (SELECT unnest(?::VARCHAR[]) AS policy, "
+            f"unnest(range(?)) AS rank) SELECT {names} FROM sweeps s JOIN wanted w USING (path) "
+            "JOIN wanted_policies p USING (policy) ORDER BY p.rank, w.position, s.conversation",
+            [list(paths), len(paths), [p.settings_json for p in policies], len(policies)],
         ).fetchall()
-        self.con.unregister("wanted")
-        self.con.unregister("wanted_policies")
         return [SweepRow(**dict(zip(_SWEEP_SQL, values, strict=True))) for values in result]
 
     def export_parquet(self, paths: Sequence[str], target: str) -> None:
         """Write these files' session rows to a Parquet file (DuckDB's ``COPY``)."""
-        import pandas as pd
-
-        order = pd.DataFrame({"path": list(paths), "position": range(len(paths))})
-        self.con.register("wanted", order)
         names = ", ".join(f's."{c}"' for c in _SESSION_SQL)
         quoted = target.replace("'", "''")
         try:
             self.con.execute(
-                f"COPY (SELECT {names} FROM sessions s JOIN wanted w USING (path) "
-                f"ORDER BY w.position, s.conversation) TO '{quoted}' (FORMAT parquet)"
+                f"COPY ({_WANTED} SELECT {names} FROM sessions s JOIN wanted w USING (path) "
+                f"ORDER BY w.position, s.conversation) TO '{quoted}' (FORMAT parquet)",
+                [list(paths), len(paths)],
             )
         except Exception as e:  # duckdb.IOException: the file cannot be written
             raise FleetError(f"{target}: cannot write the Parquet file ({e})") from None
-        finally:
-            self.con.unregister("wanted")
 
 
 def _session_values(row: SessionRow) -> list[Any]:
