@@ -1287,6 +1287,20 @@ def fleet_policies(args: argparse.Namespace) -> list[Any]:
     return list(unique.values())
 
 
+def policies_from_argv(argv: Sequence[str]) -> list[Any]:
+    """The policies ``ctxviz fleet`` would sweep with these options (``--policy``, the what-if
+    flags, ``--sweep``): the app's Fleet page builds its sweep with the same parsing.
+    ``ValueError`` names a bad option."""
+    try:
+        args = build_parser().parse_args(["fleet", *argv])
+    except SystemExit:
+        raise ValueError(f"not valid options for ctxviz fleet: {' '.join(argv)}") from None
+    try:
+        return fleet_policies(args)
+    except _BadInput as e:
+        raise ValueError(str(e)) from None
+
+
 def _fleet_table(rows: Sequence[Any], *, show_all: bool, terminal: bool) -> Any:
     from rich import box
     from rich.table import Table

@@ -57,6 +57,7 @@ __all__ = [
     "index_file",
     "policy_from_json",
     "scan",
+    "session_bundle",
     "sweep_totals",
 ]
 
@@ -377,6 +378,37 @@ def discover(paths: Sequence[str]) -> list[str]:
     return list(out)
 
 
+def session_bundle(path: str) -> tuple[str, bytes]:
+    """A session as one upload for the explorer: a Claude Code session file zipped with its
+    sub-agent files (``<session>/subagents/``, flat ``agent-*.jsonl`` beside it that name the
+    session), else the file's bytes as they are. Returns (file name, bytes)."""
+    import io
+    import zipfile
+
+    p = Path(path)
+    data = p.read_bytes()
+    if not _is_session_file(p.name):
+        return p.name, data
+    stem = p.name.split(".jsonl")[0]
+    agents = sorted((p.parent / stem / "subagents").glob("*")) if stem else []
+    agents = [a for a in agents if a.is_file()]
+    flat = [
+        a
+        for a in sorted(p.parent.glob("agent-*.jsonl"))
+        if a.is_file() and stem.encode() in a.read_bytes()
+    ]
+    if not agents and not flat:
+        return p.name, data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(p.name, data)
+        for a in agents:
+            z.write(a, f"{stem}/subagents/{a.name}")
+        for a in flat:
+            z.write(a, a.name)
+    return f"{stem}.zip", buffer.getvalue()
+
+
 # ---- one file ------------------------------------------------------------------------------------
 
 
@@ -560,6 +592,7 @@ def index_file(task: FileTask) -> FileResult:
             continue  # an empty conversation of an export: nothing was sent
         info: dict[str, Any] = {
             **where,
+            "project": _project(conv.source or path),  # a zip's: the member's folder
             "conversation": number,
             "started": _started(conv),
             "format": conv.format,
