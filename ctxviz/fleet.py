@@ -423,6 +423,8 @@ class FileTask:
     known_hash: str | None = None
     policies: tuple[Policy, ...] = ()
     limits: Limits | None = None
+    sweep_only: bool = False
+    """The index holds the file as it is: only replay it under ``policies``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -506,21 +508,23 @@ def _total_input(sim: Simulation) -> int:
 
 
 def _sweep_row(
-    policy: Policy, path: str, number: int, conv: Conversation, recorded: Simulation
+    policy: Policy, path: str, number: int, conv: Conversation, recorded: Simulation | None
 ) -> SweepRow:
+    """The conversation under ``policy``, beside ``recorded`` (None: the index fills the
+    recorded numbers in from its ``sessions`` and ``requests`` rows)."""
     from ctxviz.simulator import simulate
     from ctxviz.summary import summarize
 
-    before = summarize(recorded)
-    base = SweepRow(
-        policy=policy.settings_json,
-        path=path,
-        conversation=number,
-        recorded_input_tokens=_total_input(recorded),
-        recorded_cost_usd=before.total_cost_usd,
-        recorded_compactions=before.compactions,
-        recorded_over_window_requests=before.over_window_requests,
-    )
+    base = SweepRow(policy=policy.settings_json, path=path, conversation=number)
+    if recorded is not None:
+        before = summarize(recorded)
+        base = _replace(
+            base,
+            recorded_input_tokens=_total_input(recorded),
+            recorded_cost_usd=before.total_cost_usd,
+            recorded_compactions=before.compactions,
+            recorded_over_window_requests=before.over_window_requests,
+        )
     try:
         sim = simulate(conv, **policy.settings)
     except (ValueError, RecursionError, MemoryError) as e:
@@ -553,6 +557,27 @@ def _conversations(path: str, limits: Limits | None) -> list[Conversation]:
     return convs
 
 
+def _sweep_only(task: FileTask) -> FileResult:
+    """The policies' rows of a file the index holds as it is (its replay as recorded is there)."""
+    head: dict[str, Any] = {"path": task.path, "size_bytes": task.size_bytes}
+    head |= {"mtime_ns": task.mtime_ns, "content_hash": task.known_hash or "", "unchanged": True}
+    try:
+        convs = _conversations(task.path, task.limits)
+    except Exception as e:  # it was read before: say why not now, in each policy's row
+        error = _error_text(e, task.path)
+        rows = [
+            SweepRow(policy=p.settings_json, path=task.path, error=error) for p in task.policies
+        ]
+        return FileResult(**head, sweeps=tuple(rows))
+    sweeps = [
+        _sweep_row(p, task.path, number, conv, None)
+        for number, conv in enumerate(convs)
+        if conv.messages
+        for p in task.policies
+    ]
+    return FileResult(**head, sweeps=tuple(sweeps))
+
+
 def index_file(task: FileTask) -> FileResult:
     """Read one file: its conversations as recorded (a row each, its requests) and under each
     policy. Never raises for the file's content: a file that cannot be read is one row with its
@@ -563,6 +588,8 @@ def index_file(task: FileTask) -> FileResult:
     from ctxviz.summary import summarize, summary_json
 
     path = task.path
+    if task.sweep_only:
+        return _sweep_only(task)
     try:
         digest = content_hash(path)
     except OSError as e:
@@ -650,7 +677,10 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["ctxviz.fleet", "ctxviz.simulator", "ctxviz.loading"])
+        # imported once in the server process the workers fork from, not in each worker
+        context.set_forkserver_preload(
+            ["ctxviz.fleet", "ctxviz.simulator", "ctxviz.loading", "ctxviz.summary", "pandas"]
+        )
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=context,
@@ -801,6 +831,22 @@ _WANTED: Final = (
 """The files asked for, in their order (the parameters: the paths and how many)."""
 
 
+_RECORDED_SQL: Final = """
+UPDATE sweeps SET recorded_input_tokens = b.tokens, recorded_cost_usd = b.usd,
+    recorded_compactions = b.compactions, recorded_over_window_requests = b.over_window
+FROM (
+    SELECT s.path, s.conversation, s.total_cost_usd AS usd, s.compactions,
+        s.over_window_requests AS over_window, coalesce(sum(r.input_tokens), 0) AS tokens
+    FROM sessions s LEFT JOIN requests r USING (path, conversation)
+    WHERE s.error IS NULL
+    GROUP BY ALL
+) b
+WHERE sweeps.path = b.path AND sweeps.conversation = b.conversation
+    AND sweeps.recorded_compactions IS NULL
+"""
+"""A sweep row's numbers as recorded, from the index (for rows swept after the file was read)."""
+
+
 def _create(columns: Mapping[str, str]) -> str:
     return ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
 
@@ -901,7 +947,6 @@ class Index:
                 con.executemany(
                     f"INSERT INTO sessions VALUES ({_placeholders(_SESSION_SQL)})", sessions
                 )
-            self._insert_sweeps([s for r in results for s in r.sweeps])
             frames = [r.requests for r in results if r.requests is not None and len(r.requests)]
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
@@ -909,6 +954,7 @@ class Index:
                 names = ", ".join(f'"{c}"' for c in _REQUEST_SQL)
                 con.execute(f"INSERT INTO requests ({names}) SELECT {names} FROM new_requests")
                 con.unregister("new_requests")
+            self._insert_sweeps([s for r in results for s in r.sweeps])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -917,15 +963,18 @@ class Index:
     def _insert_sweeps(self, rows: Sequence[SweepRow]) -> None:
         if not rows:
             return
-        for row in rows:  # a file swept again under a policy: its old rows go
+        by_policy: dict[str, set[str]] = {}
+        for row in rows:
+            by_policy.setdefault(row.policy, set()).add(row.path)
+        for policy, paths in by_policy.items():  # a file swept again: its old rows go
             self.con.execute(
-                "DELETE FROM sweeps WHERE path = ? AND conversation = ? AND policy = ?",
-                [row.path, row.conversation, row.policy],
+                f"DELETE FROM sweeps WHERE policy = ? AND {_IN_LIST}", [policy, sorted(paths)]
             )
         self.con.executemany(
             f"INSERT INTO sweeps VALUES ({_placeholders(_SWEEP_SQL)})",
             [[getattr(row, name) for name in _SWEEP_SQL] for row in rows],
         )
+        self.con.execute(_RECORDED_SQL)
 
     def sessions(self, paths: Sequence[str]) -> list[SessionRow]:
         """The rows of these files, in their order (then by conversation)."""
@@ -1021,7 +1070,17 @@ def scan(
         if stored is not None and stored[:2] == (size, mtime) and not missing:
             continue
         if stored is not None and stored[:2] == (size, mtime):
-            tasks.append(FileTask(path=path, size_bytes=size, mtime_ns=mtime, policies=missing))
+            tasks.append(
+                FileTask(
+                    path=path,
+                    size_bytes=size,
+                    mtime_ns=mtime,
+                    known_hash=stored[2],
+                    policies=missing,
+                    limits=limits,
+                    sweep_only=True,
+                )
+            )
             continue
         tasks.append(
             FileTask(

@@ -213,6 +213,12 @@ def test_sweep_totals_are_the_sum_of_per_session_replays(
     assert math.isclose(total["usd_saved"], usd, rel_tol=1e-9)
     assert total["compactions_added"] == added
     assert sum(s["tokens_saved"] for s in sweep["sessions"]) == tokens
+    with fleet.Index(str(index)) as ix:  # swept once: the index answers
+        again = fleet.scan(
+            fleet.discover([str(fleet_dir)]), index=ix, policies=[fleet.policy_from_json(policy)]
+        )
+    assert again.read_files == 0
+    assert [r.to_json() for r in again.sweeps] == sweep["sessions"]
 
 
 def test_a_changed_file_is_read_again_an_untouched_copy_is_not(
