@@ -6,8 +6,9 @@
   as a fresh ``ctxviz fleet --json`` process;
 - a one-policy sweep over those sessions (target: 1,000 in 60 s or less).
 
-Sessions are copies of a few templates built by ``bench/make_sessions.py`` (real sessions with
-fresh ids), each with its own session id, so every file has its own bytes and hash.
+Sessions are copies of real sessions (the ones ``bench/make_sessions.py`` starts from; for
+indexing, its long sessions of about 2 MB), each with its own session id, so every file has its
+own bytes and hash.
 
     python bench/fleet.py [--gb 1] [--sessions 1000] [--session-kb 40] [--jobs 2]
 
@@ -20,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,16 +40,25 @@ OUT = ROOT / "bench" / "out" / "fleet"
 TEMPLATES = 8
 
 
-def _templates(kb: int) -> list[tuple[str, bytes]]:
-    """(session id, bytes) of a few sessions of about ``kb`` KB."""
+def _templates(kb: int | None) -> list[tuple[str, bytes]]:
+    """(session id, bytes) of the sessions copied: ``make_sessions``' sessions of about ``kb``
+    KB, or (None) the real sessions it starts from, as they are (0.3 to 2.7 MB, 17 to 217
+    requests)."""
     out = []
+    if kb is None:
+        for path in make_sessions.sources():
+            data = path.read_bytes()
+            match = re.search(rb'"sessionId":"([0-9a-f-]{36})"', data)
+            if match:
+                out.append((match.group(1).decode(), data))
+        return out
     for t in range(TEMPLATES):
         path = make_sessions.build(kb * 1000 + t * 997, f"fleet-{kb}kb-{t}")
         out.append((path.stem, path.read_bytes()))
     return out
 
 
-def make_fleet(name: str, count: int, kb: int) -> tuple[Path, int]:
+def make_fleet(name: str, count: int, kb: int | None) -> tuple[Path, int]:
     """``count`` sessions in 20 project folders under ``OUT/name`` (reused when present)."""
     root = OUT / name
     stamp = root / "built.json"
@@ -91,40 +102,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.0, help="size of the indexing fleet")
     parser.add_argument("--sessions", type=int, default=1000, help="sessions to reopen / sweep")
-    parser.add_argument("--session-kb", type=int, default=40, help="size of those sessions")
+    parser.add_argument(
+        "--session-kb",
+        type=int,
+        default=None,
+        help="size of those sessions (default: copies of the real sample sessions)",
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--skip-index", action="store_true", help="only reopen and sweep")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
 
     # 1. indexing throughput against raw json.loads
-    big_kb = 2000
-    count = max(1, round(args.gb * 1e6 / big_kb))
-    root, size = make_fleet(f"index-{args.gb:g}gb", count, big_kb)
-    raw = raw_parse_mb_s(root)
-    index = OUT / f"index-{args.gb:g}gb.duckdb"
-    index.unlink(missing_ok=True)
-    paths = fleet.discover([str(root)])
-    t0 = time.perf_counter()
-    with fleet.Index(str(index)) as ix:
-        result = fleet.scan(paths, index=ix, jobs=args.jobs)
-    seconds = time.perf_counter() - t0
-    indexed = size / 1e6 / seconds
-    _emit(
-        what="index",
-        sessions=len(result.sessions),
-        mb=round(size / 1e6, 1),
-        seconds=round(seconds, 2),
-        mb_s=round(indexed, 2),
-        raw_json_mb_s=round(raw, 2),
-        fraction_of_raw=round(indexed / raw, 3),
-        target_fraction=1 / 3,
-        jobs=args.jobs,
-        errors=sum(r.error is not None for r in result.sessions),
-    )
+    if not args.skip_index:
+        big_kb = 2000
+        count = max(1, round(args.gb * 1e6 / big_kb))
+        root, size = make_fleet(f"index-{args.gb:g}gb", count, big_kb)
+        raw = raw_parse_mb_s(root)
+        index = OUT / f"index-{args.gb:g}gb.duckdb"
+        index.unlink(missing_ok=True)
+        paths = fleet.discover([str(root)])
+        t0 = time.perf_counter()
+        with fleet.Index(str(index)) as ix:
+            result = fleet.scan(paths, index=ix, jobs=args.jobs)
+        seconds = time.perf_counter() - t0
+        indexed = size / 1e6 / seconds
+        _emit(
+            what="index",
+            sessions=len(result.sessions),
+            mb=round(size / 1e6, 1),
+            seconds=round(seconds, 2),
+            mb_s=round(indexed, 2),
+            raw_json_mb_s=round(raw, 2),
+            fraction_of_raw=round(indexed / raw, 3),
+            target_fraction=1 / 3,
+            jobs=args.jobs,
+            errors=sum(r.error is not None for r in result.sessions),
+        )
 
     # 2. reopen N sessions from the index; 3. a one-policy sweep over them
-    root, size = make_fleet(f"many-{args.sessions}", args.sessions, args.session_kb)
-    index = OUT / f"many-{args.sessions}.duckdb"
+    name = f"many-{args.sessions}-{args.session_kb or 'real'}"
+    root, size = make_fleet(name, args.sessions, args.session_kb)
+    index = OUT / f"{name}.duckdb"
     index.unlink(missing_ok=True)
     paths = fleet.discover([str(root)])
     t0 = time.perf_counter()
