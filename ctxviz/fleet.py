@@ -741,7 +741,10 @@ def run_ray(
             "--ray needs Ray: pip install 'ctxviz[fleet-ray]' (or pip install ray)"
         ) from None
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
+        try:
+            ray.init(address=None if address == "local" else address, log_to_driver=False)
+        except Exception as e:  # ConnectionError, a bad address (ValueError), no cluster there
+            raise FleetError(f"--ray {address}: cannot start or reach Ray ({e})") from None
     remote = ray.remote(index_file)
     pending = {remote.remote(t): t for t in tasks}
     done = 0
