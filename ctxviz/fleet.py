@@ -65,7 +65,7 @@ MEMORY_BYTES: Final = 3 << 30
 """Address space of a pool worker (3 GiB, as the app's isolated parser; the load's own budget
 keeps a hostile file under 2 GB)."""
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """Bumped when the tables change: an index of another version (or ctxviz version) is rebuilt."""
 
 SESSION_SUFFIXES: Final = (".jsonl", ".jsonl.gz", ".jsonl.xz", ".jsonl.bz2")
@@ -119,6 +119,9 @@ class SessionRow:
     models: tuple[str, ...] = ()
     """Every model the session and its sub-agents used, most used first."""
     subagents: int = 0
+    resumes: tuple[str, ...] = ()
+    """The session files this one continues (``claude --resume``), read with it as
+    ``ctxviz.load`` joins them: their own rows are left out of the listing."""
     requests: int | None = None
     recorded_requests: int | None = None
     estimated_requests: int | None = None
@@ -141,6 +144,7 @@ class SessionRow:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["models"] = list(self.models)
+        out["resumes"] = list(self.resumes)
         out["events"] = dict(self.events)
         return out
 
@@ -478,6 +482,14 @@ def _models(conv: Conversation, sim: Simulation) -> tuple[str, ...]:
     return tuple(sorted(counts, key=lambda m: (-counts[m], m)))
 
 
+def _resumed_files(conv: Conversation, path: str) -> tuple[str, ...]:
+    """The files whose records a joined session starts with: its messages' sources name them
+    (``line 3 of first.jsonl``, beside ``path``); its own lines are just ``line N``."""
+    folder = os.path.dirname(path)
+    names = {m.source.split(" of ", 1)[1] for m in conv.messages if " of " in (m.source or "")}
+    return tuple(sorted(os.path.join(folder, name) for name in names))
+
+
 def _started(conv: Conversation) -> str | None:
     return next((r.timestamp for r in conv.requests if r.timestamp), None)
 
@@ -624,6 +636,7 @@ def index_file(task: FileTask) -> FileResult:
             "started": _started(conv),
             "format": conv.format,
             "subagents": len(conv.subagents),
+            "resumes": _resumed_files(conv, path),
         }
         try:
             sim = simulate(conv)
@@ -773,6 +786,7 @@ _SESSION_SQL: Final = {
     "model": "VARCHAR",
     "models": "VARCHAR[]",
     "subagents": "INTEGER",
+    "resumes": "VARCHAR[]",
     "requests": "INTEGER",
     "recorded_requests": "INTEGER",
     "estimated_requests": "INTEGER",
@@ -1017,6 +1031,7 @@ class Index:
 def _session_values(row: SessionRow) -> list[Any]:
     values = [getattr(row, name) for name in _SESSION_SQL]
     values[list(_SESSION_SQL).index("models")] = list(row.models)
+    values[list(_SESSION_SQL).index("resumes")] = list(row.resumes)
     values[list(_SESSION_SQL).index("events")] = json.dumps(dict(row.events))
     return values
 
@@ -1024,6 +1039,7 @@ def _session_values(row: SessionRow) -> list[Any]:
 def _session_row(values: Sequence[Any]) -> SessionRow:
     data = dict(zip(_SESSION_SQL, values, strict=True))
     data["models"] = tuple(data["models"] or ())
+    data["resumes"] = tuple(data["resumes"] or ())
     data["events"] = json.loads(data["events"]) if data["events"] else {}
     return SessionRow(**data)
 
@@ -1108,9 +1124,12 @@ def scan(
             index.write(batch)
             batch = []
     index.write(batch)
-    sweeps = index.sweep_rows(paths, policies) if policies else []
+    sessions = index.sessions(paths)
+    joined = {f for row in sessions for f in row.resumes}  # listed with the session resuming it
+    sessions = [r for r in sessions if r.path not in joined]
+    sweeps = [r for r in index.sweep_rows(paths, policies) if r.path not in joined]
     return Scan(
-        sessions=tuple(index.sessions(paths)),
+        sessions=tuple(sessions),
         sweeps=tuple(sweeps),
         totals=sweep_totals(sweeps, policies),
         read_files=len(tasks),

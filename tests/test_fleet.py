@@ -374,3 +374,28 @@ def test_command_line_entry_point(fleet_dir: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["sessions"]) == 3
     assert (tmp_path / "ctxviz" / "fleet.duckdb").is_file()
+
+
+def test_a_resumed_session_is_one_row_with_the_session_it_continues(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    """Sample 04 cut in two as ``claude --resume`` leaves it: the second file's first record
+    continues the first file's chain (tests/formats/test_claude_code_chain.py builds the same)."""
+    lines = (samples_dir / SUBAGENTS / f"{SESSION_04}.jsonl").read_text().splitlines()
+    cut = 116
+    second = []
+    for line in lines[cut:]:
+        record = json.loads(line)
+        record["sessionId"] = "0e0e0e0e-0000-4000-8000-000000000002"
+        second.append(json.dumps(record))
+    project = tmp_path / "project"
+    project.mkdir()
+    first_file = project / f"{SESSION_04}.jsonl"
+    first_file.write_text("\n".join(lines[:cut]) + "\n")
+    (project / "0e0e0e0e-0000-4000-8000-000000000002.jsonl").write_text("\n".join(second) + "\n")
+    with fleet.Index(str(tmp_path / "i.duckdb")) as ix:
+        result = fleet.scan(fleet.discover([str(project)]), index=ix, jobs=1)
+    (row,) = result.sessions
+    assert row.path.endswith("0e0e0e0e-0000-4000-8000-000000000002.jsonl")
+    assert row.resumes == (str(first_file),)
+    assert row.requests == 17  # the whole session, as loading the folder gives it
