@@ -62,7 +62,7 @@ def _scan(given: list[str], index_path: str, policies: list[fleet.Policy]) -> No
     bar = st.progress(0.0, text=f"Reading {len(paths):,} files…")
 
     def progress(done: int, total: int, path: str) -> None:
-        name = os.path.basename(path)
+        name = ui.md(os.path.basename(path))  # progress text is markdown
         bar.progress(done / total, text=f"{done:,} of {total:,} files read ({name})")
 
     with fleet.Index(index_path) as index:
@@ -164,7 +164,7 @@ def _open_row(row: pd.Series) -> None:
         return
     path = str(row["path"])
     st.button(
-        f"Open {row['session']} in the explorer",
+        f"Open {ui.md(row['session'])} in the explorer",  # a label is markdown
         key="fl_open",
         type="primary",
         on_click=ui.open_transcript,
