@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctxviz.models import ModelInfo
+from ctxviz.policies.base import WHAT_IF, Findings, check_count, is_int, provider_warnings
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
 
 TYPE: Final = "clear_thinking_20251015"
+KEYS: Final = ("type", "keep")
 DEFAULT_KEEP_TURNS: Final = 1
 """The API's default ``keep``: the last thinking turn (the same as its default stripping)."""
 
@@ -28,8 +31,40 @@ class ClearThinking:
     keep: ThinkingKeep
 
 
+def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
+    """What the API rejects in this edit's ``keep`` and, for a known ``model``, what it lacks."""
+    problems: list[str] = []
+    if "keep" in edit:
+        _check_keep(edit["keep"], where, problems)
+    warnings: list[str] = []
+    if model is not None:
+        warnings = provider_warnings(TYPE, where, model)
+        if not warnings and not model.supports_context_editing:
+            warnings.append(f"{where}: {TYPE} is not supported on {model.display_name} ({WHAT_IF})")
+    return Findings(problems=tuple(problems), warnings=tuple(warnings))
+
+
+def _check_keep(keep: object, where: str, problems: list[str]) -> None:
+    if keep == "all" or (isinstance(keep, Mapping) and dict(keep) == {"type": "all"}):
+        return
+    if isinstance(keep, Mapping) and keep.get("type") == "thinking_turns":
+        value = keep.get("value")
+        if value == 0 and is_int(value):
+            problems.append(
+                f"{where}.keep.value: a keep of 0 thinking turns is rejected by the API "
+                '(keep at least 1, or "all")'
+            )
+            return
+    if isinstance(keep, Mapping) and keep.get("type") not in ("thinking_turns", "all"):
+        problems.append(
+            f"{where}.keep.type: expected 'thinking_turns' or 'all', got {keep.get('type')!r}"
+        )
+        return
+    check_count(keep, f"{where}.keep", ("thinking_turns",), problems)
+
+
 def from_api(edit: Mapping[str, Any]) -> ClearThinking:
-    """The edit as the API takes it (already validated by ``snippets``)."""
+    """The edit as the API takes it (already checked by ``validate``)."""
     keep = edit.get("keep", {"type": "thinking_turns", "value": DEFAULT_KEEP_TURNS})
     if keep == "all" or (isinstance(keep, Mapping) and keep.get("type") == "all"):
         return ClearThinking(keep=PRESERVE_ALL)

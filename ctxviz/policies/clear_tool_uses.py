@@ -22,11 +22,21 @@ Rules as replayed (docs/semantics.md#clear_tool_uses), decided here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from ctxviz.models import ModelInfo
+from ctxviz.policies.base import (
+    WHAT_IF,
+    Findings,
+    check_count,
+    provider_warnings,
+    trigger_warnings,
+)
+
 TYPE: Final = "clear_tool_uses_20250919"
+KEYS: Final = ("type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs")
 PLACEHOLDER: Final = "[Tool result cleared to save context]"
 DEFAULT_TRIGGER_TOKENS: Final = 100_000
 DEFAULT_KEEP_TOOL_USES: Final = 3
@@ -69,8 +79,46 @@ class ClearToolUses:
         )
 
 
+def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
+    """What the API rejects in this edit and, for a known ``model``, what it lacks."""
+    problems: list[str] = []
+    trigger = None
+    if "trigger" in edit:
+        kinds = ("input_tokens", "tool_uses")
+        trigger = check_count(edit["trigger"], f"{where}.trigger", kinds, problems)
+    if "keep" in edit:
+        check_count(edit["keep"], f"{where}.keep", ("tool_uses",), problems)
+    if edit.get("clear_at_least") is not None:
+        check_count(edit["clear_at_least"], f"{where}.clear_at_least", ("input_tokens",), problems)
+    exclude = edit.get("exclude_tools")
+    if exclude is not None and not _names(exclude):
+        problems.append(f"{where}.exclude_tools: expected a list of tool names, got {exclude!r}")
+    inputs = edit.get("clear_tool_inputs")
+    if not (inputs is None or isinstance(inputs, bool) or _names(inputs)):
+        problems.append(
+            f"{where}.clear_tool_inputs: expected true, false or a list of tool names, "
+            f"got {inputs!r}"
+        )
+    warnings: list[str] = []
+    if model is not None:
+        warnings = provider_warnings(TYPE, where, model)
+        if not warnings and not model.supports_context_editing:
+            warnings.append(f"{where}: {TYPE} is not supported on {model.display_name} ({WHAT_IF})")
+        warnings += trigger_warnings(trigger, where, model)
+    return Findings(problems=tuple(problems), warnings=tuple(warnings))
+
+
+def _names(value: object) -> bool:
+    """A list of tool names (not a string, which is a sequence of characters)."""
+    return (
+        not isinstance(value, str)
+        and isinstance(value, Sequence)
+        and all(isinstance(t, str) for t in value)
+    )
+
+
 def from_api(edit: Mapping[str, Any]) -> ClearToolUses:
-    """The edit as the API takes it (already validated by ``snippets``)."""
+    """The edit as the API takes it (already checked by ``validate``)."""
     trigger = edit.get("trigger") or {"type": "input_tokens", "value": DEFAULT_TRIGGER_TOKENS}
     keep = edit.get("keep") or {"type": "tool_uses", "value": DEFAULT_KEEP_TOOL_USES}
     at_least = edit.get("clear_at_least")

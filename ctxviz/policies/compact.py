@@ -25,7 +25,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctxviz.models import ModelInfo
+from ctxviz.policies.base import (
+    WHAT_IF,
+    Findings,
+    check_count,
+    provider_warnings,
+    trigger_warnings,
+)
+
 TYPE: Final = "compact_20260112"
+KEYS: Final = ("type", "trigger", "instructions", "pause_after_compaction")
 DEFAULT_TRIGGER_TOKENS: Final = 150_000
 MIN_TRIGGER_TOKENS: Final = 50_000
 
@@ -43,8 +53,45 @@ class Compact:
         return prompt_tokens >= self.trigger_tokens
 
 
+def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
+    """What the API rejects in this edit and, for a known ``model``, what it lacks."""
+    problems: list[str] = []
+    trigger = None
+    raw = edit.get("trigger")
+    if raw is not None:
+        if isinstance(raw, Mapping) and raw.get("type") not in (None, "input_tokens"):
+            problems.append(
+                f"{where}.trigger.type: {TYPE} only takes an input_tokens trigger, "
+                f"got {raw.get('type')!r}"
+            )
+        else:
+            trigger = check_count(raw, f"{where}.trigger", ("input_tokens",), problems)
+            if trigger is not None and trigger[1] < MIN_TRIGGER_TOKENS:
+                problems.append(
+                    f"{where}.trigger.value: {trigger[1]:,} is below the minimum of "
+                    f"{MIN_TRIGGER_TOKENS:,} input tokens the API accepts for {TYPE}"
+                )
+                trigger = None
+    instructions = edit.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        problems.append(f"{where}.instructions: expected a string, got {instructions!r}")
+    pause = edit.get("pause_after_compaction")
+    if "pause_after_compaction" in edit and not isinstance(pause, bool):
+        problems.append(f"{where}.pause_after_compaction: expected true or false, got {pause!r}")
+    warnings: list[str] = []
+    if model is not None:
+        warnings = provider_warnings(TYPE, where, model)
+        if not warnings and not model.supports_compact_20260112:
+            warnings.append(
+                f"{where}: {TYPE} is not supported on {model.display_name}; the API "
+                f"accepts it on Claude Opus 4.6, Sonnet 4.6 and later ({WHAT_IF})"
+            )
+        warnings += trigger_warnings(trigger, where, model)
+    return Findings(problems=tuple(problems), warnings=tuple(warnings))
+
+
 def from_api(edit: Mapping[str, Any]) -> Compact:
-    """The edit as the API takes it (already validated by ``snippets``)."""
+    """The edit as the API takes it (already checked by ``validate``)."""
     trigger = edit.get("trigger") or {"type": "input_tokens", "value": DEFAULT_TRIGGER_TOKENS}
     return Compact(
         trigger_tokens=int(trigger["value"]),

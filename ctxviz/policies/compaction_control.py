@@ -22,8 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
+from ctxviz.policies.base import Findings, PolicyError
+
 TYPE: Final = "compaction_control"
 DEFAULT_THRESHOLD_TOKENS: Final = 100_000
+KEYS: Final = ("enabled", "context_token_threshold", "model", "summary_prompt")
 
 Totals: TypeAlias = Literal["sdk", "context"]
 
@@ -51,8 +54,61 @@ class CompactionControl:
         return self.enabled and total_tokens >= self.context_token_threshold
 
 
+def validate(cc: Mapping[str, object], where: str = TYPE) -> Findings:
+    """What the SDK rejects in the ``compaction_control`` dict, and what it accepts but warns of."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    for key in cc:
+        if key not in KEYS:
+            problems.append(
+                f"{where}: unknown key '{key}' (the SDK takes "
+                f"{', '.join(KEYS)}; others are silently ignored)"
+            )
+    enabled = cc.get("enabled")
+    if "enabled" not in cc:
+        problems.append(f"{where}.enabled: required (the SDK reads it first; True to compact)")
+    elif not isinstance(enabled, bool):
+        problems.append(f"{where}.enabled: expected True or False, got {enabled!r}")
+    elif not enabled:
+        warnings.append(f"{where}.enabled is False: the SDK never compacts")
+    if "context_token_threshold" in cc:
+        value = cc["context_token_threshold"]
+        if not isinstance(value, int) or isinstance(value, bool):
+            problems.append(f"{where}.context_token_threshold: expected an integer, got {value!r}")
+        elif value <= 0:
+            problems.append(
+                f"{where}.context_token_threshold: must be a positive integer, got {value}"
+            )
+    if "model" in cc and (not isinstance(cc["model"], str) or not cc["model"]):
+        problems.append(f"{where}.model: expected a model id, got {cc['model']!r}")
+    if "summary_prompt" in cc:
+        prompt = cc["summary_prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            problems.append(f"{where}.summary_prompt: expected a non-empty string, got {prompt!r}")
+        elif "<summary>" not in prompt:
+            warnings.append(
+                f"{where}.summary_prompt does not ask for <summary></summary> tags, as the SDK's "
+                "documentation requires"
+            )
+    return Findings(problems=tuple(problems), warnings=tuple(warnings))
+
+
+def validate_compaction_control(compaction_control: Mapping[str, object] | None) -> list[str]:
+    """Raise PolicyError for what the SDK's ``compaction_control`` rejects; return warnings."""
+    if compaction_control is None:
+        return []
+    if not isinstance(compaction_control, Mapping):
+        raise PolicyError(
+            [f'{TYPE}: expected an object {{"enabled": True, ...}}, got {compaction_control!r}']
+        )
+    found = validate(compaction_control)
+    if found.problems:
+        raise PolicyError(found.problems)
+    return list(found.warnings)
+
+
 def from_sdk(cc: Mapping[str, Any], *, totals: Totals = "sdk") -> CompactionControl:
-    """The dict as the SDK takes it (already validated by ``snippets``)."""
+    """The dict as the SDK takes it (already checked by ``validate``)."""
     return CompactionControl(
         enabled=bool(cc["enabled"]),
         context_token_threshold=int(cc.get("context_token_threshold", DEFAULT_THRESHOLD_TOKENS)),
