@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import WHAT_IF, Findings, check_count, is_int, provider_warnings
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
+
+if TYPE_CHECKING:
+    from anthropic.types.beta import BetaClearThinking20251015EditParam as ClearThinkingParam
 
 TYPE: Final = "clear_thinking_20251015"
 KEYS: Final = ("type", "keep")
@@ -28,7 +31,26 @@ DEFAULT_KEEP_TURNS: Final = 1
 class ClearThinking:
     """A validated ``clear_thinking_20251015`` edit."""
 
-    keep: ThinkingKeep
+    keep_turns: int | Literal["all"] | None = None
+    """``keep``: the last N turns' thinking, or ``"all"``; None: ``DEFAULT_KEEP_TURNS``."""
+
+    @property
+    def keep(self) -> ThinkingKeep:
+        """Which turns keep their thinking."""
+        if self.keep_turns == "all":
+            return PRESERVE_ALL
+        return ThinkingKeep(
+            turns=DEFAULT_KEEP_TURNS if self.keep_turns is None else self.keep_turns
+        )
+
+    def to_api(self) -> ClearThinkingParam:
+        """The edit as the API takes it: what ``from_api`` reads back into this config."""
+        out: ClearThinkingParam = {"type": TYPE}
+        if self.keep_turns == "all":
+            out["keep"] = "all"
+        elif self.keep_turns is not None:
+            out["keep"] = {"type": "thinking_turns", "value": self.keep_turns}
+        return out
 
 
 def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
@@ -63,12 +85,14 @@ def _check_keep(keep: object, where: str, problems: list[str]) -> None:
     check_count(keep, f"{where}.keep", ("thinking_turns",), problems)
 
 
-def from_api(edit: Mapping[str, Any]) -> ClearThinking:
+def from_api(edit: Mapping[str, object]) -> ClearThinking:
     """The edit as the API takes it (already checked by ``validate``)."""
-    keep = edit.get("keep", {"type": "thinking_turns", "value": DEFAULT_KEEP_TURNS})
-    if keep == "all" or (isinstance(keep, Mapping) and keep.get("type") == "all"):
-        return ClearThinking(keep=PRESERVE_ALL)
-    return ClearThinking(keep=ThinkingKeep(turns=int(keep["value"])))
+    keep = cast("ClearThinkingParam", edit).get("keep")
+    if keep is None:
+        return ClearThinking()
+    if keep == "all" or keep["type"] == "all":
+        return ClearThinking(keep_turns="all")
+    return ClearThinking(keep_turns=int(keep["value"]))
 
 
 def report(*, cleared_thinking_turns: int, cleared_input_tokens: int) -> dict[str, Any]:

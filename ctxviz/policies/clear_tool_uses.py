@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import (
@@ -35,24 +35,57 @@ from ctxviz.policies.base import (
     trigger_warnings,
 )
 
+if TYPE_CHECKING:
+    from anthropic.types.beta import BetaClearToolUses20250919EditParam as ClearToolUsesParam
+
 TYPE: Final = "clear_tool_uses_20250919"
 KEYS: Final = ("type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs")
 PLACEHOLDER: Final = "[Tool result cleared to save context]"
 DEFAULT_TRIGGER_TOKENS: Final = 100_000
 DEFAULT_KEEP_TOOL_USES: Final = 3
 
+TriggerType: TypeAlias = Literal["input_tokens", "tool_uses"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    """When clearing starts: the prompt exceeds ``value`` input tokens, or holds more than
+    ``value`` tool uses."""
+
+    type: TriggerType = "input_tokens"
+    value: int = DEFAULT_TRIGGER_TOKENS
+
+
+DEFAULT_TRIGGER: Final = Trigger()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearToolUses:
-    """A validated ``clear_tool_uses_20250919`` edit."""
+    """A validated ``clear_tool_uses_20250919`` edit; None: not given (the API's default)."""
 
-    trigger_type: Literal["input_tokens", "tool_uses"] = "input_tokens"
-    trigger_value: int = DEFAULT_TRIGGER_TOKENS
-    keep_tool_uses: int = DEFAULT_KEEP_TOOL_USES
+    trigger: Trigger | None = None
+    """None: more than ``DEFAULT_TRIGGER_TOKENS`` input tokens."""
+    keep: int | None = None
+    """``keep.value``, in tool uses; None: ``DEFAULT_KEEP_TOOL_USES``."""
     clear_at_least_tokens: int | None = None
-    exclude_tools: frozenset[str] = frozenset()
-    clear_tool_inputs: bool | frozenset[str] = False
-    """True: every cleared call's input; a set: only those tools' inputs."""
+    exclude_tools: tuple[str, ...] = ()
+    clear_tool_inputs: bool | tuple[str, ...] = False
+    """True: every cleared call's input; names: only those tools' inputs."""
+
+    @property
+    def trigger_type(self) -> TriggerType:
+        """What the trigger counts."""
+        return (self.trigger or DEFAULT_TRIGGER).type
+
+    @property
+    def trigger_value(self) -> int:
+        """The trigger's value (input tokens or tool uses, per ``trigger_type``)."""
+        return (self.trigger or DEFAULT_TRIGGER).value
+
+    @property
+    def keep_tool_uses(self) -> int:
+        """The most recent tool uses never cleared."""
+        return DEFAULT_KEEP_TOOL_USES if self.keep is None else self.keep
 
     def clears_input_of(self, tool_name: str) -> bool:
         """Whether clearing this tool's use also clears its input."""
@@ -77,6 +110,30 @@ class ClearToolUses:
         return self.clear_at_least_tokens is None or cleared_input_tokens >= (
             self.clear_at_least_tokens
         )
+
+    def trigger_line_tokens(self) -> int | None:
+        """The prompt size a chart draws the trigger at (None: it counts tool uses)."""
+        return self.trigger_value if self.trigger_type == "input_tokens" else None
+
+    def to_api(self) -> ClearToolUsesParam:
+        """The edit as the API takes it: what ``from_api`` reads back into this config (members
+        at the API's default and not given are left out)."""
+        out: ClearToolUsesParam = {"type": TYPE}
+        if self.trigger is not None:
+            if self.trigger.type == "tool_uses":
+                out["trigger"] = {"type": "tool_uses", "value": self.trigger.value}
+            else:
+                out["trigger"] = {"type": "input_tokens", "value": self.trigger.value}
+        if self.keep is not None:
+            out["keep"] = {"type": "tool_uses", "value": self.keep}
+        if self.clear_at_least_tokens is not None:
+            out["clear_at_least"] = {"type": "input_tokens", "value": self.clear_at_least_tokens}
+        if self.exclude_tools:
+            out["exclude_tools"] = list(self.exclude_tools)
+        if self.clear_tool_inputs is not False:
+            inputs = self.clear_tool_inputs
+            out["clear_tool_inputs"] = inputs if isinstance(inputs, bool) else list(inputs)
+        return out
 
 
 def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
@@ -117,21 +174,26 @@ def _names(value: object) -> bool:
     )
 
 
-def from_api(edit: Mapping[str, Any]) -> ClearToolUses:
+def from_api(edit: Mapping[str, object]) -> ClearToolUses:
     """The edit as the API takes it (already checked by ``validate``)."""
-    trigger = edit.get("trigger") or {"type": "input_tokens", "value": DEFAULT_TRIGGER_TOKENS}
-    keep = edit.get("keep") or {"type": "tool_uses", "value": DEFAULT_KEEP_TOOL_USES}
-    at_least = edit.get("clear_at_least")
-    inputs = edit.get("clear_tool_inputs", False)
+    given = cast("ClearToolUsesParam", edit)
+    trigger = given.get("trigger")
+    keep = given.get("keep")
+    at_least = given.get("clear_at_least")
+    inputs = given.get("clear_tool_inputs")
     return ClearToolUses(
-        trigger_type="tool_uses" if trigger["type"] == "tool_uses" else "input_tokens",
-        trigger_value=int(trigger["value"]),
-        keep_tool_uses=int(keep["value"]),
+        trigger=None
+        if trigger is None
+        else Trigger(
+            type="tool_uses" if trigger["type"] == "tool_uses" else "input_tokens",
+            value=int(trigger["value"]),
+        ),
+        keep=None if keep is None else int(keep["value"]),
         clear_at_least_tokens=None if at_least is None else int(at_least["value"]),
-        exclude_tools=frozenset(edit.get("exclude_tools") or ()),
+        exclude_tools=tuple(given.get("exclude_tools") or ()),
         clear_tool_inputs=bool(inputs)
         if inputs is None or isinstance(inputs, bool)
-        else (frozenset(inputs)),
+        else tuple(inputs),
     )
 
 

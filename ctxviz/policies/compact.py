@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import (
@@ -34,6 +34,9 @@ from ctxviz.policies.base import (
     trigger_warnings,
 )
 
+if TYPE_CHECKING:
+    from anthropic.types.beta import BetaCompact20260112EditParam as CompactParam
+
 TYPE: Final = "compact_20260112"
 KEYS: Final = ("type", "trigger", "instructions", "pause_after_compaction")
 DEFAULT_TRIGGER_TOKENS: Final = 150_000
@@ -42,15 +45,37 @@ MIN_TRIGGER_TOKENS: Final = 50_000
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Compact:
-    """A validated ``compact_20260112`` edit."""
+    """A validated ``compact_20260112`` edit; None: not given (the API's default)."""
 
-    trigger_tokens: int = DEFAULT_TRIGGER_TOKENS
+    trigger: int | None = None
+    """``trigger.value``, in input tokens; None: ``DEFAULT_TRIGGER_TOKENS``."""
     instructions: str | None = None
     pause_after_compaction: bool = False
+
+    @property
+    def trigger_tokens(self) -> int:
+        """The prompt size that compacts."""
+        return DEFAULT_TRIGGER_TOKENS if self.trigger is None else self.trigger
 
     def fires(self, prompt_tokens: int) -> bool:
         """Whether the prompt after the clearing edits crosses the trigger."""
         return prompt_tokens >= self.trigger_tokens
+
+    def trigger_line_tokens(self) -> int:
+        """The prompt size a chart draws the trigger at."""
+        return self.trigger_tokens
+
+    def to_api(self) -> CompactParam:
+        """The edit as the API takes it: what ``from_api`` reads back into this config (members
+        at the API's default and not given are left out)."""
+        out: CompactParam = {"type": TYPE}
+        if self.trigger is not None:
+            out["trigger"] = {"type": "input_tokens", "value": self.trigger}
+        if self.instructions is not None:
+            out["instructions"] = self.instructions
+        if self.pause_after_compaction:
+            out["pause_after_compaction"] = True
+        return out
 
 
 def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:
@@ -90,11 +115,12 @@ def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) ->
     return Findings(problems=tuple(problems), warnings=tuple(warnings))
 
 
-def from_api(edit: Mapping[str, Any]) -> Compact:
+def from_api(edit: Mapping[str, object]) -> Compact:
     """The edit as the API takes it (already checked by ``validate``)."""
-    trigger = edit.get("trigger") or {"type": "input_tokens", "value": DEFAULT_TRIGGER_TOKENS}
+    given = cast("CompactParam", edit)
+    trigger = given.get("trigger")
     return Compact(
-        trigger_tokens=int(trigger["value"]),
-        instructions=edit.get("instructions"),
-        pause_after_compaction=bool(edit.get("pause_after_compaction", False)),
+        trigger=None if trigger is None else int(trigger["value"]),
+        instructions=given.get("instructions"),
+        pause_after_compaction=bool(given.get("pause_after_compaction", False)),
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from typing import Final, Literal, Required, TypeAlias, TypedDict, cast
 
 from ctxviz.policies.base import Findings, PolicyError
 
@@ -31,15 +31,31 @@ KEYS: Final = ("enabled", "context_token_threshold", "model", "summary_prompt")
 Totals: TypeAlias = Literal["sdk", "context"]
 
 
+class CompactionControlParam(TypedDict, total=False):
+    """The SDK's ``compaction_control`` dict (anthropic 0.75 to 0.125; not in later SDKs' types)."""
+
+    enabled: Required[bool]
+    context_token_threshold: int
+    model: str
+    summary_prompt: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompactionControl:
-    """A validated ``compaction_control`` dict."""
+    """A validated ``compaction_control`` dict; None: not given (the SDK's default)."""
 
     enabled: bool = True
-    context_token_threshold: int = DEFAULT_THRESHOLD_TOKENS
+    threshold_tokens: int | None = None
+    """``context_token_threshold``; None: ``DEFAULT_THRESHOLD_TOKENS``."""
     model: str | None = None
     summary_prompt: str | None = None
     totals: Totals = "sdk"
+    """Not the SDK's: which total ctxviz compares (``simulate``'s ``compaction_control_totals``)."""
+
+    @property
+    def context_token_threshold(self) -> int:
+        """The total at which the SDK compacts."""
+        return DEFAULT_THRESHOLD_TOKENS if self.threshold_tokens is None else self.threshold_tokens
 
     def total(
         self, *, prompt_tokens: int, output_tokens: int, server_tool_excess_tokens: int
@@ -52,6 +68,21 @@ class CompactionControl:
     def fires(self, total_tokens: int) -> bool:
         """Whether the SDK compacts after this response."""
         return self.enabled and total_tokens >= self.context_token_threshold
+
+    def threshold_line_tokens(self) -> int | None:
+        """The total a chart draws the threshold at (None: disabled, it never compacts)."""
+        return self.context_token_threshold if self.enabled else None
+
+    def to_sdk(self) -> CompactionControlParam:
+        """The dict as the SDK takes it: what ``from_sdk(..., totals=self.totals)`` reads back."""
+        out: CompactionControlParam = {"enabled": self.enabled}
+        if self.threshold_tokens is not None:
+            out["context_token_threshold"] = self.threshold_tokens
+        if self.model is not None:
+            out["model"] = self.model
+        if self.summary_prompt is not None:
+            out["summary_prompt"] = self.summary_prompt
+        return out
 
 
 def validate(cc: Mapping[str, object], where: str = TYPE) -> Findings:
@@ -107,12 +138,14 @@ def validate_compaction_control(compaction_control: Mapping[str, object] | None)
     return list(found.warnings)
 
 
-def from_sdk(cc: Mapping[str, Any], *, totals: Totals = "sdk") -> CompactionControl:
+def from_sdk(cc: Mapping[str, object], *, totals: Totals = "sdk") -> CompactionControl:
     """The dict as the SDK takes it (already checked by ``validate``)."""
+    given = cast(CompactionControlParam, cc)
+    threshold = given.get("context_token_threshold")
     return CompactionControl(
-        enabled=bool(cc["enabled"]),
-        context_token_threshold=int(cc.get("context_token_threshold", DEFAULT_THRESHOLD_TOKENS)),
-        model=cc.get("model"),
-        summary_prompt=cc.get("summary_prompt"),
+        enabled=bool(given["enabled"]),
+        threshold_tokens=None if threshold is None else int(threshold),
+        model=given.get("model"),
+        summary_prompt=given.get("summary_prompt"),
         totals=totals,
     )

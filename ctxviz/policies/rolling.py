@@ -29,6 +29,14 @@ class RollingWindow:
             return self.budget_tokens
         return window_tokens - output_tokens
 
+    def to_api(self) -> bool | int:
+        """``simulate``'s ``rolling_window`` argument: what ``from_arg`` reads back."""
+        return True if self.budget_tokens is None else self.budget_tokens
+
+    def budget_line_tokens(self) -> int | None:
+        """The prompt budget a chart draws (None: the window's, already drawn)."""
+        return self.budget_tokens
+
 
 def from_arg(arg: bool | int | RollingWindow | None) -> RollingWindow | None:
     """``True`` (fit the window), an int (prompt budget in tokens), a config, or off."""
