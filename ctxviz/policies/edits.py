@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, Required, TypeAlias, TypedDict
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies import clear_thinking, clear_tool_uses, compact
 from ctxviz.policies.base import Findings, PolicyError, check_keys
 
+if TYPE_CHECKING:
+    from anthropic.types.beta.beta_context_management_config_param import Edit as _SdkEdit
+
+    EditParam: TypeAlias = _SdkEdit
+    """An edit as the API takes it (the SDK's TypedDicts, one per edit type)."""
+
 Edit: TypeAlias = clear_thinking.ClearThinking | clear_tool_uses.ClearToolUses | compact.Compact
+
+
+class ContextManagementParam(TypedDict):
+    """The ``context_management`` request parameter (the SDK's, with the edits a sequence)."""
+
+    edits: Required[Sequence[EditParam]]
 
 
 class EditPolicy(Protocol):
