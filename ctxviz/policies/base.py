@@ -29,6 +29,14 @@ class Findings:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartLine:
+    """A horizontal line a chart draws for a policy: where it fires, in prompt tokens."""
+
+    tokens: int
+    label: str
+
+
 def is_int(value: object) -> bool:
     """An integer that is not a bool (JSON's ``true`` is not a count)."""
     return isinstance(value, int) and not isinstance(value, bool)

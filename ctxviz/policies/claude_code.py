@@ -45,6 +45,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, TypedDict
 
+from ctxviz.policies.base import ChartLine
+
 TYPE: Final = "claude_code_autocompact"
 RECORDED_TYPE: Final = "recorded_compaction"
 MICROCOMPACT_TYPE: Final = "claude_code_microcompact"
@@ -131,6 +133,16 @@ def threshold_line(
         config.threshold(window_tokens=window_tokens, max_output_tokens=out),
         config.describe(window_tokens=window_tokens, max_output_tokens=out),
     )
+
+
+def chart_line(
+    config: ClaudeCodeAutocompact, *, window_tokens: int, max_output_tokens: int | None
+) -> ChartLine:
+    """The threshold a chart draws on this window, labelled with how it is made."""
+    value, how = threshold_line(
+        config, window_tokens=window_tokens, max_output_tokens=max_output_tokens
+    )
+    return ChartLine(tokens=value, label=f"Claude Code auto-compact ({value:,} = {how})")
 
 
 def rough_tokens(chars: int) -> int:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import (
     WHAT_IF,
+    ChartLine,
     Findings,
     check_count,
     provider_warnings,
@@ -111,9 +112,13 @@ class ClearToolUses:
             self.clear_at_least_tokens
         )
 
-    def trigger_line_tokens(self) -> int | None:
-        """The prompt size a chart draws the trigger at (None: it counts tool uses)."""
-        return self.trigger_value if self.trigger_type == "input_tokens" else None
+    def chart_line(self) -> ChartLine | None:
+        """The trigger a chart draws (None: a trigger counting tool uses is no prompt size)."""
+        if self.trigger_type != "input_tokens":
+            return None
+        return ChartLine(
+            tokens=self.trigger_value, label=f"{TYPE} trigger ({self.trigger_value:,})"
+        )
 
     def to_api(self) -> ClearToolUsesParam:
         """The edit as the API takes it: what ``from_api`` reads back into this config (members

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final, cast
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import (
     WHAT_IF,
+    ChartLine,
     Findings,
     check_count,
     provider_warnings,
@@ -61,9 +62,11 @@ class Compact:
         """Whether the prompt after the clearing edits crosses the trigger."""
         return prompt_tokens >= self.trigger_tokens
 
-    def trigger_line_tokens(self) -> int:
-        """The prompt size a chart draws the trigger at."""
-        return self.trigger_tokens
+    def chart_line(self) -> ChartLine:
+        """The trigger a chart draws."""
+        return ChartLine(
+            tokens=self.trigger_tokens, label=f"{TYPE} trigger ({self.trigger_tokens:,})"
+        )
 
     def to_api(self) -> CompactParam:
         """The edit as the API takes it: what ``from_api`` reads back into this config (members

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, Required, TypeAlias, TypedDict, cast
 
-from ctxviz.policies.base import Findings, PolicyError
+from ctxviz.policies.base import ChartLine, Findings, PolicyError
 
 TYPE: Final = "compaction_control"
 DEFAULT_THRESHOLD_TOKENS: Final = 100_000
@@ -69,9 +69,12 @@ class CompactionControl:
         """Whether the SDK compacts after this response."""
         return self.enabled and total_tokens >= self.context_token_threshold
 
-    def threshold_line_tokens(self) -> int | None:
-        """The total a chart draws the threshold at (None: disabled, it never compacts)."""
-        return self.context_token_threshold if self.enabled else None
+    def chart_line(self) -> ChartLine | None:
+        """The threshold a chart draws (None: disabled, it never compacts)."""
+        if not self.enabled:
+            return None
+        value = self.context_token_threshold
+        return ChartLine(tokens=value, label=f"{TYPE} threshold ({value:,}, prompt + output)")
 
     def to_sdk(self) -> CompactionControlParam:
         """The dict as the SDK takes it: what ``from_sdk(..., totals=self.totals)`` reads back."""

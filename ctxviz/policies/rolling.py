@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ctxviz.policies.base import ChartLine
+
 TYPE: Final = "rolling_window"
 
 
@@ -33,9 +35,13 @@ class RollingWindow:
         """``simulate``'s ``rolling_window`` argument: what ``from_arg`` reads back."""
         return True if self.budget_tokens is None else self.budget_tokens
 
-    def budget_line_tokens(self) -> int | None:
-        """The prompt budget a chart draws (None: the window's, already drawn)."""
-        return self.budget_tokens
+    def chart_line(self) -> ChartLine | None:
+        """The prompt budget a chart draws (None: the window's, which the chart marks anyway)."""
+        if self.budget_tokens is None:
+            return None
+        return ChartLine(
+            tokens=self.budget_tokens, label=f"Rolling window budget ({self.budget_tokens:,})"
+        )
 
 
 def from_arg(arg: bool | int | RollingWindow | None) -> RollingWindow | None:
