@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import WHAT_IF, Findings, check_count, is_int, provider_warnings
+from ctxviz.policies.step import At, Cleared, Prompt, Replay
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
 
 if TYPE_CHECKING:
@@ -51,6 +52,26 @@ class ClearThinking:
         elif self.keep_turns is not None:
             out["keep"] = {"type": "thinking_turns", "value": self.keep_turns}
         return out
+
+    def apply(self, p: Prompt, tokens: int, at: At, replay: Replay) -> Cleared | None:
+        """The edit on prompt ``p`` of ``tokens`` tokens (as the edits before it left it)."""
+        kept_from = self.keep.kept_from_turn(at.turn)
+        if kept_from <= p.kept_from_turn:
+            return None  # it keeps at least what the prompt holds
+        q = p._replace(kept_from_turn=kept_from)
+        turns = replay.thinking_turns_stripped(q)
+        if p.kept_from_turn > 0:
+            turns -= replay.thinking_turns_stripped(p)
+        if turns <= 0:
+            return None
+        after = at.size(q)
+        return Cleared(
+            prompt=q,
+            tokens=after,
+            report=report(cleared_thinking_turns=turns, cleared_input_tokens=tokens - after),
+            detail=f"Request {at.request}: thinking of {turns} earlier turn(s) cleared, "
+            f"{tokens - after:,} tokens saved.",
+        )
 
 
 def validate(edit: Mapping[str, object], where: str, model: ModelInfo | None) -> Findings:

@@ -22,6 +22,7 @@ Rules as replayed (docs/semantics.md#clear_tool_uses), decided here:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
@@ -38,6 +39,8 @@ from ctxviz.policies.base import (
 
 if TYPE_CHECKING:
     from anthropic.types.beta import BetaClearToolUses20250919EditParam as ClearToolUsesParam
+
+from ctxviz.policies.step import At, Cleared, Prompt, Replay
 
 TYPE: Final = "clear_tool_uses_20250919"
 KEYS: Final = ("type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs")
@@ -118,6 +121,28 @@ class ClearToolUses:
             return None
         return ChartLine(
             tokens=self.trigger_value, label=f"{TYPE} trigger ({self.trigger_value:,})"
+        )
+
+    def apply(self, p: Prompt, tokens: int, at: At, replay: Replay) -> Cleared | None:
+        """The edit on prompt ``p`` of ``tokens`` tokens (as the edits before it left it)."""
+        uses = replay.tool_use_messages()
+        lo, hi_all = bisect_left(uses, p.start), bisect_left(uses, p.end)
+        if not self.triggered(prompt_tokens=tokens, tool_uses=hi_all - lo):
+            return None
+        hi = lo + self.clearable_count(hi_all - lo)
+        count = replay.clearable_tool_uses(lo, hi)
+        if count <= 0:
+            return None
+        q = p._replace(clear_lo=lo, clear_hi=hi)
+        after = at.size(q)
+        if not self.worth_clearing(tokens - after):
+            return None
+        return Cleared(
+            prompt=q,
+            tokens=after,
+            report=report(cleared_tool_uses=count, cleared_input_tokens=tokens - after),
+            detail=f"Request {at.request}: {count} tool use(s) cleared, {tokens - after:,} "
+            "tokens saved.",
         )
 
     def to_api(self) -> ClearToolUsesParam:
