@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import WHAT_IF, Findings, check_count, is_int, provider_warnings
-from ctxviz.policies.step import At, Cleared, Prompt, Replay
+from ctxviz.policies.step import AppliedEdit, At, Cleared, Prompt, Replay
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def from_api(edit: Mapping[str, object]) -> ClearThinking:
     return ClearThinking(keep_turns=int(keep["value"]))
 
 
-def report(*, cleared_thinking_turns: int, cleared_input_tokens: int) -> dict[str, Any]:
+def report(*, cleared_thinking_turns: int, cleared_input_tokens: int) -> AppliedEdit:
     """The entry the API returns in ``context_management.applied_edits``."""
     return {
         "type": TYPE,

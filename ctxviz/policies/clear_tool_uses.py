@@ -25,7 +25,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies.base import (
@@ -40,7 +40,7 @@ from ctxviz.policies.base import (
 if TYPE_CHECKING:
     from anthropic.types.beta import BetaClearToolUses20250919EditParam as ClearToolUsesParam
 
-from ctxviz.policies.step import At, Cleared, Prompt, Replay
+from ctxviz.policies.step import AppliedEdit, At, Cleared, Prompt, Replay
 
 TYPE: Final = "clear_tool_uses_20250919"
 KEYS: Final = ("type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs")
@@ -227,7 +227,7 @@ def from_api(edit: Mapping[str, object]) -> ClearToolUses:
     )
 
 
-def report(*, cleared_tool_uses: int, cleared_input_tokens: int) -> dict[str, Any]:
+def report(*, cleared_tool_uses: int, cleared_input_tokens: int) -> AppliedEdit:
     """The entry the API returns in ``context_management.applied_edits``."""
     return {
         "type": TYPE,

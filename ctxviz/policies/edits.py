@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol, Required, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, TypedDict, cast
 
 from ctxviz.models import ModelInfo
 from ctxviz.policies import clear_thinking, clear_tool_uses, compact
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 Edit: TypeAlias = clear_thinking.ClearThinking | clear_tool_uses.ClearToolUses | compact.Compact
 
 
-class ContextManagementParam(TypedDict):
+class ContextManagementParam(TypedDict, total=False):
     """The ``context_management`` request parameter (the SDK's, with the edits a sequence)."""
 
-    edits: Required[Sequence[EditParam]]
+    edits: Sequence[EditParam]
 
 
 class EditPolicy(Protocol):
@@ -123,14 +123,14 @@ def validate_context_management(
     return warnings
 
 
-def parse(cm: Mapping[str, Any] | None, model: ModelInfo | None) -> tuple[Edits, list[str]]:
+def parse(cm: Mapping[str, object] | None, model: ModelInfo | None) -> tuple[Edits, list[str]]:
     """Validate (``ValueError`` naming the problem) and parse; returns the edits and warnings."""
     warnings = validate_context_management(cm, model)
     if cm is None:
         return NO_EDITS, warnings
     clearing: list[clear_thinking.ClearThinking | clear_tool_uses.ClearToolUses] = []
     compaction: compact.Compact | None = None
-    for raw in cm.get("edits", []):
+    for raw in cast(ContextManagementParam, cm).get("edits", ()):
         edit = _BY_TYPE[raw["type"]].from_api(raw)
         if not isinstance(edit, compact.Compact):
             clearing.append(edit)

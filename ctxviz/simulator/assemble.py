@@ -30,7 +30,7 @@ from ctxviz.policies.edits import Edits
 if TYPE_CHECKING:
     import pandas as pd
 
-from ctxviz.policies.step import EVENT_COLUMNS, Prompt, event
+from ctxviz.policies.step import EVENT_COLUMNS, Event, Prompt, event
 from ctxviz.simulator.context import Context
 from ctxviz.simulator.engine import Engine
 from ctxviz.simulator.recorded import (
@@ -162,7 +162,7 @@ def _reusable_prefix(
 def assemble(
     ctx: Context,
     rows: list[Row],
-    events: list[dict[str, Any]],
+    events: list[Event],
     warnings: list[str],
     edits: Edits,
 ) -> Simulation:
@@ -522,7 +522,7 @@ def assemble(
     )
 
 
-def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+def events_frame(events: list[Event]) -> pd.DataFrame:
     """Events as a frame, column by column (nullable integers), in request order."""
     import pandas as pd
 

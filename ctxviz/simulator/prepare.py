@@ -31,7 +31,7 @@ from ctxviz.tokens import Family, count_text, family_for_model
 if TYPE_CHECKING:
     pass
 
-from ctxviz.policies.step import Prompt
+from ctxviz.policies.step import Event, Prompt
 from ctxviz.simulator.context import DEFAULT_SUMMARY_TOKENS, Context
 from ctxviz.simulator.engine import Engine
 from ctxviz.simulator.loop import loop
@@ -56,7 +56,7 @@ def recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
 
 def prepare(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
-) -> tuple[Context, list[Row], list[dict[str, Any]], list[str], Edits]:
+) -> tuple[Context, list[Row], list[Event], list[str], Edits]:
     """The replay itself, on arrays: every request's row and the events (``assemble`` adds the
     frames, costs and limit events)."""
     model_id = settings.model or first_model(conv)
