@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from ctxviz.models import ModelInfo, ModelTable, default_table
-from ctxviz.policies import clear_thinking, clear_tool_uses, compact
+from ctxviz.policies import clear_tool_uses, compact
 from ctxviz.policies.base import is_int
 from ctxviz.policies.compaction_control import (
     validate_compaction_control as validate_compaction_control,
 )
-from ctxviz.policies.edits import validate_context_management
+from ctxviz.policies.edits import EDIT_POLICIES, validate_context_management
 
-CONTEXT_MANAGEMENT_BETA: Final = "context-management-2025-06-27"
+CONTEXT_MANAGEMENT_BETA: Final = clear_tool_uses.BETA
 """Beta header for the ``clear_*`` edits."""
-COMPACT_BETA: Final = "compact-2026-01-12"
+COMPACT_BETA: Final = compact.BETA
 """Beta header for ``compact_20260112``."""
 
 _NONSTREAMING_LIMIT_TOKENS: Final = 21_333
@@ -62,7 +62,7 @@ def _json_escaped(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\n" else json.dumps(c)[1:-1] for c in text)
 
 
-def _py(value: Any, indent: int = 0) -> str:
+def _py(value: object, indent: int = 0) -> str:
     """``value`` (JSON data) as a Python literal, broken over lines past 80 columns."""
     match value:
         case bool():
@@ -91,32 +91,34 @@ def _py(value: Any, indent: int = 0) -> str:
     raise TypeError(f"not JSON data: {value!r}")
 
 
-def context_management_json(context_management: Mapping[str, Any]) -> str:
+def context_management_json(context_management: Mapping[str, object]) -> str:
     """The ``context_management`` object as pretty JSON, exactly as the API takes it."""
     validate_context_management(context_management)
     return _json_escaped(json.dumps(context_management, indent=2, ensure_ascii=False))
 
 
-def compaction_control_dict(compaction_control: Mapping[str, Any]) -> str:
+def compaction_control_dict(compaction_control: Mapping[str, object]) -> str:
     """The ``compaction_control`` argument as a Python dict literal, exactly as the SDK takes it."""
     validate_compaction_control(compaction_control)
     return _py(compaction_control)
 
 
 def required_betas(
-    context_management: Mapping[str, Any] | None, model: ModelInfo | None = None
+    context_management: Mapping[str, object] | None, model: ModelInfo | None = None
 ) -> tuple[str, ...]:
     """The ``betas`` a request needs for this policy (and for the model's 1M window, if on)."""
     betas: list[str] = []
     if model is not None and model.extended_context and model.context_1m_beta:
         betas.append(model.context_1m_beta)
-    kinds = {
-        e.get("type") for e in (context_management or {}).get("edits", ()) if isinstance(e, Mapping)
-    }
-    if kinds & {clear_thinking.TYPE, clear_tool_uses.TYPE}:
-        betas.append(CONTEXT_MANAGEMENT_BETA)
-    if compact.TYPE in kinds:
-        betas.append(COMPACT_BETA)
+    edits = (context_management or {}).get("edits", ())
+    kinds = (
+        {e.get("type") for e in edits if isinstance(e, Mapping)}
+        if isinstance(edits, list | tuple)
+        else set()
+    )
+    for policy in EDIT_POLICIES:
+        if policy.TYPE in kinds and policy.BETA not in betas:
+            betas.append(policy.BETA)
     return tuple(betas)
 
 
@@ -140,10 +142,10 @@ def _needs_streaming(api_model: str, max_tokens: int) -> bool:
 def python_sdk_call(
     model: str,
     *,
-    context_management: Mapping[str, Any] | None = None,
-    compaction_control: Mapping[str, Any] | None = None,
+    context_management: Mapping[str, object] | None = None,
+    compaction_control: Mapping[str, object] | None = None,
     max_tokens: int | None = None,
-    thinking: Mapping[str, Any] | None = None,
+    thinking: Mapping[str, object] | None = None,
     table: ModelTable | None = None,
 ) -> str:
     """A complete Python program making the call with this policy, betas included."""

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 TYPE: Final = "clear_thinking_20251015"
 KEYS: Final = ("type", "keep")
+BETA: Final = "context-management-2025-06-27"
+"""The beta header a request with this edit needs."""
 DEFAULT_KEEP_TURNS: Final = 1
 """The API's default ``keep``: the last thinking turn (the same as its default stripping)."""
 

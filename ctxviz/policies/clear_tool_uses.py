@@ -44,6 +44,8 @@ from ctxviz.policies.step import AppliedEdit, At, Cleared, Prompt, Replay
 
 TYPE: Final = "clear_tool_uses_20250919"
 KEYS: Final = ("type", "trigger", "keep", "clear_at_least", "exclude_tools", "clear_tool_inputs")
+BETA: Final = "context-management-2025-06-27"
+"""The beta header a request with this edit needs."""
 PLACEHOLDER: Final = "[Tool result cleared to save context]"
 DEFAULT_TRIGGER_TOKENS: Final = 100_000
 DEFAULT_KEEP_TOOL_USES: Final = 3

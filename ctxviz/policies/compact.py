@@ -42,6 +42,8 @@ from ctxviz.policies.step import At, Fired, event
 
 TYPE: Final = "compact_20260112"
 KEYS: Final = ("type", "trigger", "instructions", "pause_after_compaction")
+BETA: Final = "compact-2026-01-12"
+"""The beta header a request with this edit needs."""
 DEFAULT_TRIGGER_TOKENS: Final = 150_000
 MIN_TRIGGER_TOKENS: Final = 50_000
 

@@ -37,6 +37,10 @@ class EditPolicy(Protocol):
         """The edit's ``type``."""
 
     @property
+    def BETA(self) -> str:
+        """The beta header a request with the edit needs."""
+
+    @property
     def KEYS(self) -> tuple[str, ...]:
         """The keys the API takes in the edit, ``"type"`` first."""
 
