@@ -16,9 +16,7 @@ from typing import Final
 from ctxviz.models import ModelInfo, ModelTable, default_table
 from ctxviz.policies import clear_tool_uses, compact
 from ctxviz.policies.base import is_int
-from ctxviz.policies.compaction_control import (
-    validate_compaction_control as validate_compaction_control,
-)
+from ctxviz.policies.compaction_control import validate_compaction_control
 from ctxviz.policies.edits import EDIT_POLICIES, validate_context_management
 
 CONTEXT_MANAGEMENT_BETA: Final = clear_tool_uses.BETA

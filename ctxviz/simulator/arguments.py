@@ -18,10 +18,10 @@ from ctxviz.policies import (
     rolling,
 )
 from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies.compaction_control import validate_compaction_control
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.settings import SimulationSettings
-from ctxviz.snippets import validate_compaction_control
 
 if TYPE_CHECKING:
     pass
