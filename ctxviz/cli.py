@@ -500,11 +500,11 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.compaction_threshold is not None:
         config = sdk_compaction.CompactionControl(threshold_tokens=args.compaction_threshold)
         kwargs["compaction_control"] = config.to_sdk()
-    autocompact: dict[str, Any] = {}
-    if args.autocompact_pct_override is not None:
-        autocompact[claude_code.PCT_OVERRIDE] = args.autocompact_pct_override
-    if args.auto_compact_window is not None:
-        autocompact[claude_code.WINDOW_SETTING] = args.auto_compact_window
+    autocompact = claude_code.to_settings(
+        claude_code.ClaudeCodeAutocompact(
+            pct_override=args.autocompact_pct_override, window_tokens=args.auto_compact_window
+        )
+    )
     if args.claude_code_autocompact or autocompact:
         try:
             claude_code.from_arg(autocompact)

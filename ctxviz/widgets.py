@@ -457,11 +457,14 @@ class CompactionPanel(_Panel):
             kw["compaction_control"] = config.to_sdk()
             kw["compaction_control_totals"] = c["totals"].value
         else:
-            settings: dict[str, Any] = {}
-            if c["pct"].value < 100:
-                settings[claude_code.PCT_OVERRIDE] = c["pct"].value
-            if c["auto_window"].value != self._auto_window_default:
-                settings[claude_code.WINDOW_SETTING] = c["auto_window"].value
+            # Claude Code's own settings; at their defaults nothing is passed (as on the CLI)
+            pct, window = c["pct"].value, c["auto_window"].value
+            settings = claude_code.to_settings(
+                claude_code.ClaudeCodeAutocompact(
+                    pct_override=pct if pct < 100 else None,
+                    window_tokens=window if window != self._auto_window_default else None,
+                )
+            )
             if c["disable"].value:
                 settings[claude_code.DISABLE] = True
             kw["claude_code_autocompact"] = settings or True
