@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ctxviz.estimates import (
-    TokenCounter,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import TokenCounter
+from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable, as_table
-from ctxviz.policies import (
-    claude_code,
-    rolling,
-)
+from ctxviz.policies import claude_code, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.compaction_control import validate_compaction_control
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.settings import SimulationSettings
-
-if TYPE_CHECKING:
-    pass
-
 from ctxviz.simulator.prepare import first_model
 
 
