@@ -186,6 +186,9 @@ MANY_EVENTS: Final = 20
 """Above this many events, Compare draws them as ticks along the bottom (hover intact)."""
 
 _HATCH: Final = {"shape": "/", "fgcolor": "rgba(128,128,128,0.7)", "size": 7, "solidity": 0.25}
+_BELOW_DAY_AXIS: Final = -0.3
+"""The legend's place under an axis of day labels and its title (the default overlaps them)."""
+
 _LEGEND: Final = {
     "orientation": "h",
     "yanchor": "top",
@@ -1856,7 +1859,7 @@ def fleet_cost(frame: pd.DataFrame) -> go.Figure:
         subtitle="list prices with prompt caching, each session on the day it started",
         height=380,
         fit=False,
-    ).update_layout(barmode="stack", bargap=0.2)
+    ).update_layout(barmode="stack", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
 
 
 def fleet_compactions(frame: pd.DataFrame) -> go.Figure:
@@ -1893,14 +1896,20 @@ def fleet_compactions(frame: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(
         title_text="day the session started", type="category", categoryorder="category ascending"
     )
-    fig.update_yaxes(title_text="count")
+    top = (
+        max(float(per_day["compactions"].max()), float(per_day["over"].max()), 0.0)
+        if len(per_day)
+        else 0.0
+    )
+    # counts: whole ticks only (plotly would label 0.5 compactions on a short axis)
+    fig.update_yaxes(title_text="count", rangemode="tozero", dtick=max(1, math.ceil(top / 5)))
     return _layout(
         fig,
         title="Compactions over time",
         subtitle="compactions (recorded) and sessions with a request over the window, per day",
         height=340,
         fit=False,
-    ).update_layout(barmode="group", bargap=0.2)
+    ).update_layout(barmode="group", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
 
 
 def sweep_savings(totals: pd.DataFrame) -> go.Figure:
