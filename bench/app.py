@@ -32,12 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # ctxviz_app, as the pages import it
 
-# (page, slider key, values to move to: fractions of the slider's range)
+# (page, slider key, what it is)
 SLIDERS: tuple[tuple[str, str, str], ...] = (
     ("pages/3_Context_editing.py", "ce_trigger_tokens", "what-if: clear_tool_uses trigger"),
     ("pages/4_Compaction.py", "cp_trigger", "what-if: compaction trigger"),
     ("pages/1_Timeline.py", "tl_range", "zoom: requests shown (no replay)"),
 )
+WHAT_IF: dict[str, tuple[str, str, object]] = {
+    "ce_trigger_tokens": ("toggle", "ce_tools", True),
+    "cp_trigger": ("radio", "cp_mode", "server"),
+}
+"""Every page opens on the recording: the widget (kind, key, value) that turns the what-if on,
+so that its slider is enabled (or shown) before it is moved."""
 MODEL = "claude-sonnet-4-5-20250929"
 SESSION = "5e55a7f0-0000-4000-8000-000000000b3c"
 
@@ -193,8 +199,9 @@ def _slider_values(lo: int, hi: int, step: int, current: int, moves: int) -> lis
     return out
 
 
-def open_page(page: str, n: int, data: bytes) -> tuple[Any, float]:
-    """A page under AppTest with the transcript uploaded in its sidebar; the upload's run time."""
+def open_page(page: str, n: int, data: bytes, key: str = "") -> tuple[Any, float]:
+    """A page under AppTest with the transcript uploaded in its sidebar; the upload's run time.
+    Then the what-if that ``key``'s slider belongs to is turned on (``WHAT_IF``)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / page), default_timeout=600)
@@ -202,14 +209,19 @@ def open_page(page: str, n: int, data: bytes) -> tuple[Any, float]:
     at.file_uploader(key="upload").set_value((f"bench-{n}.jsonl", data, "application/jsonl"))
     t = time.perf_counter()
     at.run()
-    return at, time.perf_counter() - t
+    elapsed = time.perf_counter() - t
+    if key in WHAT_IF:
+        kind, widget, value = WHAT_IF[key]
+        getattr(at, kind)(key=widget).set_value(value)
+        at.run()
+    return at, elapsed
 
 
 def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
     """Run in a worker process: one AppTest per size on one page, print JSON lines."""
     for n in sizes:
         data = session_bytes(n)
-        at, first_view = open_page(page, n, data)
+        at, first_view = open_page(page, n, data, key)
         errors = [e.value for e in at.exception] + [e.value for e in at.error]
         slider = next((s for s in at.slider if s.key == key), None)
         if slider is None or errors:
@@ -260,7 +272,7 @@ def measure(page: str, key: str, sizes: list[int], moves: int) -> None:
 def profile_reruns(page: str, key: str, n: int, moves: int) -> None:
     """Set up one page at ``n`` requests, print READY, wait for a line, then move the slider
     ``moves`` times (for ``bench/hotspots.py --attach``: only the reruns are sampled)."""
-    at, _ = open_page(page, n, session_bytes(n))
+    at, _ = open_page(page, n, session_bytes(n), key)
     slider = next(s for s in at.slider if s.key == key)
     values = _slider_values(slider.min, slider.max, slider.step or 1, slider.value, moves)
     print("READY", flush=True)

@@ -42,6 +42,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 300_000
 SLIDER = 'input[type=range][aria-label="trigger.value (input tokens)"]'
+TOGGLE = "[data-testid=stCheckbox] label:has-text('Clear old tool results')"
 
 # Records the time of the last DOM change inside any plotly chart (window.__lastPlot).
 _OBSERVER = """() => {
@@ -127,6 +128,10 @@ def measure(url: str, browser: Any, session: Path, moves: int, quiet_ms: int) ->
         errors = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
         if errors.count():
             raise RuntimeError(f"the app showed an error: {errors.all_inner_texts()}")
+        # every page opens on the recording: switch clearing on (its slider is disabled until then)
+        t0 = page.evaluate("() => performance.now()")
+        page.locator(TOGGLE).first.click()
+        settle(page, t0, quiet_ms)
         slider = page.locator(SLIDER).first
         redraw_s: list[float] = []
         move_bytes: list[int] = []

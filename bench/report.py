@@ -787,10 +787,11 @@ EXPLAINED = """How to read those profiles (what each cost is made of, and what w
   was kept with every record; the peak was about 10× the file before (bench/load.py, quoted in
   2e6317e). A faster JSON parser (orjson) would be the next step; it is a new dependency, so it
   was not taken here.
-- **Replay** is the simulator's per-request loop (`_loop`) and the assembly of its result frames
-  (`_assemble`), pure Python over arrays of per-block counts. The cyclic garbage collector used to
-  rescan the whole heap (the conversation's blocks included) every other replay, doubling its
-  time; `simulate()` now pauses it while it runs, as it makes no reference cycles (7892007).
+- **Replay** is the simulator's per-request loop (`simulator/loop.py`) and the assembly of its
+  result frames (`assemble.py`), pure Python over arrays of per-block counts. The cyclic
+  garbage collector used to rescan the whole heap (the conversation's blocks included) every
+  other replay, doubling its time; `simulate()` now pauses it while it runs, as it makes no
+  reference cycles (7892007).
 - **A slider rerun** is the replay under the new setting, the page's Plotly figures (Plotly's
   property validation and copying take a large part) and Streamlit's own rerun (compiling the page,
   serialising the figure). The first view also pays the load and the token estimates, which the

@@ -108,7 +108,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-if "ipykernel" in sys.modules:  # in Jupyter: figures also carry HTML for saved notebooks
-    from ctxviz.notebook import plotly_html_fallback
+if "ipykernel" in sys.modules:  # in Jupyter: figures also carry a PNG (or HTML) for saved notebooks
+    from ctxviz.notebook import plotly_fallback
 
-    plotly_html_fallback()
+    plotly_fallback()

@@ -196,6 +196,8 @@ class ModelInfo:
     def period(self, timestamp: str | None) -> int:
         """Index in ``price_history`` of the prices in force at ``timestamp`` (ISO 8601), or
         ``len(price_history)`` for the current ones (also when the time is unknown)."""
+        if not self.price_history:  # one price in all time: no date to read
+            return 0
         day = _utc_day(timestamp)
         if day is None:
             return len(self.price_history)
@@ -429,8 +431,10 @@ def _day(timestamp: str | None) -> str | None:
     return day
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _utc_day(timestamp: str | None) -> str | None:
-    """The UTC date of an ISO 8601 timestamp (an offset is honoured; none means UTC)."""
+    """The UTC date of an ISO 8601 timestamp (an offset is honoured; none means UTC). Memoized:
+    every replay prices each request at its date again."""
     day = _day(timestamp)
     if day is None or timestamp is None or len(timestamp.strip()) <= 10:
         return day

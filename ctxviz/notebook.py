@@ -9,12 +9,14 @@ page is self-contained (inline styles, an inline SVG sparkline: no script, no ne
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import json
 import os
 from collections.abc import Mapping
 from typing import Any, Final
+from warnings import catch_warnings, filterwarnings, warn
 
 import pandas as pd
 
@@ -32,10 +34,12 @@ __all__ = [
     "EventCount",
     "SimulationLike",
     "SimulationSummary",
-    "plotly_html_fallback",
+    "figure_png",
+    "plotly_fallback",
     "policy_description",
     "simulation_html",
     "source_sentence",
+    "static_bundle",
     "summarize",
 ]
 
@@ -43,7 +47,11 @@ MAX_WARNINGS_SHOWN: Final = 20
 """The HTML lists at most this many warnings (and says how many more there are)."""
 
 HTML_FALLBACK_RENDERER: Final = "notebook_connected"
-"""Added to plotly's Jupyter renderer: the figure also as HTML (plotly.js from its CDN)."""
+"""Plotly's renderer of a figure as HTML (plotly.js from its CDN), where no PNG can be made."""
+STATIC_RENDERER: Final = "ctxviz_static"
+"""The renderer added to plotly's Jupyter default: a PNG, else HTML (``static_bundle``)."""
+IMAGE_WIDTH_PX: Final = 1000
+"""Width of a figure's PNG (its height is the figure's own)."""
 
 _SPARK_WIDTH: Final = 360
 _SPARK_HEIGHT: Final = 60
@@ -270,24 +278,75 @@ def simulation_html(sim: SimulationLike) -> str:
     return "".join(parts)
 
 
-def plotly_html_fallback() -> str | None:
-    """In a Jupyter kernel, make plotly figures carry an HTML version beside plotly's JSON.
+def figure_png(fig: Any) -> str | None:
+    """A plotly figure (or its dict) as a base64 PNG, ``IMAGE_WIDTH_PX`` wide: what a saved
+    notebook shows where no JavaScript runs (GitHub's preview). Made by kaleido 1.x with the
+    Chromium-based browser it finds (``BROWSER_PATH``, else Chromium or Chrome on ``PATH``);
+    None when kaleido or a browser is missing, or the export fails (with a warning saying why).
+    The first image starts kaleido's browser once for the kernel (a few seconds); each later one
+    takes a fraction of a second."""
+    global _image_server_started
+    try:
+        import kaleido
+        from choreographer.browsers.chromium import Chromium
+    except ImportError:
+        return None
+    if Chromium.find_browser(skip_local=False) is None:
+        return None
+    import plotly.io as pio
+
+    try:
+        if not _image_server_started:
+            kaleido.start_sync_server(silence_warnings=True)
+            _image_server_started = True
+        with catch_warnings():  # plotly always passes kaleido options its server ignores
+            filterwarnings("ignore", message="The kopts argument is ignored")
+            png = pio.to_image(fig, format="png", width=IMAGE_WIDTH_PX, validate=False)
+    except Exception as err:  # the HTML fallback is shown instead: say why, never fail a cell
+        warn(f"ctxviz: no static image of the figure ({err})", stacklevel=2)
+        return None
+    return base64.b64encode(png).decode("ascii")
+
+
+_image_server_started = False
+
+
+def static_bundle(fig_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """What a saved notebook shows of a figure: its PNG (``figure_png``) where one can be made,
+    else plotly's ``notebook_connected`` HTML (plotly.js from its CDN: nbconvert and nbviewer
+    draw it, GitHub does not). Never both: a reader shows HTML before an image, and GitHub's
+    preview would show the HTML, blank without JavaScript, instead of the PNG."""
+    png = figure_png(fig_dict)
+    if png is not None:
+        return {"image/png": png}
+    import plotly.io as pio
+
+    return dict(pio.renderers[HTML_FALLBACK_RENDERER].to_mimebundle(fig_dict))
+
+
+def plotly_fallback() -> str | None:
+    """In a Jupyter kernel, make plotly figures carry a copy that a saved notebook shows.
 
     Plotly 6 and later display a figure in Jupyter as its JSON only
     (``application/vnd.plotly.v1+json``), which JupyterLab, Notebook 7 and VS Code draw, but
-    which nbconvert, nbviewer and other readers of a saved notebook drop. Adding plotly's
-    ``notebook_connected`` renderer (its documented combination
-    ``plotly_mimetype+notebook_connected``) also stores a small HTML part that loads plotly.js
-    from its CDN. Done on ``import ctxviz`` in a kernel, and only when plotly chose its default
-    itself: a ``PLOTLY_RENDERER`` variable or a renderer set before is kept. Returns the
-    renderer now in use, or None where nothing was changed.
+    which nbconvert, nbviewer and GitHub drop. This registers ``STATIC_RENDERER`` (a PNG, else
+    HTML: ``static_bundle``) and adds it to plotly's Jupyter renderer
+    (``plotly_mimetype+ctxviz_static``). Done on ``import ctxviz`` in a kernel, and only when
+    plotly chose its default itself: a ``PLOTLY_RENDERER`` variable or a renderer set before is
+    kept. Returns the renderer now in use, or None where nothing was changed.
     """
     if os.environ.get("PLOTLY_RENDERER"):
         return None
     import plotly.io as pio
+    from plotly.io.base_renderers import MimetypeRenderer
+
+    class StaticRenderer(MimetypeRenderer):  # type: ignore[misc]  # plotly has no type information
+        def to_mimebundle(self, fig_dict: Mapping[str, Any]) -> dict[str, Any]:
+            return static_bundle(fig_dict)
 
     default = pio.renderers.default
     if default not in ("plotly_mimetype", "vscode"):  # plotly's choices in a Jupyter kernel
         return None
-    pio.renderers.default = f"{default}+{HTML_FALLBACK_RENDERER}"
+    pio.renderers[STATIC_RENDERER] = StaticRenderer()
+    pio.renderers.default = f"{default}+{STATIC_RENDERER}"
     return str(pio.renderers.default)

@@ -9,7 +9,9 @@ to paste into code (``ctxviz.snippets``). Each tab opens on the recording where 
 does: compaction as recorded, one click from a what-if.
 
 It works wherever ipywidgets renders: JupyterLab, Notebook 7 and VS Code. The figure goes through
-an ``Output`` widget with plotly's JSON and an HTML fallback, so a saved notebook shows it too.
+an ``Output`` widget with plotly's JSON and an HTML fallback, so a saved notebook with its widget
+state shows it too; the explorer's own display also carries a PNG of its figure
+(``ctxviz.notebook.figure_png``), which readers that draw no widget show (GitHub).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import plotly.io as pio
 
 from ctxviz import figures, snippets
 from ctxviz.model import Conversation
-from ctxviz.notebook import simulation_html
+from ctxviz.notebook import HTML_FALLBACK_RENDERER, figure_png, simulation_html
 from ctxviz.policies import (
     claude_code,
     clear_thinking,
@@ -63,11 +65,13 @@ _STYLE: Final = {"description_width": "initial"}
 
 
 def figure_bundle(fig: go.Figure) -> dict[str, Any]:
-    """A figure's display data: plotly's JSON for JupyterLab, Notebook and VS Code, and an HTML
-    page part (plotly.js from its CDN) for nbconvert and other viewers of a saved notebook."""
+    """A redrawn figure's display data: plotly's JSON for JupyterLab, Notebook and VS Code, and
+    an HTML page part (plotly.js from its CDN) for nbconvert and other viewers of a saved
+    notebook with its widget state. No PNG: a slider must not wait for an image (the explorer's
+    own display carries one, ``Explorer._repr_mimebundle_``)."""
     fig_dict = fig.to_dict()
     bundle: dict[str, Any] = {"text/plain": f"<plotly figure: {fig.layout.title.text or ''}>"}
-    for renderer in ("plotly_mimetype", "notebook_connected"):
+    for renderer in ("plotly_mimetype", HTML_FALLBACK_RENDERER):
         bundle.update(pio.renderers[renderer].to_mimebundle(fig_dict))
     return bundle
 
@@ -514,6 +518,17 @@ class Explorer(w.Tab):  # type: ignore[misc]  # ipywidgets has no type informati
         self.compaction = CompactionPanel(conv, base, window_tokens)
         super().__init__(children=[self.editing.widget, self.compaction.widget])
         self.titles = (self.editing.title, self.compaction.title)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget, and a PNG of the open tab's figure as it is now: what a saved notebook
+        shows where widgets are not drawn (GitHub's preview, nbconvert without widget state).
+        Jupyter front ends draw the widget instead."""
+        bundle: dict[str, Any] = dict(super()._repr_mimebundle_(**kwargs) or {})
+        panel = (self.editing, self.compaction)[self.selected_index or 0]
+        png = figure_png(panel.figure) if panel.figure is not None else None
+        if png is not None:
+            bundle["image/png"] = png
+        return bundle
 
 
 def explore(

@@ -529,9 +529,10 @@ def _models_editor(bar: DeltaGenerator) -> None:
                 st.success("Your entries are merged over the bundled table.")
         else:
             st.session_state.pop(_MODELS_STATE, None)
+        table = model_table()
         st.download_button(
             "Download the current table (JSON)",
-            json.dumps(model_table().to_json(), indent=2),
+            lambda: json.dumps(table.to_json(), indent=2),  # built when clicked, not every rerun
             file_name="ctxviz_models.json",
             mime="application/json",
             key="models_dl",

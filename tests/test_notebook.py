@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
-import os
 import re
-from collections.abc import Iterator
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import ctxviz
-from ctxviz.notebook import policy_description, simulation_html, summarize
+from ctxviz.notebook import IMAGE_WIDTH_PX, policy_description, simulation_html, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -25,6 +25,7 @@ SAMPLES = ROOT / "sample_conversations"
 TOOL_LOOP = SAMPLES / "agent_tool_loop.jsonl.xz"
 BODY = SAMPLES / "request_body.json"
 PLOTLY = "application/vnd.plotly.v1+json"
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 CLEAR_TOOLS = {
     "edits": [
@@ -211,38 +212,50 @@ def test_reprs_are_one_short_line() -> None:
 # ---- the example notebook ----------------------------------------------------------------------
 
 
-def test_example_notebook_is_saved_without_outputs() -> None:
+FIGURE_OUTPUTS = (PLOTLY, WIDGET)
+"""An output holding either is a figure: a reader that draws neither must find a PNG beside it."""
+
+
+def _png_width(b64: str) -> int:
+    """The width in the header of a base64 PNG (and that it is a PNG at all)."""
+    data = base64.b64decode(b64)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_the_saved_example_notebook_shows_every_figure_as_a_png() -> None:
+    """GitHub's preview runs no JavaScript and draws no widget: the committed notebook carries
+    its outputs (``scripts/execute_notebook.py``), each figure with a PNG and no HTML (a reader
+    shows HTML before an image, and that HTML is blank without JavaScript)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code
-    for cell in code:
-        assert cell.outputs == [], cell.source[:60]
-        assert cell.execution_count is None, cell.source[:60]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "run top to bottom"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    figures = [
+        (c, o)
+        for c in code
+        for o in c.outputs
+        if any(k in o.get("data", {}) for k in FIGURE_OUTPUTS)
+    ]
+    sources = [c.source.splitlines()[0] for c, _ in figures]
+    assert sources == [
+        "ctxviz.figures.timeline(recorded)",
+        "ctxviz.figures.compare(sims)",
+        "explorer = ctxviz.explore(conv)",
+    ]
+    for cell, out in figures:
+        assert _png_width(out.data["image/png"]) == IMAGE_WIDTH_PX, cell.source[:40]
+        assert "text/html" not in out.data, cell.source[:40]
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[nbformat.NotebookNode]:
-    """explore.ipynb run top to bottom in a kernel of this interpreter (a temporary kernelspec)."""
-    from ipykernel.kernelspec import install
-    from nbclient import NotebookClient
+def executed() -> nbformat.NotebookNode:
+    """explore.ipynb run top to bottom in a kernel of this interpreter, as
+    ``scripts/execute_notebook.py`` runs it before it is committed."""
+    from scripts.execute_notebook import execute
 
-    prefix = tmp_path_factory.mktemp("jupyter")
-    install(kernel_name="ctxviz-test", display_name="ctxviz test", prefix=str(prefix))
-    with pytest.MonkeyPatch.context() as mp:
-        # The kernelspec is found through JUPYTER_PATH, so nothing is installed for the user and
-        # a fresh CI machine needs no set-up; the kernel imports this checkout of ctxviz.
-        mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
-        mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        nb = nbformat.read(NOTEBOOK, as_version=4)
-        client = NotebookClient(
-            nb,
-            kernel_name="ctxviz-test",
-            timeout=600,
-            resources={"metadata": {"path": str(EXAMPLES)}},
-        )
-        client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-        yield nb
+    return execute(NOTEBOOK)
 
 
 def _outputs(cell: nbformat.NotebookNode) -> str:
@@ -279,15 +292,40 @@ def test_example_notebook_runs(executed: nbformat.NotebookNode) -> None:
     for source in ("ctxviz.figures.timeline", "ctxviz.figures.compare"):
         (shown,) = [o for o in _cell(executed, source).outputs if PLOTLY in o.get("data", {})]
         assert shown.data[PLOTLY]["data"], source  # traces were drawn
-        # the HTML fallback that nbconvert and other readers of a saved notebook show
-        fallback = shown.data["text/html"]
-        assert "cdn.plot.ly" in fallback and "Plotly.newPlot" in fallback, source
+        # what readers of a saved notebook show: a PNG where kaleido finds a browser, else HTML
+        if shutil.which("chromium"):
+            assert _png_width(shown.data["image/png"]) == IMAGE_WIDTH_PX, source
+        else:
+            fallback = shown.data["text/html"]
+            assert "cdn.plot.ly" in fallback and "Plotly.newPlot" in fallback, source
+
+
+def _text_outputs(nb: nbformat.NotebookNode) -> list[list[str]]:
+    """Each code cell's printed text and plain-text values (what cannot differ between runs)."""
+    return [
+        [
+            out.text if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")
+            for out in cell.outputs
+        ]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    ]
+
+
+@pytest.mark.slow
+def test_the_saved_example_notebook_is_what_it_prints_today(
+    executed: nbformat.NotebookNode,
+) -> None:
+    """The committed outputs are not stale: re-run scripts/execute_notebook.py when this fails."""
+    saved = nbformat.read(NOTEBOOK, as_version=4)
+    assert [c.source for c in saved.cells] == [c.source for c in executed.cells]
+    assert _text_outputs(saved) == _text_outputs(executed)
 
 
 @pytest.mark.slow
 def test_example_notebook_shows_the_sliders(executed: nbformat.NotebookNode) -> None:
     (widget,) = [o for o in _cell(executed, "explorer = ").outputs if "data" in o]
-    assert "application/vnd.jupyter.widget-view+json" in widget.data
+    assert WIDGET in widget.data
     assert widget.data["text/plain"].startswith("Explorer(")
     exported = json.loads(_outputs(_cell(executed, "# The controls are ordinary")))
     (edit,) = exported["edits"]

@@ -6,14 +6,18 @@ exports, so the sliders cannot drift from what the exported code would do.
 
 from __future__ import annotations
 
+import base64
+import importlib.util
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import ctxviz
-from ctxviz.notebook import plotly_html_fallback
+import ctxviz.figures
+from ctxviz.notebook import IMAGE_WIDTH_PX, plotly_fallback, static_bundle
 
 pytest.importorskip("ipywidgets")
 
@@ -51,7 +55,8 @@ def test_explore_is_public_and_shows_two_tabs(tool_loop: Any) -> None:
     assert tool_loop.children == (tool_loop.editing.widget, tool_loop.compaction.widget)
     bundle = tool_loop.editing.output.outputs[0]["data"]
     assert bundle[PLOTLY]["data"]
-    assert "cdn.plot.ly" in bundle["text/html"]  # the HTML fallback of a saved notebook
+    assert "cdn.plot.ly" in bundle["text/html"]  # a saved notebook with widget state shows it
+    assert "image/png" not in bundle  # a slider never waits for an image
     json.dumps(tool_loop.editing.output.outputs)  # what goes to the front end is JSON
 
 
@@ -184,18 +189,61 @@ def test_a_policy_the_api_rejects_is_reported_not_raised(
     assert editing.sim is last_sim and editing.output.outputs == last_outputs
 
 
-def test_html_fallback_only_where_plotly_chose_its_jupyter_default(
+def test_static_fallback_only_where_plotly_chose_its_jupyter_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import plotly.io as pio
 
     monkeypatch.delenv("PLOTLY_RENDERER", raising=False)
     monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")
-    assert plotly_html_fallback() == "plotly_mimetype+notebook_connected"
-    assert plotly_html_fallback() is None  # once is enough
+    assert plotly_fallback() == "plotly_mimetype+ctxviz_static"
+    assert plotly_fallback() is None  # once is enough
     monkeypatch.setattr(pio.renderers, "default", "browser")
-    assert plotly_html_fallback() is None  # a script or a terminal: not a notebook
+    assert plotly_fallback() is None  # a script or a terminal: not a notebook
     assert pio.renderers.default == "browser"
     monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")
     monkeypatch.setenv("PLOTLY_RENDERER", "plotly_mimetype")
-    assert plotly_html_fallback() is None  # the user's choice stands
+    assert plotly_fallback() is None  # the user's choice stands
+
+
+def _png_width(b64: str) -> int:
+    """The width in the header of a base64 PNG (and that it is a PNG at all)."""
+    data = base64.b64decode(b64)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big")
+
+
+def _static_images() -> bool:
+    return importlib.util.find_spec("kaleido") is not None and shutil.which("chromium") is not None
+
+
+@pytest.mark.slow
+def test_a_saved_figure_is_a_png_where_kaleido_finds_a_browser() -> None:
+    if not _static_images():
+        pytest.skip("kaleido or chromium missing: no PNG can be made here")
+    fig = ctxviz.figures.timeline(ctxviz.simulate(ctxviz.load(TOOL_LOOP)))
+    bundle = static_bundle(fig.to_dict())
+    # only the PNG: readers show HTML before an image, and GitHub's HTML would be blank
+    assert set(bundle) == {"image/png"}
+    assert _png_width(bundle["image/png"]) == IMAGE_WIDTH_PX
+
+
+def test_a_saved_figure_is_html_where_no_browser_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from choreographer.browsers.chromium import Chromium
+
+    monkeypatch.setattr(Chromium, "find_browser", classmethod(lambda cls, **kw: None))
+    fig = ctxviz.figures.timeline(ctxviz.simulate(ctxviz.load(TOOL_LOOP)))
+    bundle = static_bundle(fig.to_dict())
+    assert "image/png" not in bundle
+    assert "cdn.plot.ly" in bundle["text/html"] and "Plotly.newPlot" in bundle["text/html"]
+
+
+@pytest.mark.slow
+def test_the_explorer_shows_a_png_of_its_figure_where_widgets_are_not_drawn(
+    tool_loop: Any,
+) -> None:
+    if not _static_images():
+        pytest.skip("kaleido or chromium missing: no PNG can be made here")
+    bundle = tool_loop._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert _png_width(bundle["image/png"]) == IMAGE_WIDTH_PX

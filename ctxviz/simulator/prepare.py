@@ -284,7 +284,10 @@ def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
         1
         for m in ctx.conv.messages
         for b in m.content
-        for i in (b.content if isinstance(b, ToolResultBlock) else (b,))
+        # a tool result's content is text or blocks: never iterate its text (one step a character)
+        for i in (
+            b.content if isinstance(b, ToolResultBlock) and isinstance(b.content, tuple) else (b,)
+        )
         if isinstance(i, ImageBlock) and not image_size_known(i)
     )
     if unsized:
