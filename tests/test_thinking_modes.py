@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import _sim_builders as builders
 import numpy as np
 import pytest
 
@@ -146,3 +147,16 @@ def test_display_defaults() -> None:
         assert table.get(model_id).thinking_display_default == "omitted"
     for model_id in ("claude-opus-4-6", "claude-sonnet-4-6", "claude-sonnet-5-5"):
         assert table.get(model_id).thinking_display_default == "summarized"
+
+
+def test_clear_thinking_is_accepted_on_a_model_that_always_thinks() -> None:
+    """A transcript without thinking blocks replayed on Opus 5.5 (adaptive, always on): the
+    API takes clear_thinking_20251015 there; on Opus 4.6 it would reject it."""
+    conv = builders.conversation(
+        [builders.user("hello"), builders.assistant("hi"), builders.user("again")]
+    )
+    edits = {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+    sim = ctxviz.simulate(conv, model="claude-opus-5-5", context_management=edits)
+    assert len(sim.requests) == 2
+    with pytest.raises(ValueError, match="needs extended thinking"):
+        ctxviz.simulate(conv, model="claude-opus-4-6", context_management=edits)

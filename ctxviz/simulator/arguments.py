@@ -20,6 +20,7 @@ from ctxviz.policies import (
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
+from ctxviz.policies.thinking import thinking_on
 from ctxviz.settings import SimulationSettings
 from ctxviz.snippets import validate_compaction_control
 
@@ -65,7 +66,7 @@ def arguments(
     if context_management is not None:
         edits, found = parse_edits(context_management, main_info)
         warnings.extend(found)
-        if edits.clear_thinking is not None and not conv.thinking_enabled:
+        if edits.clear_thinking is not None and not thinking_on(conv, main_info):
             raise ValueError(
                 "context_management.edits[0]: clear_thinking_20251015 needs extended thinking, "
                 "and this conversation has none (the API rejects the request)"
