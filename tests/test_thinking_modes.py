@@ -160,3 +160,8 @@ def test_clear_thinking_is_accepted_on_a_model_that_always_thinks() -> None:
     assert len(sim.requests) == 2
     with pytest.raises(ValueError, match="needs extended thinking"):
         ctxviz.simulate(conv, model="claude-opus-4-6", context_management=edits)
+
+
+def test_the_replay_says_the_omitted_thinking_is_estimated(opus47_session: Conversation) -> None:
+    sim = ctxviz.simulate(opus47_session)
+    assert any(w.startswith("14 thinking block(s) came back empty") for w in sim.warnings)
