@@ -32,6 +32,7 @@ the background variant, when the block is swapped in (``swap_request``):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -206,3 +207,57 @@ def keep_from(
     if len(inside) < keep_recent_turns:
         return None
     return inside[-keep_recent_turns]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A compaction request sent before request ``request``: it carries messages
+    ``[start, keep_from)`` (with the system prompt and tools); from request ``swap_at`` on, the
+    block stands first in their place, followed by messages ``keep_from`` onwards."""
+
+    request: int
+    start: int
+    keep_from: int
+    swap_at: int
+
+
+def decide(
+    cfg: CompactOnDemand,
+    *,
+    request: int,
+    requests_since: int,
+    start: int,
+    prompt_end: int,
+    turn_starts: Sequence[int],
+    conversation_tokens: int | None,
+    pending: bool,
+) -> Decision | None:
+    """Whether the client sends a compaction request before ``request`` (whose history as sent
+    would be messages ``[start, prompt_end)``), and what it carries. ``turn_starts``: ascending
+    indices of the genuine user messages. None when the policy does not fire, when a background
+    compaction is still pending (the docs: never two at once), or when nothing older than the
+    kept turns is left to summarize.
+
+    A request whose prompt ends with a genuine user message is a turn boundary: the compaction
+    request carries the history before that message, which follows the block. Inside a tool
+    loop, it carries the tool results too (the API refuses a compaction request whose last
+    assistant turn has an unanswered tool call)."""
+    if pending or prompt_end <= start:
+        return None
+    last = prompt_end - 1
+    i = bisect_left(turn_starts, last)
+    opens_turn = i < len(turn_starts) and turn_starts[i] == last
+    if not cfg.fires(
+        request=request,
+        requests_since=requests_since,
+        opens_turn=opens_turn,
+        conversation_tokens=conversation_tokens,
+    ):
+        return None
+    history_end = last if opens_turn else prompt_end
+    kept = keep_from(
+        turn_starts, start=start, end=history_end, keep_recent_turns=cfg.keep_recent_turns
+    )
+    if kept is None or kept <= start:
+        return None
+    return Decision(request=request, start=start, keep_from=kept, swap_at=cfg.swap_request(request))

@@ -109,3 +109,42 @@ def test_from_api_rejects_what_the_api_rejects(given: dict[str, object], message
 def test_bad_config_is_named(kw: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         cod.CompactOnDemand(**kw)  # type: ignore[arg-type]
+
+
+def _decide(cfg: cod.CompactOnDemand, **kw: object) -> cod.Decision | None:
+    # turns open at messages 0, 4, 8, 12
+    args: dict[str, object] = {
+        "request": 6,
+        "requests_since": 6,
+        "start": 0,
+        "prompt_end": 13,
+        "turn_starts": (0, 4, 8, 12),
+        "conversation_tokens": 5_000,
+        "pending": False,
+    }
+    args.update(kw)
+    return cod.decide(cfg, **args)  # type: ignore[arg-type]
+
+
+def test_decide_at_a_turn_boundary_leaves_the_new_user_message_after_the_block() -> None:
+    got = _decide(cod.CompactOnDemand(at_user_turns=True))
+    assert got == cod.Decision(request=6, start=0, keep_from=12, swap_at=6)
+
+
+def test_decide_inside_a_tool_loop_carries_the_tool_results() -> None:
+    got = _decide(cod.CompactOnDemand(every_requests=2), prompt_end=11)
+    assert got is not None and got.keep_from == 11
+
+
+def test_decide_keeps_recent_turns_before_the_new_message() -> None:
+    got = _decide(cod.CompactOnDemand(every_requests=2, keep_recent_turns=2))
+    assert got is not None and (got.start, got.keep_from) == (0, 4)
+
+
+def test_decide_skips_when_pending_or_when_nothing_older_is_left() -> None:
+    cfg = cod.CompactOnDemand(every_requests=2, keep_recent_turns=2, background=True)
+    assert _decide(cfg, pending=True) is None
+    assert _decide(cfg, start=4) is None  # only turn 8 before the new message: 2 cannot be kept
+    got = _decide(cfg)
+    assert got is not None and got.swap_at == 7
+    assert _decide(cod.CompactOnDemand(at_prompt_tokens=10_000)) is None
