@@ -43,6 +43,9 @@ class Prompt(NamedTuple):
     """Real tokens of that summary (not scaled)."""
     extra_estimate: int = 0
     """Estimated tokens of a recorded server compaction summary heading the prompt."""
+    thinking_from: int = 0
+    """Thinking of messages before this index is not in the prompt either (preserved thinking
+    dropped after a client-side rewrite, ``ctxviz.policies.preserved_thinking``; 0: none)."""
 
 
 def event(
