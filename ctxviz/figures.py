@@ -483,7 +483,7 @@ _RESTATES_COUNTS: Final = re.compile(
     r"Request [0-9,]+: (?:[0-9,]+ tool use\(s\)|thinking of [0-9,]+ earlier turn\(s\)) cleared, "
     r"[0-9,]+ tokens saved\."
 )
-"""A clearing's detail as the simulator writes it (``simulator.loop._edit_detail``): it only
+"""A clearing's detail as its policy writes it (``ctxviz.policies.step.Cleared.detail``): it only
 restates the request and counts the hover already shows, and with hundreds of clearings per chart
 it would be most of the bytes sent per slider move. Any other detail is shown."""
 

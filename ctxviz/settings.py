@@ -10,6 +10,7 @@ from ctxviz.estimates import TokenCounter
 from ctxviz.policies import claude_code, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.edits import NO_EDITS, Edits
+from ctxviz.policies.step import ClientPolicy
 
 __all__ = ["SimulationSettings"]
 
@@ -35,6 +36,13 @@ class SimulationSettings:
     prompt_caching: bool | None = None
     counter: TokenCounter | None = None
     message_frame_tokens: int | None = None
+
+    @property
+    def client_policies(self) -> tuple[ClientPolicy, ...]:
+        """The client-side policies before each request, in the order they act."""
+        return tuple(
+            p for p in (self.claude_code_autocompact, self.rolling_window) if p is not None
+        )
 
     @property
     def what_if(self) -> bool:

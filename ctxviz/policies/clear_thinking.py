@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctxviz.policies.step import At, Cleared, Prompt, Replay
 from ctxviz.policies.thinking import PRESERVE_ALL, ThinkingKeep
 
 TYPE: Final = "clear_thinking_20251015"
@@ -26,6 +27,26 @@ class ClearThinking:
     """A validated ``clear_thinking_20251015`` edit."""
 
     keep: ThinkingKeep
+
+    def apply(self, p: Prompt, tokens: int, at: At, replay: Replay) -> Cleared | None:
+        """The edit on prompt ``p`` of ``tokens`` tokens (as the edits before it left it)."""
+        kept_from = self.keep.kept_from_turn(at.turn)
+        if kept_from <= p.kept_from_turn:
+            return None  # it keeps at least what the prompt holds
+        q = p._replace(kept_from_turn=kept_from)
+        turns = replay.thinking_turns_stripped(q)
+        if p.kept_from_turn > 0:
+            turns -= replay.thinking_turns_stripped(p)
+        if turns <= 0:
+            return None
+        after = at.size(q)
+        return Cleared(
+            prompt=q,
+            tokens=after,
+            report=report(cleared_thinking_turns=turns, cleared_input_tokens=tokens - after),
+            detail=f"Request {at.request}: thinking of {turns} earlier turn(s) cleared, "
+            f"{tokens - after:,} tokens saved.",
+        )
 
 
 def from_api(edit: Mapping[str, Any]) -> ClearThinking:

@@ -22,9 +22,12 @@ Rules as replayed (docs/semantics.md#clear_tool_uses), decided here:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+
+from ctxviz.policies.step import At, Cleared, Prompt, Replay
 
 TYPE: Final = "clear_tool_uses_20250919"
 PLACEHOLDER: Final = "[Tool result cleared to save context]"
@@ -66,6 +69,28 @@ class ClearToolUses:
             return False
         return self.clear_at_least_tokens is None or cleared_input_tokens >= (
             self.clear_at_least_tokens
+        )
+
+    def apply(self, p: Prompt, tokens: int, at: At, replay: Replay) -> Cleared | None:
+        """The edit on prompt ``p`` of ``tokens`` tokens (as the edits before it left it)."""
+        uses = replay.tool_use_messages()
+        lo, hi_all = bisect_left(uses, p.start), bisect_left(uses, p.end)
+        if not self.triggered(prompt_tokens=tokens, tool_uses=hi_all - lo):
+            return None
+        hi = lo + self.clearable_count(hi_all - lo)
+        count = replay.clearable_tool_uses(lo, hi)
+        if count <= 0:
+            return None
+        q = p._replace(clear_lo=lo, clear_hi=hi)
+        after = at.size(q)
+        if not self.worth_clearing(tokens - after):
+            return None
+        return Cleared(
+            prompt=q,
+            tokens=after,
+            report=report(cleared_tool_uses=count, cleared_input_tokens=tokens - after),
+            detail=f"Request {at.request}: {count} tool use(s) cleared, {tokens - after:,} "
+            "tokens saved.",
         )
 
 

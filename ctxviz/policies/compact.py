@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctxviz.policies.step import At, Fired, event
+
 TYPE: Final = "compact_20260112"
 DEFAULT_TRIGGER_TOKENS: Final = 150_000
 MIN_TRIGGER_TOKENS: Final = 50_000
@@ -50,4 +52,33 @@ def from_api(edit: Mapping[str, Any]) -> Compact:
         trigger_tokens=int(trigger["value"]),
         instructions=edit.get("instructions"),
         pause_after_compaction=bool(edit.get("pause_after_compaction", False)),
+    )
+
+
+def step(config: Compact | None, *, on_demand: bool, tokens: int, at: At) -> Fired | None:
+    """Judged last, on the cleared prompt of ``tokens`` tokens: compacts inside this request when
+    it crosses the trigger or when compaction was asked for here (``on_demand``)."""
+    fires = config is not None and config.fires(tokens)
+    if not (fires or on_demand):
+        return None
+    trigger = (config or Compact()).trigger_tokens
+    summarized = at.summary()
+    after = at.size(summarized)
+    how = f"crossed the {trigger:,}-token trigger" if fires else "was compacted on demand"
+    return Fired(
+        prompt=summarized,
+        event=event(
+            at.row,
+            at.request,
+            TYPE,
+            f"Request {at.request}: the prompt ({tokens:,} tokens) {how}; a compaction iteration "
+            f"wrote a {at.summary_tokens:,}-token summary and the model continued on a "
+            f"{after:,}-token prompt.",
+            tokens_before=tokens,
+            tokens_after=after,
+            summary_tokens=at.summary_tokens,
+            trigger=str(trigger) if fires else "on_demand",
+        ),
+        compaction_input_tokens=tokens,
+        compaction_output_tokens=at.summary_tokens,
     )

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
+from ctxviz.policies.step import At, Fired, event
+
 TYPE: Final = "compaction_control"
 DEFAULT_THRESHOLD_TOKENS: Final = 100_000
 
@@ -49,6 +51,39 @@ class CompactionControl:
     def fires(self, total_tokens: int) -> bool:
         """Whether the SDK compacts after this response."""
         return self.enabled and total_tokens >= self.context_token_threshold
+
+    def after_response(
+        self, tokens: int, at: At, *, server_tool_excess_tokens: int
+    ) -> tuple[int, Fired | None]:
+        """After the response to a prompt of ``tokens`` tokens: the SDK's total, and the
+        compaction when it reaches the threshold (the response is discarded and re-issued on the
+        summary)."""
+        total = self.total(
+            prompt_tokens=tokens,
+            output_tokens=at.output_tokens,
+            server_tool_excess_tokens=server_tool_excess_tokens,
+        )
+        if not self.fires(total):
+            return total, None
+        again = at.summary()
+        return total, Fired(
+            prompt=again,
+            event=event(
+                at.row,
+                at.request,
+                TYPE,
+                f"After request {at.request}: input + cache writes + cache reads + output = "
+                f"{total:,} tokens reached the threshold of {self.context_token_threshold:,}; the "
+                f"response is discarded (its tool calls never ran), a {at.summary_tokens:,}-token "
+                "summary becomes the history, and the model re-issues the response.",
+                tokens_before=total,
+                tokens_after=at.size(again),
+                summary_tokens=at.summary_tokens,
+                trigger=str(self.context_token_threshold),
+            ),
+            compaction_input_tokens=tokens,
+            compaction_output_tokens=at.summary_tokens,
+        )
 
 
 def from_sdk(cc: Mapping[str, Any], *, totals: Totals = "sdk") -> CompactionControl:

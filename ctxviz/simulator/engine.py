@@ -143,7 +143,7 @@ class Engine:
             t = turns[thinking_msgs]
             opens_think[thinking_msgs[np.diff(t, prepend=-1) > 0]] = 1
         self.cum_think_turns = _cumsum(opens_think)
-        self.turn_starts = np.flatnonzero(ct.message_opens_turn).tolist()
+        self.turn_starts: list[int] = np.flatnonzero(ct.message_opens_turn).tolist()
         # the system prompt and tools in front of a prompt, by its first message
         self.fixed_arr = ct.prefix_system_tokens + ct.prefix_tools_tokens
         self.fixed: list[int] = self.fixed_arr.tolist()
@@ -156,7 +156,7 @@ class Engine:
         tokens = self.block_tokens_effective
         names = ct.tool_use_name
         n = len(names)
-        self.use_msg = ct.tool_use_message.tolist()
+        self.use_msg: list[int] = ct.tool_use_message.tolist()
         self.use_block = ct.tool_use_block.tolist()
         self.use_name = names
         self.res_block = ct.tool_result_block.tolist()

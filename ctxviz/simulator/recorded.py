@@ -14,7 +14,6 @@ from ctxviz.estimates import (
     KIND_THINKING,
 )
 from ctxviz.model import (
-    Conversation,
     Request,
 )
 
@@ -64,25 +63,6 @@ def server_tool_excess(ctx: Context, req: Request, j: int) -> int:
     if usage is not None and usage.server_tool_use and any(usage.server_tool_use.values()):
         return max(0, round(ctx.residual(j)))
     return 0
-
-
-def preserved_originals(conv: Conversation) -> dict[int, int]:
-    """Per recorded compaction request, where its ``preservedSegment`` starts in the history
-    before the summary: a what-if compaction of another summary size at that request keeps the
-    messages from there on (the summary and the copies after it are undone). The loader places
-    the copies after the summary; the originals are the same records, met earlier in the chain.
-    """
-    out: dict[int, int] = {}
-    for c in conv.compactions:
-        if c.kind != "claude_code" or c.preserved_messages is None:
-            continue
-        first = conv.messages[c.preserved_messages[0]]
-        for k in range(min(c.summary_message, len(conv.messages)) - 1, -1, -1):
-            m = conv.messages[k]
-            if m.source == first.source and m == first:
-                out[c.request] = k
-                break
-    return out
 
 
 _REDACTED_NOTE: Final = (
