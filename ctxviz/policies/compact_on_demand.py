@@ -37,6 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ctxviz.policies.step import At, Fired, Prompt, Replay, event
+
 TYPE: Final = "summarize"
 """``compaction.type``: the only type."""
 BETA: Final = "compact-2026-09-04"
@@ -109,6 +111,10 @@ class CompactOnDemand:
             and conversation_tokens is not None
             and conversation_tokens > self.at_prompt_tokens
         )
+
+    def bind(self, replay: Replay) -> Step:
+        """The client's loop over one replay (a ``ctxviz.policies.step.ClientPolicy``)."""
+        return Step(self, replay)
 
     def swap_request(self, sent_before: int) -> int:
         """The request that first sends the block, when the compaction request was sent before
@@ -261,3 +267,123 @@ def decide(
     if kept is None or kept <= start:
         return None
     return Decision(request=request, start=start, keep_from=kept, swap_at=cfg.swap_request(request))
+
+
+class Step:
+    """Compaction on demand over one replay: before each request, the client may send a
+    compaction request (billed on that request's row, like a compaction iteration) and put the
+    block in front, at once or ``swap_after_requests`` later in the background.
+
+    Where the cut is, the cache restarts: the prompt after the swap shares nothing with the one
+    before but the system prompt and tools. The thinking in kept turns stays valid on models with
+    preserved thinking (the API wrote the summary)."""
+
+    __slots__ = ("config", "pending", "replay", "since")
+
+    def __init__(self, config: CompactOnDemand, replay: Replay) -> None:
+        self.config = config
+        self.replay = replay
+        self.since = 0
+        """Requests sent since the start or the last compaction request."""
+        self.pending: Decision | None = None
+        """A background compaction request whose block has not been swapped in yet."""
+
+    def before_sending(self, client: Prompt, at: At) -> Fired | None:
+        """Swap in a block that arrived, or send a compaction request when the policy says so."""
+        if self.pending is not None and at.request >= self.pending.swap_at:
+            swapped = self._swap(self.pending, client, at)
+            self.pending = None
+            self.since += 1
+            return swapped
+        previous = at.previous
+        decision = decide(
+            self.config,
+            request=at.request,
+            requests_since=self.since,
+            start=client.start,
+            prompt_end=at.end,
+            turn_starts=self.replay.turn_starts(),
+            conversation_tokens=(
+                None if previous is None else previous.input_tokens + previous.output_tokens
+            ),
+            pending=self.pending is not None,
+        )
+        if decision is None:
+            self.since += 1
+            return None
+        self.since = 1
+        sent = client._replace(end=decision.keep_from)
+        read, before = at.size(sent), at.size(client)
+        if decision.swap_at > at.request:
+            self.pending = decision
+            return Fired(
+                prompt=client,
+                event=event(
+                    at.row,
+                    at.request,
+                    EVENT,
+                    f"Before request {at.request}: a compaction request ({read:,} tokens, "
+                    f"messages #{decision.start}-#{decision.keep_from - 1}) runs in the "
+                    f"background; the conversation continues on its full history until its "
+                    f"{at.summary_tokens:,}-token block is swapped in at request "
+                    f"{decision.swap_at}.",
+                    tokens_before=before,
+                    tokens_after=before,
+                    summary_tokens=at.summary_tokens,
+                    trigger="background",
+                ),
+                compaction_input_tokens=read,
+                compaction_output_tokens=at.summary_tokens,
+            )
+        after_prompt = at.summary(first_kept=decision.keep_from, kept_from_turn=client[2])
+        after = at.size(after_prompt)
+        kept = (
+            f", then the messages from #{decision.keep_from} on, verbatim"
+            if decision.keep_from < at.end
+            else ""
+        )
+        return Fired(
+            prompt=after_prompt,
+            event=event(
+                at.row,
+                at.request,
+                EVENT,
+                f"Before request {at.request}: a compaction request read {read:,} tokens "
+                f"(messages #{decision.start}-#{decision.keep_from - 1}) and wrote a "
+                f"{at.summary_tokens:,}-token block; the request sends the block first{kept} "
+                f"({after:,} tokens instead of {before:,}).",
+                tokens_before=before,
+                tokens_after=after,
+                summary_tokens=at.summary_tokens,
+                trigger="on_demand",
+            ),
+            compaction_input_tokens=read,
+            compaction_output_tokens=at.summary_tokens,
+            keeps_thinking_valid=True,
+        )
+
+    def _swap(self, decision: Decision, client: Prompt, at: At) -> Fired | None:
+        """The block of a background compaction request replaces exactly the messages it
+        carried; what the history gained since stays after it. None when the history changed in
+        front meanwhile (another policy cut it): the block no longer fits and is discarded."""
+        if client.start != decision.start or not decision.keep_from <= at.end:
+            return None
+        after_prompt = at.summary(first_kept=decision.keep_from, kept_from_turn=client[2])
+        before, after = at.size(client), at.size(after_prompt)
+        return Fired(
+            prompt=after_prompt,
+            event=event(
+                at.row,
+                at.request,
+                EVENT,
+                f"Request {at.request}: the block of the compaction request sent before request "
+                f"{decision.request} arrived and replaces messages #{decision.start}-"
+                f"#{decision.keep_from - 1}; the {at.request - decision.request} request(s) "
+                f"since ran on the full history ({after:,} tokens instead of {before:,}).",
+                tokens_before=before,
+                tokens_after=after,
+                summary_tokens=at.summary_tokens,
+                trigger="swap",
+            ),
+            keeps_thinking_valid=True,
+        )

@@ -204,6 +204,10 @@ class Fired:
     """A summary call billed on this request: what it read ..."""
     compaction_output_tokens: int = 0
     """... and what it wrote."""
+    keeps_thinking_valid: bool = False
+    """The API wrote the summary (compaction on demand): thinking kept after it stays valid on
+    models with preserved thinking. Any other client-side rewrite invalidates the thinking it
+    keeps (``ctxviz.policies.preserved_thinking``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
