@@ -81,6 +81,12 @@ def test_server_side_edits_and_on_demand_compaction_keep_thinking_valid(
     )
     assert _of(on_demand, "compaction_on_demand")
     assert not _of(on_demand, pt.DROPPED_TYPE, pt.REJECTED_TYPE)
+    background = ctxviz.simulate(
+        session,
+        model="claude-fable-5-1",
+        compaction=CompactOnDemand(at_prompt_tokens=50_000, keep_recent_turns=1, background=True),
+    )
+    assert background.events["trigger"].tolist() == ["background", "swap"]
 
 
 def test_a_model_that_cannot_read_the_earlier_thinking_drops_it(session: Conversation) -> None:

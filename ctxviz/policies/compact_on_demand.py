@@ -334,6 +334,7 @@ class Step:
                 ),
                 compaction_input_tokens=read,
                 compaction_output_tokens=at.summary_tokens,
+                keeps_thinking_valid=True,
             )
         after_prompt = at.summary(first_kept=decision.keep_from, kept_from_turn=client[2])
         after = at.size(after_prompt)
