@@ -46,6 +46,8 @@ def test_a_rolling_window_invalidates_the_thinking_it_keeps(session: Conversatio
     # without the check the same replay keeps more thinking
     kept = ctxviz.simulate(session, model="claude-opus-5", rolling_window=60_000)
     assert not _of(kept, pt.DROPPED_TYPE, pt.REJECTED_TYPE)
+    carried = kept.requests.set_index("recorded_request")["thinking_carried_tokens"]
+    assert rows.loc[13, "thinking_carried_tokens"] < carried.loc[13] - 1_000
 
 
 def test_reject_reports_the_400_and_goes_on_as_resent_with_drop(session: Conversation) -> None:

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ctxviz.model import (
-    Conversation,
-    Request,
-)
-from ctxviz.settings import SimulationSettings
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.model import Conversation, Request
 from ctxviz.models import ModelInfo
 from ctxviz.policies.step import Prompt
+from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.blocks import block_chars
 from ctxviz.simulator.engine import Engine
 

@@ -4,28 +4,15 @@ lookups."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ctxviz.categories import CATEGORIES
-from ctxviz.estimates import (
-    KIND_REDACTED_THINKING,
-    KIND_THINKING,
-    ConversationTokens,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import KIND_REDACTED_THINKING, KIND_THINKING, ConversationTokens
+from ctxviz.model import Conversation
 from ctxviz.models import ModelInfo, ModelTable
-from ctxviz.policies import (
-    clear_tool_uses,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.policies import clear_tool_uses
 from ctxviz.policies.step import Prompt
 
 

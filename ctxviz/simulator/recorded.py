@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import itemgetter
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
-from ctxviz.estimates import (
-    KIND_REDACTED_THINKING,
-    KIND_THINKING,
-)
-from ctxviz.model import (
-    Request,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.estimates import KIND_REDACTED_THINKING, KIND_THINKING
+from ctxviz.model import Request
 from ctxviz.simulator.context import Context
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ctxviz.estimates import (
-    TokenCounter,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import TokenCounter
+from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.compact_on_demand import CompactOnDemand
-
-if TYPE_CHECKING:
-    pass
-
 from ctxviz.simulator.arguments import arguments
 from ctxviz.simulator.assemble import assemble
 from ctxviz.simulator.prepare import prepare
