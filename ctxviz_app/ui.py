@@ -1408,6 +1408,7 @@ def exports(
                 thinking=app.thinking_param,
                 table=model_table(),
                 compaction=scenario.compaction_config,
+                thinking_prefix_mismatch=scenario.thinking_prefix_mismatch,
             )
         except ValueError as err:
             st.info(f"No SDK call for this policy: {md(err)}")

@@ -926,3 +926,20 @@ def test_compaction_cannot_be_combined_with_context_management() -> None:
 def test_compaction_loop_warns_on_an_unsupported_model() -> None:
     code = python_sdk_call("claude-haiku-4-5", compaction=cod.CompactOnDemand(every_requests=3))
     assert "# Warning: compaction on demand is not listed as supported" in code
+
+
+def test_prefix_mismatch_goes_in_thinking_block_binding(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = python_sdk_call("claude-fable-5-1", thinking_prefix_mismatch="drop")
+    _, kwargs = run(code, monkeypatch)
+    assert kwargs["thinking"] == {
+        "type": "adaptive",
+        "block_binding": {"prefix_mismatch_behavior": "drop_block"},
+    }
+    assert kwargs["betas"] == ["thinking-binding-controls-2026-08-01"]
+    loop = python_sdk_call(
+        "claude-fable-5-1",
+        compaction=cod.CompactOnDemand(every_requests=3),
+        thinking_prefix_mismatch="reject",
+    )
+    assert '"prefix_mismatch_behavior": "error"' in loop
+    assert 'BETAS = ["compact-2026-09-04", "thinking-binding-controls-2026-08-01"]' in loop
