@@ -44,7 +44,9 @@ TYPE: Final = "summarize"
 BETA: Final = "compact-2026-09-04"
 """Beta header of the compaction request and of every request that carries its block."""
 EVENT: Final = "compaction_on_demand"
-"""The event's type in ``Simulation.events``."""
+"""The event of a block put in front of the history (at once, or swapped in later)."""
+SENT_EVENT: Final = "compaction_on_demand_sent"
+"""The event of a background compaction request sent (the history is not replaced yet)."""
 MAX_INSTRUCTIONS_CHARS: Final = 16_384
 """The API's limit on ``compaction.instructions``."""
 DEFAULT_SWAP_AFTER_REQUESTS: Final = 1
@@ -321,7 +323,7 @@ class Step:
                 event=event(
                     at.row,
                     at.request,
-                    EVENT,
+                    SENT_EVENT,
                     f"Before request {at.request}: a compaction request ({read:,} tokens, "
                     f"messages #{decision.start}-#{decision.keep_from - 1}) runs in the "
                     f"background; the conversation continues on its full history until its "

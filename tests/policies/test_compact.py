@@ -252,3 +252,15 @@ def test_on_demand_from_a_mapping_and_unsupported_model_warning() -> None:
         run(long_conversation(), compaction={"keep_recent_turns": 1})
     with pytest.raises(ValueError, match="unknown field"):
         run(long_conversation(), compaction={"every": 1})
+
+
+def test_on_demand_counts_once_in_the_compare_table() -> None:
+    from ctxviz import figures
+
+    table = figures.compare_table(
+        {
+            "bg": on_demand(at_prompt_tokens=20_000, background=True),
+            "now": on_demand(every_requests=2),
+        }
+    )
+    assert table["compactions"].tolist() == [1, 1]
