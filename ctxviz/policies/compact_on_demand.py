@@ -12,11 +12,18 @@ The API has no trigger: the client's loop decides when. This module holds that d
 (``CompactOnDemand.fires``), which turns stay verbatim after the summary (``keep_from``) and, for
 the background variant, when the block is swapped in (``swap_request``):
 
-- **when**: before chosen requests (``at_requests``, what ``simulate(compact_at=...)`` takes),
-  every N requests since the last compaction (``every_requests``), before each request that opens
-  a user turn (``at_user_turns``), or when the conversation reaches X tokens
-  (``at_prompt_tokens``): as in the documented loop, the previous request's prompt plus its
-  output (what the next request sends again) ``>`` X.
+- **when**: before chosen requests (``at_requests``; ``simulate(compact_at=...)`` is the older
+  form that summarizes a chosen request's whole prompt inside it), every N requests since the
+  last compaction (``every_requests``), before each request that opens a user turn
+  (``at_user_turns``), or when the conversation reaches X tokens (``at_prompt_tokens``): as in
+  the documented loop, the previous request's prompt plus its output (what the next request
+  sends again) ``>`` X. A compaction before a request that opens a turn carries the history
+  before its new user message, which follows the block; inside a tool loop it carries the tool
+  results too (the API refuses an unanswered tool call).
+- **cost and cache**: the compaction request is billed on the row of the request it precedes
+  (``compaction_input_tokens``: the history it carried; ``compaction_output_tokens``: the
+  summary), like a compaction iteration; after the block the prompt shares only the system
+  prompt and tools with the one before, so the rest is a cache miss.
 - **keep recent turns**: no API parameter; the client leaves the last K turns out of the
   compaction request and sends them after the block, word for word. The cut falls between a reply
   and the next genuine user message, so no tool call is left open and the kept thinking stays
@@ -176,11 +183,6 @@ def _problems(c: CompactOnDemand) -> list[str]:
 
 def _is_count(value: object, *, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def from_compact_at(requests: Sequence[int]) -> CompactOnDemand:
-    """``simulate(compact_at=...)``: compaction on demand before the requests given."""
-    return CompactOnDemand(at_requests=tuple(sorted(set(requests))))
 
 
 def from_api(compaction: Mapping[str, Any], **when: Any) -> CompactOnDemand:

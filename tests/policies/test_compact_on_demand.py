@@ -19,9 +19,8 @@ def _fires(cfg: cod.CompactOnDemand, **kw: object) -> bool:
     return cfg.fires(**args)  # type: ignore[arg-type]
 
 
-def test_chosen_requests_subsume_compact_at() -> None:
-    cfg = cod.from_compact_at([7, 3, 7])
-    assert cfg.at_requests == (3, 7)
+def test_chosen_requests() -> None:
+    cfg = cod.CompactOnDemand(at_requests=(3, 7))
     assert _fires(cfg, request=3) and _fires(cfg, request=7)
     assert not _fires(cfg, request=4)
     assert cfg.to_api() == {"type": "summarize"}
