@@ -27,6 +27,7 @@ value and URL parameter in the browser, so the sync is done by hand.)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -179,6 +180,12 @@ PAGES: Final[tuple[PageInfo, ...]] = (
         what="one request's prompt as the model saw it",
     ),
     PageInfo(
+        path="pages/9_Fleet.py",
+        label="Fleet",
+        icon=":material/table_view:",
+        what="every session of a folder or zip: table, charts, policy sweep",
+    ),
+    PageInfo(
         path="pages/8_Formats_and_help.py",
         label="Formats & help",
         icon=":material/help:",
@@ -243,6 +250,8 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
 )
 _UPLOAD_STATE: Final = "_ctxviz_upload"
 _LINK_WITHOUT_FILE: Final = "_ctxviz_link_without_file"
+_OPEN_OVERVIEW: Final = "_ctxviz_open_overview"
+"""Set by :func:`open_transcript`: the next run goes to the Overview page."""
 
 
 # ---- markdown safety ---------------------------------------------------------------------------
@@ -870,6 +879,18 @@ def _on_upload(key: str = "upload") -> None:
     st.session_state.pop(_LINK_WITHOUT_FILE, None)
 
 
+def open_transcript(read: Callable[[], tuple[str, bytes]]) -> None:
+    """A button's ``on_click``: make the transcript ``read()`` returns (file name, bytes) this
+    session's upload, and show it on the Overview page in the run that follows. (A callback runs
+    before the sidebar's selector is drawn: only there may its value change.)"""
+    name, data = read()
+    st.session_state[_UPLOAD_STATE] = (name, hashlib.sha256(data).hexdigest(), data)
+    st.session_state["source"] = UPLOAD
+    st.session_state.pop(_LINK_WITHOUT_FILE, None)
+    st.session_state.pop("agent", None)  # the main chain of the new transcript
+    st.session_state[_OPEN_OVERVIEW] = True
+
+
 def _link_without_file() -> None:
     """A shared link made with an uploaded file opens where that file is not: say so (the
     bundled sample is shown meanwhile) and offer the upload, until a file or a sample is chosen."""
@@ -1125,6 +1146,9 @@ def run_page(
     favicon = "📈" if icon.startswith(":material/") else icon
     st.set_page_config(page_title=f"{title} · ctxviz", page_icon=favicon, layout="wide")
     _keep_state()
+    if st.session_state.pop(_OPEN_OVERVIEW, False):
+        with contextlib.suppress(StreamlitPageNotFoundError):  # a page run alone (AppTest)
+            st.switch_page("app.py")
     st.title(title)
     if intro:
         st.caption(intro)
