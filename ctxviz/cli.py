@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import ctxviz
-from ctxviz.policies import claude_code
+from ctxviz.policies import claude_code, clear_thinking, clear_tool_uses, compact
+from ctxviz.policies import compaction_control as sdk_compaction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ctxviz.model import Conversation
     from ctxviz.models import ModelTable
     from ctxviz.notebook import SimulationSummary
+    from ctxviz.policies.edits import EditParam
     from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
@@ -593,39 +595,30 @@ def context_management_from(args: argparse.Namespace) -> dict[str, Any] | None:
         return dict(given)
     if not used:
         return None
-    edits: list[dict[str, Any]] = []
+    edits: list[EditParam] = []
     if args.clear_thinking is not None:
-        edit: dict[str, Any] = {"type": "clear_thinking_20251015"}
-        if args.clear_thinking == "all":
-            edit["keep"] = "all"
-        elif args.clear_thinking:
-            edit["keep"] = {"type": "thinking_turns", "value": int(args.clear_thinking)}
-        edits.append(edit)
+        keep = args.clear_thinking
+        thinking = clear_thinking.ClearThinking(
+            keep_turns="all" if keep == "all" else int(keep) if keep else None
+        )
+        edits.append(thinking.to_api())
     if any(
         v is not None
         for k, v in tool_flags.items()
         if k not in ("--clear-thinking", "--compact-trigger")
     ):
-        edit = {"type": "clear_tool_uses_20250919"}
-        if args.clear_tool_uses_trigger is not None:
-            edit["trigger"] = {"type": "input_tokens", "value": args.clear_tool_uses_trigger}
-        if args.keep is not None:
-            edit["keep"] = {"type": "tool_uses", "value": args.keep}
-        if args.clear_at_least is not None:
-            edit["clear_at_least"] = {"type": "input_tokens", "value": args.clear_at_least}
-        if args.exclude_tools:
-            names = [n.strip() for arg in args.exclude_tools for n in arg.split(",") if n.strip()]
-            edit["exclude_tools"] = names
-        if args.clear_tool_inputs:
-            edit["clear_tool_inputs"] = True
-        edits.append(edit)
-    if args.compact_trigger is not None:
-        edits.append(
-            {
-                "type": "compact_20260112",
-                "trigger": {"type": "input_tokens", "value": args.compact_trigger},
-            }
+        trigger = args.clear_tool_uses_trigger
+        names = [n.strip() for arg in args.exclude_tools or () for n in arg.split(",") if n.strip()]
+        tools = clear_tool_uses.ClearToolUses(
+            trigger=None if trigger is None else clear_tool_uses.Trigger(value=trigger),
+            keep=args.keep,
+            clear_at_least_tokens=args.clear_at_least,
+            exclude_tools=tuple(names),
+            clear_tool_inputs=bool(args.clear_tool_inputs),
         )
+        edits.append(tools.to_api())
+    if args.compact_trigger is not None:
+        edits.append(compact.Compact(trigger=args.compact_trigger).to_api())
     return {"edits": edits}
 
 
@@ -674,15 +667,13 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if cm is not None:
         kwargs["context_management"] = cm
     if args.compaction_threshold is not None:
-        kwargs["compaction_control"] = {
-            "enabled": True,
-            "context_token_threshold": args.compaction_threshold,
-        }
-    autocompact: dict[str, Any] = {}
-    if args.autocompact_pct_override is not None:
-        autocompact[claude_code.PCT_OVERRIDE] = args.autocompact_pct_override
-    if args.auto_compact_window is not None:
-        autocompact[claude_code.WINDOW_SETTING] = args.auto_compact_window
+        config = sdk_compaction.CompactionControl(threshold_tokens=args.compaction_threshold)
+        kwargs["compaction_control"] = config.to_sdk()
+    autocompact = claude_code.to_settings(
+        claude_code.ClaudeCodeAutocompact(
+            pct_override=args.autocompact_pct_override, window_tokens=args.auto_compact_window
+        )
+    )
     if args.claude_code_autocompact or autocompact:
         try:
             claude_code.from_arg(autocompact)
@@ -702,7 +693,7 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "claude_code_autocompact" in kwargs
         or "compaction_control" in kwargs
         or "compaction" in kwargs
-        or any(isinstance(e, Mapping) and e.get("type") == "compact_20260112" for e in edits)
+        or any(isinstance(e, Mapping) and e.get("type") == compact.TYPE for e in edits)
     )
     undo = compacting if args.undo_recorded_compactions is None else args.undo_recorded_compactions
     if undo:

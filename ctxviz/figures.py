@@ -17,6 +17,7 @@ Conventions shared by every figure, so a reader learns them once:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -36,7 +37,9 @@ from ctxviz.categories import CATEGORIES, LABELS, Category
 from ctxviz.models import default_table
 from ctxviz.policies import claude_code, clear_tool_uses, compact, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
-from ctxviz.policies.edits import Edits
+from ctxviz.policies.base import ChartLine
+from ctxviz.policies.edits import NO_EDITS, Edits
+from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.settings import SimulationSettings
 from ctxviz.summary import (
     CLEARING_EVENTS,
@@ -339,124 +342,80 @@ class PolicyLine:
     color: str
 
 
-def _trigger_line(kind: str, tokens: int) -> PolicyLine:
-    return PolicyLine(
-        label=f"{kind} trigger ({tokens:,})",
-        tokens=tokens,
-        color=EVENT_STYLES.get(kind, _OTHER_EVENT).color,
-    )
+def _resolved(
+    settings: SettingsLike,
+) -> tuple[
+    Edits,
+    sdk_compaction.CompactionControl | None,
+    claude_code.ClaudeCodeAutocompact | None,
+    rolling.RollingWindow | None,
+    object,
+]:
+    """The policies a replay ran with, as their configs: a simulation's settings, or a mapping of
+    ``simulate``'s arguments read as ``simulate`` reads them (what it would reject: not drawn)."""
+    if isinstance(settings, SimulationSettings):
+        return (
+            settings.edits,
+            settings.compaction_control,
+            settings.claude_code_autocompact,
+            settings.rolling_window,
+            settings.context_window,
+        )
+    given: Mapping[str, Any] = settings if settings is not None else {}
+    edits, cc, auto, rw = NO_EDITS, None, None, None
+    with contextlib.suppress(TypeError, ValueError):
+        cm = given.get("context_management")
+        edits, _ = parse_edits(json.loads(cm) if isinstance(cm, str) else cm, None)
+    with contextlib.suppress(TypeError, ValueError):
+        raw = given.get("compaction_control")
+        if isinstance(raw, sdk_compaction.CompactionControl):
+            cc = raw
+        elif raw is not None:
+            sdk_compaction.validate_compaction_control(raw)
+            cc = sdk_compaction.from_sdk(raw)
+    with contextlib.suppress(TypeError, ValueError):
+        auto = claude_code.from_arg(given.get("claude_code_autocompact"))
+    with contextlib.suppress(TypeError, ValueError):
+        rw = rolling.from_arg(given.get("rolling_window"))
+    return edits, cc, auto, rw, given.get("context_window")
 
 
-def _resolved_edit_lines(edits: Edits) -> list[PolicyLine]:
-    """The simulator's resolved edits: the API's defaults are already filled in."""
-    lines = [
-        _trigger_line(clear_tool_uses.TYPE, edit.trigger_value)
-        for edit in edits.clearing
-        if isinstance(edit, clear_tool_uses.ClearToolUses) and edit.trigger_type == "input_tokens"
-    ]
-    if edits.compact is not None:
-        lines.append(_trigger_line(compact.TYPE, edits.compact.trigger_tokens))
-    return lines
-
-
-def _given_edit_lines(cm: Any) -> list[PolicyLine]:
-    """``context_management`` as given (a mapping or its JSON): only explicit triggers."""
-    if isinstance(cm, str):
-        try:
-            cm = json.loads(cm)
-        except ValueError:
-            cm = None
-    lines: list[PolicyLine] = []
-    for edit in cm.get("edits", ()) if isinstance(cm, Mapping) else ():
-        if not isinstance(edit, Mapping):
-            continue
-        trigger = edit.get("trigger")
-        if (
-            isinstance(trigger, Mapping)
-            and trigger.get("type") == "input_tokens"
-            and isinstance(trigger.get("value"), int)
-        ):
-            lines.append(_trigger_line(str(edit.get("type", "")), int(trigger["value"])))
-    return lines
-
-
-def _given_compaction_control(cc: Any) -> tuple[Any, Any]:
-    """``compaction_control`` as given (its config or the SDK's dict): enabled, threshold."""
-    if isinstance(cc, sdk_compaction.CompactionControl):
-        return cc.enabled, cc.context_token_threshold
-    if isinstance(cc, Mapping):
-        return cc.get("enabled"), cc.get("context_token_threshold")
-    return None, None
-
-
-def _given_budget(rw: Any) -> Any:
-    """``rolling_window`` as given: its budget when a config (or a mapping) says one."""
-    if isinstance(rw, rolling.RollingWindow):
-        return rw.budget_tokens
-    if isinstance(rw, Mapping):
-        return rw.get("budget_tokens")
-    return None
+def _line(kind: str, line: ChartLine | None) -> list[PolicyLine]:
+    if line is None:
+        return []
+    color = EVENT_STYLES.get(kind, _OTHER_EVENT).color
+    return [PolicyLine(label=line.label, tokens=line.tokens, color=color)]
 
 
 def policy_lines(
     settings: SettingsLike, *, context_window: int | None = None, model: str | None = None
 ) -> list[PolicyLine]:
-    """The trigger lines of the policies a simulation ran with: context-editing and compaction
+    """The lines each active policy says a chart draws for it: context-editing and compaction
     triggers, the SDK's ``compaction_control`` threshold, Claude Code's auto-compact point and a
     rolling window's budget.
 
-    ``settings`` is a simulation's ``SimulationSettings`` (defaults resolved) or a mapping of
-    ``simulate``'s keyword arguments as given (only explicit values are drawn). ``model``: the
-    model replayed (its max output sets Claude Code's output reserve; default: 20K or more).
+    ``settings`` is a simulation's ``SimulationSettings`` or a mapping of ``simulate``'s keyword
+    arguments (read as ``simulate`` reads them). ``model``: the model replayed (its max output sets
+    Claude Code's output reserve; default: 20K or more).
     """
-    if isinstance(settings, SimulationSettings):
-        lines = _resolved_edit_lines(settings.edits)
-        cc = settings.compaction_control
-        enabled, threshold = (cc.enabled, cc.context_token_threshold) if cc else (None, None)
-        window = context_window or settings.context_window
-        auto: Any = settings.claude_code_autocompact
-        rw = settings.rolling_window
-        budget = rw.budget_tokens if rw is not None else None
-    else:
-        given: Mapping[str, Any] = settings if settings is not None else {}
-        lines = _given_edit_lines(given.get("context_management"))
-        enabled, threshold = _given_compaction_control(given.get("compaction_control"))
-        window = context_window or given.get("context_window")
-        auto = given.get("claude_code_autocompact")
-        budget = _given_budget(given.get("rolling_window"))
-    if enabled and threshold:
-        value = int(threshold)
-        lines.append(
-            PolicyLine(
-                label=f"compaction_control threshold ({value:,}, prompt + output)",
-                tokens=value,
-                color=EVENT_STYLES[sdk_compaction.TYPE].color,
-            )
-        )
-    try:
-        config = claude_code.from_arg(auto)
-    except (TypeError, ValueError):
-        config = None  # simulate rejects it; nothing to draw
-    if config is not None and window:
+    edits, cc, auto, rw, window = _resolved(settings)
+    lines = [
+        line
+        for edit in edits.clearing
+        if isinstance(edit, clear_tool_uses.ClearToolUses)
+        for line in _line(clear_tool_uses.TYPE, edit.chart_line())
+    ]
+    if edits.compact is not None:
+        lines += _line(compact.TYPE, edits.compact.chart_line())
+    if cc is not None:
+        lines += _line(sdk_compaction.TYPE, cc.chart_line())
+    window = context_window or window
+    if auto is not None and isinstance(window, int) and window:
         max_output = default_table().get(model).max_output_tokens if model else None
-        value, how = claude_code.threshold_line(
-            config, window_tokens=int(window), max_output_tokens=max_output
-        )
-        lines.append(
-            PolicyLine(
-                label=f"Claude Code auto-compact ({value:,} = {how})",
-                tokens=value,
-                color=EVENT_STYLES[claude_code.TYPE].color,
-            )
-        )
-    if budget:
-        lines.append(
-            PolicyLine(
-                label=f"Rolling window budget ({int(budget):,})",
-                tokens=int(budget),
-                color=EVENT_STYLES[rolling.TYPE].color,
-            )
-        )
+        line = claude_code.chart_line(auto, window_tokens=window, max_output_tokens=max_output)
+        lines += _line(claude_code.TYPE, line)
+    if rw is not None:
+        lines += _line(rolling.TYPE, rw.chart_line())
     return lines
 
 

@@ -59,6 +59,7 @@ from ctxviz.policies import (
     clear_tool_uses,
     compact,
     compaction_control,
+    rolling,
 )
 from ctxviz.policies.compact_on_demand import CompactOnDemand
 from ctxviz.policies.thinking import thinking_on
@@ -1258,7 +1259,7 @@ def strategies(app: App) -> dict[str, Strategy]:
             id="clear_tools",
             label="clear_tool_uses (API defaults)",
             scenario=app.policy(
-                context_management={"edits": [{"type": clear_tool_uses.TYPE}]},
+                context_management={"edits": [clear_tool_uses.ClearToolUses().to_api()]},
                 undo_recorded_compactions=undo,
             ),
         )
@@ -1269,7 +1270,9 @@ def strategies(app: App) -> dict[str, Strategy]:
                 id="keep_thinking",
                 label="clear_thinking keep all",
                 scenario=app.policy(
-                    context_management={"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]},
+                    context_management={
+                        "edits": [clear_thinking.ClearThinking(keep_turns="all").to_api()]
+                    },
                     undo_recorded_compactions=undo,
                 ),
             )
@@ -1280,7 +1283,7 @@ def strategies(app: App) -> dict[str, Strategy]:
             label="Compaction at a token threshold "
             f"({compact.TYPE}, {compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                context_management={"edits": [{"type": compact.TYPE}]},
+                context_management={"edits": [compact.Compact().to_api()]},
                 undo_recorded_compactions=undo,
             ),
         ),
@@ -1289,7 +1292,8 @@ def strategies(app: App) -> dict[str, Strategy]:
             label=f"SDK {compaction_control.TYPE} "
             f"({compaction_control.DEFAULT_THRESHOLD_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                compaction_control={"enabled": True}, undo_recorded_compactions=undo
+                compaction_control=compaction_control.CompactionControl().to_sdk(),
+                undo_recorded_compactions=undo,
             ),
         ),
         Strategy(
@@ -1305,7 +1309,9 @@ def strategies(app: App) -> dict[str, Strategy]:
         Strategy(
             id="rolling",
             label="Rolling window (chat apps)",
-            scenario=app.policy(rolling_window=True, undo_recorded_compactions=undo),
+            scenario=app.policy(
+                rolling_window=rolling.RollingWindow().to_api(), undo_recorded_compactions=undo
+            ),
         ),
     ]
     for state_key, sid, label in (

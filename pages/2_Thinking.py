@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -11,6 +11,9 @@ from ctxviz import figures
 from ctxviz.policies import clear_thinking
 from ctxviz.policies import preserved_thinking as pt
 from ctxviz_app import ui
+
+if TYPE_CHECKING:
+    from ctxviz.policies.edits import ContextManagementParam
 
 EDIT_LABELS = {
     "none": "Not set (API default)",
@@ -75,18 +78,10 @@ def body(app: ui.App) -> None:
                 )
             ),
         )
-    cm: dict[str, Any] | None = None
-    if edit == "turns":
-        cm = {
-            "edits": [
-                {
-                    "type": clear_thinking.TYPE,
-                    "keep": {"type": "thinking_turns", "value": keep},
-                }
-            ]
-        }
-    elif edit == "all":
-        cm = {"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]}
+    cm: ContextManagementParam | None = None
+    if edit in ("turns", "all"):
+        config = clear_thinking.ClearThinking(keep_turns=keep if edit == "turns" else "all")
+        cm = {"edits": [config.to_api()]}
     preservation = {"default": None, "strip": False, "keep": True}[preserve]
     scenario = app.policy(context_management=cm, thinking_preservation=preservation)
     sim = app.simulate(scenario)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -11,6 +11,10 @@ from ctxviz import figures
 from ctxviz.policies import claude_code, compact, compact_on_demand, compaction_control
 from ctxviz.simulator import DEFAULT_SUMMARY_TOKENS
 from ctxviz_app import ui
+
+if TYPE_CHECKING:
+    from ctxviz.policies.compaction_control import CompactionControlParam
+    from ctxviz.policies.edits import ContextManagementParam
 
 MODES = {
     "recorded": "As recorded",
@@ -42,8 +46,8 @@ def body(app: ui.App) -> None:
         format_func=MODES.__getitem__,
     )
     c1, c2, c3 = st.columns(3)
-    cm: dict[str, Any] | None = None
-    cc: dict[str, Any] | None = None
+    cm: ContextManagementParam | None = None
+    cc: CompactionControlParam | None = None
     changes: dict[str, Any] = {}
     with c1:
         if mode == "on_demand":
@@ -65,13 +69,8 @@ def body(app: ui.App) -> None:
                 default=False,
                 help="The response stops with stop_reason 'compaction' after the summary.",
             )
-            edit: dict[str, Any] = {
-                "type": compact.TYPE,
-                "trigger": {"type": "input_tokens", "value": trigger},
-            }
-            if pause:
-                edit["pause_after_compaction"] = True
-            cm = {"edits": [edit]}
+            edit = compact.Compact(trigger=trigger, pause_after_compaction=pause)
+            cm = {"edits": [edit.to_api()]}
         elif mode == "sdk":
             threshold = ui.slider(
                 "context_token_threshold",
@@ -83,7 +82,7 @@ def body(app: ui.App) -> None:
                 help="After each response: input + cache writes + cache reads + output ≥ "
                 "threshold → compact.",
             )
-            cc = {"enabled": True, "context_token_threshold": threshold}
+            cc = compaction_control.CompactionControl(threshold_tokens=threshold).to_sdk()
             totals = ui.select(
                 "Server-tool pitfall: the total compared",
                 list(TOTALS),

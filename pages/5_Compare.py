@@ -7,10 +7,10 @@ import streamlit as st
 from ctxviz import figures
 from ctxviz_app import ui
 
+# As recorded, then the strategies the compaction overview recommends side by side: compaction
+# on demand, compaction at a token threshold, context editing (clear_tool_uses alone when the
+# transcript has no thinking to clear).
 DEFAULT = ("recorded", "on_demand", "server_compaction", "context_editing", "clear_tools")
-"""As recorded, then the strategies the compaction overview recommends side by side: compaction
-on demand, compaction at a token threshold, context editing (clear_tool_uses alone when the
-transcript has no thinking to clear)."""
 
 
 def body(app: ui.App) -> None:

@@ -14,8 +14,8 @@ import streamlit as st
 from ctxviz import cli, figures, fleet
 from ctxviz_app import ui
 
+# This session's last scan: (what was read, its rows as JSON, the sweep's totals and rows).
 _RESULT: Final = "_ctxviz_fleet"
-"""This session's last scan: (what was read, its rows as JSON, the sweep's totals and rows)."""
 
 SWEEPS: Final = {
     "clear-tool-uses-trigger": "Context editing: clear_tool_uses trigger",
@@ -23,7 +23,7 @@ SWEEPS: Final = {
     "compaction-threshold": "SDK compaction_control: threshold",
     "auto-compact-window": "Claude Code auto-compact: autoCompactWindow",
 }
-"""The grids the page offers: ``ctxviz fleet --sweep OPTION=…`` (the same parsing)."""
+# The grids the page offers: ``ctxviz fleet --sweep OPTION=…`` (the same parsing).
 
 COLUMNS: Final = (
     "project",

@@ -13,16 +13,16 @@ import pytest
 
 from ctxviz.models import default_table
 from ctxviz.policies import compact_on_demand as cod
+from ctxviz.policies.base import PolicyError
+from ctxviz.policies.compaction_control import validate_compaction_control
+from ctxviz.policies.edits import validate_context_management
 from ctxviz.snippets import (
     COMPACT_BETA,
     CONTEXT_MANAGEMENT_BETA,
-    PolicyError,
     compaction_control_dict,
     context_management_json,
     python_sdk_call,
     required_betas,
-    validate_compaction_control,
-    validate_context_management,
 )
 
 OPUS_46 = default_table().get("claude-opus-4-6")

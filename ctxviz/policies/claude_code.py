@@ -43,8 +43,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
+from ctxviz.policies.base import ChartLine
 from ctxviz.policies.step import At, Fired, Prompt, Replay, event
 
 if TYPE_CHECKING:
@@ -73,6 +74,17 @@ RESERVE: Final = "reserve_tokens"
 KEYS: Final = (PCT_OVERRIDE, WINDOW_SETTING, WINDOW_ENV, DISABLE, RESERVE)
 """The mapping's keys: Claude Code's own setting and environment names, and ctxviz's
 ``reserve_tokens`` (the whole reserve below the window, replacing Claude Code's formula)."""
+
+
+class Settings(TypedDict, total=False):
+    """The settings mapping as ``to_settings`` writes it (``from_arg`` also takes numbers and
+    flags as the environment's strings)."""
+
+    CLAUDE_AUTOCOMPACT_PCT_OVERRIDE: float
+    autoCompactWindow: int
+    CLAUDE_CODE_AUTO_COMPACT_WINDOW: int
+    DISABLE_AUTO_COMPACT: bool
+    reserve_tokens: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +143,16 @@ def threshold_line(
     )
 
 
+def chart_line(
+    config: ClaudeCodeAutocompact, *, window_tokens: int, max_output_tokens: int | None
+) -> ChartLine:
+    """The threshold a chart draws on this window, labelled with how it is made."""
+    value, how = threshold_line(
+        config, window_tokens=window_tokens, max_output_tokens=max_output_tokens
+    )
+    return ChartLine(tokens=value, label=f"Claude Code auto-compact ({value:,} = {how})")
+
+
 def rough_tokens(chars: int) -> int:
     """Claude Code's rough token estimate of ``chars`` characters."""
     return round(chars / CHARS_PER_TOKEN)
@@ -152,7 +174,7 @@ def estimate_before_sending(
     return previous_prompt_tokens + output + rough_tokens(added_chars)
 
 
-def _number(key: str, value: Any) -> float:
+def _number(key: str, value: object) -> float:
     """A number, or a numeric string as an environment variable holds it."""
     if isinstance(value, str):
         try:
@@ -166,7 +188,7 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
-def _flag(key: str, value: Any) -> bool:
+def _flag(key: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -185,7 +207,7 @@ def _flag(key: str, value: Any) -> bool:
 
 
 def from_arg(
-    arg: bool | Mapping[str, Any] | ClaudeCodeAutocompact | None,
+    arg: bool | Mapping[str, object] | ClaudeCodeAutocompact | None,
 ) -> ClaudeCodeAutocompact | None:
     """``True`` (Claude Code's defaults), a mapping of Claude Code's settings
     (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow`` or
@@ -238,9 +260,9 @@ def from_arg(
     )
 
 
-def to_settings(config: ClaudeCodeAutocompact) -> dict[str, Any]:
+def to_settings(config: ClaudeCodeAutocompact) -> Settings:
     """The mapping ``from_arg`` reads back into ``config`` (Claude Code's names)."""
-    out: dict[str, Any] = {}
+    out: Settings = {}
     if config.pct_override is not None:
         out[PCT_OVERRIDE] = config.pct_override
     if config.window_tokens is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ctxviz.policies.base import ChartLine
 from ctxviz.policies.step import At, Fired, Prompt, Replay, event
 
 TYPE: Final = "rolling_window"
@@ -31,6 +32,18 @@ class RollingWindow:
         if self.budget_tokens is not None:
             return self.budget_tokens
         return window_tokens - output_tokens
+
+    def to_api(self) -> bool | int:
+        """``simulate``'s ``rolling_window`` argument: what ``from_arg`` reads back."""
+        return True if self.budget_tokens is None else self.budget_tokens
+
+    def chart_line(self) -> ChartLine | None:
+        """The prompt budget a chart draws (None: the window's, which the chart marks anyway)."""
+        if self.budget_tokens is None:
+            return None
+        return ChartLine(
+            tokens=self.budget_tokens, label=f"Rolling window budget ({self.budget_tokens:,})"
+        )
 
     def bind(self, replay: Replay) -> Step:
         """The step over one replay."""

@@ -18,14 +18,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
+from typing import (
+    TYPE_CHECKING,
+    Final,
+    Literal,
+    NamedTuple,
+    NotRequired,
+    Protocol,
+    TypeAlias,
+    TypedDict,
+)
 
 if TYPE_CHECKING:
     from ctxviz.model import Conversation, Request
     from ctxviz.models import ModelInfo
 
 
-EVENT_COLUMNS: Final[tuple[str, ...]] = (
+EventColumn: TypeAlias = Literal[
+    "request",
+    "recorded_request",
+    "type",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "cleared_input_tokens",
+    "tokens_before",
+    "tokens_after",
+    "summary_tokens",
+    "trigger",
+    "detail",
+]
+EVENT_COLUMNS: Final[tuple[EventColumn, ...]] = (
     "request",
     "recorded_request",
     "type",
@@ -38,6 +60,31 @@ EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "trigger",
     "detail",
 )
+
+
+class Event(TypedDict):
+    """One event as a step reports it: a row of ``Simulation.events``."""
+
+    request: int
+    recorded_request: int
+    type: str
+    cleared_tool_uses: int | None
+    cleared_thinking_turns: int | None
+    cleared_input_tokens: int | None
+    tokens_before: int | None
+    tokens_after: int | None
+    summary_tokens: int | None
+    trigger: str | None
+    detail: str
+
+
+class AppliedEdit(TypedDict):
+    """An entry of the API's ``context_management.applied_edits``: a clearing edit that applied."""
+
+    type: Literal["clear_thinking_20251015", "clear_tool_uses_20250919"]
+    cleared_input_tokens: int
+    cleared_tool_uses: NotRequired[int]
+    cleared_thinking_turns: NotRequired[int]
 
 
 class Prompt(NamedTuple):
@@ -78,7 +125,7 @@ def event(
     tokens_after: int | None = None,
     summary_tokens: int | None = None,
     trigger: str | None = None,
-) -> dict[str, Any]:
+) -> Event:
     return {
         "request": request,
         "recorded_request": recorded_request,
@@ -199,7 +246,7 @@ class Fired:
     """What a step that changed the prompt gives back."""
 
     prompt: Prompt
-    event: dict[str, Any]
+    event: Event
     compaction_input_tokens: int = 0
     """A summary call billed on this request: what it read ..."""
     compaction_output_tokens: int = 0
@@ -217,7 +264,7 @@ class Cleared:
     prompt: Prompt
     tokens: int
     """The prompt's tokens after the edit."""
-    report: dict[str, Any]
+    report: AppliedEdit
     """The entry the API returns in ``context_management.applied_edits``."""
     detail: str
     """The event's sentence."""

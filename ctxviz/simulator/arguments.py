@@ -11,12 +11,12 @@ from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable, as_table
 from ctxviz.policies import claude_code, compact_on_demand, preserved_thinking, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies.compaction_control import validate_compaction_control
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.policies.thinking import thinking_on
 from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.prepare import first_model
-from ctxviz.snippets import validate_compaction_control
 
 
 def canonical_json(value: Any) -> str:

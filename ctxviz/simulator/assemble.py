@@ -19,7 +19,7 @@ from ctxviz.model import Request
 from ctxviz.models import ModelInfo
 from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import Edits
-from ctxviz.policies.step import EVENT_COLUMNS, Prompt, event
+from ctxviz.policies.step import EVENT_COLUMNS, Event, Prompt, event
 from ctxviz.simulator.context import Context
 from ctxviz.simulator.engine import Engine
 from ctxviz.simulator.recorded import internal_calls_extra
@@ -211,7 +211,7 @@ class _Cache:
 def assemble(
     ctx: Context,
     rows: list[Row],
-    events: list[dict[str, Any]],
+    events: list[Event],
     warnings: list[str],
     edits: Edits,
 ) -> Simulation:
@@ -430,7 +430,7 @@ def _windows(
     ctx: Context,
     rows: Sequence[Row],
     c: _Columns,
-    events: list[dict[str, Any]],
+    events: list[Event],
     warnings: list[str],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """The window each row is judged on: what the model saw (``seen``), what server tools
@@ -497,7 +497,7 @@ def _windows(
 
 
 def _memory_warning(
-    ctx: Context, rows: Sequence[Row], c: _Columns, edits: Edits, events: list[dict[str, Any]]
+    ctx: Context, rows: Sequence[Row], c: _Columns, edits: Edits, events: list[Event]
 ) -> None:
     """The memory tool's warning before clearing (assumption: 80% of the trigger)."""
     conv = ctx.conv
@@ -528,9 +528,7 @@ def _memory_warning(
             )
 
 
-def _recorded_events(
-    ctx: Context, rows: Sequence[Row], c: _Columns, events: list[dict[str, Any]]
-) -> None:
+def _recorded_events(ctx: Context, rows: Sequence[Row], c: _Columns, events: list[Event]) -> None:
     """Compactions found in the transcript (Claude Code, SDK) and microcompacts, replayed as
     recorded."""
     conv = ctx.conv
@@ -655,7 +653,7 @@ def _requests_frame(
     )
 
 
-def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+def events_frame(events: list[Event]) -> pd.DataFrame:
     """Events as a frame, column by column (nullable integers), in request order."""
     import pandas as pd
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 from ctxviz.policies import claude_code, compact, preserved_thinking
 from ctxviz.policies.edits import Edits
-from ctxviz.policies.step import At, ClientStep, Fired, Previous, Prompt, event
+from ctxviz.policies.step import AppliedEdit, At, ClientStep, Event, Fired, Previous, Prompt, event
 from ctxviz.policies.thinking import ThinkingKeep, default_keep
 from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.context import Context
@@ -42,7 +41,7 @@ class _Books:
     """What the loop carries from one request to the next."""
 
     rows: list[Row] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     history: Prompt = field(default_factory=lambda: Prompt(0, 0, 0))
     """The client's history: where it starts, and the what-if summary in front."""
     summaries: int = 0
@@ -60,9 +59,7 @@ class _Books:
         self.events.append(fired.event)
 
 
-def _recorded_server_compaction(
-    ctx: Context, j: int, row: Row, index: int
-) -> tuple[Row, dict[str, Any]]:
+def _recorded_server_compaction(ctx: Context, j: int, row: Row, index: int) -> tuple[Row, Event]:
     """A server compaction recorded inside request ``j``: the row as recorded (row ``index``),
     and its event."""
     size = ctx.size(row.prompt, j)
@@ -94,7 +91,7 @@ def loop(
     edits: Edits,
     models: Sequence[str],
     warnings: list[str],
-) -> tuple[list[Row], list[dict[str, Any]]]:
+) -> tuple[list[Row], list[Event]]:
     """Every request's row, and the events (module doc: the order in which policies act)."""
     books = _Books(models=models)
     switches = len(set(models)) > 1
@@ -227,7 +224,7 @@ def _request(
         client = _invalid_thinking(ctx, books, client, at, mismatch)
     original, original_tokens = client, at.size(client)
     p, tokens = original, original_tokens
-    applied: list[dict[str, Any]] = []
+    applied: list[AppliedEdit] = []
     for edit in edits.clearing:
         done = edit.apply(p, tokens, at, ctx)
         if done is None:
@@ -238,11 +235,11 @@ def _request(
             event(
                 at.row,
                 at.request,
-                str(rep["type"]),
+                rep["type"],
                 done.detail,
                 cleared_tool_uses=rep.get("cleared_tool_uses"),
                 cleared_thinking_turns=rep.get("cleared_thinking_turns"),
-                cleared_input_tokens=int(rep["cleared_input_tokens"]),
+                cleared_input_tokens=rep["cleared_input_tokens"],
                 tokens_before=tokens,
                 tokens_after=done.tokens,
             )
@@ -389,7 +386,7 @@ def _row(
     tokens: int,
     original_tokens: int,
     cleared_tokens: int,
-    applied: list[dict[str, Any]],
+    applied: list[AppliedEdit],
 ) -> Row:
     """The request's row for prompt ``p`` (``original`` before the edits ``applied``)."""
     return row._replace(
@@ -397,8 +394,8 @@ def _row(
         original=original,
         input_tokens=tokens,
         original_input_tokens=original_tokens,
-        cleared_tool_uses=sum(int(r.get("cleared_tool_uses") or 0) for r in applied),
-        cleared_thinking_turns=sum(int(r.get("cleared_thinking_turns") or 0) for r in applied),
+        cleared_tool_uses=sum(r.get("cleared_tool_uses", 0) for r in applied),
+        cleared_thinking_turns=sum(r.get("cleared_thinking_turns", 0) for r in applied),
         cleared_input_tokens=cleared_tokens,
         applied_edits=tuple(applied),
     )

@@ -17,7 +17,7 @@ from ctxviz.models import ModelTable
 from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
-from ctxviz.policies.step import Prompt
+from ctxviz.policies.step import Event, Prompt
 from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.context import DEFAULT_SUMMARY_TOKENS, Context
 from ctxviz.simulator.engine import Engine
@@ -44,7 +44,7 @@ def recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
 
 def prepare(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
-) -> tuple[Context, list[Row], list[dict[str, Any]], list[str], Edits]:
+) -> tuple[Context, list[Row], list[Event], list[str], Edits]:
     """The replay itself, on arrays: every request's row and the events (``assemble`` adds the
     frames, costs and limit events)."""
     model_id = settings.model or first_model(conv)
