@@ -9,12 +9,12 @@ docs/semantics.md#preserved-thinking. Starting with Fable 5.1, every ``thinking`
   ``input_tokens``.
 - **Prefix check** (models with ``preserved_thinking``): ``system``, ``tools`` and every message
   before the block must be what was sent when the block was produced. A client-side rewrite of
-  the history (the SDK's ``compaction_control``, a rolling window, a client summary such as
-  Claude Code's compaction, trimming) changes the prefix of the blocks it keeps: those blocks
-  are invalid (``invalid_blocks``). Thinking before the change point and thinking produced after
-  the rewrite stay valid. Server-side context editing (``clear_tool_uses``, ``clear_thinking``,
+  the history (the SDK's ``compaction_control``, a rolling window, a client summary that keeps
+  recent turns, trimming) changes the prefix of the blocks it keeps: those blocks are invalid
+  (``invalid_blocks``). Thinking before the change point and thinking produced after the rewrite
+  stay valid. Server-side context editing (``clear_tool_uses``, ``clear_thinking``,
   ``compact_20260112``) and compaction on demand (the API writes and signs the summary) do not
-  break it.
+  break it; nor, by the pages' word, does Claude Code, which builds its own requests.
 
 What the API does with an invalid block is the request's choice
 (``thinking.block_binding.prefix_mismatch_behavior``, beta
