@@ -41,10 +41,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final
 
 from ctxviz.policies.step import At, Fired, Prompt, Replay, event
+
+if TYPE_CHECKING:
+    from anthropic.types.beta import BetaCompactionConfigParam as CompactionParam
 
 TYPE: Final = "summarize"
 """``compaction.type``: the only type."""
@@ -130,9 +133,10 @@ class CompactOnDemand:
         request ``sent_before``."""
         return sent_before + self.swap_after_requests if self.background else sent_before
 
-    def to_api(self) -> dict[str, Any]:
-        """The top-level ``compaction`` parameter of the compaction request."""
-        out: dict[str, Any] = {"type": TYPE}
+    def to_api(self) -> CompactionParam:
+        """The top-level ``compaction`` parameter of the compaction request (``from_api``'s
+        inverse; the ``when`` is the client's, not the API's)."""
+        out: CompactionParam = {"type": TYPE}
         if self.instructions is not None:
             out["instructions"] = self.instructions
         return out
@@ -185,9 +189,12 @@ def _is_count(value: object, *, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
-def from_api(compaction: Mapping[str, Any], **when: Any) -> CompactOnDemand:
-    """The top-level ``compaction`` parameter as the API takes it, plus the client's ``when``
-    (``CompactOnDemand``'s other fields). A ``ValueError`` names what the API rejects."""
+def from_api(
+    compaction: Mapping[str, object], when: CompactOnDemand | None = None
+) -> CompactOnDemand:
+    """The top-level ``compaction`` parameter as the API takes it, on the client's ``when``
+    (``CompactOnDemand``'s other fields; default: none yet). A ``ValueError`` names what the API
+    rejects."""
     if not isinstance(compaction, Mapping):
         raise ValueError(f"compaction: expected an object, got {compaction!r}")
     unknown = sorted(set(compaction) - {"type", "instructions"})
@@ -200,7 +207,7 @@ def from_api(compaction: Mapping[str, Any], **when: Any) -> CompactOnDemand:
         raise ValueError(f"compaction.instructions: expected a string, got {instructions!r}")
     if isinstance(instructions, str) and not instructions.strip():
         instructions = None  # the API treats a blank value as absent
-    return CompactOnDemand(instructions=instructions, **when)
+    return replace(when or CompactOnDemand(), instructions=instructions)
 
 
 def keep_from(

@@ -74,9 +74,10 @@ def test_background_swap_comes_later() -> None:
 
 
 def test_from_api_and_to_api_round_trip() -> None:
-    cfg = cod.from_api({"type": "summarize", "instructions": "Keep names."}, every_requests=3)
+    when = cod.CompactOnDemand(every_requests=3)
+    cfg = cod.from_api({"type": "summarize", "instructions": "Keep names."}, when)
     assert cfg.instructions == "Keep names." and cfg.every_requests == 3
-    assert cod.from_api(cfg.to_api(), every_requests=3) == cfg
+    assert cod.from_api(cfg.to_api(), when) == cfg
     assert cod.from_api({"type": "summarize", "instructions": "  "}).instructions is None
 
 
