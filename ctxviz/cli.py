@@ -223,6 +223,51 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
         "(100k-1M) the threshold is computed on",
     )
     g.add_argument(
+        "--on-demand-at",
+        metavar="REQ",
+        action="append",
+        help="compaction on demand (top-level compaction, beta compact-2026-09-04): send a "
+        "compaction request before these requests (repeat, or comma-separated)",
+    )
+    g.add_argument(
+        "--on-demand-every",
+        metavar="N",
+        type=_token_count,
+        help="compaction on demand every N requests since the last one",
+    )
+    g.add_argument(
+        "--on-demand-user-turns",
+        action="store_true",
+        help="compaction on demand before each request that opens a user turn",
+    )
+    g.add_argument(
+        "--on-demand-past",
+        metavar="N",
+        type=_token_count,
+        help="compaction on demand once the previous prompt + its output exceed N tokens",
+    )
+    g.add_argument(
+        "--on-demand-keep-turns",
+        metavar="K",
+        type=_token_count,
+        help="compaction on demand: send the last K turns verbatim after the block",
+    )
+    g.add_argument(
+        "--on-demand-background",
+        metavar="N",
+        nargs="?",
+        const=1,
+        type=_token_count,
+        help="compaction on demand in the background: the block is swapped in N requests later "
+        "(bare: 1)",
+    )
+    g.add_argument(
+        "--thinking-prefix-mismatch",
+        choices=("reject", "drop"),
+        help="preserved thinking made invalid by a client-side rewrite: the API's 400 (reject, "
+        "the default) or drop_block (drop)",
+    )
+    g.add_argument(
         "--undo-recorded-compactions",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -266,6 +311,7 @@ examples:
   ctxviz simulate {_SAMPLE} \\
       --edits '{{"edits": [{{"type": "clear_tool_uses_20250919", "clear_tool_inputs": true}}]}}'
   ctxviz simulate {_SAMPLE} --compaction-threshold 60000 --summary-tokens 2000 --json
+  ctxviz simulate {_SAMPLE} --model claude-opus-5-5 --on-demand-past 60k --on-demand-keep-turns 2
 
 --json prints {{"requests", "events", "applied_edits", "warnings", ...}} to
 stdout; applied_edits[i] is what the API would return as
@@ -576,6 +622,40 @@ def context_management_from(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"edits": edits}
 
 
+def _on_demand_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The compaction-on-demand options as ``simulate(compaction=...)``'s fields, or None."""
+    fields: dict[str, Any] = {}
+    if args.on_demand_at:
+        try:
+            fields["at_requests"] = sorted(
+                {int(x) for item in args.on_demand_at for x in item.split(",") if x.strip()}
+            )
+        except ValueError:
+            raise _BadInput(
+                f"--on-demand-at: expected request numbers, got {', '.join(args.on_demand_at)}"
+            ) from None
+    if args.on_demand_every is not None:
+        fields["every_requests"] = args.on_demand_every
+    if args.on_demand_user_turns:
+        fields["at_user_turns"] = True
+    if args.on_demand_past is not None:
+        fields["at_prompt_tokens"] = args.on_demand_past
+    options: dict[str, Any] = {}
+    if args.on_demand_keep_turns is not None:
+        options["keep_recent_turns"] = args.on_demand_keep_turns
+    if args.on_demand_background is not None:
+        options["background"] = True
+        options["swap_after_requests"] = args.on_demand_background
+    if not fields:
+        if options:
+            raise _BadInput(
+                "--on-demand-keep-turns / --on-demand-background: say when to compact "
+                "(--on-demand-at, --on-demand-every, --on-demand-user-turns or --on-demand-past)"
+            )
+        return None
+    return {**fields, **options}
+
+
 def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for ``ctxviz.simulate`` from the policy options."""
     kwargs: dict[str, Any] = {}
@@ -602,11 +682,17 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["claude_code_autocompact"] = autocompact or True
     if args.summary_tokens is not None:
         kwargs["summary_tokens"] = args.summary_tokens
+    on_demand = _on_demand_from(args)
+    if on_demand is not None:
+        kwargs["compaction"] = on_demand
+    if args.thinking_prefix_mismatch is not None:
+        kwargs["thinking_prefix_mismatch"] = args.thinking_prefix_mismatch
     # as on the app's Compaction page: a what-if compaction replaces the recorded ones
     edits = (cm or {}).get("edits") or []
     compacting = (
         "claude_code_autocompact" in kwargs
         or "compaction_control" in kwargs
+        or "compaction" in kwargs
         or any(isinstance(e, Mapping) and e.get("type") == compact.TYPE for e in edits)
     )
     undo = compacting if args.undo_recorded_compactions is None else args.undo_recorded_compactions
@@ -1172,6 +1258,8 @@ def simulation_json(
             "context_management": kwargs.get("context_management"),
             "compaction_control": kwargs.get("compaction_control"),
             "summary_tokens": kwargs.get("summary_tokens"),
+            "compaction": kwargs.get("compaction"),
+            "thinking_prefix_mismatch": kwargs.get("thinking_prefix_mismatch"),
             "claude_code_autocompact": kwargs.get("claude_code_autocompact"),
             "undo_recorded_compactions": kwargs.get("undo_recorded_compactions", False),
         },

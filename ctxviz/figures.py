@@ -153,6 +153,31 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
         symbol="triangle-down-dot",
         color="#EE7733",
     ),
+    "compaction_on_demand": EventStyle(
+        label="Compaction on demand (block in front)",
+        symbol="diamond-wide",
+        color="#0077BB",
+    ),
+    "compaction_on_demand_sent": EventStyle(
+        label="Compaction request sent in the background",
+        symbol="diamond-wide-open",
+        color="#0077BB",
+    ),
+    "thinking_prefix_rejected": EventStyle(
+        label="Preserved thinking invalid: the API's 400",
+        symbol="x-open",
+        color="#CC3311",
+    ),
+    "thinking_prefix_dropped": EventStyle(
+        label="Preserved thinking invalid: dropped",
+        symbol="triangle-down-open-dot",
+        color="#CC3311",
+    ),
+    "thinking_model_dropped": EventStyle(
+        label="Thinking another model wrote: dropped",
+        symbol="triangle-down-open-dot",
+        color="#AA4499",
+    ),
     "rolling_window": EventStyle(
         label="Rolling window dropped old messages",
         symbol="triangle-left",

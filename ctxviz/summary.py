@@ -26,7 +26,13 @@ __all__ = [
 ]
 
 COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
-    {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
+    {
+        "compact_20260112",
+        "compaction_control",
+        "claude_code_autocompact",
+        "recorded_compaction",
+        "compaction_on_demand",
+    }
 )
 """Event types that replace the history by a summary."""
 CLEARING_EVENTS: Final[frozenset[str]] = frozenset(

@@ -61,6 +61,8 @@ from ctxviz.policies import (
     compaction_control,
     rolling,
 )
+from ctxviz.policies.compact_on_demand import CompactOnDemand
+from ctxviz.policies.thinking import thinking_on
 from ctxviz.simulator import Simulation
 from ctxviz_app import isolated
 
@@ -299,6 +301,20 @@ class Scenario:
     rolling_window: bool | int | None = None
     models: str | None = None
     """The user's model table (JSON text, merged over the bundled one), if they gave one."""
+    compaction: str | None = None
+    """Compaction on demand (``CompactOnDemand``'s fields as canonical JSON), if any."""
+    thinking_prefix_mismatch: str | None = None
+    """``reject`` or ``drop``: preserved thinking a client-side rewrite made invalid."""
+
+    @property
+    def compaction_config(self) -> CompactOnDemand | None:
+        """Compaction on demand, if this scenario uses it."""
+        if self.compaction is None:
+            return None
+        fields = json.loads(self.compaction)
+        if "at_requests" in fields:
+            fields["at_requests"] = tuple(fields["at_requests"])
+        return CompactOnDemand(**fields)
 
     @property
     def context_management_dict(self) -> dict[str, Any] | None:
@@ -330,6 +346,10 @@ class Scenario:
             kw["claude_code_autocompact"] = json.loads(self.claude_code_autocompact) or True
         if self.models is not None:
             kw["models"] = _user_table(self.models)
+        if self.compaction is not None:
+            kw["compaction"] = json.loads(self.compaction)
+        if self.thinking_prefix_mismatch is not None:
+            kw["thinking_prefix_mismatch"] = self.thinking_prefix_mismatch
         return kw
 
     def with_policy(
@@ -1211,6 +1231,30 @@ def strategies(app: App) -> dict[str, Strategy]:
                 scenario=app.policy(undo_recorded_compactions=True),
             )
         )
+    # the strategies the compaction overview recommends, named as the docs name them
+    out.append(
+        Strategy(
+            id="on_demand",
+            label=f"Compaction on demand (past {compact.DEFAULT_TRIGGER_TOKENS // 1_000}K)",
+            scenario=dataclasses.replace(
+                app.policy(undo_recorded_compactions=undo),
+                compaction=_canonical({"at_prompt_tokens": compact.DEFAULT_TRIGGER_TOKENS}),
+            ),
+        )
+    )
+    if thinking_on(conv, app.model_info):
+        out.append(
+            Strategy(
+                id="context_editing",
+                label="Context editing (clear_thinking + clear_tool_uses, API defaults)",
+                scenario=app.policy(
+                    context_management={
+                        "edits": [{"type": clear_thinking.TYPE}, {"type": clear_tool_uses.TYPE}]
+                    },
+                    undo_recorded_compactions=undo,
+                ),
+            )
+        )
     out.append(
         Strategy(
             id="clear_tools",
@@ -1237,7 +1281,8 @@ def strategies(app: App) -> dict[str, Strategy]:
     out += [
         Strategy(
             id="server_compaction",
-            label=f"{compact.TYPE} ({compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
+            label="Compaction at a token threshold "
+            f"({compact.TYPE}, {compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
             scenario=app.policy(
                 context_management={"edits": [compact.Compact().to_api()]},
                 undo_recorded_compactions=undo,
@@ -1328,6 +1373,8 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def _policy_words(scenario: Scenario) -> str:
     """What a scenario's policy is, in words (for the export tabs that do not apply to it)."""
+    if scenario.compaction is not None:
+        return "is compaction on demand: the client's loop (see the Python SDK call)"
     if scenario.context_management is not None:
         return "uses context_management (see its tab)"
     if scenario.compaction_control is not None:
@@ -1391,6 +1438,8 @@ def exports(
                 max_tokens=app.max_tokens,
                 thinking=app.thinking_param,
                 table=model_table(),
+                compaction=scenario.compaction_config,
+                thinking_prefix_mismatch=scenario.thinking_prefix_mismatch,
             )
         except ValueError as err:
             st.info(f"No SDK call for this policy: {md(err)}")

@@ -9,7 +9,11 @@ these; where a decision is made:
 - ``thinking``: which earlier turns' thinking the API strips by default (per model).
 - ``clear_thinking``: the ``clear_thinking_20251015`` edit.
 - ``clear_tool_uses``: the ``clear_tool_uses_20250919`` edit.
-- ``compact``: server-side compaction ``compact_20260112`` (and on-demand compaction).
+- ``compact``: server-side compaction ``compact_20260112`` (and ``compact_at``'s older form).
+- ``compact_on_demand``: compaction on demand (the top-level ``compaction`` parameter), the
+  client's loop: when, kept turns, background.
+- ``preserved_thinking``: which earlier thinking a model with preserved thinking can still use
+  (the model check and the prefix check after a client-side rewrite).
 - ``compaction_control``: the SDK's client-side ``compaction_control``.
 - ``claude_code``: Claude Code's auto-compaction.
 - ``rolling``: a chat interface's first-in first-out window.

@@ -407,4 +407,7 @@ class Step:
             ),
             compaction_input_tokens=prompt,
             compaction_output_tokens=written,
+            # the preserved-thinking pages: nothing changes when Claude Code builds the requests
+            # (it sends no thinking that its own compaction made invalid)
+            keeps_thinking_valid=True,
         )

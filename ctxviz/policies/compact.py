@@ -1,11 +1,12 @@
-"""Server-side compaction ``compact_20260112``, and on-demand compaction at chosen requests.
+"""Server-side compaction ``compact_20260112``, and ``compact_at``'s summary inside a request.
 
 Where compaction is decided (server side):
 
 - Judged last, on the prompt as the clearing edits left it. It fires in the request whose prompt
   reaches the trigger (``>=``: the request that crosses it; default 150,000; the API rejects less
-  than 50,000), or at a request the user picked (``compact_at``: the on-demand form, top-level
-  ``compaction: {type: "summarize"}``).
+  than 50,000), or at a request the user picked (``compact_at``: the older shorthand for a
+  summary of that request's whole prompt; compaction on demand proper, the client's loop, is
+  ``ctxviz.policies.compact_on_demand``).
 - It happens INSIDE that request, as an extra model iteration: the compaction iteration reads the
   crossing prompt and writes the summary (``summary_tokens``); the request's row is then the model
   call that saw the summary — the prompt is the fixed prefix (system, tools) plus the summary

@@ -107,6 +107,9 @@ class Prompt(NamedTuple):
     """Real tokens of that summary (not scaled)."""
     extra_estimate: int = 0
     """Estimated tokens of a recorded server compaction summary heading the prompt."""
+    thinking_from: int = 0
+    """Thinking of messages before this index is not in the prompt either (preserved thinking
+    dropped after a client-side rewrite, ``ctxviz.policies.preserved_thinking``; 0: none)."""
 
 
 def event(
@@ -248,6 +251,10 @@ class Fired:
     """A summary call billed on this request: what it read ..."""
     compaction_output_tokens: int = 0
     """... and what it wrote."""
+    keeps_thinking_valid: bool = False
+    """The API wrote the summary (compaction on demand): thinking kept after it stays valid on
+    models with preserved thinking. Any other client-side rewrite invalidates the thinking it
+    keeps (``ctxviz.policies.preserved_thinking``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -288,7 +288,7 @@ def _composition(ctx: Context, c: _Columns) -> tuple[npt.NDArray[np.int64], npt.
         weights[as_recorded] = (full[:, ends_v] - full[:, starts]).T[as_recorded]
     first_of_turn = np.asarray(engine.first_msg_of_turn, dtype=np.int64)
     ts = np.maximum(starts, first_of_turn[np.clip(kept_turn, 0, engine.n_turns)])
-    ts = np.minimum(ts, ends_v)
+    ts = np.minimum(np.maximum(ts, prompts[:, 8]), ends_v)
     cum_th = engine.cum_th_arr
     th_kept = cum_th[ends_v] - cum_th[ts]
     th_kept[as_recorded] = (engine.cum_th_recorded[ends_v] - engine.cum_th_recorded[ts])[

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from ctxviz.policies import claude_code, compact
+from ctxviz.policies import claude_code, compact, preserved_thinking
 from ctxviz.policies.edits import Edits
 from ctxviz.policies.step import AppliedEdit, At, ClientStep, Event, Fired, Previous, Prompt, event
 from ctxviz.policies.thinking import ThinkingKeep, default_keep
@@ -45,6 +45,12 @@ class _Books:
     history: Prompt = field(default_factory=lambda: Prompt(0, 0, 0))
     """The client's history: where it starts, and the what-if summary in front."""
     summaries: int = 0
+    rewrites: list[preserved_thinking.Rewrite] = field(default_factory=list)
+    """Client-side rewrites of the history so far (preserved thinking's prefix check)."""
+    models: Sequence[str] = ()
+    """The model of each request (preserved thinking's model check)."""
+    producers: dict[int, int] | None = None
+    """The request that returned each response message (built when first needed)."""
 
     def fired(self, fired: Fired) -> None:
         """A step changed the prompt: the history runs on from its prompt."""
@@ -87,7 +93,8 @@ def loop(
     warnings: list[str],
 ) -> tuple[list[Row], list[Event]]:
     """Every request's row, and the events (module doc: the order in which policies act)."""
-    books = _Books()
+    books = _Books(models=models)
+    switches = len(set(models)) > 1
     rows, events = books.rows, books.events
     client_steps = [policy.bind(ctx) for policy in settings.client_policies]
     sdk = settings.compaction_control
@@ -145,7 +152,17 @@ def loop(
             ),
             size=partial(ctx.size, j=j),
         )
-        at = _request(ctx, client_steps, edits, books, at, row, j in compact_at)
+        at = _request(
+            ctx,
+            client_steps,
+            edits,
+            books,
+            at,
+            row,
+            j in compact_at,
+            settings.thinking_prefix_mismatch,
+            switches,
+        )
         if sdk is not None and req.response is not None:
             last = rows[-1]
             at = replace(at, row=len(rows) - 1, next_summary_id=books.summaries + 1)
@@ -183,9 +200,11 @@ def _request(
     at: At,
     row: Row,
     on_demand: bool,
+    mismatch: preserved_thinking.MismatchBehaviour,
+    switches: bool,
 ) -> At:
-    """One request from the client's history to its row(s): client steps, clearing edits,
-    compaction. Returns ``at`` as the last step left it."""
+    """One request from the client's history to its row(s): client steps, the thinking they made
+    invalid, clearing edits, compaction. Returns ``at`` as the last step left it."""
     history = books.history
     client = Prompt(history.start, at.end, at.kept_from_turn, 0, 0, *history[5:7])
     compaction_in = compaction_out = 0
@@ -197,6 +216,12 @@ def _request(
             compaction_in += fired.compaction_input_tokens
             compaction_out += fired.compaction_output_tokens
             at = replace(at, start=client.start, next_summary_id=books.summaries + 1)
+            if not fired.keeps_thinking_valid:
+                books.rewrites.append(
+                    preserved_thinking.Rewrite(request=at.request, change_at=client.start)
+                )
+    if books.rewrites and ctx.engine.info(at.model).preserved_thinking:
+        client = _invalid_thinking(ctx, books, client, at, mismatch)
     original, original_tokens = client, at.size(client)
     p, tokens = original, original_tokens
     applied: list[AppliedEdit] = []
@@ -239,6 +264,12 @@ def _request(
             compaction_in += fired.compaction_input_tokens
             compaction_out += fired.compaction_output_tokens
         p, tokens = fired.prompt, after
+    # a request replayed as recorded keeps its usage: what the API dropped is already out of it
+    recorded = ctx.requests[at.request].usage is not None and p == ctx.rec_desc[at.request]
+    if switches and not recorded:
+        checked = _unreadable_thinking(ctx, books, p, at)
+        if checked != p:
+            p, tokens = checked, at.size(checked)
     books.rows.append(
         _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
             recorded=ctx.requests[at.request].usage is not None
@@ -249,6 +280,103 @@ def _request(
         )
     )
     return at
+
+
+def _invalid_thinking(
+    ctx: Context,
+    books: _Books,
+    client: Prompt,
+    at: At,
+    mismatch: preserved_thinking.MismatchBehaviour,
+) -> Prompt:
+    """Preserved thinking's prefix check on the prompt about to be sent: the thinking blocks a
+    client-side rewrite kept are invalid (``preserved_thinking.invalid_blocks``). ``reject``: the
+    API answers 400 (an event), and the replay goes on as the docs advise, resending with
+    ``drop_block``; ``drop``: the blocks are dropped. Either way they leave the prompt, unbilled,
+    and the cache restarts at the first of them."""
+    blocks = _thinking_in(ctx, books, client, at)
+    bad = preserved_thinking.invalid_blocks(blocks, books.rewrites, request=at.request)
+    if not bad:
+        return client
+    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
+    before, after = at.size(client), at.size(dropped)
+    where = ", ".join(f"#{m}" for m in bad)
+    if mismatch == "reject":
+        kind = preserved_thinking.REJECTED_TYPE
+        detail = (
+            f"Request {at.request}: the thinking in message(s) {where} was produced before a "
+            "client-side rewrite of the history and fails the prefix check: the API answers "
+            '400 (prefix_mismatch_behavior "error"). Replayed as resent with "drop_block": '
+            f"{before - after:,} tokens of thinking leave the prompt."
+        )
+    else:
+        kind = preserved_thinking.DROPPED_TYPE
+        detail = (
+            f"Request {at.request}: the thinking in message(s) {where} fails the prefix check "
+            f'after a client-side rewrite and is dropped ("drop_block"): {before - after:,} '
+            "tokens, unbilled; the cache restarts at the first of them."
+        )
+    books.events.append(
+        event(
+            at.row,
+            at.request,
+            kind,
+            detail,
+            cleared_input_tokens=before - after,
+            tokens_before=before,
+            tokens_after=after,
+            trigger=preserved_thinking.API_VALUE[mismatch],
+        )
+    )
+    return dropped
+
+
+def _thinking_in(ctx: Context, books: _Books, client: Prompt, at: At) -> list[tuple[int, int]]:
+    """(message, request that produced it) of each message with thinking in the prompt; -1 for
+    a message no request of the transcript returned."""
+    if books.producers is None:
+        books.producers = {
+            r.response: j for j, r in enumerate(ctx.requests) if r.response is not None
+        }
+    engine, producers = ctx.engine, books.producers
+    return [
+        (m, producers.get(m, -1))
+        for m in range(engine.kept_thinking_start(client), min(at.end, engine.m_count))
+        if engine.has_thinking[m]
+    ]
+
+
+def _unreadable_thinking(ctx: Context, books: _Books, client: Prompt, at: At) -> Prompt:
+    """Preserved thinking's model check, when requests run on different models: the thinking the
+    current model cannot read is dropped without an error, unbilled
+    (``preserved_thinking.can_read``). The prompt descriptor drops thinking up to a message, so
+    every thinking block before the last unreadable one leaves the prompt with it."""
+    engine = ctx.engine
+    reader = engine.info(at.model)
+    blocks = [
+        (m, engine.info(books.models[r]))
+        for m, r in _thinking_in(ctx, books, client, at)
+        if 0 <= r < len(books.models) and books.models[r] != at.model
+    ]
+    bad = preserved_thinking.unreadable_blocks(blocks, reader)
+    if not bad:
+        return client
+    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
+    before, after = at.size(client), at.size(dropped)
+    books.events.append(
+        event(
+            at.row,
+            at.request,
+            preserved_thinking.UNREADABLE_TYPE,
+            f"Request {at.request}: {reader.display_name} cannot read the thinking in message(s) "
+            f"{', '.join(f'#{m}' for m in bad)} (another model wrote it): the API drops it "
+            f"without an error (model_binding_mismatch), {before - after:,} tokens unbilled.",
+            cleared_input_tokens=before - after,
+            tokens_before=before,
+            tokens_after=after,
+        )
+    )
+    return dropped
 
 
 def _row(

@@ -100,4 +100,12 @@ def responses(ctx: Context, warnings: list[str]) -> tuple[list[int], list[int]]:
             thinks.append(round(scale * th[m]))
     if note and _REDACTED_NOTE not in warnings:
         warnings.append(_REDACTED_NOTE)
+    omitted = int((ct.block_estimated & (ct.block_kind == KIND_THINKING)).sum())
+    if omitted:
+        warnings.append(
+            f'{omitted} thinking block(s) came back empty (thinking.display "omitted", the '
+            "default on Opus 4.7 and later): the thinking was billed all the same, so its size "
+            "is estimated from each response's output_tokens minus its visible blocks (0 where "
+            "the request recorded no usage)."
+        )
     return outs, thinks
