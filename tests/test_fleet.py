@@ -84,6 +84,13 @@ def cold(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     status, out, err = _main("fleet", str(fleet_dir), "--index", str(index), "--json")
     assert status == 0, err
     rows: list[Any] = json.loads(out)["sessions"]
+    readable = ("ae4a77f8", SESSION_03, SESSION_04, "truncated")
+    failed = {
+        Path(r["path"]).name: r["error"]
+        for r in rows
+        if r["error"] is not None and Path(r["path"]).name.startswith(readable)
+    }
+    assert not failed, f"readable sessions failed (the cause, for a flaky run): {failed}"
     return index, rows
 
 
