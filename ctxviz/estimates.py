@@ -93,6 +93,10 @@ _IMAGE_HEAD_CHARS: Final = 87_384
 EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
 """Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
+THINKING_INSTRUCTION: Final = "\n\n<max_thinking_length>{budget_tokens}</max_thinking_length>"
+"""What the API adds to the system prompt for ``thinking: {"type": "enabled", "budget_tokens": N}``
+(docs/counting.md#thinking-instructions): counted with the model's tokenizer, 18 tokens for a
+5-digit budget on v3, which closes the token-counting page's thinking example (88) to 86."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
 
@@ -341,6 +345,8 @@ _DEFINED_TOOLS: Final[tuple[tuple[str, str], ...]] = (
     ("bash_", "bash"),
     ("text_editor_", "text_editor"),
     ("computer_2025", "computer"),
+    ("memory_", "memory"),
+    ("web_search_", "web_search"),
 )
 
 
@@ -383,6 +389,19 @@ def tools_tokens(
         return 0
     definitions = sum(tool_definition_tokens(t, family, counter, model) for t in tools)
     return definitions + tool_use_system_prompt_tokens(model, tool_choice)
+
+
+def thinking_instruction_tokens(thinking: Any, family: Family, counter: TokenCounter) -> int:
+    """The instruction the API adds to the system prompt when ``thinking`` is ``enabled`` with a
+    ``budget_tokens``: ``THINKING_INSTRUCTION`` with the budget, counted by ``counter``
+    (docs/counting.md: derived from the token-counting page's thinking example). 0 for no
+    thinking, ``disabled`` and ``adaptive`` (no figure to derive one from)."""
+    if not (isinstance(thinking, Mapping) and thinking.get("type") == "enabled"):
+        return 0
+    budget = thinking.get("budget_tokens")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        return 0
+    return counter(THINKING_INSTRUCTION.format(budget_tokens=budget), family)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -576,6 +595,7 @@ def _prefix_tokens(
     systems: dict[int, int] = {id(conv.system): system_tokens}
     first_choice = conv.requests[0].tool_choice if conv.requests else None
     main = model.id if model is not None else None
+    thinking_at = np.zeros(n, dtype=np.int64)
     tool_lists: dict[tuple[int, str, str | None], int] = {
         (id(conv.tools), _json(first_choice), main): conv_tools_tokens
     }
@@ -600,4 +620,6 @@ def _prefix_tokens(
             system = r.system if r.system is not None else conv.system
             pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
             key_at[lo:hi] = keys.setdefault(pair, len(keys))
-    return system_at, tools_at, key_at
+        if model is not None:
+            thinking_at[lo:hi] = thinking_instruction_tokens(r.thinking, family, counter)
+    return system_at + thinking_at, tools_at, key_at

@@ -65,7 +65,8 @@ def test_earlier_turns_thinking_is_not_counted() -> None:
         ],
         thinking={"type": "enabled", "budget_tokens": 2000},
     )
-    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 4}
+    # 2 + 1 + 1 words; the thinking instruction (one "word" with this counter) is counted once
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 4 + 1}
 
 
 def tool_body(cm: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -301,6 +302,73 @@ def test_anthropic_defined_tools_are_priced_at_their_documented_size(
 ) -> None:
     auto = {"claude-opus-4-8": 290, "claude-sonnet-4-5": 496}[model]
     assert hidden(model, tools=[tool]) == 1 + tokens + auto
+
+
+@pytest.mark.parametrize(
+    ("model", "tool", "tokens"),
+    [
+        # estimate: the text editor's 700 + the memory protocol (110 tokens on v3, 189 on v5)
+        ("claude-sonnet-4-5", {"type": "memory_20250818", "name": "memory"}, 810),
+        ("claude-opus-5", {"type": "memory_20250818", "name": "memory"}, 889),
+        # estimate: a third-party measurement, ~5.9K on Sonnet 5 less its tool-use prompt (354)
+        ("claude-sonnet-4-5", {"type": "web_search_20250305", "name": "web_search"}, 5550),
+        ("claude-opus-5", {"type": "web_search_20260209", "name": "web_search"}, 5550),
+    ],
+)
+def test_memory_and_web_search_are_priced_at_their_expanded_size(
+    model: str, tool: dict[str, Any], tokens: int
+) -> None:
+    auto = {"claude-opus-5": 286, "claude-sonnet-4-5": 496}[model]
+    assert hidden(model, tools=[tool]) == 1 + tokens + auto
+
+
+def test_thinking_instruction_is_counted_for_enabled_thinking_only() -> None:
+    # the instruction is one "word" with this counter, whatever the budget
+    enabled = {"type": "enabled", "budget_tokens": 16000}
+    assert hidden("claude-sonnet-4-5", thinking=enabled) == 1 + 1
+    assert hidden("claude-sonnet-4-5", thinking={"type": "disabled"}) == 1
+    assert hidden("claude-sonnet-4-5", thinking={"type": "adaptive"}) == 1
+    assert hidden("claude-sonnet-4-5") == 1
+
+
+THINKING_EXAMPLE = {
+    # the token-counting page's thinking example (claude-3-7-sonnet, budget 16,000): 88
+    "model": "claude-3-7-sonnet-20250219",
+    "thinking": {"type": "enabled", "budget_tokens": 16000},
+    "messages": [
+        {
+            "role": "user",
+            "content": "Are there an infinite number of prime numbers such that n mod 4 == 3?",
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "thinking",
+                    "thinking": "This is a nice number theory question. Let's think about it "
+                    "step by step...",
+                    "signature": "EuYBCkQYAiJAgCs1le6/Pol5Z4/JMomVOouGrWdhYNsH3ukzUECbB6iWrSQtsQuR"
+                    "HJID6lWV...",
+                },
+                {
+                    "type": "text",
+                    "text": "Yes, there are infinitely many prime numbers p such that "
+                    "p mod 4 = 3...",
+                },
+            ],
+        },
+        {"role": "user", "content": "Can you write a formal proof?"},
+    ],
+}
+
+
+def test_the_documented_thinking_example_is_within_3_percent() -> None:
+    # 68 without the instruction (23% low); 18 tokens of instruction on the v3 tokenizer
+    got = count_tokens(THINKING_EXAMPLE)["input_tokens"]
+    assert got == 86
+    assert abs(got - 88) / 88 < 0.03
+    no_thinking = {k: v for k, v in THINKING_EXAMPLE.items() if k != "thinking"}
+    assert count_tokens(no_thinking)["input_tokens"] == 68
 
 
 def test_deferred_tools_are_not_in_the_prompt() -> None:
