@@ -483,9 +483,9 @@ _RESTATES_COUNTS: Final = re.compile(
     r"Request [0-9,]+: (?:[0-9,]+ tool use\(s\)|thinking of [0-9,]+ earlier turn\(s\)) cleared, "
     r"[0-9,]+ tokens saved\."
 )
-"""A clearing's detail as the simulator writes it (``simulator._edit_detail``): it only restates
-the request and counts the hover already shows, and with hundreds of clearings per chart it would
-be most of the bytes sent per slider move. Any other detail is shown."""
+"""A clearing's detail as the simulator writes it (``simulator.loop._edit_detail``): it only
+restates the request and counts the hover already shows, and with hundreds of clearings per chart
+it would be most of the bytes sent per slider move. Any other detail is shown."""
 
 
 def _event_hover(group: pd.DataFrame, style: EventStyle) -> dict[str, Any]:

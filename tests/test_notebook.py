@@ -187,11 +187,6 @@ def test_policy_description() -> None:
 
 
 def test_simulation_repr_html_is_wired_to_simulation_html(clearing: Any) -> None:
-    if not hasattr(type(clearing), "_repr_html_"):
-        pytest.skip(
-            "Simulation._repr_html_ is not wired yet (ctxviz/simulator.py: "
-            "Simulation._repr_html_ = lambda self: simulation_html(self))"
-        )
     assert clearing._repr_html_() == simulation_html(clearing)
 
 

@@ -1,0 +1,94 @@
+"""A block's type, text and characters: what the Inspector shows and what Claude Code's
+rough estimate reads."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, assert_never
+
+from ctxviz.estimates import (
+    IMAGE_TOKENS,
+)
+from ctxviz.model import (
+    Block,
+    CompactionBlock,
+    DocumentBlock,
+    ImageBlock,
+    OtherBlock,
+    RedactedThinkingBlock,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from ctxviz.policies import (
+    claude_code,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+def block_type(block: Block) -> str:
+    match block:
+        case TextBlock():
+            return "text"
+        case ThinkingBlock():
+            return "thinking"
+        case RedactedThinkingBlock():
+            return "redacted_thinking"
+        case ToolUseBlock():
+            return "tool_use"
+        case ToolResultBlock():
+            return "tool_result"
+        case ServerToolUseBlock():
+            return "server_tool_use"
+        case ServerToolResultBlock(type=kind):
+            return kind
+        case ImageBlock():
+            return "image"
+        case DocumentBlock():
+            return "document"
+        case CompactionBlock():
+            return "compaction"
+        case OtherBlock(type=kind):
+            return kind
+        case _:
+            assert_never(block)
+
+
+def block_chars(block: Block) -> int:
+    """Characters of a block as Claude Code's rough estimate reads them (an image: its tokens)."""
+    match block:
+        case ImageBlock():
+            return IMAGE_TOKENS * claude_code.CHARS_PER_TOKEN
+        case RedactedThinkingBlock(data=data):
+            return len(data)
+        case _:
+            return len(block_text(block))
+
+
+def block_text(block: Block) -> str:
+    match block:
+        case TextBlock(text=text) | ThinkingBlock(thinking=text) | CompactionBlock(content=text):
+            return text
+        case RedactedThinkingBlock():
+            return "[redacted thinking]"
+        case ToolUseBlock(name=name, input=args) | ServerToolUseBlock(name=name, input=args):
+            return f"{name}({json.dumps(args, ensure_ascii=False, default=str)})"
+        case ToolResultBlock(content=content):
+            if isinstance(content, str):
+                return content
+            return "\n".join(block_text(b) for b in content)
+        case ServerToolResultBlock(content=content):
+            return json.dumps(content, ensure_ascii=False, default=str)
+        case ImageBlock():
+            return "[image]"
+        case DocumentBlock(title=title):
+            return f"[document{': ' + title if title else ''}]"
+        case OtherBlock(raw=raw):
+            return json.dumps(raw, ensure_ascii=False, default=str)
+        case _:
+            assert_never(block)

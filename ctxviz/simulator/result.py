@@ -1,0 +1,176 @@
+"""A replay's result: the ``Simulation``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from ctxviz.model import (
+    Conversation,
+)
+from ctxviz.policies import (
+    limits,
+)
+from ctxviz.settings import SimulationSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+from ctxviz.simulator.context import Context
+from ctxviz.simulator.inspector import PromptView, view
+from ctxviz.simulator.row import Row
+
+REQUEST_COLUMNS: Final[tuple[str, ...]] = (
+    "request",
+    "recorded_request",
+    "turn",
+    "model",
+    "stop_reason",
+    "source",
+    "input_tokens",
+    "original_input_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "context_tokens",
+    "uncached_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "reusable_prefix_tokens",
+    "cleared_input_tokens",
+    "cleared_tool_uses",
+    "cleared_thinking_turns",
+    "thinking_carried_tokens",
+    "thinking_stripped_tokens",
+    "placeholder_tokens",
+    "summary_tokens",
+    "compaction_input_tokens",
+    "compaction_output_tokens",
+    "compaction_control_total_tokens",
+    "context_window",
+    "remaining_tokens",
+    "server_tool_extra_input_tokens",
+    "over_window",
+    "long_context",
+    "cost_input_usd",
+    "cost_cache_write_usd",
+    "cost_cache_read_usd",
+    "cost_output_usd",
+    "compaction_cost_usd",
+    "cost_usd",
+    "cumulative_cost_usd",
+    "prompt_start_message",
+    "prompt_end_message",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Simulation:
+    """A replay's result.
+
+    ``requests`` — one row per model call of the conversation's chain, in order. Columns:
+
+    - ``request``: 0-based row index; ``recorded_request``: the transcript's request it replays
+      (an SDK ``compaction_control`` re-issue or a paused compaction adds a row with the same one);
+      ``turn``: 0-based assistant turn; ``model``; ``stop_reason``.
+    - ``source``: ``"recorded"`` where the numbers come from the transcript's usage and the prompt
+      is as recorded, else ``"estimated"``.
+    - ``input_tokens``: the whole prompt the model saw after edits (uncached + cache writes +
+      cache reads); ``original_input_tokens``: the prompt before context editing and server
+      compaction (what the client sent); ``output_tokens`` (thinking included);
+      ``thinking_tokens``; ``context_tokens`` = input + output.
+    - ``uncached_input_tokens``, ``cache_creation_input_tokens``, ``cache_read_input_tokens``: the
+      API's split (recorded where as-recorded, else the cache model of ``ctxviz.cost`` with
+      ``reusable_prefix_tokens``, the tokens identical to the start of the previous prompt).
+    - ``cleared_input_tokens`` (net, all edits), ``cleared_tool_uses``,
+      ``cleared_thinking_turns``; ``thinking_carried_tokens`` (thinking in the prompt),
+      ``thinking_stripped_tokens`` (thinking of the history not in the prompt);
+      ``placeholder_tokens``; ``summary_tokens`` (summary in the prompt).
+    - ``compaction_input_tokens`` / ``compaction_output_tokens``: a compaction call billed on this
+      request (server compaction iteration, SDK or Claude Code summary request);
+      ``compaction_control_total_tokens``: the SDK's total after this response (when configured).
+    - ``context_window``, ``remaining_tokens`` (window - input), ``over_window`` (does not fit:
+      input + output > window, or input + max_tokens for models that reject up front),
+      ``long_context`` (priced at long-context rates). ``server_tool_extra_input_tokens``: what a
+      server-tool response's recorded usage adds beyond its largest internal call (the calls'
+      prompts are summed); the window is judged without it.
+    - ``cost_input_usd``, ``cost_cache_write_usd``, ``cost_cache_read_usd``, ``cost_output_usd``,
+      ``compaction_cost_usd``, ``cost_usd`` (all of them), ``cumulative_cost_usd``.
+    - ``prompt_start_message`` / ``prompt_end_message``: the prompt is built from
+      ``conv.messages[start:end]``.
+
+    ``events`` — one row per event: ``request``, ``recorded_request``, ``type`` (the API's edit
+    names, ``compaction_control``, ``claude_code_autocompact``, ``recorded_compaction``,
+    ``claude_code_microcompact``,
+    ``rolling_window``, ``memory_warning``, ``context_window_exceeded``), ``cleared_tool_uses``,
+    ``cleared_thinking_turns``, ``cleared_input_tokens``, ``tokens_before``, ``tokens_after``,
+    ``summary_tokens``, ``trigger`` and ``detail`` (a sentence).
+
+    ``composition`` — one row per request, one column per category of
+    ``ctxviz.categories.CATEGORIES``; each row adds up to ``input_tokens`` exactly (scaled
+    estimates, largest-remainder rounding). ``reinjected``: what Claude Code put back after a
+    recorded compaction and the file does not hold (the recorded prompt of the request after it
+    minus the hidden prefix and its visible summary and messages), carried by the prompts after.
+
+    Methods: ``applied_edits(i)`` (the API's ``context_management.applied_edits``),
+    ``prompt_view(i)`` (every block up to request ``i`` with its status: kept, cleared,
+    thinking_stripped, summarized, dropped, summary; ``.to_frame()`` for a table) and
+    ``context_awareness(i)`` (the budget lines a context-aware model sees).
+    """
+
+    conversation: Conversation
+    settings: SimulationSettings
+    requests: pd.DataFrame
+    events: pd.DataFrame
+    composition: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    scale: float = 1.0
+    """Recorded prompt tokens per estimated token (1.0 without usage)."""
+    hidden_prefix_tokens: int = 0
+    _rows: tuple[Row, ...] = ()
+    _ctx: Context | None = None
+
+    def applied_edits(self, i: int) -> list[dict[str, Any]]:
+        """What the API would return as ``context_management.applied_edits`` for request ``i``
+        (the recorded list where the request is as recorded and the transcript holds it)."""
+        row = self._rows[i]
+        recorded = self.conversation.requests[row.recorded_request].applied_edits
+        if row.recorded and recorded is not None:
+            return [dict(e) for e in recorded]
+        return [dict(e) for e in row.applied_edits]
+
+    def prompt_view(self, i: int) -> PromptView:
+        """The blocks of request ``i``'s prompt, each with its status and tokens."""
+        assert self._ctx is not None
+        return view(self._ctx, self._rows[i], i)
+
+    def __repr__(self) -> str:
+        """A one-line summary (the frames and the conversation would print megabytes)."""
+        from ctxviz.notebook import policy_description
+
+        windows = self.requests.get("context_window")
+        window = self.settings.context_window or (
+            int(windows.max()) if windows is not None and len(windows) else None
+        )
+        return (
+            f"Simulation(requests={len(self.requests)}, events={len(self.events)}, "
+            f"model={self.settings.model or self.conversation.model!r}, window={window}, "
+            f"policy={policy_description(self.settings)!r}, warnings={len(self.warnings)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: a compact summary (``ctxviz.notebook.simulation_html``)."""
+        from ctxviz.notebook import simulation_html  # the notebook helpers import pandas only
+
+        return simulation_html(self)
+
+    def context_awareness(self, i: int) -> tuple[str, ...]:
+        """The budget lines a context-aware model sees at request ``i`` (empty if not aware)."""
+        assert self._ctx is not None
+        row = self._rows[i]
+        if not self._ctx.engine.info(row.model).context_awareness:
+            return ()
+        lines = [limits.budget_line(row.window)]
+        p = row.prompt
+        if p.end > p.start and self.conversation.messages[p.end - 1].is_tool_results_only:
+            lines.append(limits.usage_line(row.input_tokens, row.window))
+        return tuple(lines)

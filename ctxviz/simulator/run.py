@@ -1,0 +1,127 @@
+"""``simulate`` and ``prompt_tokens``: the replay's two entry points."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ctxviz.estimates import (
+    TokenCounter,
+)
+from ctxviz.model import (
+    Conversation,
+)
+from ctxviz.models import ModelsArg, ModelTable
+from ctxviz.policies import compaction_control as sdk_compaction
+
+if TYPE_CHECKING:
+    pass
+
+from ctxviz.simulator.arguments import arguments
+from ctxviz.simulator.assemble import assemble
+from ctxviz.simulator.prepare import prepare
+from ctxviz.simulator.result import Simulation
+
+
+def simulate(
+    conv: Conversation,
+    *,
+    model: str | None = None,
+    context_window: int | None = None,
+    max_tokens: int | None = None,
+    context_management: Mapping[str, Any] | None = None,
+    compaction_control: Mapping[str, Any] | None = None,
+    summary_tokens: int | None = None,
+    thinking_preservation: bool | None = None,
+    compact_at: Sequence[int] = (),
+    claude_code_autocompact: bool | Mapping[str, Any] | None = None,
+    undo_recorded_compactions: bool = False,
+    rolling_window: bool | int | None = None,
+    compaction_control_totals: sdk_compaction.Totals = "sdk",
+    prompt_caching: bool | None = None,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+    model_table: ModelTable | None = None,
+    models: ModelsArg = None,
+) -> Simulation:
+    """Replay ``conv`` as recorded, or under the given policies (module doc; docs/api.md).
+
+    ``model`` / ``context_window``: replay on another model or window. ``max_tokens``: the
+    ``max_tokens`` every request asks for (models before 4.5 refuse input + max_tokens > window).
+    ``context_management``:
+    the API's ``{"edits": [...]}`` (replaces the recorded one). ``compaction_control``: the SDK's
+    dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
+    tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
+    ``thinking_preservation``: override the model's default (True keeps earlier turns' thinking).
+    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or a
+    mapping of Claude Code's settings (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow``,
+    ``DISABLE_AUTO_COMPACT``; ``reserve_tokens`` replaces its reserve formula;
+    ``ctxviz.policies.claude_code``). ``undo_recorded_compactions``: continue the history through
+    recorded compactions (estimated from the last prompt before each). ``rolling_window``: True
+    (fit the window) or a prompt budget in tokens.
+    ``prompt_caching``: assume the client caches its prompts (default: as the recording shows; on
+    for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
+    (``(text, family) -> int``) and per-message frame. ``models``: the model table to use (a
+    ``ModelTable``, a JSON file's path or its parsed content, merged over the bundled table;
+    ``model_table`` is its older name).
+    """
+    settings, table, warnings = arguments(
+        conv,
+        model=model,
+        context_window=context_window,
+        max_tokens=max_tokens,
+        context_management=context_management,
+        compaction_control=compaction_control,
+        summary_tokens=summary_tokens,
+        thinking_preservation=thinking_preservation,
+        compact_at=compact_at,
+        claude_code_autocompact=claude_code_autocompact,
+        undo_recorded_compactions=undo_recorded_compactions,
+        rolling_window=rolling_window,
+        compaction_control_totals=compaction_control_totals,
+        prompt_caching=prompt_caching,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+        model_table=model_table,
+        models=models,
+    )
+    with _gc_paused():
+        return assemble(*prepare(conv, settings, table, warnings))
+
+
+def prompt_tokens(
+    conv: Conversation,
+    *,
+    context_management: Mapping[str, Any] | None = None,
+    counter: TokenCounter | None = None,
+    message_frame_tokens: int | None = None,
+    models: ModelsArg = None,
+) -> tuple[int, int]:
+    """The last request's ``input_tokens`` and ``original_input_tokens``, replayed exactly as
+    ``simulate`` does but without its frames (nor pandas): ``count_tokens``'s answer."""
+    settings, table, warnings = arguments(
+        conv,
+        context_management=context_management,
+        counter=counter,
+        message_frame_tokens=message_frame_tokens,
+        models=models,
+    )
+    with _gc_paused():
+        _, rows, _, _, _ = prepare(conv, settings, table, warnings)
+    return rows[-1].input_tokens, rows[-1].original_input_tokens
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The replay allocates rows and prompts by the request and makes no reference cycles; the
+    cyclic collector's passes over the whole heap (the conversation's blocks included) would
+    otherwise cost up to half of it."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
