@@ -26,8 +26,11 @@ What is counted for each block, and the assumptions where the text does not tell
   then ``ceil(width / 28) * ceil(height / 28)`` tokens. An image whose size cannot be read (a URL,
   a file id, unreadable data) is counted at its tier's maximum: an estimate
   (``image_size_known`` says which).
-- ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
-  ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
+- ``document``: its text when the source is text or content blocks; a base64 PDF as the PDF page
+  prices it (``pdf_tokens``): the text its pages show plus one image per page, each page at its
+  resolution tier's largest size for its ``/MediaBox`` (``ctxviz.pdf`` reads both); other base64
+  data at ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte. ``document_is_estimate`` says which
+  counts are estimates (no extractable text, or content not in the request).
 - Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
   text editor and computer-use tools, priced at the model's documented expanded definition
   (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -74,6 +78,7 @@ from ctxviz.model import (
     turn_indices,
 )
 from ctxviz.models import ModelInfo, ModelTable
+from ctxviz.pdf import PdfText, read_pdf
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
 TokenCounter = Callable[[str, Family], int]
@@ -99,6 +104,10 @@ THINKING_INSTRUCTION: Final = "\n\n<max_thinking_length>{budget_tokens}</max_thi
 5-digit budget on v3, which closes the token-counting page's thinking example (88) to 86."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
+"""Base64 documents that are not readable PDFs: about a token per 4 bytes (an estimate)."""
+CID_GLYPHS_PER_TOKEN: Final = 2
+"""PDF text in two-byte (CID) fonts, counted by glyph: mostly CJK, where a character is about a
+token, and Latin, about four a token (an estimate between them, docs/counting.md#pdfs)."""
 
 # Block kinds, as small integers for the simulator's arrays.
 KIND_TEXT: Final = 0
@@ -128,6 +137,53 @@ def _base64_bytes(source: Any) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _pdf(data: str) -> PdfText | None:
+    try:
+        raw = base64.b64decode(data[: len(data) - len(data) % 4], validate=False)
+    except (ValueError, binascii.Error):
+        return None
+    return read_pdf(raw)
+
+
+def pdf_of(block: DocumentBlock) -> PdfText | None:
+    """What a base64 PDF document shows (``ctxviz.pdf``); None for any other document."""
+    source = block.source
+    if isinstance(source, Mapping) and source.get("type") == "base64":
+        data = source.get("data")
+        if isinstance(data, str):
+            return _pdf(data)
+    return None
+
+
+def pdf_page_image_tokens(width_pt: float, height_pt: float, family: Family) -> int:
+    """Visual tokens of one PDF page's image: the page, rendered at least as large as the
+    family's resolution tier allows, resized by the vision rule (``resized_image_size``)."""
+    max_edge = IMAGE_LIMITS[family][0]
+    scale = 2 * max_edge / max(width_pt, height_pt)
+    w, h = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
+    return _patches(*resized_image_size(w, h, family))
+
+
+def pdf_tokens(pdf: PdfText, family: Family, counter: TokenCounter) -> int:
+    """A PDF as the PDF page prices it: its extracted text plus one image per page; text in
+    two-byte fonts at ``CID_GLYPHS_PER_TOKEN`` glyphs a token (an estimate)."""
+    pages = sum(pdf_page_image_tokens(w, h, family) for w, h in pdf.page_sizes_pt)
+    text = counter(pdf.text, family) if pdf.text else 0
+    return pages + text + math.ceil(pdf.glyph_count / CID_GLYPHS_PER_TOKEN)
+
+
+def document_is_estimate(block: DocumentBlock) -> bool:
+    """Whether a document's count is an estimate: a PDF without extractable text (scanned, or in
+    two-byte fonts), or a document whose content is not in the request (URL, file, other base64
+    data)."""
+    source = block.source
+    if isinstance(source, Mapping) and source.get("type") in ("text", "content"):
+        return False
+    pdf = pdf_of(block)
+    return pdf is None or not pdf.text or pdf.glyph_count > 0
+
+
 def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
     """Estimated tokens of one block as sent in a prompt (module doc: what is counted)."""
     match block:
@@ -152,6 +208,9 @@ def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
             return image_tokens(source, family)
         case DocumentBlock(source=source, title=title):
             title_tokens = counter(title, family) if title else 0
+            pdf = pdf_of(block)
+            if pdf is not None:
+                return title_tokens + pdf_tokens(pdf, family, counter)
             decoded = _base64_bytes(source)
             if decoded is not None:
                 return title_tokens + max(1, round(decoded * DOCUMENT_TOKENS_PER_BYTE))

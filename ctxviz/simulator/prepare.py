@@ -7,13 +7,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ctxviz.estimates import (
-    KIND_DOCUMENT,
     conversation_tokens,
+    document_is_estimate,
     image_size_known,
 )
 from ctxviz.model import (
     CompactionBlock,
     Conversation,
+    DocumentBlock,
     ImageBlock,
     ToolResultBlock,
 )
@@ -245,7 +246,6 @@ def prepare(
 def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
     """What the user should know about the estimates of this replay."""
     notes: list[str] = []
-    kinds = ctx.engine.ct.block_kind
     unsized = sum(
         1
         for m in ctx.conv.messages
@@ -259,10 +259,18 @@ def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
             "tier's maximum (1,568 or 4,784 tokens): their pixel size is not in the data, so "
             "their count is an estimate."
         )
-    if (kinds == KIND_DOCUMENT).any():
+    rough = sum(
+        1
+        for m in ctx.conv.messages
+        for b in m.content
+        for i in (b.content if isinstance(b, ToolResultBlock) else (b,))
+        if isinstance(i, DocumentBlock) and document_is_estimate(i)
+    )
+    if rough:
         notes.append(
-            "Base64 documents are counted by their size: their real token counts are not read "
-            "from the data."
+            f"{rough:,} document(s) are counted as estimates: a PDF without extractable text "
+            "(scanned, or in two-byte fonts), or a document whose content is not in the request "
+            "(URL, file, base64 data other than a PDF)."
         )
     inflated = [
         r.index
