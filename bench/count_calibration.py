@@ -5,8 +5,9 @@ Ground truth, all real answers of the count_tokens endpoint:
 - plain: ../shared/calibration (one user message holding a document; the odd-numbered documents
   of each corpus, every ``--every``-th of them, for each tokenizer family's model), plus the
   token-counting page's basic example;
-- tools, thinking: the token-counting page's examples (bench/data/count_examples.json, each with
-  its source and the model its figure is read for);
+- tools, thinking: tests/data/real_count_answers.json (bodies rebuilt from public code that
+  printed its calls' usage, and the token-counting page's thinking example; each names its
+  source);
 - structured output, memory, images, multi-message plain bodies: no real answer is available
   outside the recordings reserved for acceptance, so those rows say n = 0.
 
@@ -30,7 +31,7 @@ from ctxviz.tokens import count_text_memo
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE.parents[1] / "shared" / "calibration"
-EXAMPLES = HERE / "data" / "count_examples.json"
+EXAMPLES = HERE.parent / "tests" / "data" / "real_count_answers.json"
 CLASSES = ("plain", "tools", "thinking", "structured output", "memory", "images")
 
 

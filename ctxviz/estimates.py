@@ -98,10 +98,14 @@ _IMAGE_HEAD_CHARS: Final = 87_384
 EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
 """Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
-THINKING_INSTRUCTION: Final = "\n\n<max_thinking_length>{budget_tokens}</max_thinking_length>"
-"""What the API adds to the system prompt for ``thinking: {"type": "enabled", "budget_tokens": N}``
-(docs/counting.md#thinking-instructions): counted with the model's tokenizer, 18 tokens for a
-5-digit budget on v3, which closes the token-counting page's thinking example (88) to 86."""
+TOOL_USE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 21, "v4.7": 29, "v5": 34}
+"""Tokens a client ``tool_use`` block adds to its name and its parameters' names and raw values
+(docs/counting.md#tool-calls-and-results): v3 fitted on real Messages API usage, v4.7 / v5
+estimated from the same rendering counted with their tokenizers."""
+TOOL_PARAMETER_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 7, "v4.7": 12, "v5": 12}
+"""Tokens each parameter of a ``tool_use`` after the first adds (its tags; an estimate)."""
+TOOL_RESULT_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 25, "v4.7": 21, "v5": 26}
+"""Tokens a ``tool_result`` block adds to its content and its tool's name (as above)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
 """Base64 documents that are not readable PDFs: about a token per 4 bytes (an estimate)."""
@@ -422,7 +426,51 @@ def tool_definition_tokens(
         for prefix, key in _DEFINED_TOOLS:
             if kind.startswith(prefix) and model.hidden_tokens(key):
                 return model.hidden_tokens(key)
+    if model is not None and kind in (None, "custom") and isinstance(tool.raw, Mapping):
+        return counter(rendered_function(tool.raw), family)
     return counter(_json(tool.raw), family)
+
+
+_NOT_RENDERED: Final = frozenset(
+    {"name", "description", "input_schema", "type", "cache_control", "defer_loading", "strict"}
+)
+
+
+def rendered_function(raw: Mapping[str, Any]) -> str:
+    """A client tool's definition as the tool-use system prompt lists it (docs/counting.md#tool-
+    definitions): ``<function>`` and the JSON of its description, name and ``parameters`` (the
+    input schema, plus any other field sent, such as ``input_examples``), keys sorted, with
+    ``", "`` / ``": "`` separators, then ``</function>``."""
+    shown: dict[str, Any] = {
+        "description": raw.get("description", ""),
+        "name": raw.get("name", ""),
+        "parameters": raw.get("input_schema", {}),
+    }
+    shown.update((k, v) for k, v in raw.items() if k not in _NOT_RENDERED)
+    body = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return f"<function>{body}</function>"
+
+
+def _raw_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def tool_use_tokens(
+    name: str, tool_input: Any, family: Family, counter: TokenCounter, *, cleared: bool = False
+) -> int:
+    """A client ``tool_use`` block as the API renders it (docs/counting.md#tool-calls-and-
+    results): its name, each parameter's name and raw value (a string as is, anything else as
+    JSON), ``TOOL_USE_FRAME_TOKENS`` and ``TOOL_PARAMETER_FRAME_TOKENS`` per parameter after the
+    first. ``cleared``: its input removed (``clear_tool_inputs``): the name and the frame."""
+    total = counter(name, family) + TOOL_USE_FRAME_TOKENS[family]
+    if cleared:
+        return total
+    if not isinstance(tool_input, Mapping):
+        return total + counter(_raw_value(tool_input), family)
+    for k, (key, value) in enumerate(tool_input.items()):
+        total += counter(str(key), family) + counter(_raw_value(value), family)
+        total += TOOL_PARAMETER_FRAME_TOKENS[family] if k else 0
+    return total
 
 
 def tool_use_system_prompt_tokens(model: ModelInfo | None, tool_choice: Any) -> int:
@@ -450,17 +498,15 @@ def tools_tokens(
     return definitions + tool_use_system_prompt_tokens(model, tool_choice)
 
 
-def thinking_instruction_tokens(thinking: Any, family: Family, counter: TokenCounter) -> int:
-    """The instruction the API adds to the system prompt when ``thinking`` is ``enabled`` with a
-    ``budget_tokens``: ``THINKING_INSTRUCTION`` with the budget, counted by ``counter``
-    (docs/counting.md: derived from the token-counting page's thinking example). 0 for no
-    thinking, ``disabled`` and ``adaptive`` (no figure to derive one from)."""
-    if not (isinstance(thinking, Mapping) and thinking.get("type") == "enabled"):
+def thinking_instruction_tokens(thinking: Any, model: ModelInfo | None) -> int:
+    """The instruction the API adds when ``thinking`` is ``enabled`` or ``adaptive``: the model's
+    ``thinking`` figure (docs/counting.md#thinking-instructions); 0 with no thinking, ``disabled``
+    or no model."""
+    if model is None or not isinstance(thinking, Mapping):
         return 0
-    budget = thinking.get("budget_tokens")
-    if not isinstance(budget, int) or isinstance(budget, bool):
+    if thinking.get("type") not in ("enabled", "adaptive"):
         return 0
-    return counter(THINKING_INSTRUCTION.format(budget_tokens=budget), family)
+    return model.hidden_tokens("thinking")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -569,19 +615,34 @@ def _estimate(
     other = CATEGORY_INDEX["other"]
     uses: list[tuple[int, int, str, str]] = []  # (flat block, message, id, name)
     results: dict[str, tuple[int, int]] = {}
+    # tool calls and results as the API renders them: with a model, unless frames are off
+    framed = model is not None and frame != 0
+    names: dict[str, str] = {}
     for m, message in enumerate(conv.messages):
         for block in message.content:
             b = len(tokens)
-            tokens.append(block_tokens(block, family, counter))
+            if framed and isinstance(block, ToolUseBlock):
+                tokens.append(tool_use_tokens(block.name, block.input, family, counter))
+                kept.append(tool_use_tokens(block.name, None, family, counter, cleared=True))
+            elif framed and isinstance(block, ToolResultBlock):
+                name = names.get(block.tool_use_id, "")
+                frame_tokens = TOOL_RESULT_FRAME_TOKENS[family] + counter(name, family)
+                tokens.append(block_tokens(block, family, counter) + frame_tokens)
+                kept.append(0)
+            else:
+                tokens.append(block_tokens(block, family, counter))
+                kept.append(
+                    counter(block.name, family)
+                    if isinstance(block, ToolUseBlock | ServerToolUseBlock)
+                    else 0
+                )
             kind = block_kind(block)
             kinds.append(kind)
             if isinstance(block, ToolUseBlock | ServerToolUseBlock):
-                kept.append(counter(block.name, family))
                 uses.append((b, m, block.id, block.name))
-            else:
-                kept.append(0)
-                if isinstance(block, ToolResultBlock | ServerToolResultBlock):
-                    results.setdefault(block.tool_use_id, (b, m))
+                names[block.id] = block.name
+            elif isinstance(block, ToolResultBlock | ServerToolResultBlock):
+                results.setdefault(block.tool_use_id, (b, m))
             cats.append(CATEGORY_INDEX[block_category(block, message)])
             owners.append(m)
         msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
@@ -679,6 +740,6 @@ def _prefix_tokens(
             system = r.system if r.system is not None else conv.system
             pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
             key_at[lo:hi] = keys.setdefault(pair, len(keys))
-        if model is not None:
-            thinking_at[lo:hi] = thinking_instruction_tokens(r.thinking, family, counter)
+        own = table.get(r.model) if table is not None and r.model and model else model
+        thinking_at[lo:hi] = thinking_instruction_tokens(r.thinking, own)
     return system_at + thinking_at, tools_at, key_at
