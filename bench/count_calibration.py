@@ -88,7 +88,7 @@ def main() -> None:
     for cls in CLASSES:
         e = errors[cls]
         if not e:
-            rows.append((cls, "0", "—", "—", "—"))
+            rows.append((cls, "0", "—", "—", "—", "—"))
             continue
         rows.append(
             (
@@ -96,10 +96,11 @@ def main() -> None:
                 str(len(e)),
                 f"{statistics.median(e):.2%}",
                 f"{p90(e):.2%}",
+                f"{max(e):.2%}",
                 f"{statistics.median(signed[cls]):+.2%}",
             )
         )
-    head = ("class", "n", "median |err|", "p90 |err|", "median signed")
+    head = ("class", "n", "median abs. error", "p90 abs. error", "max abs. error", "median signed")
     if args.markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
@@ -107,7 +108,7 @@ def main() -> None:
             print("| " + " | ".join(r) + " |")
     else:
         for r in (head, *rows):
-            print(f"{r[0]:<18}{r[1]:>6}{r[2]:>15}{r[3]:>12}{r[4]:>16}")
+            print(f"{r[0]:<18}{r[1]:>6}{r[2]:>18}{r[3]:>16}{r[4]:>16}{r[5]:>15}")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,14 @@ What is counted for each block, and the assumptions where the text does not tell
 - ``compaction`` (a server compaction summary sent back): its text plus
   ``COMPACTION_WRAPPER_TOKENS`` (90), the API's wrapper around it (docs/counting.md: about
   90 tokens more than the summary's text were observed).
-- ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
-  input (``clear_tool_inputs``) leaves the name.
-- ``tool_result``: its text, or the sum of its content blocks.
+- ``tool_use``: as the API renders it (``tool_use_tokens``): the tool name, each parameter's name
+  and raw value, and the frames ``TOOL_USE_FRAME_TOKENS`` / ``TOOL_PARAMETER_FRAME_TOKENS``
+  (docs/counting.md#tool-calls-and-results); clearing the input (``clear_tool_inputs``) leaves
+  the name and the frame. Without a model, or with frames off (``message_frame_tokens=0``): the
+  name plus the compact JSON of the input, and clearing leaves the name.
+- ``server_tool_use``: the tool name plus the compact JSON of its input.
+- ``tool_result``: its text, or the sum of its content blocks; with a model and frames on, plus
+  the called tool's name and ``TOOL_RESULT_FRAME_TOKENS``.
 - server tool results and unknown blocks: the compact JSON of their content.
 - ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
   base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
@@ -31,14 +36,17 @@ What is counted for each block, and the assumptions where the text does not tell
   resolution tier's largest size for its ``/MediaBox`` (``ctxviz.pdf`` reads both); other base64
   data at ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte. ``document_is_estimate`` says which
   counts are estimates (no extractable text, or content not in the request).
-- Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
-  text editor and computer-use tools, priced at the model's documented expanded definition
+- Tools (``tools_tokens``): each client definition as the tool-use system prompt lists it
+  (``rendered_function``; its compact JSON without a model), the Anthropic-defined bash, text
+  editor, computer-use, memory and web search tools at the model's expanded-definition figure
   (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
   prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
   ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added. A
   definition sent with ``defer_loading: true`` costs nothing until a tool search loads it (the
   ``tool_reference`` that loads it is counted as its JSON, not as the definition it expands to).
   docs/counting.md lists every figure and its source.
+- A request with ``thinking`` enabled or adaptive adds the model's ``thinking`` figure
+  (``thinking_instruction_tokens``) to its system prompt tokens.
 - Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
   message) — the frame of each message, counted once per message.
 """
@@ -437,10 +445,10 @@ _NOT_RENDERED: Final = frozenset(
 
 
 def rendered_function(raw: Mapping[str, Any]) -> str:
-    """A client tool's definition as the tool-use system prompt lists it (docs/counting.md#tool-
-    definitions): ``<function>`` and the JSON of its description, name and ``parameters`` (the
-    input schema, plus any other field sent, such as ``input_examples``), keys sorted, with
-    ``", "`` / ``": "`` separators, then ``</function>``."""
+    """A client tool's definition as the tool-use system prompt lists it
+    (docs/counting.md#tool-definitions): ``<function>`` and the JSON of its description, name and
+    ``parameters`` (the input schema, plus any other field sent, such as ``input_examples``), keys
+    sorted, with ``", "`` / ``": "`` separators, then ``</function>``."""
     shown: dict[str, Any] = {
         "description": raw.get("description", ""),
         "name": raw.get("name", ""),
@@ -458,10 +466,11 @@ def _raw_value(value: Any) -> str:
 def tool_use_tokens(
     name: str, tool_input: Any, family: Family, counter: TokenCounter, *, cleared: bool = False
 ) -> int:
-    """A client ``tool_use`` block as the API renders it (docs/counting.md#tool-calls-and-
-    results): its name, each parameter's name and raw value (a string as is, anything else as
-    JSON), ``TOOL_USE_FRAME_TOKENS`` and ``TOOL_PARAMETER_FRAME_TOKENS`` per parameter after the
-    first. ``cleared``: its input removed (``clear_tool_inputs``): the name and the frame."""
+    """A client ``tool_use`` block as the API renders it
+    (docs/counting.md#tool-calls-and-results): its name, each parameter's name and raw value (a
+    string as is, anything else as JSON), ``TOOL_USE_FRAME_TOKENS`` and
+    ``TOOL_PARAMETER_FRAME_TOKENS`` per parameter after the first. ``cleared``: its input removed
+    (``clear_tool_inputs``): the name and the frame."""
     total = counter(name, family) + TOOL_USE_FRAME_TOKENS[family]
     if cleared:
         return total
