@@ -27,8 +27,9 @@ LETTER_PT: Final = (612.0, 792.0)
 _STREAM = re.compile(rb"stream\r?\n")
 _PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 _PAGES_COUNT = re.compile(
-    rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)|/Count\s+(\d+)[^>]*?/Type\s*/Pages\b"
+    rb"/Type\s*/Pages\b[^>]{0,256}?/Count\s+(\d+)|/Count\s+(\d+)[^>]{0,256}?/Type\s*/Pages\b"
 )
+"""A page tree's ``/Count`` (within one dictionary, bounded so a hostile file stays linear)."""
 _MEDIABOX = re.compile(rb"/MediaBox\s*\[\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*\]")
 _BT = re.compile(rb"(?<![A-Za-z])BT(?![A-Za-z])")
 _SHOW = re.compile(rb"(?<![A-Za-z])T[jJ](?![A-Za-z])")
@@ -55,11 +56,13 @@ def _streams(data: bytes) -> list[bytes]:
     """Every stream's bytes, inflated when they inflate, within ``MAX_INFLATED_BYTES``."""
     out: list[bytes] = []
     budget = MAX_INFLATED_BYTES
-    for match in _STREAM.finditer(data):
+    pos = 0
+    while (match := _STREAM.search(data, pos)) is not None:
         start = match.end()
         end = data.find(b"endstream", start)
         if end < 0:
             break
+        pos = end + len(b"endstream")  # never rescan a stream's bytes: linear in the file
         raw = data[start:end]
         try:
             inflater = zlib.decompressobj()

@@ -139,3 +139,20 @@ def test_decompression_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     got = read_pdf(bomb)
     assert got is not None
     assert len(got.text) <= 1_000
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b"%PDF-1.4\n" + b"stream\n" * 300_000 + b"endstream",
+        b"%PDF-1.4\n" + b"/Type /Pages " * 200_000,
+        b"%PDF-1.4\nstream\nBT " + b"<" * 300_000 + b" Tj ET\nendstream",
+    ],
+    ids=["nested stream keywords", "unclosed page trees", "unclosed hex strings"],
+)
+def test_hostile_pdfs_are_read_in_linear_time(hostile: bytes) -> None:
+    import time
+
+    started = time.process_time()
+    assert read_pdf(hostile) is not None
+    assert time.process_time() - started < 2.0
