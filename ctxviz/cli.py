@@ -322,6 +322,7 @@ _COUNT_EPILOG: Final = """\
 example:
   ctxviz count sample_conversations/request_body.json
   ctxviz count body.json --model claude-opus-4-6 --edits '[{"type": "clear_tool_uses_20250919"}]'
+  ctxviz count body.json --exact
 
 Prints what POST /v1/messages/count_tokens would answer, computed offline:
 {"input_tokens": N}, plus context_management.original_input_tokens with edits.
@@ -457,6 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--edits", metavar="JSON", help="context_management as JSON text")
     src.add_argument("--edits-file", metavar="PATH", help="context_management from a JSON file")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="count text exactly (ctok's reconstruction on every part; slower on long bodies) "
+        "instead of the default estimator, which is exact on short text only",
+    )
     _add_models(p)
 
     p = sub.add_parser(
@@ -1557,6 +1564,7 @@ def _read_body(path: str) -> Any:
 def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz.counting import count_tokens
     from ctxviz.errors import TranscriptError
+    from ctxviz.tokens import count_text_memo
 
     takes = (
         "count expected a request body (one JSON object with 'messages'); "
@@ -1581,7 +1589,8 @@ def _cmd_count(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     table = _table(args)
     with steps.step(f"Counting {args.file}"):
         try:
-            answer = count_tokens(body, models=table)
+            counter = count_text_memo if args.exact else None
+            answer = count_tokens(body, models=table, counter=counter)
         except TranscriptError as e:
             raise _in_file(args.file, e) from None
     json.dump(answer, out, indent=2)

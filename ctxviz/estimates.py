@@ -19,9 +19,14 @@ What is counted for each block, and the assumptions where the text does not tell
 - ``compaction`` (a server compaction summary sent back): its text plus
   ``COMPACTION_WRAPPER_TOKENS`` (90), the API's wrapper around it (docs/counting.md: about
   90 tokens more than the summary's text were observed).
-- ``tool_use`` / ``server_tool_use``: the tool name plus the compact JSON of its input; clearing the
-  input (``clear_tool_inputs``) leaves the name.
-- ``tool_result``: its text, or the sum of its content blocks.
+- ``tool_use``: as the API renders it (``tool_use_tokens``): the tool name, each parameter's name
+  and raw value, and the frames ``TOOL_USE_FRAME_TOKENS`` / ``TOOL_PARAMETER_FRAME_TOKENS``
+  (docs/counting.md#tool-calls-and-results); clearing the input (``clear_tool_inputs``) leaves
+  the name and the frame. Without a model, or with frames off (``message_frame_tokens=0``): the
+  name plus the compact JSON of the input, and clearing leaves the name.
+- ``server_tool_use``: the tool name plus the compact JSON of its input.
+- ``tool_result``: its text, or the sum of its content blocks; with a model and frames on, plus
+  the called tool's name and ``TOOL_RESULT_FRAME_TOKENS``.
 - server tool results and unknown blocks: the compact JSON of their content.
 - ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
   base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
@@ -33,16 +38,22 @@ What is counted for each block, and the assumptions where the text does not tell
   then ``ceil(width / 28) * ceil(height / 28)`` tokens. An image whose size cannot be read (a URL,
   a file id, unreadable data) is counted at its tier's maximum: an estimate
   (``image_size_known`` says which).
-- ``document``: its text when the source is text or content blocks; a base64 PDF is priced at
-  ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte (about 1 token per 4 bytes: text plus page images).
-- Tools (``tools_tokens``): each definition as its compact JSON, except the Anthropic-defined bash,
-  text editor and computer-use tools, priced at the model's documented expanded definition
+- ``document``: its text when the source is text or content blocks; a base64 PDF as the PDF page
+  prices it (``pdf_tokens``): the text its pages show plus one image per page, each page at its
+  resolution tier's largest size for its ``/MediaBox`` (``ctxviz.pdf`` reads both); other base64
+  data at ``DOCUMENT_TOKENS_PER_BYTE`` per decoded byte. ``document_is_estimate`` says which
+  counts are estimates (no extractable text, or content not in the request).
+- Tools (``tools_tokens``): each client definition as the tool-use system prompt lists it
+  (``rendered_function``; its compact JSON without a model), the Anthropic-defined bash, text
+  editor, computer-use, memory and web search tools at the model's expanded-definition figure
   (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
   prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
   ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added. A
   definition sent with ``defer_loading: true`` costs nothing until a tool search loads it (the
   ``tool_reference`` that loads it is counted as its JSON, not as the definition it expands to).
   docs/counting.md lists every figure and its source.
+- A request with ``thinking`` enabled or adaptive adds the model's ``thinking`` figure
+  (``thinking_instruction_tokens``) to its system prompt tokens.
 - Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
   message) — the frame of each message, counted once per message.
 """
@@ -51,6 +62,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -81,6 +93,7 @@ from ctxviz.model import (
     turn_indices,
 )
 from ctxviz.models import ModelInfo, ModelTable
+from ctxviz.pdf import PdfText, read_pdf
 from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
 
 TokenCounter = Callable[[str, Family], int]
@@ -100,8 +113,20 @@ _IMAGE_HEAD_CHARS: Final = 87_384
 EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
 """Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
+TOOL_USE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 21, "v4.7": 29, "v5": 34}
+"""Tokens a client ``tool_use`` block adds to its name and its parameters' names and raw values
+(docs/counting.md#tool-calls-and-results): v3 fitted on real Messages API usage, v4.7 / v5
+estimated from the same rendering counted with their tokenizers."""
+TOOL_PARAMETER_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 7, "v4.7": 12, "v5": 12}
+"""Tokens each parameter of a ``tool_use`` after the first adds (its tags; an estimate)."""
+TOOL_RESULT_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 25, "v4.7": 21, "v5": 26}
+"""Tokens a ``tool_result`` block adds to its content and its tool's name (as above)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
+"""Base64 documents that are not readable PDFs: about a token per 4 bytes (an estimate)."""
+CID_GLYPHS_PER_TOKEN: Final = 2
+"""PDF text in two-byte (CID) fonts, counted by glyph: mostly CJK, where a character is about a
+token, and Latin, about four a token (an estimate between them, docs/counting.md#pdfs)."""
 
 # Block kinds, as small integers for the simulator's arrays.
 KIND_TEXT: Final = 0
@@ -131,6 +156,53 @@ def _base64_bytes(source: Any) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _pdf(data: str) -> PdfText | None:
+    try:
+        raw = base64.b64decode(data[: len(data) - len(data) % 4], validate=False)
+    except (ValueError, binascii.Error):
+        return None
+    return read_pdf(raw)
+
+
+def pdf_of(block: DocumentBlock) -> PdfText | None:
+    """What a base64 PDF document shows (``ctxviz.pdf``); None for any other document."""
+    source = block.source
+    if isinstance(source, Mapping) and source.get("type") == "base64":
+        data = source.get("data")
+        if isinstance(data, str):
+            return _pdf(data)
+    return None
+
+
+def pdf_page_image_tokens(width_pt: float, height_pt: float, family: Family) -> int:
+    """Visual tokens of one PDF page's image: the page, rendered at least as large as the
+    family's resolution tier allows, resized by the vision rule (``resized_image_size``)."""
+    max_edge = IMAGE_LIMITS[family][0]
+    scale = 2 * max_edge / max(width_pt, height_pt)
+    w, h = max(1, round(width_pt * scale)), max(1, round(height_pt * scale))
+    return _patches(*resized_image_size(w, h, family))
+
+
+def pdf_tokens(pdf: PdfText, family: Family, counter: TokenCounter) -> int:
+    """A PDF as the PDF page prices it: its extracted text plus one image per page; text in
+    two-byte fonts at ``CID_GLYPHS_PER_TOKEN`` glyphs a token (an estimate)."""
+    pages = sum(pdf_page_image_tokens(w, h, family) for w, h in pdf.page_sizes_pt)
+    text = counter(pdf.text, family) if pdf.text else 0
+    return pages + text + math.ceil(pdf.glyph_count / CID_GLYPHS_PER_TOKEN)
+
+
+def document_is_estimate(block: DocumentBlock) -> bool:
+    """Whether a document's count is an estimate: a PDF without extractable text (scanned, or in
+    two-byte fonts), or a document whose content is not in the request (URL, file, other base64
+    data)."""
+    source = block.source
+    if isinstance(source, Mapping) and source.get("type") in ("text", "content"):
+        return False
+    pdf = pdf_of(block)
+    return pdf is None or not pdf.text or pdf.glyph_count > 0
+
+
 def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
     """Estimated tokens of one block as sent in a prompt (module doc: what is counted)."""
     match block:
@@ -155,6 +227,9 @@ def block_tokens(block: Block, family: Family, counter: TokenCounter) -> int:
             return image_tokens(source, family)
         case DocumentBlock(source=source, title=title):
             title_tokens = counter(title, family) if title else 0
+            pdf = pdf_of(block)
+            if pdf is not None:
+                return title_tokens + pdf_tokens(pdf, family, counter)
             decoded = _base64_bytes(source)
             if decoded is not None:
                 return title_tokens + max(1, round(decoded * DOCUMENT_TOKENS_PER_BYTE))
@@ -348,6 +423,8 @@ _DEFINED_TOOLS: Final[tuple[tuple[str, str], ...]] = (
     ("bash_", "bash"),
     ("text_editor_", "text_editor"),
     ("computer_2025", "computer"),
+    ("memory_", "memory"),
+    ("web_search_", "web_search"),
 )
 
 
@@ -364,7 +441,52 @@ def tool_definition_tokens(
         for prefix, key in _DEFINED_TOOLS:
             if kind.startswith(prefix) and model.hidden_tokens(key):
                 return model.hidden_tokens(key)
+    if model is not None and kind in (None, "custom") and isinstance(tool.raw, Mapping):
+        return counter(rendered_function(tool.raw), family)
     return counter(_json(tool.raw), family)
+
+
+_NOT_RENDERED: Final = frozenset(
+    {"name", "description", "input_schema", "type", "cache_control", "defer_loading", "strict"}
+)
+
+
+def rendered_function(raw: Mapping[str, Any]) -> str:
+    """A client tool's definition as the tool-use system prompt lists it
+    (docs/counting.md#tool-definitions): ``<function>`` and the JSON of its description, name and
+    ``parameters`` (the input schema, plus any other field sent, such as ``input_examples``), keys
+    sorted, with ``", "`` / ``": "`` separators, then ``</function>``."""
+    shown: dict[str, Any] = {
+        "description": raw.get("description", ""),
+        "name": raw.get("name", ""),
+        "parameters": raw.get("input_schema", {}),
+    }
+    shown.update((k, v) for k, v in raw.items() if k not in _NOT_RENDERED)
+    body = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+    return f"<function>{body}</function>"
+
+
+def _raw_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def tool_use_tokens(
+    name: str, tool_input: Any, family: Family, counter: TokenCounter, *, cleared: bool = False
+) -> int:
+    """A client ``tool_use`` block as the API renders it
+    (docs/counting.md#tool-calls-and-results): its name, each parameter's name and raw value (a
+    string as is, anything else as JSON), ``TOOL_USE_FRAME_TOKENS`` and
+    ``TOOL_PARAMETER_FRAME_TOKENS`` per parameter after the first. ``cleared``: its input removed
+    (``clear_tool_inputs``): the name and the frame."""
+    total = counter(name, family) + TOOL_USE_FRAME_TOKENS[family]
+    if cleared:
+        return total
+    if not isinstance(tool_input, Mapping):
+        return total + counter(_raw_value(tool_input), family)
+    for k, (key, value) in enumerate(tool_input.items()):
+        total += counter(str(key), family) + counter(_raw_value(value), family)
+        total += TOOL_PARAMETER_FRAME_TOKENS[family] if k else 0
+    return total
 
 
 def tool_use_system_prompt_tokens(model: ModelInfo | None, tool_choice: Any) -> int:
@@ -390,6 +512,17 @@ def tools_tokens(
         return 0
     definitions = sum(tool_definition_tokens(t, family, counter, model) for t in tools)
     return definitions + tool_use_system_prompt_tokens(model, tool_choice)
+
+
+def thinking_instruction_tokens(thinking: Any, model: ModelInfo | None) -> int:
+    """The instruction the API adds when ``thinking`` is ``enabled`` or ``adaptive``: the model's
+    ``thinking`` figure (docs/counting.md#thinking-instructions); 0 with no thinking, ``disabled``
+    or no model."""
+    if model is None or not isinstance(thinking, Mapping):
+        return 0
+    if thinking.get("type") not in ("enabled", "adaptive"):
+        return 0
+    return model.hidden_tokens("thinking")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -501,19 +634,34 @@ def _estimate(
     other = CATEGORY_INDEX["other"]
     uses: list[tuple[int, int, str, str]] = []  # (flat block, message, id, name)
     results: dict[str, tuple[int, int]] = {}
+    # tool calls and results as the API renders them: with a model, unless frames are off
+    framed = model is not None and frame != 0
+    names: dict[str, str] = {}
     for m, message in enumerate(conv.messages):
         for block in message.content:
             b = len(tokens)
-            tokens.append(block_tokens(block, family, counter))
+            if framed and isinstance(block, ToolUseBlock):
+                tokens.append(tool_use_tokens(block.name, block.input, family, counter))
+                kept.append(tool_use_tokens(block.name, None, family, counter, cleared=True))
+            elif framed and isinstance(block, ToolResultBlock):
+                name = names.get(block.tool_use_id, "")
+                frame_tokens = TOOL_RESULT_FRAME_TOKENS[family] + counter(name, family)
+                tokens.append(block_tokens(block, family, counter) + frame_tokens)
+                kept.append(0)
+            else:
+                tokens.append(block_tokens(block, family, counter))
+                kept.append(
+                    counter(block.name, family)
+                    if isinstance(block, ToolUseBlock | ServerToolUseBlock)
+                    else 0
+                )
             kind = block_kind(block)
             kinds.append(kind)
             if isinstance(block, ToolUseBlock | ServerToolUseBlock):
-                kept.append(counter(block.name, family))
                 uses.append((b, m, block.id, block.name))
-            else:
-                kept.append(0)
-                if isinstance(block, ToolResultBlock | ServerToolResultBlock):
-                    results.setdefault(block.tool_use_id, (b, m))
+                names[block.id] = block.name
+            elif isinstance(block, ToolResultBlock | ServerToolResultBlock):
+                results.setdefault(block.tool_use_id, (b, m))
             cats.append(CATEGORY_INDEX[block_category(block, message)])
             owners.append(m)
         msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
@@ -627,6 +775,7 @@ def _prefix_tokens(
     systems: dict[int, int] = {id(conv.system): system_tokens}
     first_choice = conv.requests[0].tool_choice if conv.requests else None
     main = model.id if model is not None else None
+    thinking_at = np.zeros(n, dtype=np.int64)
     tool_lists: dict[tuple[int, str, str | None], int] = {
         (id(conv.tools), _json(first_choice), main): conv_tools_tokens
     }
@@ -651,4 +800,6 @@ def _prefix_tokens(
             system = r.system if r.system is not None else conv.system
             pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
             key_at[lo:hi] = keys.setdefault(pair, len(keys))
-    return system_at, tools_at, key_at
+        own = table.get(r.model) if table is not None and r.model and model else model
+        thinking_at[lo:hi] = thinking_instruction_tokens(r.thinking, own)
+    return system_at + thinking_at, tools_at, key_at

@@ -51,11 +51,15 @@ HIDDEN_PROMPT_KEYS: Final[tuple[str, ...]] = (
     "bash",
     "text_editor",
     "computer",
+    "memory",
+    "web_search",
+    "thinking",
 )
 """Keys of ``ModelInfo.hidden_prompt_tokens``: the tool-use system prompt added whenever ``tools``
 is not empty, with ``tool_choice`` auto / none (the default) or any / tool; the expanded
-definitions of the Anthropic-defined bash, text editor and computer-use tools (each replaces the
-short definition sent)."""
+definitions of the Anthropic-defined bash, text editor, computer-use, memory and web search tools
+(each replaces the short definition sent); the instruction ``thinking`` (enabled or adaptive)
+adds (docs/counting.md)."""
 
 
 RATE_FIELDS: Final[tuple[str, ...]] = (

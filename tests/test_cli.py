@@ -412,6 +412,43 @@ def test_count_prints_the_api_answer_shape(entry: list[str]) -> None:
     assert set(answer) == {"input_tokens"} and answer["input_tokens"] > 0
 
 
+CALIBRATION = ROOT.parent / "shared" / "calibration"
+
+
+@pytest.mark.skipif(not CALIBRATION.is_dir(), reason=f"no calibration data at {CALIBRATION}")
+def test_count_exact_matches_real_count_tokens_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the first Rosetta Code programs the default estimator miscounts (v3: Opus 4.5): --exact
+    # gives what the real count_tokens endpoint answered for them
+    import gzip
+
+    from ctxviz.tokens import count_text
+
+    counts = json.loads((CALIBRATION / "rosetta_counts.json").read_text(encoding="utf-8"))["v3"]
+    checked = 0
+    with gzip.open(CALIBRATION / "rosetta.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            doc = json.loads(line)
+            real = counts["counts"][doc["id"]]
+            if count_text(doc["text"], "v3") + 7 == real:
+                continue
+            body = {
+                "model": counts["model"],
+                "messages": [{"role": "user", "content": doc["text"]}],
+            }
+            path = tmp_path / f"{checked}.json"
+            path.write_text(json.dumps(body), encoding="utf-8")
+            assert cli.main(["count", str(path)]) == 0
+            assert json.loads(capsys.readouterr().out)["input_tokens"] != real
+            assert cli.main(["count", str(path), "--exact"]) == 0
+            assert json.loads(capsys.readouterr().out) == {"input_tokens": real}
+            checked += 1
+            if checked == 3:
+                break
+    assert checked == 3
+
+
 @pytest.mark.slow
 def test_count_with_edits_and_model(tmp_path: Path) -> None:
     body = json.loads(BODY.read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from ctxviz.counting import (
     count_tokens,
     image_dimensions,
 )
+from ctxviz.estimates import rendered_function, tool_use_tokens
 from ctxviz.loading import loads
 from ctxviz.model import (
     DocumentBlock,
@@ -46,8 +47,9 @@ def test_system_and_tools_are_counted() -> None:
         system="be brief please",
         tools=[{"name": "read", "input_schema": {"type": "object"}}],
     )
-    # 1 + 3 + the tool's compact JSON (one word) + Sonnet 4.5's tool-use system prompt (496)
-    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 501}
+    # 1 + 3 + the tool as the system prompt lists it (7 words, test_tool_definition_rendering)
+    # + Sonnet 4.5's tool-use system prompt (496)
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 507}
 
 
 def test_earlier_turns_thinking_is_not_counted() -> None:
@@ -65,7 +67,8 @@ def test_earlier_turns_thinking_is_not_counted() -> None:
         ],
         thinking={"type": "enabled", "budget_tokens": 2000},
     )
-    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 4}
+    # 2 + 1 + 1 words, and Sonnet 4.5's thinking instruction (29), counted once
+    assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 4 + 29}
 
 
 def tool_body(cm: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -100,7 +103,8 @@ CLEAR = {
 
 def test_context_management_answer_shape() -> None:
     got = count_tokens(tool_body(CLEAR), counter=words, message_frame_tokens=0)
-    # 1 + 3 x (2 + 20) = 67 before; two results cleared: 2 x (20 - 6) = 28 -> 39
+    # 1 + 3 x (2 + 20) = 67 before; two results cleared: 2 x (20 - 6) = 28 -> 39 (no frames:
+    # neither the messages' nor the tool calls' and results')
     assert got == {"input_tokens": 39, "context_management": {"original_input_tokens": 67}}
 
 
@@ -257,13 +261,13 @@ def test_tool_use_system_prompt_by_model_and_tool_choice(
 ) -> None:
     base = hidden(model)  # "hi": 1
     assert base == 1
-    # 1 + the tool's JSON (1) + the system prompt
-    assert hidden(model, tools=[READ_TOOL]) == 2 + auto
-    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "auto"}) == 2 + auto
-    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "none"}) == 2 + auto
-    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "any"}) == 2 + forced
+    # 1 + the tool as listed (7 words) + the system prompt
+    assert hidden(model, tools=[READ_TOOL]) == 8 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "auto"}) == 8 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "none"}) == 8 + auto
+    assert hidden(model, tools=[READ_TOOL], tool_choice={"type": "any"}) == 8 + forced
     tool = {"type": "tool", "name": "read"}
-    assert hidden(model, tools=[READ_TOOL], tool_choice=tool) == 2 + forced
+    assert hidden(model, tools=[READ_TOOL], tool_choice=tool) == 8 + forced
 
 
 def test_no_tools_no_tool_use_system_prompt() -> None:
@@ -273,7 +277,7 @@ def test_no_tools_no_tool_use_system_prompt() -> None:
 
 def test_the_tool_use_prompt_is_counted_once_for_many_tools() -> None:
     tools = [READ_TOOL, {"name": "write", "input_schema": {"type": "object"}}]
-    assert hidden("claude-sonnet-4-5", tools=tools) == 1 + 2 + 496
+    assert hidden("claude-sonnet-4-5", tools=tools) == 1 + 2 * 7 + 496
 
 
 @pytest.mark.parametrize(
@@ -303,12 +307,78 @@ def test_anthropic_defined_tools_are_priced_at_their_documented_size(
     assert hidden(model, tools=[tool]) == 1 + tokens + auto
 
 
+@pytest.mark.parametrize(
+    ("model", "tool", "tokens"),
+    [
+        # estimate: the text editor's 700 + the memory protocol (110 tokens on v3, 189 on v5)
+        ("claude-sonnet-4-5", {"type": "memory_20250818", "name": "memory"}, 810),
+        ("claude-opus-5", {"type": "memory_20250818", "name": "memory"}, 889),
+        # estimate: a third-party measurement, ~5.9K on Sonnet 5 less its tool-use prompt (354)
+        ("claude-sonnet-4-5", {"type": "web_search_20250305", "name": "web_search"}, 5550),
+        ("claude-opus-5", {"type": "web_search_20260209", "name": "web_search"}, 5550),
+    ],
+)
+def test_memory_and_web_search_are_priced_at_their_expanded_size(
+    model: str, tool: dict[str, Any], tokens: int
+) -> None:
+    auto = {"claude-opus-5": 286, "claude-sonnet-4-5": 496}[model]
+    assert hidden(model, tools=[tool]) == 1 + tokens + auto
+
+
+def test_thinking_instruction_is_counted_for_enabled_thinking_only() -> None:
+    # the model's figure: 29 on Sonnet 4.5 (measured), 20 on Sonnet 3.7, 40 on Opus 5 (estimate)
+    enabled = {"type": "enabled", "budget_tokens": 16000}
+    assert hidden("claude-sonnet-4-5", thinking=enabled) == 1 + 29
+    assert hidden("claude-3-7-sonnet", thinking=enabled) == 1 + 20
+    assert hidden("claude-opus-5", thinking={"type": "adaptive"}) == 1 + 40
+    assert hidden("claude-sonnet-4-5", thinking={"type": "disabled"}) == 1
+    assert hidden("claude-sonnet-4-5") == 1
+
+
+def test_tool_definition_rendering() -> None:
+    # as the tool-use system prompt lists a client tool: description, name, parameters, sorted
+    assert rendered_function(READ_TOOL) == (
+        '<function>{"description": "", "name": "read", "parameters": {"type": "object"}}</function>'
+    )
+    assert words(rendered_function(READ_TOOL), "v3") == 7
+    extra = {**READ_TOOL, "cache_control": {"type": "ephemeral"}, "input_examples": [{"q": 1}]}
+    assert '"input_examples": [{"q": 1}]' in rendered_function(extra)
+    assert "cache_control" not in rendered_function(extra)
+
+
+def test_tool_calls_and_results_carry_their_frames() -> None:
+    # a call: its name, each parameter's name and raw value, 21 of frame and 7 per parameter
+    # after the first (v3); a result: its content, its tool's name and 25 of frame
+    messages = [
+        {"role": "user", "content": "go"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "t", "name": "edit", "input": {"path": "a b", "n": 3}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t", "content": "done now"}],
+        },
+    ]
+    got = count_tokens(body(messages), counter=words)["input_tokens"]
+    call = 1 + (1 + 2) + (1 + 1) + 21 + 7
+    result = 2 + 1 + 25
+    assert got == 3 * 7 + 1 + call + result
+    # with frames off (message_frame_tokens=0), a call is its name and JSON, a result its content
+    bare = count_tokens(body(messages), counter=words, message_frame_tokens=0)["input_tokens"]
+    assert bare == 1 + (1 + 2) + 2
+    # with the input cleared, the call keeps its name and frame
+    assert tool_use_tokens("edit", {"path": "a b"}, "v3", words, cleared=True) == 1 + 21
+
+
 def test_deferred_tools_are_not_in_the_prompt() -> None:
     # "Deferred tools aren't loaded into Claude's context initially" (tool search docs)
     deferred = {**READ_TOOL, "name": "write", "defer_loading": True}
     search = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
-    # 1 + the search tool's JSON (1 word) + the read tool (1) + the tool-use system prompt
-    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 1 + 1 + 496
+    # 1 + the search tool's JSON (1 word) + the read tool (7) + the tool-use system prompt
+    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 1 + 7 + 496
 
 
 def test_compaction_block_sent_back_carries_its_wrapper() -> None:
@@ -326,7 +396,7 @@ def test_compaction_block_sent_back_carries_its_wrapper() -> None:
 def test_simulate_prices_per_request_tool_choice_in_a_log() -> None:
     b = body([{"role": "user", "content": "hi"}], tools=[READ_TOOL], tool_choice={"type": "any"})
     sim = simulate(loads(json.dumps(b)), counter=words, message_frame_tokens=0)
-    assert int(sim.requests["input_tokens"].iat[-1]) == 2 + 588
+    assert int(sim.requests["input_tokens"].iat[-1]) == 8 + 588
 
 
 # ---- images: the vision page's size rule, read from the data's header ----------------------------

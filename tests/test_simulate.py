@@ -247,7 +247,9 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
             "usage": {"input_tokens": prompt, "output_tokens": len(text.split())},
         }
 
-    tool = {"name": "t", "description": "x " * 9, "input_schema": {}}  # 10 words as JSON
+    # 15 words as the tool-use system prompt lists it: <function>{"description": "x x … x ",
+    # "name": "t", "parameters": {}}</function>
+    tool = {"name": "t", "description": "x " * 9, "input_schema": {}}
     b1 = [{"role": "user", "content": "b b b"}]
     b2 = [*b1, {"role": "assistant", "content": "ok fine"}, {"role": "user", "content": "c c"}]
     log = "\n".join(
@@ -258,7 +260,7 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
                 w(50),
                 [tool],
                 [{"role": "user", "content": "a a a"}],
-                reply("yes", 50 + 10 + 497 + 3),
+                reply("yes", 50 + 15 + 497 + 3),
             ),
             pair(w(2), [], b1, reply("ok fine", 2 + 3)),
             pair(w(2), [], b2, None),
@@ -269,10 +271,10 @@ def test_an_estimated_row_of_a_mixed_log_uses_its_own_segments_system_and_tools(
     r = s.requests
     assert r["source"].tolist() == ["recorded", "recorded", "estimated"]
     assert s.scale == 1.0
-    # B's system (2) + b b b (3) + ok fine (2) + c c (2), not A's system and tools (557)
-    assert r["input_tokens"].tolist() == [560, 5, 9]
+    # B's system (2) + b b b (3) + ok fine (2) + c c (2), not A's system and tools (562)
+    assert r["input_tokens"].tolist() == [565, 5, 9]
     assert s.composition["system"].tolist() == [50, 2, 2]
-    assert s.composition["tools"].tolist() == [507, 0, 0]
+    assert s.composition["tools"].tolist() == [512, 0, 0]
     # B cannot read what A cached (another system prompt in front); B's next request can
     assert r["reusable_prefix_tokens"].tolist() == [0, 0, 5]
 

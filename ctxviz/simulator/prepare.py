@@ -7,12 +7,18 @@ from dataclasses import replace
 from typing import Any
 
 from ctxviz.estimates import (
-    KIND_DOCUMENT,
     ConversationTokens,
     conversation_tokens,
+    document_is_estimate,
     image_size_known,
 )
-from ctxviz.model import CompactionBlock, Conversation, ImageBlock, ToolResultBlock
+from ctxviz.model import (
+    CompactionBlock,
+    Conversation,
+    DocumentBlock,
+    ImageBlock,
+    ToolResultBlock,
+)
 from ctxviz.models import ModelTable
 from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import NO_EDITS, Edits
@@ -279,27 +285,28 @@ def _as_recorded(ctx: Context, undo: bool) -> list[Prompt]:
 def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
     """What the user should know about the estimates of this replay."""
     notes: list[str] = []
-    kinds = ctx.engine.ct.block_kind
-    unsized = sum(
-        1
+    # every block, a tool result's own blocks included (never its text: one step a character)
+    blocks = [
+        i
         for m in ctx.conv.messages
         for b in m.content
-        # a tool result's content is text or blocks: never iterate its text (one step a character)
         for i in (
             b.content if isinstance(b, ToolResultBlock) and isinstance(b.content, tuple) else (b,)
         )
-        if isinstance(i, ImageBlock) and not image_size_known(i)
-    )
+    ]
+    unsized = sum(1 for i in blocks if isinstance(i, ImageBlock) and not image_size_known(i))
     if unsized:
         notes.append(
             f"{unsized:,} image(s) (URL, file or unreadable data) are counted at their resolution "
             "tier's maximum (1,568 or 4,784 tokens): their pixel size is not in the data, so "
             "their count is an estimate."
         )
-    if (kinds == KIND_DOCUMENT).any():
+    rough = sum(1 for i in blocks if isinstance(i, DocumentBlock) and document_is_estimate(i))
+    if rough:
         notes.append(
-            "Base64 documents are counted by their size: their real token counts are not read "
-            "from the data."
+            f"{rough:,} document(s) are counted as estimates: a PDF without extractable text "
+            "(scanned, or in two-byte fonts), or a document whose content is not in the request "
+            "(URL, file, base64 data other than a PDF)."
         )
     inflated = [
         r.index

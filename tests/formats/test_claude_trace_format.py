@@ -454,11 +454,12 @@ def test_an_estimated_row_uses_its_own_segments_system_prompt_and_tools() -> Non
     sim = ctxviz.simulate(conv, counter=lambda text, family: len(text.split()))
     last = sim.composition.iloc[-1]  # the orphaned sub-agent request, estimated
     assert sim.requests["source"].iloc[-1] == "estimated"
-    # the sub-agent's "You are a search agent." (5 words) and one tool (compact JSON: 1 word,
-    # plus its own model's tool-use system prompt: Sonnet 4.6, 497), not the main conversation's
-    # 109-word system prompt and 2 tools (6 words + Opus 4.8's 290)
+    # the sub-agent's "You are a search agent." (5 words) and one tool (as the tool-use system
+    # prompt lists it, <function>{"description": "Search", "name": "Grep", "parameters":
+    # {"type": "object"}}</function>: 7 words, plus its own model's tool-use system prompt:
+    # Sonnet 4.6, 497), not the main conversation's 109-word system prompt and 2 tools
     assert abs(last["system"] - sim.scale * 5) <= 1
-    assert abs(last["tools"] - sim.scale * (1 + 497)) <= 1
+    assert abs(last["tools"] - sim.scale * (7 + 497)) <= 1
 
 
 def test_a_capture_without_messages_calls_is_an_error() -> None:
