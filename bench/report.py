@@ -692,6 +692,55 @@ def report() -> str:
     else:
         add("`bench/startup.py` printed nothing in this run (see bench/out/stderr.log).\n")
 
+    fleet = {r["what"]: r for r in records("fleet") if r.get("bench") == "fleet"}
+    add("## 7. Many sessions (ctxviz fleet)\n")
+    add(
+        "From `bench/fleet.py` on generated sessions (copies of real ones with fresh ids), both "
+        "cores: indexing into a cold DuckDB index against one core's `json.loads` of the same "
+        "lines (target ≥ 1/3), reopening from the index (target 1,000 sessions ≤ 2 s) and a "
+        "one-policy sweep (target 1,000 sessions ≤ 60 s).\n"
+    )
+    if fleet:
+        rows = []
+        if "index" in fleet:
+            r = fleet["index"]
+            rows.append(
+                [
+                    "index (cold)",
+                    f"{r['sessions']:,}",
+                    mb(r["mb"] * 1e6),
+                    sec(r["seconds"]),
+                    f"{r['mb_s']} MB/s = {r['fraction_of_raw']:.1%} of raw json.loads "
+                    f"({r['raw_json_mb_s']} MB/s); target 33%",
+                ]
+            )
+        if "reopen" in fleet:
+            r = fleet["reopen"]
+            rows.append(
+                [
+                    "reopen from the index",
+                    f"{r['sessions']:,}",
+                    mb(r["mb"] * 1e6),
+                    sec(r["seconds"]),
+                    f"fresh `ctxviz fleet --json` process {sec(r['process_seconds'])}; "
+                    f"target {sec(r['target_seconds'])}",
+                ]
+            )
+        if "sweep" in fleet:
+            r = fleet["sweep"]
+            rows.append(
+                [
+                    "one-policy sweep",
+                    f"{r['sessions']:,}",
+                    None,
+                    sec(r["seconds"]),
+                    f"target {sec(r['target_seconds'])}",
+                ]
+            )
+        add(table(["what", "sessions", "size", "time", "against the target"], rows) + "\n")
+    else:
+        add("`bench/fleet.py` printed nothing in this run (see bench/out/stderr.log).\n")
+
     # ---- plot ----
     if (ROOT / PLOT).is_file():
         add("## The figures in one plot\n")

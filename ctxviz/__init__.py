@@ -19,16 +19,12 @@ if TYPE_CHECKING:
     from ctxviz.loading import load, load_all, loads, loads_all
     from ctxviz.model import Conversation, Message, Request, Usage
     from ctxviz.models import ModelInfo, ModelTable, default_table, load_model_table
+    from ctxviz.policies.base import PolicyError
+    from ctxviz.policies.compaction_control import validate_compaction_control
+    from ctxviz.policies.edits import validate_context_management
     from ctxviz.settings import SimulationSettings
     from ctxviz.simulator import Simulation, simulate
-    from ctxviz.snippets import (
-        PolicyError,
-        compaction_control_dict,
-        context_management_json,
-        python_sdk_call,
-        validate_compaction_control,
-        validate_context_management,
-    )
+    from ctxviz.snippets import compaction_control_dict, context_management_json, python_sdk_call
     from ctxviz.widgets import explore
 
 # name -> the module that defines it (a module's own name for a submodule)
@@ -56,12 +52,12 @@ _LAZY: dict[str, str] = {
     "Simulation": "ctxviz.simulator",
     "SimulationSettings": "ctxviz.settings",
     "simulate": "ctxviz.simulator",
-    "PolicyError": "ctxviz.snippets",
+    "PolicyError": "ctxviz.policies.base",
     "compaction_control_dict": "ctxviz.snippets",
     "context_management_json": "ctxviz.snippets",
     "python_sdk_call": "ctxviz.snippets",
-    "validate_compaction_control": "ctxviz.snippets",
-    "validate_context_management": "ctxviz.snippets",
+    "validate_compaction_control": "ctxviz.policies.compaction_control",
+    "validate_context_management": "ctxviz.policies.edits",
 }
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import ctxviz
-from ctxviz.policies import claude_code
+from ctxviz.policies import claude_code, clear_thinking, clear_tool_uses, compact
+from ctxviz.policies import compaction_control as sdk_compaction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ctxviz.model import Conversation
     from ctxviz.models import ModelTable
     from ctxviz.notebook import SimulationSummary
+    from ctxviz.policies.edits import EditParam
     from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
@@ -221,6 +223,51 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
         "(100k-1M) the threshold is computed on",
     )
     g.add_argument(
+        "--on-demand-at",
+        metavar="REQ",
+        action="append",
+        help="compaction on demand (top-level compaction, beta compact-2026-09-04): send a "
+        "compaction request before these requests (repeat, or comma-separated)",
+    )
+    g.add_argument(
+        "--on-demand-every",
+        metavar="N",
+        type=_token_count,
+        help="compaction on demand every N requests since the last one",
+    )
+    g.add_argument(
+        "--on-demand-user-turns",
+        action="store_true",
+        help="compaction on demand before each request that opens a user turn",
+    )
+    g.add_argument(
+        "--on-demand-past",
+        metavar="N",
+        type=_token_count,
+        help="compaction on demand once the previous prompt + its output exceed N tokens",
+    )
+    g.add_argument(
+        "--on-demand-keep-turns",
+        metavar="K",
+        type=_token_count,
+        help="compaction on demand: send the last K turns verbatim after the block",
+    )
+    g.add_argument(
+        "--on-demand-background",
+        metavar="N",
+        nargs="?",
+        const=1,
+        type=_token_count,
+        help="compaction on demand in the background: the block is swapped in N requests later "
+        "(bare: 1)",
+    )
+    g.add_argument(
+        "--thinking-prefix-mismatch",
+        choices=("reject", "drop"),
+        help="preserved thinking made invalid by a client-side rewrite: the API's 400 (reject, "
+        "the default) or drop_block (drop)",
+    )
+    g.add_argument(
         "--undo-recorded-compactions",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -241,6 +288,7 @@ examples:
   ctxviz simulate {_SAMPLE} --clear-tool-uses-trigger 30k --keep 3
   ctxviz count sample_conversations/request_body.json
   ctxviz report {_SAMPLE} -o report.html
+  ctxviz fleet ~/.claude/projects --sweep clear-tool-uses-trigger=30k..150k/30k
   ctxviz models
 
 Run 'ctxviz COMMAND --help' for a command's options. Exit status: 0 success,
@@ -263,6 +311,7 @@ examples:
   ctxviz simulate {_SAMPLE} \\
       --edits '{{"edits": [{{"type": "clear_tool_uses_20250919", "clear_tool_inputs": true}}]}}'
   ctxviz simulate {_SAMPLE} --compaction-threshold 60000 --summary-tokens 2000 --json
+  ctxviz simulate {_SAMPLE} --model claude-opus-5-5 --on-demand-past 60k --on-demand-keep-turns 2
 
 --json prints {{"requests", "events", "applied_edits", "warnings", ...}} to
 stdout; applied_edits[i] is what the API would return as
@@ -285,6 +334,46 @@ example:
 
 Writes one HTML file that opens offline (plotly.js is inlined).
 """
+
+
+_FLEET_EPILOG: Final = """\
+examples:
+  ctxviz fleet                                   # every session under ~/.claude/projects
+  ctxviz fleet ~/work/sessions team.zip --json > sessions.json
+  ctxviz fleet --sweep clear-tool-uses-trigger=30k..150k/30k
+  ctxviz fleet DIR --policy '{"compaction_control": {"enabled": true,
+      "context_token_threshold": 100000}}' --parquet sessions.parquet
+
+One row per session (a Claude Code session with its sub-agents; each conversation of a zip or
+export): requests, peak prompt, compactions, clearings, window hits, cost, with the names and
+values `ctxviz simulate FILE --json` prints under "summary". A file that cannot be read is a row
+with its error. Results are kept in a DuckDB index (tables files, sessions, requests, sweeps;
+docs/fleet.md): a file whose size, time and bytes are unchanged is not read again.
+"""
+
+_SWEEPABLE: Final = (
+    "clear-tool-uses-trigger",
+    "keep",
+    "clear-at-least",
+    "compact-trigger",
+    "compaction-threshold",
+    "auto-compact-window",
+    "window",
+    "summary-tokens",
+)
+"""The what-if options ``ctxviz fleet --sweep`` takes a grid of (each a number of tokens)."""
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes (1 or more), got {text!r}"
+        )
+    return value
 
 
 _MODELS_EPILOG: Final = """\
@@ -388,6 +477,54 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(p)
 
     p = sub.add_parser(
+        "fleet",
+        help="every session under folders, zips or globs: a row each, a policy sweep, an index",
+        description="Replay every session under PATHs as recorded (and under what-if policies), "
+        "in parallel, and keep the results in a DuckDB index queryable with SQL.",
+        epilog=_FLEET_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="folders (searched recursively for session .jsonl files and zips), files, globs "
+        "(default: ~/.claude/projects)",
+    )
+    p.add_argument(
+        "--index",
+        metavar="FILE",
+        help="the DuckDB index (default: $XDG_CACHE_HOME/ctxviz/fleet.duckdb)",
+    )
+    p.add_argument("--json", action="store_true", help='print {"sessions": [...]} as JSON')
+    p.add_argument("--parquet", metavar="FILE", help="also write the session rows to FILE")
+    p.add_argument(
+        "--policy",
+        metavar="JSON",
+        action="append",
+        help="a what-if to sweep (repeatable): simulate's settings as `simulate --json` prints "
+        'them ({"context_management": ..., "compaction_control": ...}), or a context_management '
+        "object / list of edits as --edits takes; the what-if flags below make one more",
+    )
+    p.add_argument(
+        "--sweep",
+        metavar="OPTION=VALUES",
+        help="a grid over one what-if option, over the other flags: e.g. "
+        "clear-tool-uses-trigger=30k..150k/30k or compaction-threshold=60k,100k; options: "
+        + ", ".join(_SWEEPABLE),
+    )
+    p.add_argument(
+        "--jobs", metavar="N", type=_jobs, help="worker processes (default: one per core)"
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run on the Ray cluster at ADDRESS ('local': start one here; needs ctxviz[fleet-ray])",
+    )
+    p.add_argument("--all", action="store_true", help="show every session, not head and tail")
+    _add_policy(p)
+
+    p = sub.add_parser(
         "models",
         help="the model table: windows, prices, status (and --models FILE merged in)",
         description="Print the model table ctxviz prices requests with.",
@@ -458,40 +595,65 @@ def context_management_from(args: argparse.Namespace) -> dict[str, Any] | None:
         return dict(given)
     if not used:
         return None
-    edits: list[dict[str, Any]] = []
+    edits: list[EditParam] = []
     if args.clear_thinking is not None:
-        edit: dict[str, Any] = {"type": "clear_thinking_20251015"}
-        if args.clear_thinking == "all":
-            edit["keep"] = "all"
-        elif args.clear_thinking:
-            edit["keep"] = {"type": "thinking_turns", "value": int(args.clear_thinking)}
-        edits.append(edit)
+        keep = args.clear_thinking
+        thinking = clear_thinking.ClearThinking(
+            keep_turns="all" if keep == "all" else int(keep) if keep else None
+        )
+        edits.append(thinking.to_api())
     if any(
         v is not None
         for k, v in tool_flags.items()
         if k not in ("--clear-thinking", "--compact-trigger")
     ):
-        edit = {"type": "clear_tool_uses_20250919"}
-        if args.clear_tool_uses_trigger is not None:
-            edit["trigger"] = {"type": "input_tokens", "value": args.clear_tool_uses_trigger}
-        if args.keep is not None:
-            edit["keep"] = {"type": "tool_uses", "value": args.keep}
-        if args.clear_at_least is not None:
-            edit["clear_at_least"] = {"type": "input_tokens", "value": args.clear_at_least}
-        if args.exclude_tools:
-            names = [n.strip() for arg in args.exclude_tools for n in arg.split(",") if n.strip()]
-            edit["exclude_tools"] = names
-        if args.clear_tool_inputs:
-            edit["clear_tool_inputs"] = True
-        edits.append(edit)
-    if args.compact_trigger is not None:
-        edits.append(
-            {
-                "type": "compact_20260112",
-                "trigger": {"type": "input_tokens", "value": args.compact_trigger},
-            }
+        trigger = args.clear_tool_uses_trigger
+        names = [n.strip() for arg in args.exclude_tools or () for n in arg.split(",") if n.strip()]
+        tools = clear_tool_uses.ClearToolUses(
+            trigger=None if trigger is None else clear_tool_uses.Trigger(value=trigger),
+            keep=args.keep,
+            clear_at_least_tokens=args.clear_at_least,
+            exclude_tools=tuple(names),
+            clear_tool_inputs=bool(args.clear_tool_inputs),
         )
+        edits.append(tools.to_api())
+    if args.compact_trigger is not None:
+        edits.append(compact.Compact(trigger=args.compact_trigger).to_api())
     return {"edits": edits}
+
+
+def _on_demand_from(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The compaction-on-demand options as ``simulate(compaction=...)``'s fields, or None."""
+    fields: dict[str, Any] = {}
+    if args.on_demand_at:
+        try:
+            fields["at_requests"] = sorted(
+                {int(x) for item in args.on_demand_at for x in item.split(",") if x.strip()}
+            )
+        except ValueError:
+            raise _BadInput(
+                f"--on-demand-at: expected request numbers, got {', '.join(args.on_demand_at)}"
+            ) from None
+    if args.on_demand_every is not None:
+        fields["every_requests"] = args.on_demand_every
+    if args.on_demand_user_turns:
+        fields["at_user_turns"] = True
+    if args.on_demand_past is not None:
+        fields["at_prompt_tokens"] = args.on_demand_past
+    options: dict[str, Any] = {}
+    if args.on_demand_keep_turns is not None:
+        options["keep_recent_turns"] = args.on_demand_keep_turns
+    if args.on_demand_background is not None:
+        options["background"] = True
+        options["swap_after_requests"] = args.on_demand_background
+    if not fields:
+        if options:
+            raise _BadInput(
+                "--on-demand-keep-turns / --on-demand-background: say when to compact "
+                "(--on-demand-at, --on-demand-every, --on-demand-user-turns or --on-demand-past)"
+            )
+        return None
+    return {**fields, **options}
 
 
 def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -505,15 +667,13 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if cm is not None:
         kwargs["context_management"] = cm
     if args.compaction_threshold is not None:
-        kwargs["compaction_control"] = {
-            "enabled": True,
-            "context_token_threshold": args.compaction_threshold,
-        }
-    autocompact: dict[str, Any] = {}
-    if args.autocompact_pct_override is not None:
-        autocompact[claude_code.PCT_OVERRIDE] = args.autocompact_pct_override
-    if args.auto_compact_window is not None:
-        autocompact[claude_code.WINDOW_SETTING] = args.auto_compact_window
+        config = sdk_compaction.CompactionControl(threshold_tokens=args.compaction_threshold)
+        kwargs["compaction_control"] = config.to_sdk()
+    autocompact = claude_code.to_settings(
+        claude_code.ClaudeCodeAutocompact(
+            pct_override=args.autocompact_pct_override, window_tokens=args.auto_compact_window
+        )
+    )
     if args.claude_code_autocompact or autocompact:
         try:
             claude_code.from_arg(autocompact)
@@ -522,12 +682,18 @@ def simulate_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kwargs["claude_code_autocompact"] = autocompact or True
     if args.summary_tokens is not None:
         kwargs["summary_tokens"] = args.summary_tokens
+    on_demand = _on_demand_from(args)
+    if on_demand is not None:
+        kwargs["compaction"] = on_demand
+    if args.thinking_prefix_mismatch is not None:
+        kwargs["thinking_prefix_mismatch"] = args.thinking_prefix_mismatch
     # as on the app's Compaction page: a what-if compaction replaces the recorded ones
     edits = (cm or {}).get("edits") or []
     compacting = (
         "claude_code_autocompact" in kwargs
         or "compaction_control" in kwargs
-        or any(isinstance(e, Mapping) and e.get("type") == "compact_20260112" for e in edits)
+        or "compaction" in kwargs
+        or any(isinstance(e, Mapping) and e.get("type") == compact.TYPE for e in edits)
     )
     undo = compacting if args.undo_recorded_compactions is None else args.undo_recorded_compactions
     if undo:
@@ -570,6 +736,21 @@ class _Steps:
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+    @contextmanager
+    def counter(self, description: str) -> Iterator[Callable[[int, int, str], None]]:
+        """A task shown while the block runs; the callable sets it to ``done`` of ``total``."""
+        progress = self._progress
+        if progress is None:
+            yield lambda done, total, what: None
+            return
+        from rich.markup import escape
+
+        task = progress.add_task(escape(_shown(description, terminal=True)), total=None)
+        try:
+            yield lambda done, total, what: progress.update(task, completed=done, total=total)
+        finally:
+            progress.remove_task(task)
 
     @contextmanager
     def step(self, description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
@@ -1064,7 +1245,7 @@ def simulation_json(
     sim: Simulation, conv: Conversation, *, path: str, kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The machine-readable result of ``ctxviz simulate --json``."""
-    from ctxviz.notebook import summarize
+    from ctxviz.summary import summarize, summary_json
 
     summary = summarize(sim)
     return {
@@ -1077,21 +1258,12 @@ def simulation_json(
             "context_management": kwargs.get("context_management"),
             "compaction_control": kwargs.get("compaction_control"),
             "summary_tokens": kwargs.get("summary_tokens"),
+            "compaction": kwargs.get("compaction"),
+            "thinking_prefix_mismatch": kwargs.get("thinking_prefix_mismatch"),
             "claude_code_autocompact": kwargs.get("claude_code_autocompact"),
             "undo_recorded_compactions": kwargs.get("undo_recorded_compactions", False),
         },
-        "summary": {
-            "requests": summary.requests,
-            "recorded_requests": summary.recorded_requests,
-            "estimated_requests": summary.estimated_requests,
-            "peak_input_tokens": summary.peak_input_tokens,
-            "peak_request": summary.peak_request,
-            "context_window": summary.context_window,
-            "first_over_window": summary.first_over_window,
-            "cleared_input_tokens": summary.cleared_input_tokens,
-            "total_cost_usd": summary.total_cost_usd,
-            "events": {c.type: c.count for c in summary.events},
-        },
+        "summary": summary_json(summary),
         "requests": _records(sim.requests),
         "events": _records(sim.events),
         "applied_edits": [sim.applied_edits(i) for i in range(len(sim.requests))],
@@ -1139,6 +1311,221 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
             "this replays the main chain only."
         )
     _warnings(console, _warnings_of(conv, sim))
+    return EXIT_OK
+
+
+def _sweep_values(text: str) -> list[int]:
+    """``30k..150k/30k`` (a range, both ends in, by a step), ``30k,60k`` or ``30k``."""
+    if ".." in text:
+        span, _, step_text = text.partition("/")
+        low_text, _, high_text = span.partition("..")
+        try:
+            low, high = _token_count(low_text), _token_count(high_text)
+            step = _token_count(step_text) if step_text else 0
+        except argparse.ArgumentTypeError as e:
+            raise _BadInput(f"--sweep: {e}") from None
+        if not step or high < low:
+            raise _BadInput(
+                f"--sweep: {text!r}: expected LOW..HIGH/STEP with LOW <= HIGH and STEP > 0 "
+                "(e.g. 30k..150k/30k)"
+            )
+        if (high - low) // step >= 100:
+            raise _BadInput(f"--sweep: {text!r} makes more than 100 policies")
+        return list(range(low, high + 1, step))
+    try:
+        return [_token_count(v) for v in text.split(",")]
+    except argparse.ArgumentTypeError as e:
+        raise _BadInput(f"--sweep: {e}") from None
+
+
+def fleet_policies(args: argparse.Namespace) -> list[Any]:
+    """The policies ``ctxviz fleet`` sweeps: each ``--policy``, the what-if flags as one more
+    (or, with ``--sweep``, one per value of the grid over them)."""
+    from ctxviz import fleet
+
+    policies = [
+        fleet.policy_from_json(text, name=" ".join(text.split())) for text in args.policy or ()
+    ]
+    if args.sweep is not None:
+        option, sep, values = args.sweep.partition("=")
+        option = option.strip().removeprefix("--")
+        if not sep or option not in _SWEEPABLE:
+            raise _BadInput(
+                f"--sweep: expected OPTION=VALUES with OPTION one of {', '.join(_SWEEPABLE)}, "
+                f"got {args.sweep!r}"
+            )
+        dest = option.replace("-", "_")
+        for value in _sweep_values(values):
+            grid = argparse.Namespace(**{**vars(args), dest: value})
+            policies.append(fleet.checked_policy(simulate_kwargs(grid), name=f"{option}={value:,}"))
+    else:
+        kwargs = simulate_kwargs(args)
+        if kwargs:
+            policies.append(fleet.checked_policy(kwargs))
+    unique = {p.settings_json: p for p in policies}
+    return list(unique.values())
+
+
+def policies_from_argv(argv: Sequence[str]) -> list[Any]:
+    """The policies ``ctxviz fleet`` would sweep with these options (``--policy``, the what-if
+    flags, ``--sweep``): the app's Fleet page builds its sweep with the same parsing.
+    ``ValueError`` names a bad option."""
+    try:
+        args = build_parser().parse_args(["fleet", *argv])
+    except SystemExit:
+        raise ValueError(f"not valid options for ctxviz fleet: {' '.join(argv)}") from None
+    try:
+        return fleet_policies(args)
+    except _BadInput as e:
+        raise ValueError(str(e)) from None
+
+
+def _fleet_table(rows: Sequence[Any], *, show_all: bool, terminal: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
+    texts = (("project", 16), ("session", 14), ("started", 10), ("model", 16))
+    numbers = ("requests", "peak", "compact", "clear", "over", "$", "agents")
+    positions, gap_after = _abridged(len(rows), show_all)
+    lines: list[list[Any]] = []
+    for pos in positions:
+        r = rows[pos]
+        name = _stem(r.path) + (f" #{r.conversation}" if r.conversation else "")
+        project = r.project or ""  # its end names it best (~/.claude/projects/-Users-me-repo)
+        project = project if len(project) <= 16 else "…" + project[-15:]
+        cells: list[Any] = [Text(_shown(project, terminal)), Text(_shown(name, terminal))]
+        if r.error is not None:
+            cells += ["", Text("not read", style="red")] + ["—"] * len(numbers)
+        else:
+            cells += [
+                Text(_shown((r.started or "")[:10], terminal)),
+                Text(_shown((r.model or "—").removeprefix("claude-"), terminal)),
+                _n(r.requests),
+                _n(r.peak_input_tokens),
+                _n(r.compactions),
+                _n(r.clearings),
+                Text(
+                    _n(r.over_window_requests), style="bold red" if r.over_window_requests else ""
+                ),
+                _usd(r.total_cost_usd),
+                _n(r.subagents),
+            ]
+        lines.append(cells)
+        if pos == gap_after:
+            lines.append(["…"] * (len(texts) + len(numbers)))
+    for name, width in texts:
+        table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=width)
+    for k, name in enumerate(numbers, start=len(texts)):
+        widest = max(len(str(line[k])) for line in lines)  # numbers are never cut
+        table.add_column(name, justify="right", no_wrap=True, min_width=max(widest, len(name)))
+    for line in lines:
+        table.add_row(*line)
+    if gap_after >= 0:
+        table.caption = (
+            f"{len(rows) - HEAD_ROWS - TAIL_ROWS:,} sessions not shown (--all shows them)"
+        )
+    table.caption = (
+        (f"{table.caption}; " if table.caption else "")
+        + "peak: the largest prompt (tokens); compact, clear: compactions and context-editing "
+        "events; over: requests over the window; agents: sub-agents"
+    )
+    return table
+
+
+def _sweep_table(totals: Sequence[Any], terminal: bool) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("policy", overflow="fold")
+    for name in ("sessions", "tokens saved", "$ saved", "compactions ±", "over window"):
+        table.add_column(name, justify="right")
+    for t in totals:
+        sessions = f"{t.sessions:,}" + (f" ({t.failed:,} failed)" if t.failed else "")
+        table.add_row(
+            Text(_shown(t.policy, terminal)),
+            sessions,
+            f"{t.tokens_saved:,}",
+            f"{t.usd_saved:,.4f}",
+            f"{t.compactions_added:+,}",
+            f"{t.recorded_over_window_requests:,} → {t.over_window_requests:,}",
+        )
+    return table
+
+
+def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
+    from rich.text import Text
+
+    from ctxviz import fleet
+
+    policies = fleet_policies(args)  # bad options fail before a long run
+    if args.parquet is not None:
+        parent = Path(args.parquet).parent
+        if not parent.is_dir():
+            raise _BadInput(f"{parent}: no such folder for --parquet")
+    given = args.paths or fleet.default_paths()
+    with steps.step("Finding sessions"):
+        paths = fleet.discover(given)
+    index_path = args.index or fleet.default_index_path()
+    with fleet.Index(index_path) as index:
+        with steps.counter(f"Reading {len(paths):,} files") as progress:
+            result = fleet.scan(
+                paths,
+                index=index,
+                policies=policies,
+                jobs=args.jobs,
+                ray_address=args.ray,
+                progress=progress,
+            )
+        if args.parquet is not None:
+            index.export_parquet(paths, args.parquet)
+    if args.json:
+        data: dict[str, Any] = {"sessions": [r.to_json() for r in result.sessions]}
+        if policies:
+            data["sweep"] = [
+                {
+                    "policy": p.name,
+                    "settings": p.settings,
+                    "total": total.to_json(),
+                    "sessions": [r.to_json() for r in result.sweeps if r.policy == p.settings_json],
+                }
+                for p, total in zip(policies, result.totals, strict=True)
+            ]
+        out.write(_json_text(data) + "\n")
+        return EXIT_OK
+    console = _console(out)
+    rows = result.sessions
+    if not rows:
+        console.print(_escape(f"No sessions found under {', '.join(given)}.", console))
+        return EXIT_OK
+    console.width = max(console.width, 120)  # 11 columns: wrap the terminal, never the cells
+    console.print(_fleet_table(rows, show_all=args.all, terminal=console.is_terminal))
+    ok = [r for r in rows if r.error is None]
+    cost = sum(r.total_cost_usd or 0.0 for r in ok)
+    line = (
+        f"{len(ok):,} sessions, {sum(r.requests or 0 for r in ok):,} requests, "
+        f"${cost:,.2f}; {sum(1 for r in ok if r.compactions):,} with a compaction, "
+        f"{sum(1 for r in ok if r.over_window_requests):,} over the window"
+    )
+    failed = len(rows) - len(ok)
+    if failed:
+        line += f"; {failed:,} not read"
+    console.print(line)
+    if failed:
+        console.print(Text(f"Not read ({failed:,}):", style="bold yellow"))
+        for r in rows:
+            if r.error is not None:
+                text = _shown(f"  - {r.path}: {r.error}", console.is_terminal)
+                console.print(Text(text), soft_wrap=True)
+    where = f"Index: {index_path} ({result.read_files:,} files read now, the rest from the index)"
+    console.print(_escape(where, console), soft_wrap=True)
+    if result.totals:
+        console.print()
+        console.print("[bold]Policy sweep[/bold] (saved: as recorded minus the policy)")
+        console.print(_sweep_table(result.totals, console.is_terminal))
     return EXIT_OK
 
 
@@ -1312,6 +1699,7 @@ _COMMANDS: Final[Mapping[str, Callable[[argparse.Namespace, TextIO, _Steps], int
     "simulate": _cmd_simulate,
     "count": _cmd_count,
     "report": _cmd_report,
+    "fleet": _cmd_fleet,
     "models": _cmd_models,
 }
 

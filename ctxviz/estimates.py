@@ -9,6 +9,13 @@ inject a trivial one and hand-compute every number.
 What is counted for each block, and the assumptions where the text does not tell:
 
 - ``text`` / ``thinking``: their text (a thinking ``signature`` is not counted).
+- ``thinking`` returned with ``display: "omitted"`` (the default on Opus 4.7 and later,
+  ``ModelInfo.thinking_display_default``): the block's text is empty, but the thinking was billed
+  as output and, sent back, is read by the model from its signature. Its size is taken from the
+  usage of the request that returned it: ``output_tokens`` minus the estimate of the response's
+  visible blocks (text, tool calls, non-empty thinking), shared among its empty thinking blocks
+  (``omitted_thinking_tokens``). Without recorded usage it stays 0. Either way it is labelled
+  estimated (``ConversationTokens.block_estimated``).
 - ``compaction`` (a server compaction summary sent back): its text plus
   ``COMPACTION_WRAPPER_TOKENS`` (90), the API's wrapper around it (docs/counting.md: about
   90 tokens more than the summary's text were observed).
@@ -408,6 +415,9 @@ class ConversationTokens:
     block_kept_tokens: npt.NDArray[np.int64]
     """Tokens a block keeps when cleared: a tool call's name once its input is cleared."""
     block_kind: npt.NDArray[np.int8]
+    block_estimated: npt.NDArray[np.bool_]
+    """Blocks whose size the text does not give: ``redacted_thinking`` (from its data's length)
+    and thinking returned empty (``display: "omitted"``, from the response's usage)."""
     block_category: npt.NDArray[np.int8]
     block_message: npt.NDArray[np.int64]
     message_category: npt.NDArray[np.int8]
@@ -508,6 +518,17 @@ def _estimate(
             owners.append(m)
         msg_cats.append(cats[starts[-1]] if len(cats) > starts[-1] else other)
         starts.append(len(tokens))
+    estimated = [
+        kinds[b] == KIND_REDACTED_THINKING or _is_omitted_thinking(block)
+        for b, block in enumerate(b for m in conv.messages for b in m.content)
+    ]
+    for m, thinking_tokens in omitted_thinking_tokens(conv, tokens, starts).items():
+        empty = [
+            starts[m] + i for i, b in enumerate(conv.messages[m].content) if _is_omitted_thinking(b)
+        ]
+        share, extra = divmod(thinking_tokens, len(empty))
+        for n, b in enumerate(empty):
+            tokens[b] = share + (1 if n < extra else 0)
     found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
     first_choice = conv.requests[0].tool_choice if conv.requests else None
@@ -535,6 +556,7 @@ def _estimate(
         block_tokens=np.asarray(tokens, dtype=np.int64),
         block_kept_tokens=np.asarray(kept, dtype=np.int64),
         block_kind=np.asarray(kinds, dtype=np.int8),
+        block_estimated=np.asarray(estimated, dtype=np.bool_),
         block_category=np.asarray(cats, dtype=np.int8),
         block_message=np.asarray(owners, dtype=np.int64),
         message_category=np.asarray(msg_cats, dtype=np.int8),
@@ -551,6 +573,35 @@ def _estimate(
             dtype=np.int64,
         ),
     )
+
+
+def _is_omitted_thinking(block: Block) -> bool:
+    """A thinking block returned with ``display: "omitted"``: no text (its signature carries it)."""
+    return isinstance(block, ThinkingBlock) and not block.thinking.strip()
+
+
+def omitted_thinking_tokens(
+    conv: Conversation, block_tokens: list[int], message_block_start: list[int]
+) -> dict[int, int]:
+    """Per response message holding thinking returned empty (``display: "omitted"``), the tokens
+    of that thinking: the recorded ``output_tokens`` of the request that returned it minus the
+    estimate of the message's other blocks (never below 0). Messages whose request recorded no
+    usage are left out (their thinking's size is unknown). ``block_tokens`` and
+    ``message_block_start``: the flat per-block estimates and each message's first block."""
+    out: dict[int, int] = {}
+    for r in conv.requests:
+        m = r.response
+        if r.usage is None or m is None or not 0 <= m < len(conv.messages) or m in out:
+            continue
+        content = conv.messages[m].content
+        if not any(_is_omitted_thinking(b) for b in content):
+            continue
+        first = message_block_start[m]
+        visible = sum(
+            block_tokens[first + i] for i, b in enumerate(content) if not _is_omitted_thinking(b)
+        )
+        out[m] = max(0, r.usage.output_tokens - visible)
+    return out
 
 
 def _prefix_tokens(

@@ -17,6 +17,7 @@ Conventions shared by every figure, so a reader learns them once:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -36,12 +37,22 @@ from ctxviz.categories import CATEGORIES, LABELS, Category
 from ctxviz.models import default_table
 from ctxviz.policies import claude_code, clear_tool_uses, compact, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
-from ctxviz.policies.edits import Edits
+from ctxviz.policies.base import ChartLine
+from ctxviz.policies.edits import NO_EDITS, Edits
+from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.settings import SimulationSettings
-from ctxviz.summary import SettingsLike, SimulationLike, summarize
+from ctxviz.summary import (
+    CLEARING_EVENTS,
+    COMPACTION_EVENTS,
+    SettingsLike,
+    SimulationLike,
+    summarize,
+)
 
 __all__ = [
+    "CLEARING_EVENTS",
     "COLORS",
+    "COMPACTION_EVENTS",
     "EVENT_STYLES",
     "STRATEGY_COLORS",
     "EventStyle",
@@ -142,6 +153,31 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
         symbol="triangle-down-dot",
         color="#EE7733",
     ),
+    "compaction_on_demand": EventStyle(
+        label="Compaction on demand (block in front)",
+        symbol="diamond-wide",
+        color="#0077BB",
+    ),
+    "compaction_on_demand_sent": EventStyle(
+        label="Compaction request sent in the background",
+        symbol="diamond-wide-open",
+        color="#0077BB",
+    ),
+    "thinking_prefix_rejected": EventStyle(
+        label="Preserved thinking invalid: the API's 400",
+        symbol="x-open",
+        color="#CC3311",
+    ),
+    "thinking_prefix_dropped": EventStyle(
+        label="Preserved thinking invalid: dropped",
+        symbol="triangle-down-open-dot",
+        color="#CC3311",
+    ),
+    "thinking_model_dropped": EventStyle(
+        label="Thinking another model wrote: dropped",
+        symbol="triangle-down-open-dot",
+        color="#AA4499",
+    ),
     "rolling_window": EventStyle(
         label="Rolling window dropped old messages",
         symbol="triangle-left",
@@ -162,16 +198,8 @@ EVENT_STYLES: Final[Mapping[str, EventStyle]] = {
 
 _OTHER_EVENT: Final = EventStyle(label="Other event", symbol="circle-open", color=NEUTRAL)
 
-COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
-    {"compact_20260112", "compaction_control", "claude_code_autocompact", "recorded_compaction"}
-)
-"""Event types that replace the history by a summary."""
 RECORDED_CLEARING_EVENTS: Final[frozenset[str]] = frozenset({"claude_code_microcompact"})
 """Clearing a client did in the recording (shown beside compactions, not as context editing)."""
-CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
-    {"clear_tool_uses_20250919", "clear_thinking_20251015"}
-)
-"""Event types of context editing (each one invalidates the prompt cache from the change)."""
 
 STRATEGY_COLORS: Final[tuple[str, ...]] = ("#0077BB", "#EE7733", "#EE3377", "#009988")
 """Up to four compared strategies (Tol vibrant); each also gets its own dash pattern. Hues far
@@ -183,6 +211,9 @@ MANY_EVENTS: Final = 20
 """Above this many events, Compare draws them as ticks along the bottom (hover intact)."""
 
 _HATCH: Final = {"shape": "/", "fgcolor": "rgba(128,128,128,0.7)", "size": 7, "solidity": 0.25}
+_BELOW_DAY_AXIS: Final = -0.3
+"""The legend's place under an axis of day labels and its title (the default overlaps them)."""
+
 _LEGEND: Final = {
     "orientation": "h",
     "yanchor": "top",
@@ -314,124 +345,80 @@ class PolicyLine:
     color: str
 
 
-def _trigger_line(kind: str, tokens: int) -> PolicyLine:
-    return PolicyLine(
-        label=f"{kind} trigger ({tokens:,})",
-        tokens=tokens,
-        color=EVENT_STYLES.get(kind, _OTHER_EVENT).color,
-    )
+def _resolved(
+    settings: SettingsLike,
+) -> tuple[
+    Edits,
+    sdk_compaction.CompactionControl | None,
+    claude_code.ClaudeCodeAutocompact | None,
+    rolling.RollingWindow | None,
+    object,
+]:
+    """The policies a replay ran with, as their configs: a simulation's settings, or a mapping of
+    ``simulate``'s arguments read as ``simulate`` reads them (what it would reject: not drawn)."""
+    if isinstance(settings, SimulationSettings):
+        return (
+            settings.edits,
+            settings.compaction_control,
+            settings.claude_code_autocompact,
+            settings.rolling_window,
+            settings.context_window,
+        )
+    given: Mapping[str, Any] = settings if settings is not None else {}
+    edits, cc, auto, rw = NO_EDITS, None, None, None
+    with contextlib.suppress(TypeError, ValueError):
+        cm = given.get("context_management")
+        edits, _ = parse_edits(json.loads(cm) if isinstance(cm, str) else cm, None)
+    with contextlib.suppress(TypeError, ValueError):
+        raw = given.get("compaction_control")
+        if isinstance(raw, sdk_compaction.CompactionControl):
+            cc = raw
+        elif raw is not None:
+            sdk_compaction.validate_compaction_control(raw)
+            cc = sdk_compaction.from_sdk(raw)
+    with contextlib.suppress(TypeError, ValueError):
+        auto = claude_code.from_arg(given.get("claude_code_autocompact"))
+    with contextlib.suppress(TypeError, ValueError):
+        rw = rolling.from_arg(given.get("rolling_window"))
+    return edits, cc, auto, rw, given.get("context_window")
 
 
-def _resolved_edit_lines(edits: Edits) -> list[PolicyLine]:
-    """The simulator's resolved edits: the API's defaults are already filled in."""
-    lines = [
-        _trigger_line(clear_tool_uses.TYPE, edit.trigger_value)
-        for edit in edits.clearing
-        if isinstance(edit, clear_tool_uses.ClearToolUses) and edit.trigger_type == "input_tokens"
-    ]
-    if edits.compact is not None:
-        lines.append(_trigger_line(compact.TYPE, edits.compact.trigger_tokens))
-    return lines
-
-
-def _given_edit_lines(cm: Any) -> list[PolicyLine]:
-    """``context_management`` as given (a mapping or its JSON): only explicit triggers."""
-    if isinstance(cm, str):
-        try:
-            cm = json.loads(cm)
-        except ValueError:
-            cm = None
-    lines: list[PolicyLine] = []
-    for edit in cm.get("edits", ()) if isinstance(cm, Mapping) else ():
-        if not isinstance(edit, Mapping):
-            continue
-        trigger = edit.get("trigger")
-        if (
-            isinstance(trigger, Mapping)
-            and trigger.get("type") == "input_tokens"
-            and isinstance(trigger.get("value"), int)
-        ):
-            lines.append(_trigger_line(str(edit.get("type", "")), int(trigger["value"])))
-    return lines
-
-
-def _given_compaction_control(cc: Any) -> tuple[Any, Any]:
-    """``compaction_control`` as given (its config or the SDK's dict): enabled, threshold."""
-    if isinstance(cc, sdk_compaction.CompactionControl):
-        return cc.enabled, cc.context_token_threshold
-    if isinstance(cc, Mapping):
-        return cc.get("enabled"), cc.get("context_token_threshold")
-    return None, None
-
-
-def _given_budget(rw: Any) -> Any:
-    """``rolling_window`` as given: its budget when a config (or a mapping) says one."""
-    if isinstance(rw, rolling.RollingWindow):
-        return rw.budget_tokens
-    if isinstance(rw, Mapping):
-        return rw.get("budget_tokens")
-    return None
+def _line(kind: str, line: ChartLine | None) -> list[PolicyLine]:
+    if line is None:
+        return []
+    color = EVENT_STYLES.get(kind, _OTHER_EVENT).color
+    return [PolicyLine(label=line.label, tokens=line.tokens, color=color)]
 
 
 def policy_lines(
     settings: SettingsLike, *, context_window: int | None = None, model: str | None = None
 ) -> list[PolicyLine]:
-    """The trigger lines of the policies a simulation ran with: context-editing and compaction
+    """The lines each active policy says a chart draws for it: context-editing and compaction
     triggers, the SDK's ``compaction_control`` threshold, Claude Code's auto-compact point and a
     rolling window's budget.
 
-    ``settings`` is a simulation's ``SimulationSettings`` (defaults resolved) or a mapping of
-    ``simulate``'s keyword arguments as given (only explicit values are drawn). ``model``: the
-    model replayed (its max output sets Claude Code's output reserve; default: 20K or more).
+    ``settings`` is a simulation's ``SimulationSettings`` or a mapping of ``simulate``'s keyword
+    arguments (read as ``simulate`` reads them). ``model``: the model replayed (its max output sets
+    Claude Code's output reserve; default: 20K or more).
     """
-    if isinstance(settings, SimulationSettings):
-        lines = _resolved_edit_lines(settings.edits)
-        cc = settings.compaction_control
-        enabled, threshold = (cc.enabled, cc.context_token_threshold) if cc else (None, None)
-        window = context_window or settings.context_window
-        auto: Any = settings.claude_code_autocompact
-        rw = settings.rolling_window
-        budget = rw.budget_tokens if rw is not None else None
-    else:
-        given: Mapping[str, Any] = settings if settings is not None else {}
-        lines = _given_edit_lines(given.get("context_management"))
-        enabled, threshold = _given_compaction_control(given.get("compaction_control"))
-        window = context_window or given.get("context_window")
-        auto = given.get("claude_code_autocompact")
-        budget = _given_budget(given.get("rolling_window"))
-    if enabled and threshold:
-        value = int(threshold)
-        lines.append(
-            PolicyLine(
-                label=f"compaction_control threshold ({value:,}, prompt + output)",
-                tokens=value,
-                color=EVENT_STYLES[sdk_compaction.TYPE].color,
-            )
-        )
-    try:
-        config = claude_code.from_arg(auto)
-    except (TypeError, ValueError):
-        config = None  # simulate rejects it; nothing to draw
-    if config is not None and window:
+    edits, cc, auto, rw, window = _resolved(settings)
+    lines = [
+        line
+        for edit in edits.clearing
+        if isinstance(edit, clear_tool_uses.ClearToolUses)
+        for line in _line(clear_tool_uses.TYPE, edit.chart_line())
+    ]
+    if edits.compact is not None:
+        lines += _line(compact.TYPE, edits.compact.chart_line())
+    if cc is not None:
+        lines += _line(sdk_compaction.TYPE, cc.chart_line())
+    window = context_window or window
+    if auto is not None and isinstance(window, int) and window:
         max_output = default_table().get(model).max_output_tokens if model else None
-        value, how = claude_code.threshold_line(
-            config, window_tokens=int(window), max_output_tokens=max_output
-        )
-        lines.append(
-            PolicyLine(
-                label=f"Claude Code auto-compact ({value:,} = {how})",
-                tokens=value,
-                color=EVENT_STYLES[claude_code.TYPE].color,
-            )
-        )
-    if budget:
-        lines.append(
-            PolicyLine(
-                label=f"Rolling window budget ({int(budget):,})",
-                tokens=int(budget),
-                color=EVENT_STYLES[rolling.TYPE].color,
-            )
-        )
+        line = claude_code.chart_line(auto, window_tokens=window, max_output_tokens=max_output)
+        lines += _line(claude_code.TYPE, line)
+    if rw is not None:
+        lines += _line(rolling.TYPE, rw.chart_line())
     return lines
 
 
@@ -483,7 +470,7 @@ _RESTATES_COUNTS: Final = re.compile(
     r"Request [0-9,]+: (?:[0-9,]+ tool use\(s\)|thinking of [0-9,]+ earlier turn\(s\)) cleared, "
     r"[0-9,]+ tokens saved\."
 )
-"""A clearing's detail as the simulator writes it (``simulator.loop._edit_detail``): it only
+"""A clearing's detail as its policy writes it (``ctxviz.policies.step.Cleared.detail``): it only
 restates the request and counts the hover already shows, and with hundreds of clearings per chart
 it would be most of the bytes sent per slider move. Any other detail is shown."""
 
@@ -1665,8 +1652,8 @@ def summary(sim: SimulationLike) -> dict[str, Any]:
         "peak_prompt_tokens": s.peak_input_tokens or 0,
         "window_tokens": window_tokens(sim),
         "first_over_window": s.first_over_window,
-        "clearings": s.event_count(CLEARING_EVENTS),
-        "compactions": s.event_count(COMPACTION_EVENTS),
+        "clearings": s.clearings,
+        "compactions": s.compactions,
         "total_cost_usd": s.total_cost_usd or 0.0,
         "thinking_generated_tokens": s.thinking_generated_tokens,
         "thinking_carried_peak_tokens": s.thinking_carried_peak_tokens,
@@ -1810,3 +1797,166 @@ def prompt_table(view: _HasToFrame) -> pd.DataFrame:
     the text is shown block by block, inert)."""
     frame = view.to_frame()
     return frame[[c for c in PROMPT_TABLE_COLUMNS if c in frame.columns]]
+
+
+# ---- many sessions (ctxviz fleet) ---------------------------------------------------------------
+
+PROJECT_COLORS: Final[tuple[str, ...]] = (
+    "#4477AA",
+    "#EE6677",
+    "#228833",
+    "#CCBB44",
+    "#66CCEE",
+    "#AA3377",
+    "#BBBBBB",
+    "#000000",
+)
+"""Paul Tol's "bright" scheme: one colour per project (the eighth, black, is "other")."""
+
+
+def _projects(frame: pd.DataFrame, most: int = 7) -> pd.Series:
+    """Each session's project, the ``most`` costliest kept and the rest called "other"."""
+    project = frame["project"].fillna("").astype(str)
+    costs = frame.groupby(project)["total_cost_usd"].sum().sort_values(ascending=False)
+    kept = set(costs.index[:most])
+    return project.where(project.isin(kept), "other")
+
+
+def _day(frame: pd.DataFrame) -> pd.Series:
+    started = pd.to_datetime(frame["started"], errors="coerce", utc=True, format="ISO8601")
+    return started.dt.strftime("%Y-%m-%d")
+
+
+def fleet_peaks(frame: pd.DataFrame) -> go.Figure:
+    """How large sessions' largest prompts were: a histogram of ``peak_input_tokens``, with each
+    session's window fraction in the hover."""
+    peaks = pd.to_numeric(frame["peak_input_tokens"], errors="coerce").dropna()
+    fig = go.Figure(
+        go.Histogram(
+            x=peaks,
+            nbinsx=40,
+            marker={"color": STRATEGY_COLORS[0]},
+            hovertemplate="%{x} tokens: %{y:,} sessions<extra></extra>",
+            name="sessions",
+        )
+    )
+    fig.update_xaxes(title_text="peak prompt (tokens)", tickformat=",")
+    fig.update_yaxes(title_text="sessions")
+    return _layout(
+        fig,
+        title="Peak prompt per session",
+        subtitle=f"{len(peaks):,} sessions; the largest prompt each sent (input tokens)",
+        height=340,
+        fit=False,
+    ).update_layout(bargap=0.05)
+
+
+def fleet_cost(frame: pd.DataFrame) -> go.Figure:
+    """Dollars per day, stacked by project (the seven costliest; the rest as "other")."""
+    data = pd.DataFrame(
+        {
+            "day": _day(frame),
+            "project": _projects(frame),
+            "usd": pd.to_numeric(frame["total_cost_usd"], errors="coerce").fillna(0),
+        }
+    ).dropna(subset=["day"])
+    fig = go.Figure()
+    totals = data.groupby("project")["usd"].sum().sort_values(ascending=False)
+    for i, project in enumerate(totals.index):
+        per_day = data[data["project"] == project].groupby("day")["usd"].sum()
+        color = PROJECT_COLORS[-1] if project == "other" else PROJECT_COLORS[i % 7]
+        fig.add_trace(
+            go.Bar(
+                x=list(per_day.index),
+                y=per_day.to_numpy(),
+                name=html.escape(project or "(no folder)"),
+                marker={"color": color},
+                hovertemplate=f"{html.escape(project)}<br>%{{x}}: $%{{y:,.2f}}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(
+        title_text="day the session started", type="category", categoryorder="category ascending"
+    )
+    fig.update_yaxes(title_text="USD", tickprefix="$")
+    return _layout(
+        fig,
+        title="Cost by project and day",
+        subtitle="list prices with prompt caching, each session on the day it started",
+        height=380,
+        fit=False,
+    ).update_layout(barmode="stack", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
+
+
+def fleet_compactions(frame: pd.DataFrame) -> go.Figure:
+    """Compactions and window hits per day."""
+    data = pd.DataFrame(
+        {
+            "day": _day(frame),
+            "compactions": pd.to_numeric(frame["compactions"], errors="coerce").fillna(0),
+            "over": pd.to_numeric(frame["over_window_requests"], errors="coerce").fillna(0) > 0,
+        }
+    ).dropna(subset=["day"])
+    per_day = data.groupby("day").agg(
+        compactions=("compactions", "sum"), over=("over", "sum"), sessions=("day", "size")
+    )
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=list(per_day.index),
+                y=per_day["compactions"].to_numpy(),
+                name="compactions",
+                marker={"color": STRATEGY_COLORS[2]},
+                customdata=per_day["sessions"].to_numpy(),
+                hovertemplate="%{x}: %{y:,} compactions in %{customdata:,} sessions<extra></extra>",
+            ),
+            go.Bar(
+                x=list(per_day.index),
+                y=per_day["over"].to_numpy(),
+                name="sessions over the window",
+                marker={"color": STRATEGY_COLORS[1]},
+                hovertemplate="%{x}: %{y:,} sessions over the window<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_xaxes(
+        title_text="day the session started", type="category", categoryorder="category ascending"
+    )
+    top = (
+        max(float(per_day["compactions"].max()), float(per_day["over"].max()), 0.0)
+        if len(per_day)
+        else 0.0
+    )
+    # counts: whole ticks only (plotly would label 0.5 compactions on a short axis)
+    fig.update_yaxes(title_text="count", rangemode="tozero", dtick=max(1, math.ceil(top / 5)))
+    return _layout(
+        fig,
+        title="Compactions over time",
+        subtitle="compactions (recorded) and sessions with a request over the window, per day",
+        height=340,
+        fit=False,
+    ).update_layout(barmode="group", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
+
+
+def sweep_savings(totals: pd.DataFrame) -> go.Figure:
+    """Dollars saved per policy over every session (negative: the policy costs more), the tokens
+    saved and compactions added in the hover."""
+    fig = go.Figure(
+        go.Bar(
+            x=[html.escape(p) for p in totals["policy"].astype(str)],
+            y=totals["usd_saved"].to_numpy(),
+            marker={"color": STRATEGY_COLORS[3]},
+            customdata=totals[["tokens_saved", "compactions_added"]].to_numpy(),
+            hovertemplate="%{x}<br>$%{y:,.2f} saved, %{customdata[0]:,} prompt tokens saved, "
+            "%{customdata[1]:+,} compactions<extra></extra>",
+            name="USD saved",
+        )
+    )
+    fig.update_xaxes(title_text="policy", type="category")
+    fig.update_yaxes(title_text="USD saved vs as recorded", tickprefix="$")
+    return _layout(
+        fig,
+        title="What each policy would have saved",
+        subtitle="summed over every session it replayed (as recorded minus the policy)",
+        height=360,
+        fit=False,
+    ).update_layout(bargap=0.3)

@@ -331,9 +331,12 @@ class Conversation:
 
     @property
     def thinking_enabled(self) -> bool:
-        """Thinking is on when a request says so or, lacking parameters, when thinking appears."""
+        """Thinking is on when a request says so (``enabled``, ``adaptive`` or Sonnet 5.5's
+        ``between_tools``) or, lacking parameters, when thinking appears. A model that always
+        thinks is on whatever the file says: ``ctxviz.policies.thinking.thinking_on``."""
         if any(
-            isinstance(r.thinking, Mapping) and r.thinking.get("type") in ("enabled", "adaptive")
+            isinstance(r.thinking, Mapping)
+            and r.thinking.get("type") in ("enabled", "adaptive", "between_tools")
             for r in self.requests
         ):
             return True

@@ -32,6 +32,10 @@ Status: TypeAlias = Literal["active", "legacy", "deprecated", "retired"]
 """The lifecycle terms of Anthropic's model-deprecations page."""
 ThinkingMode: TypeAlias = Literal["enabled", "adaptive", "between_tools", "disabled"]
 """``thinking.type`` values a model accepts; a model without ``disabled`` always thinks."""
+ThinkingDisplay: TypeAlias = Literal["summarized", "omitted"]
+"""``thinking.display`` when the request does not set it: ``summarized`` returns a summary of the
+thinking, ``omitted`` returns thinking blocks with empty text (billed all the same; the signature
+carries the thinking for later turns)."""
 ContextOverflow: TypeAlias = Literal["validation_error", "model_context_window_exceeded"]
 """How a request whose ``input + max_tokens`` exceeds the window ends: refused up front with a
 validation error (models before 4.5), or accepted and stopped with
@@ -128,6 +132,15 @@ class ModelInfo:
     """Preserved thinking with prefix checks (Fable 5.1 / 5.2, Mythos 5.x, the 5.5 family)."""
     preserves_thinking_by_default: bool
     """Whether earlier turns' thinking stays in context by default (Opus 4.5 and later)."""
+    thinking_display_default: ThinkingDisplay = "summarized"
+    """What a thinking block returns when the request sets no ``thinking.display``."""
+    thinking_readers: tuple[str, ...] | None = None
+    """For a model with preserved thinking: the other models that can read its thinking blocks
+    (``"*"``: every model); None: the preserved-thinking models released on or after it (the
+    preserved-thinking page's rule). ``ctxviz.policies.preserved_thinking.can_read`` applies it."""
+    reads_thinking_of: tuple[str, ...] | None = None
+    """For a model with preserved thinking: the only other models whose thinking it reads (Haiku
+    5.5 reads none); None: any model's it may read by ``thinking_readers``."""
     context_overflow: ContextOverflow
     tokenizer: str
     """``v3`` (to Opus 4.6 / Sonnet 4.x / Haiku 4.5), ``v4.7``, ``v5`` (Opus 4.8, every 5.x model);
@@ -135,6 +148,8 @@ class ModelInfo:
     supports_context_editing: bool
     """Accepts ``clear_tool_uses_20250919`` / ``clear_thinking_20251015``."""
     supports_compact_20260112: bool
+    supports_compaction_on_demand: bool = False
+    """Accepts the top-level ``compaction`` parameter (beta ``compact-2026-09-04``)."""
     context_awareness: bool
     """The model is told its token budget and usage (Sonnet 4.5 / 4.6, Haiku 4.5)."""
     native_1m_since: str | None = None
@@ -241,6 +256,11 @@ class ModelInfo:
                 f"from Anthropic's pages ({self.notes[0] if self.notes else 'see its notes'})"
             )
         return None
+
+    @property
+    def thinking_always_on(self) -> bool:
+        """Whether the model always thinks (adaptive thinking that cannot be disabled)."""
+        return bool(self.thinking_modes) and "disabled" not in self.thinking_modes
 
     @property
     def has_long_context_premium(self) -> bool:
@@ -488,10 +508,14 @@ _KIND: Final[dict[str, str]] = {
     "thinking_modes": "thinking",
     "preserved_thinking": "bool",
     "preserves_thinking_by_default": "bool",
+    "thinking_display_default": "display",
+    "thinking_readers": "opt_str_list",
+    "reads_thinking_of": "opt_str_list",
     "context_overflow": "overflow",
     "tokenizer": "str",
     "supports_context_editing": "bool",
     "supports_compact_20260112": "bool",
+    "supports_compaction_on_demand": "bool",
     "context_awareness": "bool",
     "supports_system_messages": "bool",
     "hidden_prompt_tokens": "token_map",
@@ -515,6 +539,10 @@ _OPTIONAL: Final[frozenset[str]] = frozenset(
         "supports_system_messages",
         "hidden_prompt_tokens",
         "native_1m_since",
+        "thinking_display_default",
+        "thinking_readers",
+        "reads_thinking_of",
+        "supports_compaction_on_demand",
     }
 )
 _TOP_LEVEL: Final[frozenset[str]] = frozenset(
@@ -563,6 +591,12 @@ def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
             if not isinstance(value, bool):
                 raise bad("true or false")
             return value
+        case "opt_str_list":
+            if value is None:
+                return None
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad("a list of strings or null")
+            return tuple(value)
         case "str_list":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad("a list of strings")
@@ -588,9 +622,14 @@ def _check_value(name: str, kind: str, value: Any, where: str) -> Any:
                         f"{where}.{name}.{key}: expected an integer >= 0, got {tokens!r}"
                     )
             return tuple(value.items())
-        case "provider" | "overflow" | "status":
+        case "provider" | "overflow" | "status" | "display":
             allowed = get_args(
-                {"provider": Provider, "overflow": ContextOverflow, "status": Status}[kind]
+                {
+                    "provider": Provider,
+                    "overflow": ContextOverflow,
+                    "status": Status,
+                    "display": ThinkingDisplay,
+                }[kind]
             )
             if value not in allowed:
                 raise bad(" or ".join(repr(p) for p in allowed))

@@ -20,6 +20,7 @@ from warnings import catch_warnings, filterwarnings, warn
 
 import pandas as pd
 
+from ctxviz.policies import compact_on_demand, preserved_thinking
 from ctxviz.policies.compaction_control import CompactionControl
 from ctxviz.settings import SimulationSettings
 from ctxviz.summary import (
@@ -71,6 +72,12 @@ def _as_given(settings: SettingsLike) -> Mapping[str, Any]:
         "rolling_window": settings.rolling_window,
         "thinking_preservation": settings.thinking_preservation,
         "compact_at": settings.compact_at,
+        "compaction": settings.compaction_on_demand,
+        "thinking_prefix_mismatch": (
+            None
+            if settings.thinking_prefix_mismatch == preserved_thinking.DEFAULT_BEHAVIOUR
+            else settings.thinking_prefix_mismatch
+        ),
         "undo_recorded_compactions": settings.undo_recorded_compactions,
     }
 
@@ -145,6 +152,15 @@ def policy_description(settings: SettingsLike) -> str:
     at = given.get("compact_at")
     if at:
         parts.append("compaction at request " + ", ".join(str(r) for r in at))
+    on_demand = given.get("compaction")
+    if isinstance(on_demand, Mapping):
+        with contextlib.suppress(TypeError, ValueError):
+            on_demand = compact_on_demand.CompactOnDemand(**on_demand)
+    if isinstance(on_demand, compact_on_demand.CompactOnDemand):
+        parts.append(on_demand.describe())
+    mismatch = given.get("thinking_prefix_mismatch")
+    if mismatch:
+        parts.append(f"invalid preserved thinking: {mismatch}")
     if given.get("undo_recorded_compactions"):
         parts.append("recorded compactions undone")
     return "; ".join(parts) if parts else "as recorded"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,31 @@ import pandas as pd
 
 from ctxviz.settings import SimulationSettings
 
-__all__ = ["EventCount", "SettingsLike", "SimulationLike", "SimulationSummary", "summarize"]
+__all__ = [
+    "CLEARING_EVENTS",
+    "COMPACTION_EVENTS",
+    "EventCount",
+    "SettingsLike",
+    "SimulationLike",
+    "SimulationSummary",
+    "summarize",
+    "summary_json",
+]
+
+COMPACTION_EVENTS: Final[frozenset[str]] = frozenset(
+    {
+        "compact_20260112",
+        "compaction_control",
+        "claude_code_autocompact",
+        "recorded_compaction",
+        "compaction_on_demand",
+    }
+)
+"""Event types that replace the history by a summary."""
+CLEARING_EVENTS: Final[frozenset[str]] = frozenset(
+    {"clear_tool_uses_20250919", "clear_thinking_20251015"}
+)
+"""Event types of context editing (each one invalidates the prompt cache from the change)."""
 
 SettingsLike: TypeAlias = SimulationSettings | Mapping[str, Any] | None
 """A simulation's settings: ``simulate``'s resolved ``SimulationSettings``, or a mapping of its
@@ -89,6 +113,16 @@ class SimulationSummary:
     def event_count(self, types: Collection[str]) -> int:
         """How many events of these types the replay had."""
         return sum(c.count for c in self.events if c.type in types)
+
+    @property
+    def compactions(self) -> int:
+        """Events that replaced the history by a summary (:data:`COMPACTION_EVENTS`)."""
+        return self.event_count(COMPACTION_EVENTS)
+
+    @property
+    def clearings(self) -> int:
+        """Context-editing events (:data:`CLEARING_EVENTS`)."""
+        return self.event_count(CLEARING_EVENTS)
 
     @property
     def peak_window_fraction(self) -> float | None:
@@ -230,3 +264,23 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         cache_read_tokens=total("cache_read_input_tokens"),
         cache_write_tokens=total("cache_creation_input_tokens"),
     )
+
+
+def summary_json(s: SimulationSummary) -> dict[str, Any]:
+    """The summary as ``ctxviz simulate --json`` prints it under ``"summary"`` (and ``ctxviz
+    fleet`` in each session's row): the same names and values in both."""
+    return {
+        "requests": s.requests,
+        "recorded_requests": s.recorded_requests,
+        "estimated_requests": s.estimated_requests,
+        "peak_input_tokens": s.peak_input_tokens,
+        "peak_request": s.peak_request,
+        "context_window": s.context_window,
+        "first_over_window": s.first_over_window,
+        "over_window_requests": s.over_window_requests,
+        "compactions": s.compactions,
+        "clearings": s.clearings,
+        "cleared_input_tokens": s.cleared_input_tokens,
+        "total_cost_usd": s.total_cost_usd,
+        "events": {c.type: c.count for c in s.events},
+    }

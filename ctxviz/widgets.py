@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -27,8 +27,17 @@ import plotly.io as pio
 from ctxviz import figures, snippets
 from ctxviz.model import Conversation
 from ctxviz.notebook import HTML_FALLBACK_RENDERER, figure_png, simulation_html
-from ctxviz.policies import claude_code
+from ctxviz.policies import (
+    claude_code,
+    clear_thinking,
+    clear_tool_uses,
+    compact,
+    compaction_control,
+)
 from ctxviz.simulator import Simulation, simulate
+
+if TYPE_CHECKING:
+    from ctxviz.policies.edits import ContextManagementParam, EditParam
 
 try:
     import ipywidgets as w
@@ -272,35 +281,26 @@ class EditingPanel(_Panel):
         c["trigger_uses"].layout.display = "none" if by_tokens else None
         c["thinking_keep"].disabled = not c["clear_thinking"].value
 
-    def context_management(self) -> dict[str, Any] | None:
+    def context_management(self) -> ContextManagementParam | None:
         """The ``context_management`` object the controls describe (None: no edit)."""
         c = self.controls
-        edits: list[dict[str, Any]] = []
+        edits: list[EditParam] = []
         if c["clear_thinking"].value and self.conv.thinking_enabled:
-            edits.append(
-                {
-                    "type": "clear_thinking_20251015",
-                    "keep": {"type": "thinking_turns", "value": c["thinking_keep"].value},
-                }
-            )
+            keep = clear_thinking.ClearThinking(keep_turns=c["thinking_keep"].value)
+            edits.append(keep.to_api())
         if c["clear_tools"].value:
-            trigger_type = c["trigger_type"].value
-            slider = "trigger_tokens" if trigger_type == "input_tokens" else "trigger_uses"
-            edit: dict[str, Any] = {
-                "type": "clear_tool_uses_20250919",
-                "trigger": {"type": trigger_type, "value": c[slider].value},
-                "keep": {"type": "tool_uses", "value": c["keep"].value},
-            }
-            if c["clear_at_least"].value:
-                edit["clear_at_least"] = {
-                    "type": "input_tokens",
-                    "value": c["clear_at_least"].value,
-                }
-            if c["exclude_tools"].value:
-                edit["exclude_tools"] = list(c["exclude_tools"].value)
-            if c["clear_tool_inputs"].value:
-                edit["clear_tool_inputs"] = True
-            edits.append(edit)
+            by_tokens = c["trigger_type"].value == "input_tokens"
+            config = clear_tool_uses.ClearToolUses(
+                trigger=clear_tool_uses.Trigger(
+                    type="input_tokens" if by_tokens else "tool_uses",
+                    value=c["trigger_tokens" if by_tokens else "trigger_uses"].value,
+                ),
+                keep=c["keep"].value,
+                clear_at_least_tokens=c["clear_at_least"].value or None,
+                exclude_tools=tuple(c["exclude_tools"].value),
+                clear_tool_inputs=bool(c["clear_tool_inputs"].value),
+            )
+            edits.append(config.to_api())
         return {"edits": edits} if edits else None
 
     def kwargs(self) -> dict[str, Any]:
@@ -452,25 +452,23 @@ class CompactionPanel(_Panel):
             "undo_recorded_compactions": bool(c["undo"].value and self.conv.compactions),
         }
         if mode == "server":
-            edit: dict[str, Any] = {
-                "type": "compact_20260112",
-                "trigger": {"type": "input_tokens", "value": c["trigger"].value},
-            }
-            if c["pause"].value:
-                edit["pause_after_compaction"] = True
-            kw["context_management"] = {"edits": [edit]}
+            edit = compact.Compact(
+                trigger=c["trigger"].value, pause_after_compaction=bool(c["pause"].value)
+            )
+            kw["context_management"] = {"edits": [edit.to_api()]}
         elif mode == "sdk":
-            kw["compaction_control"] = {
-                "enabled": True,
-                "context_token_threshold": c["threshold"].value,
-            }
+            config = compaction_control.CompactionControl(threshold_tokens=c["threshold"].value)
+            kw["compaction_control"] = config.to_sdk()
             kw["compaction_control_totals"] = c["totals"].value
         else:
-            settings: dict[str, Any] = {}
-            if c["pct"].value < 100:
-                settings[claude_code.PCT_OVERRIDE] = c["pct"].value
-            if c["auto_window"].value != self._auto_window_default:
-                settings[claude_code.WINDOW_SETTING] = c["auto_window"].value
+            # Claude Code's own settings; at their defaults nothing is passed (as on the CLI)
+            pct, window = c["pct"].value, c["auto_window"].value
+            settings = claude_code.to_settings(
+                claude_code.ClaudeCodeAutocompact(
+                    pct_override=pct if pct < 100 else None,
+                    window_tokens=window if window != self._auto_window_default else None,
+                )
+            )
             if c["disable"].value:
                 settings[claude_code.DISABLE] = True
             kw["claude_code_autocompact"] = settings or True

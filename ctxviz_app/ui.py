@@ -27,6 +27,7 @@ value and URL parameter in the browser, so the sync is done by hand.)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -58,7 +59,10 @@ from ctxviz.policies import (
     clear_tool_uses,
     compact,
     compaction_control,
+    rolling,
 )
+from ctxviz.policies.compact_on_demand import CompactOnDemand
+from ctxviz.policies.thinking import thinking_on
 from ctxviz.simulator import Simulation
 from ctxviz_app import isolated
 
@@ -177,6 +181,12 @@ PAGES: Final[tuple[PageInfo, ...]] = (
         what="one request's prompt as the model saw it",
     ),
     PageInfo(
+        path="pages/9_Fleet.py",
+        label="Fleet",
+        icon=":material/table_view:",
+        what="every session of a folder or zip: table, charts, policy sweep",
+    ),
+    PageInfo(
         path="pages/8_Formats_and_help.py",
         label="Formats & help",
         icon=":material/help:",
@@ -241,6 +251,8 @@ PERSISTENT_KEYS: Final[frozenset[str]] = frozenset(
 )
 _UPLOAD_STATE: Final = "_ctxviz_upload"
 _LINK_WITHOUT_FILE: Final = "_ctxviz_link_without_file"
+_OPEN_OVERVIEW: Final = "_ctxviz_open_overview"
+"""Set by :func:`open_transcript`: the next run goes to the Overview page."""
 
 
 # ---- markdown safety ---------------------------------------------------------------------------
@@ -289,6 +301,20 @@ class Scenario:
     rolling_window: bool | int | None = None
     models: str | None = None
     """The user's model table (JSON text, merged over the bundled one), if they gave one."""
+    compaction: str | None = None
+    """Compaction on demand (``CompactOnDemand``'s fields as canonical JSON), if any."""
+    thinking_prefix_mismatch: str | None = None
+    """``reject`` or ``drop``: preserved thinking a client-side rewrite made invalid."""
+
+    @property
+    def compaction_config(self) -> CompactOnDemand | None:
+        """Compaction on demand, if this scenario uses it."""
+        if self.compaction is None:
+            return None
+        fields = json.loads(self.compaction)
+        if "at_requests" in fields:
+            fields["at_requests"] = tuple(fields["at_requests"])
+        return CompactOnDemand(**fields)
 
     @property
     def context_management_dict(self) -> dict[str, Any] | None:
@@ -320,6 +346,10 @@ class Scenario:
             kw["claude_code_autocompact"] = json.loads(self.claude_code_autocompact) or True
         if self.models is not None:
             kw["models"] = _user_table(self.models)
+        if self.compaction is not None:
+            kw["compaction"] = json.loads(self.compaction)
+        if self.thinking_prefix_mismatch is not None:
+            kw["thinking_prefix_mismatch"] = self.thinking_prefix_mismatch
         return kw
 
     def with_policy(
@@ -851,6 +881,18 @@ def _on_upload(key: str = "upload") -> None:
     st.session_state.pop(_LINK_WITHOUT_FILE, None)
 
 
+def open_transcript(read: Callable[[], tuple[str, bytes]]) -> None:
+    """A button's ``on_click``: make the transcript ``read()`` returns (file name, bytes) this
+    session's upload, and show it on the Overview page in the run that follows. (A callback runs
+    before the sidebar's selector is drawn: only there may its value change.)"""
+    name, data = read()
+    st.session_state[_UPLOAD_STATE] = (name, hashlib.sha256(data).hexdigest(), data)
+    st.session_state["source"] = UPLOAD
+    st.session_state.pop(_LINK_WITHOUT_FILE, None)
+    st.session_state.pop("agent", None)  # the main chain of the new transcript
+    st.session_state[_OPEN_OVERVIEW] = True
+
+
 def _link_without_file() -> None:
     """A shared link made with an uploaded file opens where that file is not: say so (the
     bundled sample is shown meanwhile) and offer the upload, until a file or a sample is chosen."""
@@ -1106,6 +1148,9 @@ def run_page(
     favicon = "📈" if icon.startswith(":material/") else icon
     st.set_page_config(page_title=f"{title} · ctxviz", page_icon=favicon, layout="wide")
     _keep_state()
+    if st.session_state.pop(_OPEN_OVERVIEW, False):
+        with contextlib.suppress(StreamlitPageNotFoundError):  # a page run alone (AppTest)
+            st.switch_page("app.py")
     st.title(title)
     if intro:
         st.caption(intro)
@@ -1186,12 +1231,36 @@ def strategies(app: App) -> dict[str, Strategy]:
                 scenario=app.policy(undo_recorded_compactions=True),
             )
         )
+    # the strategies the compaction overview recommends, named as the docs name them
+    out.append(
+        Strategy(
+            id="on_demand",
+            label=f"Compaction on demand (past {compact.DEFAULT_TRIGGER_TOKENS // 1_000}K)",
+            scenario=dataclasses.replace(
+                app.policy(undo_recorded_compactions=undo),
+                compaction=_canonical({"at_prompt_tokens": compact.DEFAULT_TRIGGER_TOKENS}),
+            ),
+        )
+    )
+    if thinking_on(conv, app.model_info):
+        out.append(
+            Strategy(
+                id="context_editing",
+                label="Context editing (clear_thinking + clear_tool_uses, API defaults)",
+                scenario=app.policy(
+                    context_management={
+                        "edits": [{"type": clear_thinking.TYPE}, {"type": clear_tool_uses.TYPE}]
+                    },
+                    undo_recorded_compactions=undo,
+                ),
+            )
+        )
     out.append(
         Strategy(
             id="clear_tools",
             label="clear_tool_uses (API defaults)",
             scenario=app.policy(
-                context_management={"edits": [{"type": clear_tool_uses.TYPE}]},
+                context_management={"edits": [clear_tool_uses.ClearToolUses().to_api()]},
                 undo_recorded_compactions=undo,
             ),
         )
@@ -1202,7 +1271,9 @@ def strategies(app: App) -> dict[str, Strategy]:
                 id="keep_thinking",
                 label="clear_thinking keep all",
                 scenario=app.policy(
-                    context_management={"edits": [{"type": clear_thinking.TYPE, "keep": "all"}]},
+                    context_management={
+                        "edits": [clear_thinking.ClearThinking(keep_turns="all").to_api()]
+                    },
                     undo_recorded_compactions=undo,
                 ),
             )
@@ -1210,9 +1281,10 @@ def strategies(app: App) -> dict[str, Strategy]:
     out += [
         Strategy(
             id="server_compaction",
-            label=f"{compact.TYPE} ({compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
+            label="Compaction at a token threshold "
+            f"({compact.TYPE}, {compact.DEFAULT_TRIGGER_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                context_management={"edits": [{"type": compact.TYPE}]},
+                context_management={"edits": [compact.Compact().to_api()]},
                 undo_recorded_compactions=undo,
             ),
         ),
@@ -1221,7 +1293,8 @@ def strategies(app: App) -> dict[str, Strategy]:
             label=f"SDK {compaction_control.TYPE} "
             f"({compaction_control.DEFAULT_THRESHOLD_TOKENS // 1_000}K default)",
             scenario=app.policy(
-                compaction_control={"enabled": True}, undo_recorded_compactions=undo
+                compaction_control=compaction_control.CompactionControl().to_sdk(),
+                undo_recorded_compactions=undo,
             ),
         ),
         Strategy(
@@ -1237,7 +1310,9 @@ def strategies(app: App) -> dict[str, Strategy]:
         Strategy(
             id="rolling",
             label="Rolling window (chat apps)",
-            scenario=app.policy(rolling_window=True, undo_recorded_compactions=undo),
+            scenario=app.policy(
+                rolling_window=rolling.RollingWindow().to_api(), undo_recorded_compactions=undo
+            ),
         ),
     ]
     for state_key, sid, label in (
@@ -1298,6 +1373,8 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def _policy_words(scenario: Scenario) -> str:
     """What a scenario's policy is, in words (for the export tabs that do not apply to it)."""
+    if scenario.compaction is not None:
+        return "is compaction on demand: the client's loop (see the Python SDK call)"
     if scenario.context_management is not None:
         return "uses context_management (see its tab)"
     if scenario.compaction_control is not None:
@@ -1361,6 +1438,8 @@ def exports(
                 max_tokens=app.max_tokens,
                 thinking=app.thinking_param,
                 table=model_table(),
+                compaction=scenario.compaction_config,
+                thinking_prefix_mismatch=scenario.thinking_prefix_mismatch,
             )
         except ValueError as err:
             st.info(f"No SDK call for this policy: {md(err)}")

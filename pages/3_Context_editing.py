@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -12,7 +12,13 @@ from ctxviz.policies import clear_thinking, clear_tool_uses
 from ctxviz.simulator import Simulation
 from ctxviz_app import ui
 
-TRIGGERS = {"input_tokens": "input_tokens", "tool_uses": "tool_uses"}
+if TYPE_CHECKING:
+    from ctxviz.policies.edits import ContextManagementParam, EditParam
+
+TRIGGERS: dict[clear_tool_uses.TriggerType, str] = {
+    "input_tokens": "input_tokens",
+    "tool_uses": "tool_uses",
+}
 
 
 @st.fragment
@@ -126,28 +132,19 @@ def body(app: ui.App) -> None:
             max_value=20,
             disabled=not thinking_on,
         )
-    edits: list[dict[str, Any]] = []
+    edits: list[EditParam] = []
     if thinking_on and conv.thinking_enabled:
-        edits.append(
-            {
-                "type": clear_thinking.TYPE,
-                "keep": {"type": "thinking_turns", "value": thinking_keep},
-            }
-        )
+        edits.append(clear_thinking.ClearThinking(keep_turns=thinking_keep).to_api())
     if on:
-        edit: dict[str, Any] = {
-            "type": clear_tool_uses.TYPE,
-            "trigger": {"type": trigger_type, "value": trigger_value},
-            "keep": {"type": "tool_uses", "value": keep},
-        }
-        if clear_at_least:
-            edit["clear_at_least"] = {"type": "input_tokens", "value": clear_at_least}
-        if exclude:
-            edit["exclude_tools"] = exclude
-        if inputs:
-            edit["clear_tool_inputs"] = True
-        edits.append(edit)
-    cm = {"edits": edits} if edits else None
+        config = clear_tool_uses.ClearToolUses(
+            trigger=clear_tool_uses.Trigger(type=trigger_type, value=trigger_value),
+            keep=keep,
+            clear_at_least_tokens=clear_at_least or None,
+            exclude_tools=tuple(exclude),
+            clear_tool_inputs=inputs,
+        )
+        edits.append(config.to_api())
+    cm: ContextManagementParam | None = {"edits": edits} if edits else None
     scenario = app.policy(context_management=cm)
     ui.remember_policy("editing", scenario)
     sim = app.simulate(scenario)

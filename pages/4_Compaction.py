@@ -1,22 +1,32 @@
-"""Compaction: compact_20260112, the SDK's compaction_control, Claude Code's auto-compact."""
+"""Compaction: on demand, compact_20260112, the SDK's compaction_control, Claude Code's."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from ctxviz import figures
-from ctxviz.policies import claude_code, compact, compaction_control
+from ctxviz.policies import claude_code, compact, compact_on_demand, compaction_control
 from ctxviz.simulator import DEFAULT_SUMMARY_TOKENS
 from ctxviz_app import ui
 
+if TYPE_CHECKING:
+    from ctxviz.policies.compaction_control import CompactionControlParam
+    from ctxviz.policies.edits import ContextManagementParam
+
 MODES = {
     "recorded": "As recorded",
+    "on_demand": "On demand: the compaction parameter",
     "server": "Server: compact_20260112",
     "sdk": "SDK: compaction_control",
     "claude_code": "Claude Code auto-compact",
+}
+WHEN = {
+    "tokens": "When the conversation reaches N tokens",
+    "every": "Every N requests",
+    "turns": "At each user turn",
 }
 TOTALS = {
     "sdk": "As the SDK adds it up (server-tool reads inflate it)",
@@ -36,11 +46,13 @@ def body(app: ui.App) -> None:
         format_func=MODES.__getitem__,
     )
     c1, c2, c3 = st.columns(3)
-    cm: dict[str, Any] | None = None
-    cc: dict[str, Any] | None = None
+    cm: ContextManagementParam | None = None
+    cc: CompactionControlParam | None = None
     changes: dict[str, Any] = {}
     with c1:
-        if mode == "server":
+        if mode == "on_demand":
+            changes["compaction"] = _on_demand(app, window)
+        elif mode == "server":
             trigger = ui.slider(
                 "trigger (input tokens)",
                 key="cp_trigger",
@@ -57,13 +69,8 @@ def body(app: ui.App) -> None:
                 default=False,
                 help="The response stops with stop_reason 'compaction' after the summary.",
             )
-            edit: dict[str, Any] = {
-                "type": compact.TYPE,
-                "trigger": {"type": "input_tokens", "value": trigger},
-            }
-            if pause:
-                edit["pause_after_compaction"] = True
-            cm = {"edits": [edit]}
+            edit = compact.Compact(trigger=trigger, pause_after_compaction=pause)
+            cm = {"edits": [edit.to_api()]}
         elif mode == "sdk":
             threshold = ui.slider(
                 "context_token_threshold",
@@ -75,7 +82,7 @@ def body(app: ui.App) -> None:
                 help="After each response: input + cache writes + cache reads + output ≥ "
                 "threshold → compact.",
             )
-            cc = {"enabled": True, "context_token_threshold": threshold}
+            cc = compaction_control.CompactionControl(threshold_tokens=threshold).to_sdk()
             totals = ui.select(
                 "Server-tool pitfall: the total compared",
                 list(TOTALS),
@@ -172,7 +179,10 @@ def body(app: ui.App) -> None:
     st.subheader("Compactions")
     ui.table(
         figures.events_table(
-            sim, types=figures.COMPACTION_EVENTS | figures.RECORDED_CLEARING_EVENTS
+            sim,
+            types=figures.COMPACTION_EVENTS
+            | figures.RECORDED_CLEARING_EVENTS
+            | {compact_on_demand.SENT_EVENT},
         ),
         key="compaction_events",
     )
@@ -182,10 +192,64 @@ def body(app: ui.App) -> None:
     ui.exports(app, sim, key="compaction", scenario=scenario)
 
 
+def _on_demand(app: ui.App, window: int) -> str:
+    """Compaction on demand's controls: when, kept turns, background. Its fields as JSON."""
+    when = ui.select(
+        "When the client asks for a summary",
+        list(WHEN),
+        key="cp_when",
+        default="tokens",
+        format_func=WHEN.__getitem__,
+        help="The API has no trigger: the client's loop decides before each request.",
+    )
+    fields: dict[str, Any] = {}
+    if when == "tokens":
+        fields["at_prompt_tokens"] = ui.slider(
+            "Compact past (tokens)",
+            key="cp_od_tokens",
+            default=min(compact.DEFAULT_TRIGGER_TOKENS, window),
+            min_value=5_000,
+            max_value=max(window, 10_000),
+            step=5_000,
+            help="The previous request's prompt + its output (what the next request sends "
+            "again), as in the documented loop.",
+        )
+    elif when == "every":
+        fields["every_requests"] = ui.slider(
+            "Every N requests",
+            key="cp_od_every",
+            default=10,
+            min_value=1,
+            max_value=max(len(app.conversation.requests), 2),
+        )
+    else:
+        fields["at_user_turns"] = True
+    keep = ui.slider(
+        "Keep the last turns verbatim",
+        key="cp_od_keep",
+        default=0,
+        min_value=0,
+        max_value=10,
+        help="Left out of the compaction request and sent after the block, word for word.",
+    )
+    if keep:
+        fields["keep_recent_turns"] = keep
+    if ui.toggle(
+        "In the background",
+        key="cp_od_background",
+        default=False,
+        help="The conversation continues on its full history until the block arrives: "
+        "swapped in on the next request (the documented loop).",
+    ):
+        fields["background"] = True
+    return json.dumps(fields, sort_keys=True)
+
+
 ui.run_page(
     "Compaction",
     body,
     icon=":material/compress:",
-    intro="Where compaction fires, what the summary replaces, and how often — server-side "
-    "(compact_20260112), client-side (the SDK's compaction_control) or Claude Code's.",
+    intro="Where compaction fires, what the summary replaces, and how often — on demand (the "
+    "compaction parameter), server-side (compact_20260112), client-side (the SDK's "
+    "compaction_control) or Claude Code's.",
 )

@@ -7,16 +7,29 @@ import streamlit as st
 from ctxviz import figures
 from ctxviz_app import ui
 
-DEFAULT = ("recorded", "clear_tools", "server_compaction", "sdk_compaction")
+# As recorded, then the strategies the compaction overview recommends side by side: compaction
+# on demand, compaction at a token threshold, context editing (clear_tool_uses alone when the
+# transcript has no thinking to clear).
+DEFAULT = ("recorded", "on_demand", "server_compaction", "context_editing", "clear_tools")
 
 
 def body(app: ui.App) -> None:
     available = ui.strategies(app)
+    info = app.model_info
+    if not info.current or not (
+        info.supports_compaction_on_demand and info.supports_compact_20260112
+    ):
+        st.info(
+            f"{ui.md(info.display_name)} does not take every strategy the docs now recommend "
+            "(compaction on demand, compaction at a token threshold, context editing): the "
+            "replay runs them with a warning. Pick a current model in the sidebar to compare "
+            "them as the API would run them."
+        )
     chosen = ui.multiselect(
         "Strategies (up to four)",
         list(available),
         key="cmp",
-        default=[s for s in DEFAULT if s in available],
+        default=[s for s in DEFAULT if s in available][:4],
         max_selections=4,
         format_func=lambda sid: available[sid].label,
         help="Your own policies from the Context editing and Compaction pages appear here once "

@@ -809,3 +809,32 @@ def test_a_transcript_error_names_the_file(
         assert cli.main([command, str(bad_files["text"])]) == 2
         err = capsys.readouterr().err
         assert f"{bad_files['text']}: line 1: " in err, err
+
+
+def test_compaction_on_demand_and_prefix_mismatch_flags_match_simulate(
+    capsys: pytest.CaptureFixture[str], samples_dir: Path
+) -> None:
+    session = "04_claude-code_ccl_v2.1.114_subagents/ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl"
+    path = samples_dir / session
+    argv = ["simulate", str(path), "--model", "claude-fable-5-1", "--json"]
+    argv += ["--on-demand-past", "50k", "--on-demand-keep-turns", "1", "--on-demand-background"]
+    assert cli.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    fields = {
+        "at_prompt_tokens": 50_000,
+        "keep_recent_turns": 1,
+        "background": True,
+        "swap_after_requests": 1,
+    }
+    assert data["settings"]["compaction"] == fields
+    sim = simulate(
+        load(path), model="claude-fable-5-1", compaction=fields, undo_recorded_compactions=True
+    )
+    assert [r["input_tokens"] for r in data["requests"]] == sim.requests["input_tokens"].tolist()
+    assert [e["trigger"] for e in data["events"]] == ["background", "swap"]
+    assert cli.main([*argv, "--thinking-prefix-mismatch", "drop"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["thinking_prefix_mismatch"] == "drop"
+
+
+def test_on_demand_options_need_a_when() -> None:
+    assert_bad_input(run("simulate", SESSION_ZIP, "--on-demand-keep-turns", "2"), "say when")

@@ -330,6 +330,28 @@ def test_policy_lines_from_settings() -> None:
     assert figures.policy_lines(None) == []
 
 
+def test_policy_lines_are_the_policies_own_defaults_included() -> None:
+    """A mapping of simulate's arguments draws what simulate would run, defaults filled in."""
+    from ctxviz.policies import clear_tool_uses, compact, compaction_control
+
+    tools = clear_tool_uses.ClearToolUses(trigger=clear_tool_uses.Trigger(value=30_000))
+    lines = figures.policy_lines(
+        {
+            "context_management": {"edits": [tools.to_api(), compact.Compact().to_api()]},
+            "compaction_control": compaction_control.CompactionControl().to_sdk(),
+            "rolling_window": 90_000,
+        }
+    )
+    assert [(line.tokens, line.label) for line in lines] == [
+        (30_000, "clear_tool_uses_20250919 trigger (30,000)"),
+        (150_000, "compact_20260112 trigger (150,000)"),
+        (100_000, "compaction_control threshold (100,000, prompt + output)"),
+        (90_000, "Rolling window budget (90,000)"),
+    ]
+    invalid = {"context_management": {"edits": [{"type": "compact_20260112", "trigger": 1}]}}
+    assert figures.policy_lines(invalid) == []
+
+
 def test_compare_and_table() -> None:
     sims = {"As recorded": make_sim(settings={"context_window": 200_000}), "Edits": make_sim()}
     fig = figures.compare(sims)

@@ -598,3 +598,16 @@ def test_count_tokens_follows_the_models_argument() -> None:
     keep = {"models": [{"id": "claude-sonnet-4-5", "preserves_thinking_by_default": True}]}
     kept = ctxviz.count_tokens(body, models=keep)["input_tokens"]
     assert kept > stripped + 100
+
+
+def test_thinking_readers_name_models_of_the_table(table: ModelTable) -> None:
+    """thinking_readers / reads_thinking_of name entries of the table ("*": any model), and
+    only models with preserved thinking carry them."""
+    for m in table:
+        for name in (*(m.thinking_readers or ()), *(m.reads_thinking_of or ())):
+            assert name == "*" or table.resolve(name) == name, (m.id, name)
+        if m.thinking_readers is not None or m.reads_thinking_of is not None:
+            assert m.preserved_thinking, m.id
+    on_demand = {m.id for m in table if m.supports_compaction_on_demand}
+    assert {"claude-opus-5-5", "claude-opus-4-6", "claude-sonnet-4-6"} <= on_demand
+    assert not on_demand & {"claude-haiku-4-5", "claude-opus-4-5", "gpt-4o"}

@@ -349,3 +349,20 @@ def test_example_notebook_shows_simulations_as_html(executed: nbformat.NotebookN
         pytest.skip("Simulation._repr_html_ is not wired yet")
     shown = _cell(executed, "recorded = ctxviz.simulate(conv)")
     assert 'class="ctxviz-simulation"' in shown.outputs[0].data["text/html"]
+
+
+def test_policy_description_names_compaction_on_demand_and_the_mismatch() -> None:
+    from ctxviz.notebook import policy_description
+    from ctxviz.policies.compact_on_demand import CompactOnDemand
+    from ctxviz.settings import SimulationSettings
+
+    settings = SimulationSettings(
+        compaction_on_demand=CompactOnDemand(every_requests=5, keep_recent_turns=2),
+        thinking_prefix_mismatch="drop",
+    )
+    text = policy_description(settings)
+    assert "compaction on demand every 5 requests, keeping the last 2 turn(s)" in text
+    assert "invalid preserved thinking: drop" in text
+    assert policy_description({"compaction": {"at_user_turns": True}}).startswith(
+        "compaction on demand at each user turn"
+    )

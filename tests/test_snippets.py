@@ -12,16 +12,17 @@ from typing import Any
 import pytest
 
 from ctxviz.models import default_table
+from ctxviz.policies import compact_on_demand as cod
+from ctxviz.policies.base import PolicyError
+from ctxviz.policies.compaction_control import validate_compaction_control
+from ctxviz.policies.edits import validate_context_management
 from ctxviz.snippets import (
     COMPACT_BETA,
     CONTEXT_MANAGEMENT_BETA,
-    PolicyError,
     compaction_control_dict,
     context_management_json,
     python_sdk_call,
     required_betas,
-    validate_compaction_control,
-    validate_context_management,
 )
 
 OPUS_46 = default_table().get("claude-opus-4-6")
@@ -811,3 +812,134 @@ def test_sdk_call_on_a_retired_model_says_so() -> None:
     program = python_sdk_call("claude-sonnet-4-5-20250929")
     assert "# Claude Sonnet 4.5 was retired on 2026-11-30: the API refuses it" in program
     assert "retired" not in python_sdk_call("claude-opus-5-5")
+
+
+# ---- compaction on demand: the client's loop ----------------------------------------------------
+
+
+class _LoopSDK:
+    """Stands in for ``anthropic`` in a compaction loop: every call is recorded; a compaction
+    request answers with a block, any other with a reply of 150 tokens in all."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        recorder = self
+
+        class _Messages:
+            def create(self, **kwargs: Any) -> Any:
+                recorder.calls.append(kwargs)
+                usage = types.SimpleNamespace(
+                    input_tokens=100,
+                    output_tokens=50,
+                    cache_creation_input_tokens=None,
+                    cache_read_input_tokens=0,
+                )
+                if "compaction" in kwargs:
+                    block = {"type": "compaction", "content": "summary", "signature": "s"}
+                    return types.SimpleNamespace(
+                        stop_reason="compaction", content=[block], usage=usage
+                    )
+                reply = [{"type": "text", "text": f"reply {len(recorder.calls)}"}]
+                return types.SimpleNamespace(stop_reason="end_turn", content=reply, usage=usage)
+
+        class _Client:
+            def __init__(self) -> None:
+                self.beta = types.SimpleNamespace(messages=_Messages())
+
+        self.module = types.ModuleType("anthropic")
+        self.module.Anthropic = _Client  # type: ignore[attr-defined]
+
+
+def _run_loop(
+    code: str, monkeypatch: pytest.MonkeyPatch, turns: int
+) -> tuple[_LoopSDK, dict[str, Any]]:
+    sdk = _LoopSDK()
+    monkeypatch.setitem(sys.modules, "anthropic", sdk.module)
+    scope: dict[str, Any] = {"__name__": "__snippet__", "print": lambda *a: None}
+    exec(compile(code, "<snippet>", "exec"), scope)
+    for n in range(2, turns + 1):
+        scope["send"]([{"role": "user", "content": f"question {n}"}])
+    if "executor" in scope:
+        scope["executor"].shutdown()
+    return sdk, scope
+
+
+def _is_block(message: dict[str, Any]) -> bool:
+    content = message["content"]
+    return isinstance(content, list) and content[0].get("type") == "compaction"
+
+
+def test_compaction_loop_compacts_past_its_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = python_sdk_call("claude-opus-5-5", compaction=cod.CompactOnDemand(at_prompt_tokens=120))
+    ast.parse(code)
+    sdk, _ = _run_loop(code, monkeypatch, turns=2)
+    first, summary, second = sdk.calls
+    assert "compaction" not in first and first["betas"] == ["compact-2026-09-04"]
+    assert summary["compaction"] == {"type": "summarize"}
+    assert summary["betas"] == ["compact-2026-09-04"]
+    assert [m["role"] for m in summary["messages"]] == ["user", "assistant"]
+    assert _is_block(second["messages"][0])
+    assert second["messages"][1] == {"role": "user", "content": "question 2"}
+    assert "context_management" not in code
+
+
+def test_compaction_loop_keeps_recent_turns_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = cod.CompactOnDemand(every_requests=2, keep_recent_turns=1)
+    sdk, _ = _run_loop(python_sdk_call("claude-opus-5-5", compaction=cfg), monkeypatch, turns=3)
+    summaries = [c for c in sdk.calls if "compaction" in c]
+    assert len(summaries) == 1
+    assert summaries[0]["messages"][0]["content"] == "Hello, Claude"
+    assert len(summaries[0]["messages"]) == 2  # the first turn only
+    last = sdk.calls[-1]["messages"]
+    assert _is_block(last[0])
+    assert last[1] == {"role": "user", "content": "question 2"}  # the kept turn, verbatim
+    assert last[-1] == {"role": "user", "content": "question 3"}
+
+
+def test_compaction_loop_in_the_background_swaps_one_request_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg = cod.CompactOnDemand(at_prompt_tokens=120, background=True)
+    code = python_sdk_call("claude-opus-5-5", compaction=cfg)
+    assert "ThreadPoolExecutor" in code
+    sdk, _ = _run_loop(code, monkeypatch, turns=3)
+    requests = [c for c in sdk.calls if "compaction" not in c]
+    assert len(requests) == 3
+    assert not _is_block(requests[1]["messages"][0])  # sent on the full history
+    assert _is_block(requests[2]["messages"][0])  # the block swapped in
+    assert requests[2]["messages"][1:] == [
+        {"role": "user", "content": "question 2"},
+        {"role": "assistant", "content": [{"type": "text", "text": "reply 3"}]},
+        {"role": "user", "content": "question 3"},
+    ]
+
+
+def test_compaction_cannot_be_combined_with_context_management() -> None:
+    with pytest.raises(PolicyError, match="cannot be combined"):
+        python_sdk_call(
+            "claude-opus-5-5",
+            context_management={"edits": [CLEAR_TOOLS]},
+            compaction=cod.CompactOnDemand(every_requests=3),
+        )
+
+
+def test_compaction_loop_warns_on_an_unsupported_model() -> None:
+    code = python_sdk_call("claude-haiku-4-5", compaction=cod.CompactOnDemand(every_requests=3))
+    assert "# Warning: compaction on demand is not listed as supported" in code
+
+
+def test_prefix_mismatch_goes_in_thinking_block_binding(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = python_sdk_call("claude-fable-5-1", thinking_prefix_mismatch="drop")
+    _, kwargs = run(code, monkeypatch)
+    assert kwargs["thinking"] == {
+        "type": "adaptive",
+        "block_binding": {"prefix_mismatch_behavior": "drop_block"},
+    }
+    assert kwargs["betas"] == ["thinking-binding-controls-2026-08-01"]
+    loop = python_sdk_call(
+        "claude-fable-5-1",
+        compaction=cod.CompactOnDemand(every_requests=3),
+        thinking_prefix_mismatch="reject",
+    )
+    assert '"prefix_mismatch_behavior": "error"' in loop
+    assert 'BETAS = ["compact-2026-09-04", "thinking-binding-controls-2026-08-01"]' in loop

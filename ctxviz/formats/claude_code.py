@@ -273,6 +273,153 @@ def _read_message(
         return None
 
 
+@dataclass(slots=True)
+class _Items:
+    """The session's messages being assembled, record by record in chain order: a response's
+    records merged by message id, consecutive user records merged, compact boundaries and
+    summaries, microcompact marks."""
+
+    items: list[_Item] = field(default_factory=list)
+    groups: dict[tuple[str, int, bool], _Item] = field(default_factory=dict)
+    segment_starts: list[int] = field(default_factory=list)
+    compactions: list[dict[str, Any]] = field(default_factory=list)
+    pending_boundary: dict[str, Any] | None = None
+    new_segment: bool = False
+    segment: int = 0
+    """Compact boundaries passed."""
+    micro_marks: list[tuple[int, tuple[str, ...], int]] = field(default_factory=list)
+    """(line, tool ids, next item) of each microcompact boundary."""
+    prompt_title: str | None = None
+    """The title of the first genuine user prompt."""
+
+    def _open(self, item: _Item) -> None:
+        if self.new_segment:
+            self.segment_starts.append(len(self.items))
+            self.new_segment = False
+        self.items.append(item)
+
+    def add(
+        self, rec: tuple[int, dict[str, Any]], copy: bool, session: Session, notes: Notes
+    ) -> None:
+        """One record of the chain (``copy``: its second place, after a compaction summary)."""
+        n, obj = rec
+        t = obj.get("type")
+        if not session.first_timestamp and type(obj.get("timestamp")) is str:
+            session.first_timestamp = obj["timestamp"]
+        if session.agent_id is None and type(obj.get("agentId")) is str:
+            session.agent_id = obj["agentId"]
+        if t == "assistant":
+            read = _read_message(obj, n, notes)
+            if read is None:
+                return
+            msg, blocks = read
+            mid = msg.get("id")
+            if not isinstance(mid, str):
+                mid = str_or(obj.get("uuid"), f"line {n}")
+            item = self.groups.get((mid, self.segment, copy))
+            if item is None:
+                item = _Item(
+                    role="assistant",
+                    blocks=[],
+                    places=[],
+                    first_line=n,
+                    copy=copy,
+                    segment=self.segment,
+                )
+                self.groups[mid, self.segment, copy] = item
+                self._open(item)
+                model, when = msg.get("model"), obj.get("timestamp")
+                item.model = model if type(model) is str else None
+                item.timestamp = when if type(when) is str else None
+            item.blocks.extend(blocks)
+            item.places.extend((n, k) for k in range(len(blocks)))
+            usage = msg.get("usage")
+            if type(usage) is dict:
+                out = usage.get("output_tokens")
+                out = out if type(out) is int else 0
+                if out >= item.best_output:
+                    item.best_output, item.usage, item.usage_line = out, usage, n
+            if type(msg.get("stop_reason")) is str:
+                item.stop_reason = msg["stop_reason"]
+            return
+        if t == "system":
+            if obj.get("subtype") == "microcompact_boundary":
+                meta = obj.get("microcompactMetadata")
+                listed = meta.get("compactedToolIds") if type(meta) is dict else None
+                cleared = [x for x in listed if type(x) is str] if type(listed) is list else []
+                self.micro_marks.append((n, tuple(cleared), len(self.items)))
+            elif obj.get("subtype") == "compact_boundary":
+                meta = obj.get("compactMetadata")
+                self.pending_boundary = {
+                    "line": n,
+                    "meta": meta if type(meta) is dict else {},
+                    "from": obj.get("logicalParentUuid"),
+                    "place": f"line {n}",
+                }
+                self.segment += 1
+                self.new_segment = True
+                if self.items:
+                    self.items[-1].closed = True
+            return
+        if t == "user":
+            read = _read_message(obj, n, notes)
+            if read is None:
+                return
+            blocks = read[1]
+            summary = obj.get("isCompactSummary") is True
+        elif t == "attachment":
+            a = obj.get("attachment")
+            text = _attachment_text(a) if type(a) is dict else None
+            if text is None:
+                return
+            blocks = [TextBlock(text=text)]
+            summary = False
+        else:
+            return
+        if not blocks:
+            return
+        last = self.items[-1] if self.items else None
+        if (
+            summary
+            or last is None
+            or last.role != "user"
+            or last.closed
+            or last.summary
+            or last.copy != copy
+        ):
+            item = _Item(
+                role="user",
+                blocks=list(blocks),
+                places=[(n, k) for k in range(len(blocks))],
+                first_line=n,
+                copy=copy,
+                segment=self.segment,
+            )
+            item.summary = summary
+            self._open(item)
+        else:
+            last.blocks.extend(blocks)
+            last.places.extend((n, k) for k in range(len(blocks)))
+        if summary:
+            boundary = self.pending_boundary or {"line": n, "meta": {}, "from": None, "place": None}
+            self.pending_boundary = None
+            if not self.segment_starts or self.segment_starts[-1] != len(self.items) - 1:
+                self.segment_starts.append(len(self.items) - 1)
+            self.new_segment = False
+            self.compactions.append(
+                {**boundary, "summary": len(self.items) - 1, "segment": self.segment}
+            )
+        elif self.prompt_title is None and t == "user" and not obj.get("isMeta"):
+            self.prompt_title = _prompt_title(blocks)
+
+    def finish(self, notes: Notes) -> None:
+        if self.pending_boundary is not None:
+            notes.warn(
+                f"line {self.pending_boundary['line']}",
+                "compact_boundary has no compact summary after it; prompts restart after it",
+            )
+
+
 def _build(
     recs: list[tuple[int, dict[str, Any]]],
     by_uuid: dict[str, int],
@@ -285,6 +432,60 @@ def _build(
     sidechain_file = all(
         obj.get("isSidechain") for _, obj in recs if obj.get("type") in ("user", "assistant")
     )
+    included = _included(recs, by_uuid, keys, chain, sidechain_file, notes)
+    order = _in_order(recs, by_uuid, keys, chain, included)
+    title, names = _session_facts(recs, keys, session)
+    built = _Items()
+    for i, copy in order:
+        built.add(recs[i], copy, session, notes)
+    built.finish(notes)
+    items = built.items
+    messages, requests, request_of_message, models = _messages_and_requests(
+        items, built.segment_starts, session, notes
+    )
+    recorded = _recorded_compactions(built, request_of_message, session, notes)
+    micro = _microcompactions(built.micro_marks, messages, requests)
+
+    def locate(i: int, j: int) -> str:
+        n, k = items[i].places[j]
+        return f"line {n}, message.content[{k}]"
+
+    check_messages(messages, notes, locate)
+    if items and items[0].role == "user":
+        session.first_prompt = first_text(items[0].blocks)
+    session.first_parent = root_parent
+    session.resumes = None if sidechain_file else root_parent
+    session.conv = replace(
+        session.conv,
+        messages=tuple(messages),
+        requests=tuple(requests),
+        # The session's model is the one it started on: a skill or a /model switch may run
+        # many requests on another, and each request keeps its own model for pricing.
+        model=models[0] if models else None,
+        compactions=tuple(recorded),
+        microcompactions=micro,
+        hidden_prefix=True,
+        title=next(
+            (names[k][1] for k in ("custom-title", "ai-title") if k in names),
+            title if title is not None else built.prompt_title,
+        ),
+        agent_name=names["agent-name"][1] if "agent-name" in names else None,
+        source=source,
+        warnings=notes.finish(),
+    )
+    return session
+
+
+def _included(
+    recs: list[tuple[int, dict[str, Any]]],
+    by_uuid: dict[str, int],
+    keys: list[tuple[str, int, int]],
+    chain: list[tuple[int, bool]],
+    sidechain_file: bool,
+    notes: Notes,
+) -> bytearray:
+    """Which records are in the session: the main chain, and the records attached to it (the
+    other parts of its responses, the results of its calls, their attachments)."""
     included = bytearray(len(recs))
     for idx, _copy in chain:
         included[idx] = 1
@@ -373,29 +574,17 @@ def _build(
             "skipped",
         )
 
-    order = _in_order(recs, by_uuid, keys, chain, included)
+    return included
 
-    # ---- messages ----
-    items: list[_Item] = []
-    groups: dict[tuple[str, int, bool], _Item] = {}
-    segment_starts: list[int] = []
-    compactions: list[dict[str, Any]] = []
-    pending_boundary: dict[str, Any] | None = None
-    new_segment = False
+
+def _session_facts(
+    recs: list[tuple[int, dict[str, Any]]], keys: list[tuple[str, int, int]], session: Session
+) -> tuple[str | None, dict[str, tuple[tuple[str, int, int], str]]]:
+    """What any record says of the whole session (its id, sub-agent links), the first summary
+    title, and the newest name of each kind (the user's rename, Claude Code's title, the agent's
+    name)."""
     title: str | None = None
-    # the newest name of each kind (the user's rename, Claude Code's title, the agent's name)
     names: dict[str, tuple[tuple[str, int, int], str]] = {}
-    models: list[str] = []
-    segment = 0  # compact boundaries passed
-    micro_marks: list[tuple[int, tuple[str, ...], int]] = []  # (line, tool ids, next item)
-
-    def open_item(item: _Item) -> None:
-        nonlocal new_segment
-        if new_segment:
-            segment_starts.append(len(items))
-            new_segment = False
-        items.append(item)
-
     for i, (_, obj) in enumerate(recs):
         t = obj.get("type")
         if session.session_id is None and type(obj.get("sessionId")) is str:
@@ -415,121 +604,15 @@ def _build(
             if type(value) is str and (t not in names or keys[i] > names[t][0]):
                 names[t] = (keys[i], value)
 
-    for i, copy in order:
-        n, obj = recs[i]
-        t = obj.get("type")
-        if not session.first_timestamp and type(obj.get("timestamp")) is str:
-            session.first_timestamp = obj["timestamp"]
-        if session.agent_id is None and type(obj.get("agentId")) is str:
-            session.agent_id = obj["agentId"]
-        if t == "assistant":
-            read = _read_message(obj, n, notes)
-            if read is None:
-                continue
-            msg, blocks = read
-            mid = msg.get("id")
-            if not isinstance(mid, str):
-                mid = str_or(obj.get("uuid"), f"line {n}")
-            item = groups.get((mid, segment, copy))
-            if item is None:
-                item = _Item(
-                    role="assistant",
-                    blocks=[],
-                    places=[],
-                    first_line=n,
-                    copy=copy,
-                    segment=segment,
-                )
-                groups[mid, segment, copy] = item
-                open_item(item)
-                model, when = msg.get("model"), obj.get("timestamp")
-                item.model = model if type(model) is str else None
-                item.timestamp = when if type(when) is str else None
-            item.blocks.extend(blocks)
-            item.places.extend((n, k) for k in range(len(blocks)))
-            usage = msg.get("usage")
-            if type(usage) is dict:
-                out = usage.get("output_tokens")
-                out = out if type(out) is int else 0
-                if out >= item.best_output:
-                    item.best_output, item.usage, item.usage_line = out, usage, n
-            if type(msg.get("stop_reason")) is str:
-                item.stop_reason = msg["stop_reason"]
-            continue
-        if t == "system":
-            if obj.get("subtype") == "microcompact_boundary":
-                meta = obj.get("microcompactMetadata")
-                listed = meta.get("compactedToolIds") if type(meta) is dict else None
-                cleared = [x for x in listed if type(x) is str] if type(listed) is list else []
-                micro_marks.append((n, tuple(cleared), len(items)))
-            elif obj.get("subtype") == "compact_boundary":
-                meta = obj.get("compactMetadata")
-                pending_boundary = {
-                    "line": n,
-                    "meta": meta if type(meta) is dict else {},
-                    "from": obj.get("logicalParentUuid"),
-                    "place": f"line {n}",
-                }
-                segment += 1
-                new_segment = True
-                if items:
-                    items[-1].closed = True
-            continue
-        if t == "user":
-            read = _read_message(obj, n, notes)
-            if read is None:
-                continue
-            blocks = read[1]
-            summary = obj.get("isCompactSummary") is True
-        elif t == "attachment":
-            a = obj.get("attachment")
-            text = _attachment_text(a) if type(a) is dict else None
-            if text is None:
-                continue
-            blocks = [TextBlock(text=text)]
-            summary = False
-        else:
-            continue
-        if not blocks:
-            continue
-        last = items[-1] if items else None
-        if (
-            summary
-            or last is None
-            or last.role != "user"
-            or last.closed
-            or last.summary
-            or last.copy != copy
-        ):
-            item = _Item(
-                role="user",
-                blocks=list(blocks),
-                places=[(n, k) for k in range(len(blocks))],
-                first_line=n,
-                copy=copy,
-                segment=segment,
-            )
-            item.summary = summary
-            open_item(item)
-        else:
-            last.blocks.extend(blocks)
-            last.places.extend((n, k) for k in range(len(blocks)))
-        if summary:
-            boundary = pending_boundary or {"line": n, "meta": {}, "from": None, "place": None}
-            pending_boundary = None
-            if not segment_starts or segment_starts[-1] != len(items) - 1:
-                segment_starts.append(len(items) - 1)
-            new_segment = False
-            compactions.append({**boundary, "summary": len(items) - 1, "segment": segment})
-        elif title is None and t == "user" and not obj.get("isMeta"):
-            title = _prompt_title(blocks)
-    if pending_boundary is not None:
-        notes.warn(
-            f"line {pending_boundary['line']}",
-            "compact_boundary has no compact summary after it; prompts restart after it",
-        )
+    return title, names
 
-    # ---- requests ----
+
+def _messages_and_requests(
+    items: list[_Item], segment_starts: list[int], session: Session, notes: Notes
+) -> tuple[list[Message], list[Request], dict[int, int], list[str]]:
+    """The messages, and a request per response (its prompt from the start of its segment):
+    also each response's request by message, the models named, and the sub-agent calls."""
+    models: list[str] = []
     messages: list[Message] = []
     requests: list[Request] = []
     starts = iter(segment_starts)
@@ -578,9 +661,17 @@ def _build(
                     prompt if isinstance(prompt, str) else "",
                     desc if isinstance(desc, str) else "",
                 )
+    return messages, requests, request_of_message, models
 
+
+def _recorded_compactions(
+    built: _Items, request_of_message: dict[int, int], session: Session, notes: Notes
+) -> list[RecordedCompaction]:
+    """Each compact boundary with its summary, as a recorded compaction of the request after it
+    (the messages kept verbatim after the summary are its ``preserved_messages``)."""
+    items = built.items
     recorded: list[RecordedCompaction] = []
-    for c in compactions:
+    for c in built.compactions:
         following = [r for m, r in request_of_message.items() if m > c["summary"]]
         if not following:
             notes.warn(
@@ -610,33 +701,7 @@ def _build(
                 boundary_source=c["place"],
             )
         )
-    micro = _microcompactions(micro_marks, messages, requests)
-
-    def locate(i: int, j: int) -> str:
-        n, k = items[i].places[j]
-        return f"line {n}, message.content[{k}]"
-
-    check_messages(messages, notes, locate)
-    if items and items[0].role == "user":
-        session.first_prompt = first_text(items[0].blocks)
-    session.first_parent = root_parent
-    session.resumes = None if sidechain_file else root_parent
-    session.conv = replace(
-        session.conv,
-        messages=tuple(messages),
-        requests=tuple(requests),
-        # The session's model is the one it started on: a skill or a /model switch may run
-        # many requests on another, and each request keeps its own model for pricing.
-        model=models[0] if models else None,
-        compactions=tuple(recorded),
-        microcompactions=micro,
-        hidden_prefix=True,
-        title=next((names[k][1] for k in ("custom-title", "ai-title") if k in names), title),
-        agent_name=names["agent-name"][1] if "agent-name" in names else None,
-        source=source,
-        warnings=notes.finish(),
-    )
-    return session
+    return recorded
 
 
 def _before_unreadable(recs: list[tuple[int, dict[str, Any]]], idx: int) -> int | None:

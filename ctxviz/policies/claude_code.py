@@ -43,7 +43,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final, TypedDict
+
+from ctxviz.policies.base import ChartLine
+from ctxviz.policies.step import At, Fired, Prompt, Replay, event
+
+if TYPE_CHECKING:
+    from ctxviz.model import Conversation, RecordedCompaction
 
 TYPE: Final = "claude_code_autocompact"
 RECORDED_TYPE: Final = "recorded_compaction"
@@ -68,6 +74,17 @@ RESERVE: Final = "reserve_tokens"
 KEYS: Final = (PCT_OVERRIDE, WINDOW_SETTING, WINDOW_ENV, DISABLE, RESERVE)
 """The mapping's keys: Claude Code's own setting and environment names, and ctxviz's
 ``reserve_tokens`` (the whole reserve below the window, replacing Claude Code's formula)."""
+
+
+class Settings(TypedDict, total=False):
+    """The settings mapping as ``to_settings`` writes it (``from_arg`` also takes numbers and
+    flags as the environment's strings)."""
+
+    CLAUDE_AUTOCOMPACT_PCT_OVERRIDE: float
+    autoCompactWindow: int
+    CLAUDE_CODE_AUTO_COMPACT_WINDOW: int
+    DISABLE_AUTO_COMPACT: bool
+    reserve_tokens: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +115,10 @@ class ClaudeCodeAutocompact:
             return default
         return min(math.floor(effective * self.pct_override / 100), default)
 
+    def bind(self, replay: Replay) -> Step:
+        """The step over one replay."""
+        return Step.of(self, replay)
+
     def describe(self, *, window_tokens: int, max_output_tokens: int) -> str:
         """How the threshold is made, for an event's detail."""
         window = self.window_on(window_tokens)
@@ -122,6 +143,16 @@ def threshold_line(
     )
 
 
+def chart_line(
+    config: ClaudeCodeAutocompact, *, window_tokens: int, max_output_tokens: int | None
+) -> ChartLine:
+    """The threshold a chart draws on this window, labelled with how it is made."""
+    value, how = threshold_line(
+        config, window_tokens=window_tokens, max_output_tokens=max_output_tokens
+    )
+    return ChartLine(tokens=value, label=f"Claude Code auto-compact ({value:,} = {how})")
+
+
 def rough_tokens(chars: int) -> int:
     """Claude Code's rough token estimate of ``chars`` characters."""
     return round(chars / CHARS_PER_TOKEN)
@@ -143,7 +174,7 @@ def estimate_before_sending(
     return previous_prompt_tokens + output + rough_tokens(added_chars)
 
 
-def _number(key: str, value: Any) -> float:
+def _number(key: str, value: object) -> float:
     """A number, or a numeric string as an environment variable holds it."""
     if isinstance(value, str):
         try:
@@ -157,7 +188,7 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
-def _flag(key: str, value: Any) -> bool:
+def _flag(key: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -176,7 +207,7 @@ def _flag(key: str, value: Any) -> bool:
 
 
 def from_arg(
-    arg: bool | Mapping[str, Any] | ClaudeCodeAutocompact | None,
+    arg: bool | Mapping[str, object] | ClaudeCodeAutocompact | None,
 ) -> ClaudeCodeAutocompact | None:
     """``True`` (Claude Code's defaults), a mapping of Claude Code's settings
     (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow`` or
@@ -229,9 +260,9 @@ def from_arg(
     )
 
 
-def to_settings(config: ClaudeCodeAutocompact) -> dict[str, Any]:
+def to_settings(config: ClaudeCodeAutocompact) -> Settings:
     """The mapping ``from_arg`` reads back into ``config`` (Claude Code's names)."""
-    out: dict[str, Any] = {}
+    out: Settings = {}
     if config.pct_override is not None:
         out[PCT_OVERRIDE] = config.pct_override
     if config.window_tokens is not None:
@@ -239,3 +270,144 @@ def to_settings(config: ClaudeCodeAutocompact) -> dict[str, Any]:
     if config.reserve_tokens is not None:
         out[RESERVE] = config.reserve_tokens
     return out
+
+
+# ---- the step: before sending each request ------------------------------------------------------
+
+
+def preserved_originals(conv: Conversation) -> dict[int, int]:
+    """Per recorded compaction request, where its ``preservedSegment`` starts in the history
+    before the summary: a what-if compaction of another summary size at that request keeps the
+    messages from there on (the summary and the copies after it are undone). The loader places
+    the copies after the summary; the originals are the same records, met earlier in the chain.
+    """
+    out: dict[int, int] = {}
+    for c in conv.compactions:
+        if c.kind != "claude_code" or c.preserved_messages is None:
+            continue
+        first = conv.messages[c.preserved_messages[0]]
+        for k in range(min(c.summary_message, len(conv.messages)) - 1, -1, -1):
+            m = conv.messages[k]
+            if m.source == first.source and m == first:
+                out[c.request] = k
+                break
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Claude Code's auto-compaction over one replay, with what the recording says of it."""
+
+    config: ClaudeCodeAutocompact
+    replay: Replay
+    rejoin: Mapping[int, RecordedCompaction]
+    """With recorded compactions undone and the recorded summary size: a what-if compaction at
+    a recorded compaction's request rejoins the recording (the prompt it sent after it)."""
+    preserved: Mapping[int, int]
+    """With another summary size: the messages a recorded compaction kept verbatim stay."""
+    pre_tokens: Mapping[int, tuple[int, int]]
+    """Claude Code's own estimate where a recorded compaction was decided (``preTokens``) and its
+    summary message, for when the replay reaches that point as recorded."""
+
+    @classmethod
+    def of(cls, config: ClaudeCodeAutocompact, replay: Replay) -> Step:
+        conv = replay.conv
+        undo = replay.undoes_recorded_compactions
+        recorded = [c for c in conv.compactions if c.kind == "claude_code"]
+        n_messages = len(conv.messages)
+        return cls(
+            config,
+            replay,
+            rejoin={c.request: c for c in recorded if 0 <= c.summary_message < n_messages}
+            if undo and not replay.summary_tokens_given
+            else {},
+            preserved=preserved_originals(conv) if undo else {},
+            pre_tokens={
+                c.request: (c.pre_tokens, c.summary_message)
+                for c in recorded
+                if c.pre_tokens is not None
+            }
+            if undo
+            else {},
+        )
+
+    def _estimate(self, prompt_tokens: int, at: At) -> tuple[int, str]:
+        """Claude Code's estimate before sending, and how it was made."""
+        previous = self.replay.requests[at.request - 1].response if at.previous else None
+        if previous is None or at.previous is None:
+            return prompt_tokens, "the prompt itself: no response since the history began"
+        chars = self.replay.cum_chars()
+        recorded = self.pre_tokens.get(at.request)
+        if recorded is not None and at.previous.recorded:
+            # the replay reached the recorded decision point unchanged: Claude Code's own
+            # estimate there, plus what the history holds after the recorded summary
+            recorded_pre, summary_at = recorded
+            after = chars[at.end] - chars[min(max(summary_at + 1, at.start), at.end)]
+            return recorded_pre + rough_tokens(after), (
+                f"preTokens {recorded_pre:,}, Claude Code's own estimate recorded at this "
+                "point, + characters / 4 of what follows the recorded summary"
+            )
+        estimate = estimate_before_sending(
+            previous_prompt_tokens=at.previous.input_tokens,
+            previous_output_tokens=at.previous.output_tokens,
+            response_chars=chars[previous + 1] - chars[previous],
+            added_chars=chars[at.end] - chars[max(previous + 1, at.start)],
+        )
+        return estimate, (
+            "the previous prompt + its output + about characters / 4 of what was added since"
+        )
+
+    def before_sending(self, client: Prompt, at: At) -> Fired | None:
+        """Compact when the estimate reaches the threshold (and the prompt holds more than a
+        summary would, or the recording compacted here too)."""
+        prompt = at.size(client)
+        estimate, how_estimated = self._estimate(prompt, at)
+        max_output = self.replay.info(at.model).max_output_tokens
+        threshold = self.config.threshold(
+            window_tokens=at.window_tokens, max_output_tokens=max_output
+        )
+        recorded = self.rejoin.get(at.request)
+        if recorded is not None and not at.start <= self.replay.rec_desc[at.request].start < at.end:
+            recorded = None  # a what-if cut the history past it
+        if estimate < threshold or (prompt <= at.summary_tokens and recorded is None):
+            return None
+        if recorded is not None:
+            # the recording compacted here too: it goes on as recorded
+            after_prompt = self.replay.rec_desc[at.request]
+            written = self.replay.message_size(recorded.summary_message)
+            what = (
+                f"the recorded compaction's {written:,}-token summary, and what the recording "
+                "sent with it"
+            )
+        else:
+            kept = min(max(self.preserved.get(at.request, at.end), at.start), at.end)
+            after_prompt = at.summary(first_kept=kept, kept_from_turn=at.kept_from_turn)
+            written = at.summary_tokens
+            what = f"a {written:,}-token summary" + (
+                f" and the messages from #{kept} on, kept verbatim (the recorded compaction's "
+                "preservedSegment)"
+                if kept < at.end
+                else ""
+            )
+        after = at.size(after_prompt)
+        how = self.config.describe(window_tokens=at.window_tokens, max_output_tokens=max_output)
+        return Fired(
+            prompt=after_prompt,
+            event=event(
+                at.row,
+                at.request,
+                TYPE,
+                f"Request {at.request}: Claude Code's estimate before sending ({estimate:,} "
+                f"tokens: {how_estimated}) reached its auto-compact threshold of {threshold:,} "
+                f"({how}); the prompt about to be sent ({prompt:,} tokens) is replaced by {what}.",
+                tokens_before=estimate,
+                tokens_after=after,
+                summary_tokens=written,
+                trigger=str(threshold),
+            ),
+            compaction_input_tokens=prompt,
+            compaction_output_tokens=written,
+            # the preserved-thinking pages: nothing changes when Claude Code builds the requests
+            # (it sends no thinking that its own compaction made invalid)
+            keeps_thinking_valid=True,
+        )

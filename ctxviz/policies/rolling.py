@@ -10,9 +10,13 @@ request is flagged ``over_window``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
+
+from ctxviz.policies.base import ChartLine
+from ctxviz.policies.step import At, Fired, Prompt, Replay, event
 
 TYPE: Final = "rolling_window"
 
@@ -28,6 +32,22 @@ class RollingWindow:
         if self.budget_tokens is not None:
             return self.budget_tokens
         return window_tokens - output_tokens
+
+    def to_api(self) -> bool | int:
+        """``simulate``'s ``rolling_window`` argument: what ``from_arg`` reads back."""
+        return True if self.budget_tokens is None else self.budget_tokens
+
+    def chart_line(self) -> ChartLine | None:
+        """The prompt budget a chart draws (None: the window's, which the chart marks anyway)."""
+        if self.budget_tokens is None:
+            return None
+        return ChartLine(
+            tokens=self.budget_tokens, label=f"Rolling window budget ({self.budget_tokens:,})"
+        )
+
+    def bind(self, replay: Replay) -> Step:
+        """The step over one replay."""
+        return Step(self, replay)
 
 
 def from_arg(arg: bool | int | RollingWindow | None) -> RollingWindow | None:
@@ -61,3 +81,45 @@ def first_kept_message(
         else:
             lo = mid + 1
     return cut_points[lo] if lo < len(cut_points) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The rolling window over one replay: before sending, drop the oldest turns that do not fit."""
+
+    config: RollingWindow
+    replay: Replay
+
+    def before_sending(self, client: Prompt, at: At) -> Fired | None:
+        budget = self.config.prompt_budget(
+            window_tokens=at.window_tokens, output_tokens=at.output_tokens
+        )
+        before = at.size(client)
+        if before <= budget:
+            return None
+        starts = self.replay.turn_starts()
+        cuts = starts[bisect_left(starts, client.start + 1) : bisect_left(starts, at.end)]
+        unsummarized = client._replace(summary_id=0, summary_tokens=0)
+
+        def size_from(first: int) -> int:
+            return at.size(unsummarized._replace(start=first))
+
+        new = first_kept_message(cuts, size_from, budget)
+        if new is None and cuts:
+            new = cuts[-1]  # the current turn alone: sent whole, flagged over_window
+        if new is None:
+            return None
+        kept = Prompt(new, at.end, at.kept_from_turn)
+        return Fired(
+            prompt=kept,
+            event=event(
+                at.row,
+                at.request,
+                TYPE,
+                f"Request {at.request}: messages before #{new} dropped to fit a {budget:,}-token "
+                "prompt.",
+                tokens_before=before,
+                tokens_after=at.size(kept),
+                trigger=str(budget),
+            ),
+        )

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ctxviz.model import Conversation
+from ctxviz.models import ModelInfo
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ThinkingKeep:
@@ -39,3 +42,10 @@ def default_keep(*, preserves_by_default: bool, preservation: bool | None) -> Th
     """The default when no ``clear_thinking_20251015`` edit is given: per model, overridable."""
     preserve = preserves_by_default if preservation is None else preservation
     return PRESERVE_ALL if preserve else STRIP_EARLIER_TURNS
+
+
+def thinking_on(conv: Conversation, model: ModelInfo | None) -> bool:
+    """Whether the conversation runs with thinking: always on a model whose adaptive thinking
+    cannot be disabled (Opus 5.5, Fable 5.x: ``ModelInfo.thinking_always_on``), else when the
+    transcript says so (``Conversation.thinking_enabled``)."""
+    return (model is not None and model.thinking_always_on) or conv.thinking_enabled

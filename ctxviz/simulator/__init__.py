@@ -1,7 +1,8 @@
 """Replay a conversation request by request, as recorded or under context policies it did not use.
 
-``simulate`` owns request order: this module is the one loop. Each policy decides in its own module
-(``ctxviz.policies.*``); here they are applied in the order a request goes through them:
+``simulate`` owns request order: ``ctxviz.simulator.loop`` is the one loop. Each policy decides in
+its own module (``ctxviz.policies.*``, each with its step); the loop applies them in the order a
+request goes through them:
 
 1. client side, before sending: Claude Code auto-compaction, then a rolling FIFO window;
 2. server side, in the order of ``context_management.edits`` (``clear_thinking_20251015`` first),
@@ -24,6 +25,12 @@ iteration (the whole prompt it read) is one more recorded size for the scale.
 The hot path works on per-message and per-tool-use prefix sums (Python lists of ints, built once
 with numpy): every prompt is a small descriptor (first message, end, first turn whose thinking is
 kept, range of cleared tool uses, summary in front), and its size is a handful of lookups.
+
+The package: ``arguments`` (``simulate``'s arguments checked), ``prepare`` (the engine, recorded
+compactions, windows, calibration), ``engine`` (prefix sums), ``context`` (what the loop and the
+assembly share, and the calibration), ``loop``, ``assemble`` (frames, caching, dollars, limits),
+``result`` (``Simulation``), ``inspector`` (one prompt, block by block), ``recorded`` (what the
+recording says beyond prompts), ``run`` (``simulate``, ``prompt_tokens``).
 """
 
 from ctxviz.policies.step import EVENT_COLUMNS

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ctxviz.estimates import (
-    TokenCounter,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import TokenCounter
+from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable, as_table
-from ctxviz.policies import (
-    claude_code,
-    rolling,
-)
+from ctxviz.policies import claude_code, compact_on_demand, preserved_thinking, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies.compaction_control import validate_compaction_control
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
+from ctxviz.policies.thinking import thinking_on
 from ctxviz.settings import SimulationSettings
-from ctxviz.snippets import validate_compaction_control
-
-if TYPE_CHECKING:
-    pass
-
 from ctxviz.simulator.prepare import first_model
 
 
@@ -44,6 +34,8 @@ def arguments(
     summary_tokens: int | None = None,
     thinking_preservation: bool | None = None,
     compact_at: Sequence[int] = (),
+    compaction: compact_on_demand.CompactOnDemand | Mapping[str, Any] | None = None,
+    thinking_prefix_mismatch: str | None = None,
     claude_code_autocompact: bool | Mapping[str, Any] | None = None,
     undo_recorded_compactions: bool = False,
     rolling_window: bool | int | None = None,
@@ -65,7 +57,7 @@ def arguments(
     if context_management is not None:
         edits, found = parse_edits(context_management, main_info)
         warnings.extend(found)
-        if edits.clear_thinking is not None and not conv.thinking_enabled:
+        if edits.clear_thinking is not None and not thinking_on(conv, main_info):
             raise ValueError(
                 "context_management.edits[0]: clear_thinking_20251015 needs extended thinking, "
                 "and this conversation has none (the API rejects the request)"
@@ -99,11 +91,29 @@ def arguments(
     for r in compact_at:
         if not 0 <= r < n_requests:
             raise ValueError(f"compact_at: request {r} is not in 0..{n_requests - 1}")
-    if compact_at and not main_info.supports_compact_20260112:
+    if compact_at and not main_info.supports_compaction_on_demand:
         warnings.append(
             f"compact_at: on-demand compaction is not supported on {main_info.display_name}; "
             "the replay runs it as a what-if"
         )
+    on_demand = _on_demand(compaction, n_requests)
+    if on_demand is not None:
+        if compact_at:
+            raise ValueError(
+                "compaction: give the requests to compact as compaction's at_requests, not also "
+                "compact_at"
+            )
+        if edits.compact is not None:
+            raise ValueError(
+                "compaction: compaction on demand cannot be combined with compact_20260112 "
+                "(the API refuses threshold compaction on a request that carries a signed block)"
+            )
+        if not main_info.supports_compaction_on_demand:
+            warnings.append(
+                f"compaction: compaction on demand is not supported on "
+                f"{main_info.display_name}; the replay runs it as a what-if"
+            )
+    mismatch = preserved_thinking.from_arg(thinking_prefix_mismatch)
     settings = SimulationSettings(
         model=model,
         context_window=context_window,
@@ -116,6 +126,8 @@ def arguments(
         summary_tokens=summary_tokens,
         thinking_preservation=thinking_preservation,
         compact_at=tuple(sorted(set(compact_at))),
+        compaction_on_demand=on_demand,
+        thinking_prefix_mismatch=mismatch,
         claude_code_autocompact=claude_code.from_arg(claude_code_autocompact),
         undo_recorded_compactions=undo_recorded_compactions,
         rolling_window=rolling.from_arg(rolling_window),
@@ -124,3 +136,35 @@ def arguments(
         message_frame_tokens=message_frame_tokens,
     )
     return settings, table, warnings
+
+
+def _on_demand(
+    compaction: compact_on_demand.CompactOnDemand | Mapping[str, Any] | None, n_requests: int
+) -> compact_on_demand.CompactOnDemand | None:
+    """``compaction=``: a ``CompactOnDemand``, or a mapping of its fields (JSON from the CLI or
+    the app)."""
+    if compaction is None:
+        return None
+    if isinstance(compaction, Mapping):
+        fields = set(compact_on_demand.CompactOnDemand.__dataclass_fields__)
+        unknown = sorted(set(map(str, compaction)) - fields)
+        if unknown:
+            raise ValueError(
+                f"compaction: unknown field(s) {', '.join(unknown)} (expected "
+                f"{', '.join(sorted(fields))})"
+            )
+        given = dict(compaction)
+        if isinstance(given.get("at_requests"), list | tuple):
+            given["at_requests"] = tuple(given["at_requests"])
+        compaction = compact_on_demand.CompactOnDemand(**given)
+    if not isinstance(compaction, compact_on_demand.CompactOnDemand):
+        raise ValueError(f"compaction: expected a CompactOnDemand or a mapping, got {compaction!r}")
+    for r in compaction.at_requests:
+        if r >= n_requests:
+            raise ValueError(f"compaction.at_requests: request {r} is not in 0..{n_requests - 1}")
+    if not compaction.scheduled:
+        raise ValueError(
+            "compaction: say when to compact (at_requests, every_requests, at_user_turns or "
+            "at_prompt_tokens)"
+        )
+    return compaction

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
@@ -13,31 +14,21 @@ import numpy.typing as npt
 
 from ctxviz import cost
 from ctxviz.categories import CATEGORIES
-from ctxviz.estimates import (
-    CATEGORY_INDEX,
-)
-from ctxviz.model import (
-    Request,
-)
+from ctxviz.estimates import CATEGORY_INDEX
+from ctxviz.model import Request
 from ctxviz.models import ModelInfo
-from ctxviz.policies import (
-    claude_code,
-    clear_tool_uses,
-    limits,
-)
+from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import Edits
+from ctxviz.policies.step import EVENT_COLUMNS, Event, Prompt, event
+from ctxviz.simulator.context import Context
+from ctxviz.simulator.engine import Engine
+from ctxviz.simulator.recorded import internal_calls_extra
+from ctxviz.simulator.result import REQUEST_COLUMNS, Simulation
+from ctxviz.simulator.row import Row
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from ctxviz.policies.step import EVENT_COLUMNS, Prompt, event
-from ctxviz.simulator.context import Context
-from ctxviz.simulator.engine import Engine
-from ctxviz.simulator.recorded import (
-    internal_calls_extra,
-)
-from ctxviz.simulator.result import REQUEST_COLUMNS, Simulation
-from ctxviz.simulator.row import Row
 
 _KIND_NAMES: Final = {"claude_code": "Claude Code", "client": "SDK", "server": "server"}
 
@@ -159,41 +150,121 @@ def _reusable_prefix(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The loop's rows as columns."""
+
+    n: int
+    table: npt.NDArray[np.int64]
+    input_tokens: npt.NDArray[np.int64]
+    original_input_tokens: npt.NDArray[np.int64]
+    output_tokens: npt.NDArray[np.int64]
+    recorded: npt.NDArray[np.bool_]
+    recorded_request: npt.NDArray[np.int64]
+    prompts: npt.NDArray[np.int64]
+    models: list[str]
+
+    @classmethod
+    def of(cls, rows: Sequence[Row]) -> _Columns:
+        n = len(rows)
+        fields = attrgetter(
+            "input_tokens",
+            "original_input_tokens",
+            "output_tokens",
+            "thinking_tokens",
+            "recorded",
+            "recorded_request",
+            "cleared_tool_uses",
+            "cleared_thinking_turns",
+            "compaction_input_tokens",
+            "compaction_output_tokens",
+            "window",
+            "cleared_input_tokens",
+        )
+        table = np.asarray([fields(r) for r in rows], dtype=np.int64).reshape(n, 12)
+        return cls(
+            n=n,
+            table=table,
+            input_tokens=table[:, 0],
+            original_input_tokens=table[:, 1],
+            output_tokens=table[:, 2],
+            recorded=table[:, 4].astype(bool),
+            recorded_request=table[:, 5],
+            prompts=np.asarray([r.prompt for r in rows], dtype=np.int64).reshape(
+                n, len(Prompt._fields)
+            ),
+            models=[r.model for r in rows],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Cache:
+    """Each row's prompt split as the API bills it."""
+
+    uncached: npt.NDArray[np.int64]
+    writes: npt.NDArray[np.int64]
+    reads: npt.NDArray[np.int64]
+    writes_1h: npt.NDArray[np.int64]
+    reusable: npt.NDArray[np.int64]
+
+
 def assemble(
     ctx: Context,
     rows: list[Row],
-    events: list[dict[str, Any]],
+    events: list[Event],
     warnings: list[str],
     edits: Edits,
 ) -> Simulation:
+    """The ``Simulation``: composition, caching, dollars, limits and recorded events, as frames."""
+    import pandas as pd  # here, not at the top: counting tokens needs no frames
+
+    c = _Columns.of(rows)
+    composition, th_stripped = _composition(ctx, c)
+    cache = _caching(ctx, rows, c)
+    cost_cols, long_context, comp_cost = _dollars(ctx, rows, c, cache, warnings)
+    seen, extra, over = _windows(ctx, rows, c, events, warnings)
+    _memory_warning(ctx, rows, c, edits, events)
+    if not ctx.settings.undo_recorded_compactions:
+        _recorded_events(ctx, rows, c, events)
+    comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
+    comp_df.index.name = "request"
+    return Simulation(
+        conversation=ctx.conv,
+        settings=ctx.settings,
+        requests=_requests_frame(
+            ctx,
+            rows,
+            c,
+            composition,
+            th_stripped,
+            cache,
+            cost_cols,
+            long_context,
+            comp_cost,
+            seen,
+            extra,
+            over,
+        ),
+        events=events_frame(events),
+        composition=comp_df,
+        warnings=warnings,
+        scale=ctx.scale,
+        hidden_prefix_tokens=ctx.hidden,
+        _rows=tuple(rows),
+        _ctx=ctx,
+    )
+
+
+def _composition(ctx: Context, c: _Columns) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Estimated categories of each prompt, scaled to its input_tokens; and the thinking of the
+    history each prompt leaves out (counter units)."""
     conv = ctx.conv
     engine = ctx.engine
-    ct = engine.ct
     settings = ctx.settings
-    n = len(rows)
-    requests = ctx.requests
-
-    fields = attrgetter(
-        "input_tokens",
-        "original_input_tokens",
-        "output_tokens",
-        "thinking_tokens",
-        "recorded",
-        "recorded_request",
-        "cleared_tool_uses",
-        "cleared_thinking_turns",
-        "compaction_input_tokens",
-        "compaction_output_tokens",
-        "window",
-        "cleared_input_tokens",
-    )
-    table = np.asarray([fields(r) for r in rows], dtype=np.int64).reshape(n, 12)
-    inp, orig, out, think = table[:, 0], table[:, 1], table[:, 2], table[:, 3]
-    recorded = table[:, 4].astype(bool)
-    rec_req = table[:, 5]
-    prompts = np.asarray([r.prompt for r in rows], dtype=np.int64).reshape(n, len(Prompt._fields))
-
-    # composition: estimated categories of each prompt, scaled to its input_tokens
+    n = c.n
+    inp = c.input_tokens
+    rec_req, prompts = c.recorded_request, c.prompts
+    ct = engine.ct
     starts, ends, kept_turn, lo = prompts[:, 0], prompts[:, 1], prompts[:, 2], prompts[:, 3]
     hi = np.maximum(prompts[:, 4], lo)
     synth, extra = prompts[:, 6], prompts[:, 7]
@@ -217,7 +288,7 @@ def assemble(
         weights[as_recorded] = (full[:, ends_v] - full[:, starts]).T[as_recorded]
     first_of_turn = np.asarray(engine.first_msg_of_turn, dtype=np.int64)
     ts = np.maximum(starts, first_of_turn[np.clip(kept_turn, 0, engine.n_turns)])
-    ts = np.minimum(ts, ends_v)
+    ts = np.minimum(np.maximum(ts, prompts[:, 8]), ends_v)
     cum_th = engine.cum_th_arr
     th_kept = cum_th[ends_v] - cum_th[ts]
     th_kept[as_recorded] = (engine.cum_th_recorded[ends_v] - engine.cum_th_recorded[ts])[
@@ -253,12 +324,18 @@ def assemble(
     composition[:, cat_idx["hidden_prefix"]] += hidden
     composition[:, cat_idx["reinjected"]] += reinjected
     composition[:, cat_idx["summary"]] += np.minimum(synth, inp)
-    import pandas as pd  # here, not at the top: counting tokens needs no frames
+    return composition, th_stripped
 
-    comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
-    comp_df.index.name = "request"
 
-    # prompt caching
+def _caching(ctx: Context, rows: Sequence[Row], c: _Columns) -> _Cache:
+    """Prompt caching: recorded where the row is as recorded, else the cache model of
+    ``ctxviz.cost`` on the tokens each prompt shares with the one before."""
+    engine = ctx.engine
+    settings = ctx.settings
+    requests = ctx.requests
+    n = c.n
+    inp = c.input_tokens
+    recorded, rec_req, prompts = c.recorded, c.recorded_request, c.prompts
     caching = settings.prompt_caching
     recorded_usages = [r.usage for r in requests if r.usage is not None]
     if caching is None:
@@ -298,12 +375,22 @@ def assemble(
         writes[k] = usage.cache_creation_input_tokens
         reads[k] = usage.cache_read_input_tokens
         writes_1h[k] = min(usage.ephemeral_1h_input_tokens or 0, usage.cache_creation_input_tokens)
+    return _Cache(uncached, writes, reads, writes_1h, reusable)
 
-    # dollars, per model
-    model_col = [r.model for r in rows]
-    cost_cols = {c: np.zeros(n) for c in cost.COST_COLUMNS}
-    long_context = np.zeros(n, dtype=bool)
-    comp_cost = np.zeros(n)
+
+def _dollars(
+    ctx: Context, rows: Sequence[Row], c: _Columns, cache: _Cache, warnings: list[str]
+) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Dollars per row at each model's rates on the request's date (fallbacks priced by the
+    model that served them), and the compaction calls' cost."""
+    engine = ctx.engine
+    requests = ctx.requests
+    n = c.n
+    out = c.output_tokens
+    recorded, rec_req, table = c.recorded, c.recorded_request, c.table
+    uncached, writes, reads, writes_1h = cache.uncached, cache.writes, cache.reads, cache.writes_1h
+    model_col = c.models
+    cost_cols: dict[str, npt.NDArray[np.float64]] = {}
     comp_in, comp_out = table[:, 8], table[:, 9]
     comp_split = np.zeros((n, 3), dtype=np.int64)
     comp_split[:, 0] = comp_in
@@ -321,8 +408,8 @@ def assemble(
         cache_creation_1h_input_tokens=writes_1h,
         timestamps=stamps,
     )
-    for c in cost.COST_COLUMNS:
-        cost_cols[c] = priced[c].to_numpy(copy=True)
+    for col in cost.COST_COLUMNS:
+        cost_cols[col] = priced[col].to_numpy(copy=True)
     long_context = priced["long_context"].to_numpy(dtype=bool, copy=True)
     comp_cost = cost.price_rows(
         infos,
@@ -336,9 +423,25 @@ def assemble(
     for said in dict.fromkeys(engine.info(m).warning() for m in (*model_col, *served)):
         if said is not None and said not in warnings:
             warnings.append(said)
-    total_cost = cost_cols["cost_usd"] + comp_cost
+    return cost_cols, long_context, comp_cost
 
-    # limits: windows, the first request that does not fit
+
+def _windows(
+    ctx: Context,
+    rows: Sequence[Row],
+    c: _Columns,
+    events: list[Event],
+    warnings: list[str],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The window each row is judged on: what the model saw (``seen``), what server tools
+    added beyond it (``extra``), which rows do not fit; the first one's event."""
+    engine = ctx.engine
+    settings = ctx.settings
+    requests = ctx.requests
+    n = c.n
+    inp, out = c.input_tokens, c.output_tokens
+    rec_req, table = c.recorded_request, c.table
+    model_col = c.models
     windows = table[:, 10]
     max_tokens = np.asarray(
         [settings.max_tokens or requests[j].max_tokens or -1 for j in rec_req.tolist()],
@@ -390,8 +493,15 @@ def assemble(
                 trigger=kind,
             )
         )
+    return seen, extra, over
 
-    # the memory tool's warning before clearing (assumption: 80% of the trigger)
+
+def _memory_warning(
+    ctx: Context, rows: Sequence[Row], c: _Columns, edits: Edits, events: list[Event]
+) -> None:
+    """The memory tool's warning before clearing (assumption: 80% of the trigger)."""
+    conv = ctx.conv
+    orig = c.original_input_tokens
     tool_edit = next(
         (e for e in edits.clearing if isinstance(e, clear_tool_uses.ClearToolUses)), None
     )
@@ -417,54 +527,87 @@ def assemble(
                 )
             )
 
-    # compactions found in the transcript (Claude Code, SDK), replayed as recorded
-    if not settings.undo_recorded_compactions:
-        first_row: dict[int, int] = {}
-        for k, r in enumerate(rows):
-            first_row.setdefault(r.recorded_request, k)
-        for rc in conv.compactions:
-            if rc.kind == "server" or rc.request not in first_row:
-                continue
-            k = first_row[rc.request]
-            before = rc.pre_tokens
-            if before is None and k > 0:
-                before = int(inp[k - 1] + out[k - 1])
-            events.append(
-                event(
-                    k,
-                    rc.request,
-                    claude_code.RECORDED_TYPE,
-                    f"Request {rc.request}: {_KIND_NAMES[rc.kind]} compaction recorded in the "
-                    f"transcript ({rc.trigger or 'unknown trigger'}); the prompt after it is "
-                    f"{int(inp[k]):,} tokens.",
-                    tokens_before=before,
-                    tokens_after=int(inp[k]),
-                    summary_tokens=rc.summary_tokens,
-                    trigger=rc.trigger,
-                )
-            )
 
-        for mc in conv.microcompactions:
-            if mc.request not in first_row:
-                continue
-            k = first_row[mc.request]
-            events.append(
-                event(
-                    k,
-                    mc.request,
-                    claude_code.MICROCOMPACT_TYPE,
-                    f"Request {mc.request}: Claude Code microcompact replaced "
-                    f"{len(mc.tool_use_ids):,} old tool result(s) by '[Old tool result content "
-                    f"cleared]' ({mc.source}).",
-                    cleared_tool_uses=len(mc.tool_use_ids),
-                    tokens_after=int(inp[k]),
-                    trigger="microcompact",
-                )
+def _recorded_events(ctx: Context, rows: Sequence[Row], c: _Columns, events: list[Event]) -> None:
+    """Compactions found in the transcript (Claude Code, SDK) and microcompacts, replayed as
+    recorded."""
+    conv = ctx.conv
+    inp, out = c.input_tokens, c.output_tokens
+    first_row: dict[int, int] = {}
+    for k, r in enumerate(rows):
+        first_row.setdefault(r.recorded_request, k)
+    for rc in conv.compactions:
+        if rc.kind == "server" or rc.request not in first_row:
+            continue
+        k = first_row[rc.request]
+        before = rc.pre_tokens
+        if before is None and k > 0:
+            before = int(inp[k - 1] + out[k - 1])
+        events.append(
+            event(
+                k,
+                rc.request,
+                claude_code.RECORDED_TYPE,
+                f"Request {rc.request}: {_KIND_NAMES[rc.kind]} compaction recorded in the "
+                f"transcript ({rc.trigger or 'unknown trigger'}); the prompt after it is "
+                f"{int(inp[k]):,} tokens.",
+                tokens_before=before,
+                tokens_after=int(inp[k]),
+                summary_tokens=rc.summary_tokens,
+                trigger=rc.trigger,
             )
+        )
 
+    for mc in conv.microcompactions:
+        if mc.request not in first_row:
+            continue
+        k = first_row[mc.request]
+        events.append(
+            event(
+                k,
+                mc.request,
+                claude_code.MICROCOMPACT_TYPE,
+                f"Request {mc.request}: Claude Code microcompact replaced "
+                f"{len(mc.tool_use_ids):,} old tool result(s) by '[Old tool result content "
+                f"cleared]' ({mc.source}).",
+                cleared_tool_uses=len(mc.tool_use_ids),
+                tokens_after=int(inp[k]),
+                trigger="microcompact",
+            )
+        )
+
+
+def _requests_frame(
+    ctx: Context,
+    rows: Sequence[Row],
+    c: _Columns,
+    composition: npt.NDArray[np.int64],
+    th_stripped: npt.NDArray[np.int64],
+    cache: _Cache,
+    cost_cols: dict[str, npt.NDArray[np.float64]],
+    long_context: npt.NDArray[np.bool_],
+    comp_cost: npt.NDArray[np.float64],
+    seen: npt.NDArray[np.int64],
+    extra: npt.NDArray[np.int64],
+    over: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """``Simulation.requests``: one row per model call."""
+    import pandas as pd
+
+    n = c.n
+    inp, orig, out = c.input_tokens, c.original_input_tokens, c.output_tokens
+    recorded, rec_req, prompts, table = c.recorded, c.recorded_request, c.prompts, c.table
+    think = table[:, 3]
+    uncached, writes, reads, reusable = cache.uncached, cache.writes, cache.reads, cache.reusable
+    model_col = c.models
+    windows = table[:, 10]
+    starts, ends = prompts[:, 0], prompts[:, 1]
+    comp_in, comp_out = table[:, 8], table[:, 9]
+    total_cost = cost_cols["cost_usd"] + comp_cost
+    cat_idx = CATEGORY_INDEX
     source = np.where(recorded, "recorded", "estimated")
     turn = np.asarray(ctx.turns, dtype=np.int64)[rec_req] if n else np.zeros(0, dtype=np.int64)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "request": np.arange(n, dtype=np.int64),
             "recorded_request": rec_req,
@@ -508,21 +651,9 @@ def assemble(
         },
         columns=list(REQUEST_COLUMNS),
     )
-    return Simulation(
-        conversation=conv,
-        settings=settings,
-        requests=frame,
-        events=events_frame(events),
-        composition=comp_df,
-        warnings=warnings,
-        scale=ctx.scale,
-        hidden_prefix_tokens=ctx.hidden,
-        _rows=tuple(rows),
-        _ctx=ctx,
-    )
 
 
-def events_frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+def events_frame(events: list[Event]) -> pd.DataFrame:
     """Events as a frame, column by column (nullable integers), in request order."""
     import pandas as pd
 

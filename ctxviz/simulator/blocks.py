@@ -4,11 +4,9 @@ rough estimate reads."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, assert_never
+from typing import assert_never
 
-from ctxviz.estimates import (
-    IMAGE_TOKENS,
-)
+from ctxviz.estimates import IMAGE_TOKENS
 from ctxviz.model import (
     Block,
     CompactionBlock,
@@ -23,12 +21,7 @@ from ctxviz.model import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from ctxviz.policies import (
-    claude_code,
-)
-
-if TYPE_CHECKING:
-    pass
+from ctxviz.policies import claude_code
 
 
 def block_type(block: Block) -> str:

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ctxviz.model import (
-    Conversation,
-    Request,
-)
-from ctxviz.settings import SimulationSettings
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.model import Conversation, Request
+from ctxviz.models import ModelInfo
 from ctxviz.policies.step import Prompt
+from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.blocks import block_chars
 from ctxviz.simulator.engine import Engine
 
@@ -73,6 +67,31 @@ class Context:
         delta = self.engine.estimate(p) - self.rec_estimate[j]
         factor = self.removal_scale[j] if delta < 0 else self.scale
         return max(round(self.anchor[j] + factor * delta), 0) + p.summary_tokens
+
+    # -- what a policy's step may ask (ctxviz.policies.step.Replay) ------------------------------
+
+    @property
+    def undoes_recorded_compactions(self) -> bool:
+        return self.settings.undo_recorded_compactions
+
+    @property
+    def summary_tokens_given(self) -> bool:
+        return self.settings.summary_tokens is not None
+
+    def info(self, model: str) -> ModelInfo:
+        return self.engine.info(model)
+
+    def turn_starts(self) -> list[int]:
+        return self.engine.turn_starts
+
+    def tool_use_messages(self) -> list[int]:
+        return self.engine.use_msg
+
+    def clearable_tool_uses(self, lo: int, hi: int) -> int:
+        return self.engine.cum_cnt[hi] - self.engine.cum_cnt[lo]
+
+    def thinking_turns_stripped(self, p: Prompt) -> int:
+        return self.engine.thinking_turns_stripped(p)
 
     def cum_chars(self) -> list[int]:
         """Prefix sums of each message's characters (what Claude Code's rough estimate reads)."""

@@ -4,28 +4,15 @@ lookups."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ctxviz.categories import CATEGORIES
-from ctxviz.estimates import (
-    KIND_REDACTED_THINKING,
-    KIND_THINKING,
-    ConversationTokens,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import KIND_REDACTED_THINKING, KIND_THINKING, ConversationTokens
+from ctxviz.model import Conversation
 from ctxviz.models import ModelInfo, ModelTable
-from ctxviz.policies import (
-    clear_tool_uses,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.policies import clear_tool_uses
 from ctxviz.policies.step import Prompt
 
 
@@ -143,7 +130,7 @@ class Engine:
             t = turns[thinking_msgs]
             opens_think[thinking_msgs[np.diff(t, prepend=-1) > 0]] = 1
         self.cum_think_turns = _cumsum(opens_think)
-        self.turn_starts = np.flatnonzero(ct.message_opens_turn).tolist()
+        self.turn_starts: list[int] = np.flatnonzero(ct.message_opens_turn).tolist()
         # the system prompt and tools in front of a prompt, by its first message
         self.fixed_arr = ct.prefix_system_tokens + ct.prefix_tools_tokens
         self.fixed: list[int] = self.fixed_arr.tolist()
@@ -156,7 +143,7 @@ class Engine:
         tokens = self.block_tokens_effective
         names = ct.tool_use_name
         n = len(names)
-        self.use_msg = ct.tool_use_message.tolist()
+        self.use_msg: list[int] = ct.tool_use_message.tolist()
         self.use_block = ct.tool_use_block.tolist()
         self.use_name = names
         self.res_block = ct.tool_result_block.tolist()
@@ -214,11 +201,11 @@ class Engine:
     def kept_thinking_start(self, p: Prompt) -> int:
         """First message whose thinking is in the prompt."""
         t = min(max(p.kept_from_turn, 0), self.n_turns)
-        return max(p.start, self.first_msg_of_turn[t])
+        return max(p.start, self.first_msg_of_turn[t], p.thinking_from)
 
     def estimate(self, p: Prompt) -> int:
         """Estimated tokens of a prompt (counter units), without a what-if summary."""
-        s, e, t, lo, hi, _, _, extra = p
+        s, e, t, lo, hi, _, _, extra, thinking_from = p
         value = self.fixed[min(s, self.m_count)] + extra
         if e > s:
             cum_nt = self.cum_nt
@@ -228,9 +215,7 @@ class Engine:
                 t = 0
             elif t > self.n_turns:
                 t = self.n_turns
-            ts = self.first_msg_of_turn[t]
-            if ts < s:
-                ts = s
+            ts = max(self.first_msg_of_turn[t], s, thinking_from)
             if ts < e:
                 value += cum_th[e] - cum_th[ts]
             if hi > lo:
@@ -278,13 +263,13 @@ class Engine:
     # -- many prompts at once (numpy) ------------------------------------------------------------
 
     def estimate_many(self, prompts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """``estimate`` of every row of an (n, 8) array of prompt descriptors."""
+        """``estimate`` of every row of an (n, 9) array of prompt descriptors."""
         s, e, t, lo, hi = (prompts[:, k] for k in range(5))
         e = np.maximum(e, s)
         fixed = self.fixed_arr[np.minimum(s, self.m_count)]
         value = fixed + prompts[:, 7] + self.cum_nt_arr[e] - self.cum_nt_arr[s]
         ts = np.maximum(s, self.first_msg_of_turn_arr[np.clip(t, 0, self.n_turns)])
-        ts = np.minimum(ts, e)
+        ts = np.minimum(np.maximum(ts, prompts[:, 8]), e)
         value += self.cum_th_arr[e] - self.cum_th_arr[ts]
         hi = np.maximum(hi, lo)
         value -= self.cum_res_arr[hi] - self.cum_res_arr[lo] + self.cum_in_arr[hi]
@@ -311,6 +296,11 @@ class Engine:
         diff = np.where(
             (ta != tb) & (m < self.first_msg_of_turn_arr[hi_t]), np.minimum(diff, m), diff
         )
+        # thinking dropped up to another message: the first thinking between the two points
+        fa, fb = a[:, 8], b[:, 8]
+        lo_f = np.minimum(np.maximum(np.minimum(fa, fb), a[:, 0]), m_count)
+        m = self.next_thinking_arr[lo_f]
+        diff = np.where((fa != fb) & (m < np.maximum(fa, fb)), np.minimum(diff, m), diff)
         # another range of cleared tool uses: the first tool use cleared in one and not the other
         a_lo, a_hi, b_lo, b_hi = a[:, 3], a[:, 4], b[:, 3], b[:, 4]
         a_none, b_none = a_hi <= a_lo, b_hi <= b_lo

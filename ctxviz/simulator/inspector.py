@@ -6,21 +6,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ctxviz.categories import CATEGORIES
-from ctxviz.estimates import (
-    KIND_COMPACTION,
-    KIND_REDACTED_THINKING,
-    KIND_THINKING,
-)
-from ctxviz.policies import (
-    clear_tool_uses,
-)
+from ctxviz.estimates import KIND_COMPACTION, KIND_REDACTED_THINKING, KIND_THINKING
+from ctxviz.policies import clear_tool_uses
+from ctxviz.simulator.blocks import block_text, block_type
+from ctxviz.simulator.context import Context
+from ctxviz.simulator.row import Row
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from ctxviz.simulator.blocks import block_text, block_type
-from ctxviz.simulator.context import Context
-from ctxviz.simulator.row import Row
 
 BlockStatus: TypeAlias = Literal[
     "kept", "cleared", "thinking_stripped", "summarized", "dropped", "summary"

@@ -1,30 +1,31 @@
-"""The one loop over requests, in order: each step applied where a request meets it."""
+"""The one loop over requests, in order; it only orders the steps, each policy decides in its own
+module (``ctxviz.policies.*``, through ``ctxviz.policies.step``). For each recorded request:
+
+1. a server compaction recorded inside it is replayed as it happened;
+2. client side, before sending: ``settings.client_policies`` (Claude Code's auto-compaction, then
+   the rolling window), each on the history the one before left;
+3. server side: the clearing edits in the API's order, each on the prompt left so far; then
+   ``compact_20260112`` (or compaction on demand), judged last on the cleared prompt;
+4. the row; then, client side, after the response: the SDK's ``compaction_control``.
+
+The loop keeps the books: the client's history (where it starts, the summary in front), the rows
+and the events.
+"""
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 
-from ctxviz.policies import (
-    claude_code,
-    clear_thinking,
-    clear_tool_uses,
-    compact,
-    rolling,
-)
-from ctxviz.policies import compaction_control as sdk_compaction
+from ctxviz.policies import claude_code, compact, preserved_thinking
 from ctxviz.policies.edits import Edits
+from ctxviz.policies.step import AppliedEdit, At, ClientStep, Event, Fired, Previous, Prompt, event
 from ctxviz.policies.thinking import ThinkingKeep, default_keep
 from ctxviz.settings import SimulationSettings
-
-if TYPE_CHECKING:
-    pass
-
-from ctxviz.policies.step import Prompt, event
 from ctxviz.simulator.context import Context
 from ctxviz.simulator.engine import Engine
-from ctxviz.simulator.recorded import compaction_iteration, preserved_originals, server_tool_excess
+from ctxviz.simulator.recorded import compaction_iteration, server_tool_excess
 from ctxviz.simulator.row import Row
 
 
@@ -35,12 +36,53 @@ def default_keep_of(engine: Engine, model_id: str, preservation: bool | None) ->
     )
 
 
-def _edit_detail(j: int, rep: Mapping[str, Any]) -> str:
-    if rep["type"] == clear_tool_uses.TYPE:
-        what = f"{rep['cleared_tool_uses']} tool use(s) cleared"
-    else:
-        what = f"thinking of {rep['cleared_thinking_turns']} earlier turn(s) cleared"
-    return f"Request {j}: {what}, {int(rep['cleared_input_tokens']):,} tokens saved."
+@dataclass(slots=True)
+class _Books:
+    """What the loop carries from one request to the next."""
+
+    rows: list[Row] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    history: Prompt = field(default_factory=lambda: Prompt(0, 0, 0))
+    """The client's history: where it starts, and the what-if summary in front."""
+    summaries: int = 0
+    rewrites: list[preserved_thinking.Rewrite] = field(default_factory=list)
+    """Client-side rewrites of the history so far (preserved thinking's prefix check)."""
+    models: Sequence[str] = ()
+    """The model of each request (preserved thinking's model check)."""
+    producers: dict[int, int] | None = None
+    """The request that returned each response message (built when first needed)."""
+
+    def fired(self, fired: Fired) -> None:
+        """A step changed the prompt: the history runs on from its prompt."""
+        self.summaries += 1
+        self.history = fired.prompt
+        self.events.append(fired.event)
+
+
+def _recorded_server_compaction(ctx: Context, j: int, row: Row, index: int) -> tuple[Row, Event]:
+    """A server compaction recorded inside request ``j``: the row as recorded (row ``index``),
+    and its event."""
+    size = ctx.size(row.prompt, j)
+    it = compaction_iteration(ctx.requests[j])
+    row = row._replace(
+        input_tokens=size,
+        original_input_tokens=size,
+        recorded=ctx.requests[j].usage is not None,
+        compaction_input_tokens=sum(it[:3]) if it else 0,
+        compaction_output_tokens=it[3] if it else 0,
+        compaction_usage=it[:3] if it else None,
+    )
+    return row, event(
+        index,
+        j,
+        claude_code.RECORDED_TYPE,
+        f"Request {j}: server compaction (compact_20260112) recorded in the transcript; the model "
+        f"continued on a {row.input_tokens:,}-token prompt.",
+        tokens_before=sum(it[:3]) if it else None,
+        tokens_after=row.input_tokens,
+        summary_tokens=it[3] if it else None,
+        trigger="input_tokens",
+    )
 
 
 def loop(
@@ -49,406 +91,311 @@ def loop(
     edits: Edits,
     models: Sequence[str],
     warnings: list[str],
-) -> tuple[list[Row], list[dict[str, Any]]]:
-    """The one loop over requests, in order (module doc: the order in which policies act)."""
-    engine = ctx.engine
-    size = ctx.size
-    rows: list[Row] = []
-    events: list[dict[str, Any]] = []
-    cut = 0  # first message of the client's history (after what-if compactions / drops)
-    summary_id = 0
-    synth = 0
-    n_summaries = 0
-    summary_size = ctx.summary_size
-    cc_auto = settings.claude_code_autocompact
-    roll = settings.rolling_window
+) -> tuple[list[Row], list[Event]]:
+    """Every request's row, and the events (module doc: the order in which policies act)."""
+    books = _Books(models=models)
+    switches = len(set(models)) > 1
+    rows, events = books.rows, books.events
+    client_steps = [policy.bind(ctx) for policy in settings.client_policies]
     sdk = settings.compaction_control
-    compact_cfg = edits.compact
     compact_at = set(settings.compact_at)
-    thinking_edit = edits.clear_thinking
-    turn_starts = engine.turn_starts
-    use_msg = engine.use_msg
     replay_server = not settings.undo_recorded_compactions
     preserves: dict[str, bool] = {}
-    # a what-if compaction at a recorded compaction's request rejoins the recording: the prompt
-    # the recording sent after it (its summary, preserved messages, re-injected context)
-    rejoin = (
-        {
-            c.request: c
-            for c in ctx.conv.compactions
-            if c.kind == "claude_code" and 0 <= c.summary_message < engine.m_count
-        }
-        if settings.undo_recorded_compactions and settings.summary_tokens is None
-        else {}
-    )
-    # with another summary size, the messages a recorded compaction kept verbatim stay
-    preserved = preserved_originals(ctx.conv) if settings.undo_recorded_compactions else {}
-    # Claude Code's own estimate where a recorded compaction was decided (preTokens), for when
-    # the replay reaches that point as recorded
-    pre_tokens = {
-        c.request: (c.pre_tokens, c.summary_message)
-        for c in ctx.conv.compactions
-        if c.kind == "claude_code"
-        and c.pre_tokens is not None
-        and settings.undo_recorded_compactions
-    }
-
     for j, req in enumerate(ctx.requests):
-        pe = req.prompt_end
         model_id = models[j]
-        window = ctx.windows[j]
-        out = ctx.output_tokens[j]
-        think = ctx.thinking_tokens[j]
-        turn = ctx.turns[j]
         preserve = preserves.get(model_id)
         if preserve is None:
-            keep = default_keep_of(engine, model_id, settings.thinking_preservation)
+            keep = default_keep_of(ctx.engine, model_id, settings.thinking_preservation)
             preserve = preserves[model_id] = keep.turns is None
-        # before the edits: every turn's thinking when clear_thinking decides, else the default
-        pre_from = 0 if thinking_edit is not None or preserve else turn
-        fresh = ctx.base_starts[j] > cut
+        fresh = ctx.base_starts[j] > books.history.start
         if fresh:
             # a recorded compaction (or a fresh prompt) starts after anything a what-if cut
-            cut, summary_id, synth = ctx.base_starts[j], 0, 0
-        start = cut
-        comp_in = 0
-        comp_out = 0
-
-        if replay_server and j in ctx.server_compaction_at:
-            # a server compaction recorded inside this request, replayed as it happened
-            p = ctx.rec_desc[j]
-            row_in = size(p, j)
-            it = compaction_iteration(req)
-            rows.append(
-                Row(
-                    recorded_request=j,
-                    prompt=p,
-                    original=p,
-                    input_tokens=row_in,
-                    original_input_tokens=row_in,
-                    output_tokens=out,
-                    thinking_tokens=think,
-                    stop_reason=req.stop_reason,
-                    model=model_id,
-                    window=window,
-                    recorded=req.usage is not None,
-                    compaction_input_tokens=sum(it[:3]) if it else 0,
-                    compaction_output_tokens=it[3] if it else 0,
-                    compaction_usage=it[:3] if it else None,
-                )
-            )
-            events.append(
-                event(
-                    len(rows) - 1,
-                    j,
-                    claude_code.RECORDED_TYPE,
-                    f"Request {j}: server compaction (compact_20260112) recorded in the "
-                    f"transcript; the model continued on a {row_in:,}-token prompt.",
-                    tokens_before=sum(it[:3]) if it else None,
-                    tokens_after=row_in,
-                    summary_tokens=it[3] if it else None,
-                    trigger="input_tokens",
-                )
-            )
-            cut = max(cut, pe)
-            continue
-
-        client = Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
-        # 1. client side, before sending: Claude Code auto-compaction
-        if cc_auto is not None:
-            prompt = size(client, j)
-            previous = ctx.requests[j - 1].response if j and rows and not fresh else None
-            how_estimated = (
-                "the previous prompt + its output + about characters / 4 of what was added since"
-            )
-            if previous is None:
-                # nothing answered since the history began: the prompt itself
-                estimate = prompt
-                how_estimated = "the prompt itself: no response since the history began"
-            elif j in pre_tokens and rows[-1].recorded:
-                # the replay reached the recorded decision point unchanged: Claude Code's own
-                # estimate there, plus what the history holds after the recorded summary
-                chars = ctx.cum_chars()
-                recorded_pre, summary_at = pre_tokens[j]
-                estimate = recorded_pre + claude_code.rough_tokens(
-                    chars[pe] - chars[min(max(summary_at + 1, start), pe)]
-                )
-                how_estimated = (
-                    f"preTokens {recorded_pre:,}, Claude Code's own estimate recorded at this "
-                    "point, + characters / 4 of what follows the recorded summary"
-                )
-            else:
-                chars = ctx.cum_chars()
-                estimate = claude_code.estimate_before_sending(
-                    previous_prompt_tokens=rows[-1].input_tokens,
-                    previous_output_tokens=rows[-1].output_tokens,
-                    response_chars=chars[previous + 1] - chars[previous],
-                    added_chars=chars[pe] - chars[max(previous + 1, start)],
-                )
-            max_output = engine.info(model_id).max_output_tokens
-            threshold = cc_auto.threshold(window_tokens=window, max_output_tokens=max_output)
-            recorded_compaction = rejoin.get(j)
-            if recorded_compaction is not None and not start <= ctx.rec_desc[j].start < pe:
-                recorded_compaction = None  # a what-if cut the history past it
-            if estimate >= threshold and (prompt > summary_size or recorded_compaction):
-                n_summaries += 1
-                if recorded_compaction is not None:
-                    # the recording compacted here too: it goes on as recorded
-                    client = ctx.rec_desc[j]
-                    written = ctx.message_size(recorded_compaction.summary_message)
-                    summary_id, synth, cut, start = 0, 0, client.start, client.start
-                    what = (
-                        f"the recorded compaction's {written:,}-token summary, and what the "
-                        "recording sent with it"
-                    )
-                else:
-                    kept = min(max(preserved.get(j, pe), start), pe)
-                    client = Prompt(kept, pe, pre_from, 0, 0, n_summaries, summary_size)
-                    written = summary_size
-                    summary_id, synth, cut, start = n_summaries, summary_size, kept, kept
-                    what = f"a {written:,}-token summary" + (
-                        f" and the messages from #{kept} on, kept verbatim (the recorded "
-                        "compaction's preservedSegment)"
-                        if kept < pe
-                        else ""
-                    )
-                comp_in, comp_out = prompt, written
-                after = size(client, j)
-                how = cc_auto.describe(window_tokens=window, max_output_tokens=max_output)
-                events.append(
-                    event(
-                        len(rows),
-                        j,
-                        claude_code.TYPE,
-                        f"Request {j}: Claude Code's estimate before sending ({estimate:,} "
-                        f"tokens: {how_estimated}) reached its auto-compact threshold of "
-                        f"{threshold:,} ({how}); the prompt about to be sent ({prompt:,} "
-                        f"tokens) is replaced by {what}.",
-                        tokens_before=estimate,
-                        tokens_after=after,
-                        summary_tokens=written,
-                        trigger=str(threshold),
-                    )
-                )
-        # 2. client side: a rolling first-in first-out window
-        if roll is not None:
-            budget = roll.prompt_budget(window_tokens=window, output_tokens=out)
-            before = size(client, j)
-            if before > budget:
-                cuts = turn_starts[
-                    bisect_left(turn_starts, start + 1) : bisect_left(turn_starts, pe)
-                ]
-                unsummarized = client._replace(summary_id=0, summary_tokens=0)
-
-                def size_from(first: int, base: Prompt = unsummarized, at: int = j) -> int:
-                    return size(base._replace(start=first), at)
-
-                new = rolling.first_kept_message(cuts, size_from, budget)
-                if new is None and cuts:
-                    new = cuts[-1]  # the current turn alone: sent whole, flagged over_window
-                if new is not None:
-                    start = cut = new
-                    summary_id, synth = 0, 0
-                    client = Prompt(start, pe, pre_from, 0, 0, summary_id, synth)
-                    events.append(
-                        event(
-                            len(rows),
-                            j,
-                            rolling.TYPE,
-                            f"Request {j}: messages before #{new} dropped to fit a "
-                            f"{budget:,}-token prompt.",
-                            tokens_before=before,
-                            tokens_after=size(client, j),
-                            trigger=str(budget),
-                        )
-                    )
-        original = client
-        original_tokens = size(original, j)
-        # 3. server side: the edits, in order, each trigger measured on the prompt left so far
-        p = original
-        running = original_tokens
-        applied: list[dict[str, Any]] = []
-        cleared_tools = 0
-        cleared_turns = 0
-        for edit in edits.clearing:
-            if isinstance(edit, clear_thinking.ClearThinking):
-                kept_from = edit.keep.kept_from_turn(turn)
-                if kept_from <= p[2]:
-                    continue  # it keeps at least what the prompt holds
-                q = Prompt(p[0], p[1], kept_from, p[3], p[4], p[5], p[6], p[7])
-                turns = engine.thinking_turns_stripped(q)
-                if p[2] > 0:
-                    turns -= engine.thinking_turns_stripped(p)
-                if turns > 0:
-                    after = size(q, j)
-                    applied.append(
-                        clear_thinking.report(
-                            cleared_thinking_turns=turns, cleared_input_tokens=running - after
-                        )
-                    )
-                    cleared_turns += turns
-                    p, running = q, after
-            else:
-                lo, hi_all = bisect_left(use_msg, p[0]), bisect_left(use_msg, p[1])
-                if edit.triggered(prompt_tokens=running, tool_uses=hi_all - lo):
-                    hi = lo + edit.clearable_count(hi_all - lo)
-                    count = engine.cum_cnt[hi] - engine.cum_cnt[lo]
-                    if count > 0:
-                        q = Prompt(p[0], p[1], p[2], lo, hi, p[5], p[6], p[7])
-                        after = size(q, j)
-                        if edit.worth_clearing(running - after):
-                            applied.append(
-                                clear_tool_uses.report(
-                                    cleared_tool_uses=count, cleared_input_tokens=running - after
-                                )
-                            )
-                            cleared_tools += count
-                            p, running = q, after
-        for rep in applied:
-            saved = int(rep["cleared_input_tokens"])
-            events.append(
-                event(
-                    len(rows),
-                    j,
-                    str(rep["type"]),
-                    _edit_detail(j, rep),
-                    cleared_tool_uses=rep.get("cleared_tool_uses"),
-                    cleared_thinking_turns=rep.get("cleared_thinking_turns"),
-                    cleared_input_tokens=saved,
-                )
-            )
-        if applied:
-            # tokens before / after the clearing edits of this request, on their events
-            first_ev = len(events) - len(applied)
-            level = original_tokens
-            for ev in events[first_ev:]:
-                ev["tokens_before"] = level
-                level -= int(ev["cleared_input_tokens"])
-                ev["tokens_after"] = level
-        cleared_tokens = original_tokens - running
-        # 3b. server side: compaction, judged last, on the cleared prompt
-        fires = compact_cfg is not None and compact_cfg.fires(running)
-        if fires or j in compact_at:
-            cfg = compact_cfg or compact.Compact()
-            n_summaries += 1
-            summary_id, synth, cut = n_summaries, summary_size, pe
-            summarized = Prompt(
-                start=pe, end=pe, kept_from_turn=0, summary_id=summary_id, summary_tokens=synth
-            )
-            after = size(summarized, j)
-            how = (
-                f"crossed the {cfg.trigger_tokens:,}-token trigger"
-                if fires
-                else "was compacted on demand"
-            )
-            events.append(
-                event(
-                    len(rows),
-                    j,
-                    compact.TYPE,
-                    f"Request {j}: the prompt ({running:,} tokens) {how}; a compaction iteration "
-                    f"wrote a {summary_size:,}-token summary and the model continued on a "
-                    f"{after:,}-token prompt.",
-                    tokens_before=running,
-                    tokens_after=after,
-                    summary_tokens=summary_size,
-                    trigger=str(cfg.trigger_tokens) if fires else "on_demand",
-                )
-            )
-            if cfg.pause_after_compaction:
-                rows.append(
-                    Row(
-                        recorded_request=j,
-                        prompt=p,
-                        original=original,
-                        input_tokens=running,
-                        original_input_tokens=original_tokens,
-                        output_tokens=summary_size,
-                        thinking_tokens=0,
-                        stop_reason="compaction",
-                        model=model_id,
-                        window=window,
-                        cleared_tool_uses=cleared_tools,
-                        cleared_thinking_turns=cleared_turns,
-                        cleared_input_tokens=cleared_tokens,
-                        applied_edits=tuple(applied),
-                    )
-                )
-                applied, cleared_tools, cleared_turns, cleared_tokens = [], 0, 0, 0
-                original, original_tokens = summarized, after
-            else:
-                comp_in, comp_out = comp_in + running, comp_out + summary_size
-            p, running = summarized, after
-        rows.append(
-            Row(
-                recorded_request=j,
-                prompt=p,
-                original=original,
-                input_tokens=running,
-                original_input_tokens=original_tokens,
-                output_tokens=out,
-                thinking_tokens=think,
-                stop_reason=req.stop_reason,
-                model=model_id,
-                window=window,
-                recorded=req.usage is not None
-                and p == ctx.rec_desc[j]
-                and j not in ctx.not_recorded,
-                cleared_tool_uses=cleared_tools,
-                cleared_thinking_turns=cleared_turns,
-                cleared_input_tokens=cleared_tokens,
-                compaction_input_tokens=comp_in,
-                compaction_output_tokens=comp_out,
-                applied_edits=tuple(applied),
-            )
+            books.history = Prompt(ctx.base_starts[j], 0, 0)
+        row = Row(
+            recorded_request=j,
+            prompt=ctx.rec_desc[j],
+            original=ctx.rec_desc[j],
+            input_tokens=0,
+            original_input_tokens=0,
+            output_tokens=ctx.output_tokens[j],
+            thinking_tokens=ctx.thinking_tokens[j],
+            stop_reason=req.stop_reason,
+            model=model_id,
+            window=ctx.windows[j],
         )
-        # 4. client side, after the response: the SDK's compaction_control
+        if replay_server and j in ctx.server_compaction_at:
+            recorded, ev = _recorded_server_compaction(ctx, j, row, len(rows))
+            rows.append(recorded)
+            events.append(ev)
+            books.history = books.history._replace(start=max(books.history.start, req.prompt_end))
+            continue
+        previous = rows[-1] if client_steps and j and rows and not fresh else None
+        at = At(
+            request=j,
+            row=len(rows),
+            start=books.history.start,
+            end=req.prompt_end,
+            model=model_id,
+            window_tokens=row.window,
+            output_tokens=row.output_tokens,
+            turn=ctx.turns[j],
+            # before the edits: every turn's thinking when clear_thinking decides, else the default
+            kept_from_turn=0 if edits.clear_thinking is not None or preserve else ctx.turns[j],
+            summary_tokens=ctx.summary_size,
+            next_summary_id=books.summaries + 1,
+            previous=None
+            if previous is None
+            else Previous(
+                input_tokens=previous.input_tokens,
+                output_tokens=previous.output_tokens,
+                recorded=previous.recorded,
+            ),
+            size=partial(ctx.size, j=j),
+        )
+        at = _request(
+            ctx,
+            client_steps,
+            edits,
+            books,
+            at,
+            row,
+            j in compact_at,
+            settings.thinking_prefix_mismatch,
+            switches,
+        )
         if sdk is not None and req.response is not None:
+            last = rows[-1]
+            at = replace(at, row=len(rows) - 1, next_summary_id=books.summaries + 1)
             excess = server_tool_excess(ctx, req, j)
-            total = sdk.total(
-                prompt_tokens=running, output_tokens=out, server_tool_excess_tokens=excess
+            total, fired = sdk.after_response(
+                last.input_tokens, at, server_tool_excess_tokens=excess
             )
-            rows[-1] = rows[-1]._replace(sdk_total=total)
-            if sdk.fires(total):
-                n_summaries += 1
-                summary_id, synth, cut = n_summaries, summary_size, pe
-                again = Prompt(
-                    start=pe, end=pe, kept_from_turn=0, summary_id=summary_id, summary_tokens=synth
-                )
-                after = size(again, j)
-                events.append(
-                    event(
-                        len(rows) - 1,
-                        j,
-                        sdk_compaction.TYPE,
-                        f"After request {j}: input + cache writes + cache reads + output = "
-                        f"{total:,} tokens reached the threshold of "
-                        f"{sdk.context_token_threshold:,}; the response is discarded (its tool "
-                        f"calls never ran), a {summary_size:,}-token summary becomes the history, "
-                        "and the model re-issues the response.",
-                        tokens_before=total,
-                        tokens_after=after,
-                        summary_tokens=summary_size,
-                        trigger=str(sdk.context_token_threshold),
-                    )
-                )
+            rows[-1] = last._replace(sdk_total=total)
+            if fired is not None:
+                books.fired(fired)
+                after = at.size(fired.prompt)
                 rows.append(
-                    Row(
-                        recorded_request=j,
-                        prompt=again,
-                        original=again,
+                    row._replace(
+                        prompt=fired.prompt,
+                        original=fired.prompt,
                         input_tokens=after,
                         original_input_tokens=after,
-                        output_tokens=out,
-                        thinking_tokens=think,
-                        stop_reason=req.stop_reason,
-                        model=model_id,
-                        window=window,
-                        compaction_input_tokens=running,
-                        compaction_output_tokens=summary_size,
+                        compaction_input_tokens=fired.compaction_input_tokens,
+                        compaction_output_tokens=fired.compaction_output_tokens,
                         sdk_total=sdk.total(
-                            prompt_tokens=after, output_tokens=out, server_tool_excess_tokens=0
+                            prompt_tokens=after,
+                            output_tokens=row.output_tokens,
+                            server_tool_excess_tokens=0,
                         ),
                     )
                 )
     return rows, events
+
+
+def _request(
+    ctx: Context,
+    client_steps: Sequence[ClientStep],
+    edits: Edits,
+    books: _Books,
+    at: At,
+    row: Row,
+    on_demand: bool,
+    mismatch: preserved_thinking.MismatchBehaviour,
+    switches: bool,
+) -> At:
+    """One request from the client's history to its row(s): client steps, the thinking they made
+    invalid, clearing edits, compaction. Returns ``at`` as the last step left it."""
+    history = books.history
+    client = Prompt(history.start, at.end, at.kept_from_turn, 0, 0, *history[5:7])
+    compaction_in = compaction_out = 0
+    for step in client_steps:
+        fired = step.before_sending(client, at)
+        if fired is not None:
+            books.fired(fired)
+            client = fired.prompt
+            compaction_in += fired.compaction_input_tokens
+            compaction_out += fired.compaction_output_tokens
+            at = replace(at, start=client.start, next_summary_id=books.summaries + 1)
+            if not fired.keeps_thinking_valid:
+                books.rewrites.append(
+                    preserved_thinking.Rewrite(request=at.request, change_at=client.start)
+                )
+    if books.rewrites and ctx.engine.info(at.model).preserved_thinking:
+        client = _invalid_thinking(ctx, books, client, at, mismatch)
+    original, original_tokens = client, at.size(client)
+    p, tokens = original, original_tokens
+    applied: list[AppliedEdit] = []
+    for edit in edits.clearing:
+        done = edit.apply(p, tokens, at, ctx)
+        if done is None:
+            continue
+        rep = done.report
+        applied.append(rep)
+        books.events.append(
+            event(
+                at.row,
+                at.request,
+                rep["type"],
+                done.detail,
+                cleared_tool_uses=rep.get("cleared_tool_uses"),
+                cleared_thinking_turns=rep.get("cleared_thinking_turns"),
+                cleared_input_tokens=rep["cleared_input_tokens"],
+                tokens_before=tokens,
+                tokens_after=done.tokens,
+            )
+        )
+        p, tokens = done.prompt, done.tokens
+    cleared = original_tokens - tokens
+    fired = compact.step(edits.compact, on_demand=on_demand, tokens=tokens, at=at)
+    if fired is not None:
+        books.fired(fired)
+        after = at.size(fired.prompt)
+        if (edits.compact or compact.Compact()).pause_after_compaction:
+            # the request stops after the summary: a row of its own, then the request again
+            books.rows.append(
+                _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
+                    output_tokens=fired.compaction_output_tokens,
+                    thinking_tokens=0,
+                    stop_reason="compaction",
+                )
+            )
+            applied, cleared, original, original_tokens = [], 0, fired.prompt, after
+        else:
+            compaction_in += fired.compaction_input_tokens
+            compaction_out += fired.compaction_output_tokens
+        p, tokens = fired.prompt, after
+    # a request replayed as recorded keeps its usage: what the API dropped is already out of it
+    recorded = ctx.requests[at.request].usage is not None and p == ctx.rec_desc[at.request]
+    if switches and not recorded:
+        checked = _unreadable_thinking(ctx, books, p, at)
+        if checked != p:
+            p, tokens = checked, at.size(checked)
+    books.rows.append(
+        _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
+            recorded=ctx.requests[at.request].usage is not None
+            and p == ctx.rec_desc[at.request]
+            and at.request not in ctx.not_recorded,
+            compaction_input_tokens=compaction_in,
+            compaction_output_tokens=compaction_out,
+        )
+    )
+    return at
+
+
+def _invalid_thinking(
+    ctx: Context,
+    books: _Books,
+    client: Prompt,
+    at: At,
+    mismatch: preserved_thinking.MismatchBehaviour,
+) -> Prompt:
+    """Preserved thinking's prefix check on the prompt about to be sent: the thinking blocks a
+    client-side rewrite kept are invalid (``preserved_thinking.invalid_blocks``). ``reject``: the
+    API answers 400 (an event), and the replay goes on as the docs advise, resending with
+    ``drop_block``; ``drop``: the blocks are dropped. Either way they leave the prompt, unbilled,
+    and the cache restarts at the first of them."""
+    blocks = _thinking_in(ctx, books, client, at)
+    bad = preserved_thinking.invalid_blocks(blocks, books.rewrites, request=at.request)
+    if not bad:
+        return client
+    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
+    before, after = at.size(client), at.size(dropped)
+    where = ", ".join(f"#{m}" for m in bad)
+    if mismatch == "reject":
+        kind = preserved_thinking.REJECTED_TYPE
+        detail = (
+            f"Request {at.request}: the thinking in message(s) {where} was produced before a "
+            "client-side rewrite of the history and fails the prefix check: the API answers "
+            '400 (prefix_mismatch_behavior "error"). Replayed as resent with "drop_block": '
+            f"{before - after:,} tokens of thinking leave the prompt."
+        )
+    else:
+        kind = preserved_thinking.DROPPED_TYPE
+        detail = (
+            f"Request {at.request}: the thinking in message(s) {where} fails the prefix check "
+            f'after a client-side rewrite and is dropped ("drop_block"): {before - after:,} '
+            "tokens, unbilled; the cache restarts at the first of them."
+        )
+    books.events.append(
+        event(
+            at.row,
+            at.request,
+            kind,
+            detail,
+            cleared_input_tokens=before - after,
+            tokens_before=before,
+            tokens_after=after,
+            trigger=preserved_thinking.API_VALUE[mismatch],
+        )
+    )
+    return dropped
+
+
+def _thinking_in(ctx: Context, books: _Books, client: Prompt, at: At) -> list[tuple[int, int]]:
+    """(message, request that produced it) of each message with thinking in the prompt; -1 for
+    a message no request of the transcript returned."""
+    if books.producers is None:
+        books.producers = {
+            r.response: j for j, r in enumerate(ctx.requests) if r.response is not None
+        }
+    engine, producers = ctx.engine, books.producers
+    return [
+        (m, producers.get(m, -1))
+        for m in range(engine.kept_thinking_start(client), min(at.end, engine.m_count))
+        if engine.has_thinking[m]
+    ]
+
+
+def _unreadable_thinking(ctx: Context, books: _Books, client: Prompt, at: At) -> Prompt:
+    """Preserved thinking's model check, when requests run on different models: the thinking the
+    current model cannot read is dropped without an error, unbilled
+    (``preserved_thinking.can_read``). The prompt descriptor drops thinking up to a message, so
+    every thinking block before the last unreadable one leaves the prompt with it."""
+    engine = ctx.engine
+    reader = engine.info(at.model)
+    blocks = [
+        (m, engine.info(books.models[r]))
+        for m, r in _thinking_in(ctx, books, client, at)
+        if 0 <= r < len(books.models) and books.models[r] != at.model
+    ]
+    bad = preserved_thinking.unreadable_blocks(blocks, reader)
+    if not bad:
+        return client
+    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
+    before, after = at.size(client), at.size(dropped)
+    books.events.append(
+        event(
+            at.row,
+            at.request,
+            preserved_thinking.UNREADABLE_TYPE,
+            f"Request {at.request}: {reader.display_name} cannot read the thinking in message(s) "
+            f"{', '.join(f'#{m}' for m in bad)} (another model wrote it): the API drops it "
+            f"without an error (model_binding_mismatch), {before - after:,} tokens unbilled.",
+            cleared_input_tokens=before - after,
+            tokens_before=before,
+            tokens_after=after,
+        )
+    )
+    return dropped
+
+
+def _row(
+    row: Row,
+    p: Prompt,
+    original: Prompt,
+    tokens: int,
+    original_tokens: int,
+    cleared_tokens: int,
+    applied: list[AppliedEdit],
+) -> Row:
+    """The request's row for prompt ``p`` (``original`` before the edits ``applied``)."""
+    return row._replace(
+        prompt=p,
+        original=original,
+        input_tokens=tokens,
+        original_input_tokens=original_tokens,
+        cleared_tool_uses=sum(r.get("cleared_tool_uses", 0) for r in applied),
+        cleared_thinking_turns=sum(r.get("cleared_thinking_turns", 0) for r in applied),
+        cleared_input_tokens=cleared_tokens,
+        applied_edits=tuple(applied),
+    )

@@ -2,41 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ctxviz.estimates import (
     KIND_DOCUMENT,
+    ConversationTokens,
     conversation_tokens,
     image_size_known,
 )
-from ctxviz.model import (
-    CompactionBlock,
-    Conversation,
-    ImageBlock,
-    ToolResultBlock,
-)
+from ctxviz.model import CompactionBlock, Conversation, ImageBlock, ToolResultBlock
 from ctxviz.models import ModelTable
-from ctxviz.policies import (
-    claude_code,
-    clear_tool_uses,
-    limits,
-)
+from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
+from ctxviz.policies.step import Event, Prompt
 from ctxviz.settings import SimulationSettings
-from ctxviz.tokens import Family, count_text, family_for_model
-
-if TYPE_CHECKING:
-    pass
-
-from ctxviz.policies.step import Prompt
 from ctxviz.simulator.context import DEFAULT_SUMMARY_TOKENS, Context
 from ctxviz.simulator.engine import Engine
 from ctxviz.simulator.loop import loop
 from ctxviz.simulator.recorded import compaction_iteration, responses
 from ctxviz.simulator.row import Row
+from ctxviz.tokens import Family, count_text, family_for_model
 
 
 def first_model(conv: Conversation) -> str | None:
@@ -56,7 +44,7 @@ def recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
 
 def prepare(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
-) -> tuple[Context, list[Row], list[dict[str, Any]], list[str], Edits]:
+) -> tuple[Context, list[Row], list[Event], list[str], Edits]:
     """The replay itself, on arrays: every request's row and the events (``assemble`` adds the
     frames, costs and limit events)."""
     model_id = settings.model or first_model(conv)
@@ -70,8 +58,60 @@ def prepare(
         model=table.get(model_id) if model_id else None,
         table=table,
     )
-    placeholder = counter(clear_tool_uses.PLACEHOLDER, family)
     requests = conv.requests
+    edits, recorded_edits, tool_edit = _edits(conv, settings, warnings)
+    undo = settings.undo_recorded_compactions
+    excluded_messages, excluded_blocks, server_compaction_at = _recorded_compactions(conv, ct, undo)
+    engine = Engine(
+        conv,
+        ct,
+        excluded_messages=frozenset(excluded_messages),
+        excluded_blocks=frozenset(excluded_blocks),
+        clear=tool_edit,
+        placeholder_tokens=counter(clear_tool_uses.PLACEHOLDER, family),
+        table=table,
+    )
+    models = [settings.model or r.model or conv.model or "unknown" for r in requests]
+    recorded_prompt = [r.usage.prompt_tokens if r.usage is not None else None for r in requests]
+    ctx = Context(
+        conv=conv,
+        engine=engine,
+        settings=settings,
+        requests=requests,
+        base_starts=_base_starts(conv, undo),
+        recorded_prompt=recorded_prompt,
+        windows=_windows(conv, engine, models, recorded_prompt, settings.context_window),
+        server_compaction_at=server_compaction_at,
+        rec_desc=[],
+    )
+    ctx.turns = [turn_of(engine, r.prompt_end) for r in requests]
+    plain = _as_recorded(ctx, undo)
+    ctx.fit(plain)
+    if recorded_edits.clearing:
+        # the recording used context editing: its prompts were the edited ones
+        ctx.output_tokens, ctx.thinking_tokens = responses(ctx, [])
+        baseline = SimulationSettings(counter=settings.counter)
+        rec_models = [r.model or conv.model or "unknown" for r in requests]
+        rows, _ = loop(ctx, baseline, replace(recorded_edits, compact=None), rec_models, [])
+        edited = list(plain)
+        for row in rows:
+            edited[row.recorded_request] = row.prompt
+        ctx.fit(edited)
+
+    if undo:
+        ctx.rebase_undone(plain)
+    ctx.summary_size = summary_size_of(ctx)
+    warnings.extend(estimate_notes(ctx, settings))
+    ctx.output_tokens, ctx.thinking_tokens = responses(ctx, warnings)
+    rows, events = loop(ctx, settings, edits, models, warnings)
+    return ctx, rows, events, warnings, edits
+
+
+def _edits(
+    conv: Conversation, settings: SimulationSettings, warnings: list[str]
+) -> tuple[Edits, Edits, clear_tool_uses.ClearToolUses | None]:
+    """The edits to replay, the recorded ones (the as-recorded baseline) and the
+    ``clear_tool_uses`` configuration whose placeholders the engine counts."""
     recorded_edits = NO_EDITS
     recorded_cm = recorded_context_management(conv)
     if recorded_cm is not None:
@@ -106,8 +146,14 @@ def prepare(
             "not reconstructed in the as-recorded baseline."
         )
 
-    # recorded compactions: replayed as recorded, or undone
-    undo = settings.undo_recorded_compactions
+    return edits, recorded_edits, tool_edits[0] if tool_edits else recorded_tool_edit
+
+
+def _recorded_compactions(
+    conv: Conversation, ct: ConversationTokens, undo: bool
+) -> tuple[set[int], set[int], dict[int, int]]:
+    """Recorded compactions, replayed as recorded or undone: the messages and blocks undoing
+    them takes out, and the compaction block of each recorded server compaction by request."""
     excluded_messages: set[int] = set()
     excluded_blocks: set[int] = set()
     server_compaction_at: dict[int, int] = {}
@@ -131,6 +177,13 @@ def prepare(
             if c.preserved_messages is not None:
                 # the copies, after the summary, of messages the history already holds
                 excluded_messages.update(range(*c.preserved_messages))
+    return excluded_messages, excluded_blocks, server_compaction_at
+
+
+def _base_starts(conv: Conversation, undo: bool) -> list[int]:
+    """Per request, the first message of the history it runs on (recorded compactions undone:
+    the history before them)."""
+    requests = conv.requests
     # the first request whose recorded prompt starts after each compaction (for server
     # compaction, the one after the request inside which it happened)
     compaction_requests = {c.request + (c.kind == "server") for c in conv.compactions}
@@ -142,17 +195,18 @@ def prepare(
         else:
             base_starts.append(r.prompt_start)
 
-    engine = Engine(
-        conv,
-        ct,
-        excluded_messages=frozenset(excluded_messages),
-        excluded_blocks=frozenset(excluded_blocks),
-        clear=tool_edits[0] if tool_edits else recorded_tool_edit,
-        placeholder_tokens=placeholder,
-        table=table,
-    )
-    recorded_prompt = [r.usage.prompt_tokens if r.usage is not None else None for r in requests]
-    models = [settings.model or r.model or conv.model or "unknown" for r in requests]
+    return base_starts
+
+
+def _windows(
+    conv: Conversation,
+    engine: Engine,
+    models: Sequence[str],
+    recorded_prompt: Sequence[int | None],
+    override: int | None,
+) -> list[int]:
+    """The context window of each request (``ctxviz.policies.limits.window_tokens``)."""
+    requests = conv.requests
     shows_1m = any(
         p is not None and p > claude_code.CLAUDE_CODE_WINDOW_TOKENS for p in recorded_prompt
     ) or any("[1m]" in (r.model or conv.model or "") for r in requests)
@@ -177,23 +231,21 @@ def prepare(
                 shows_1m=shows_1m,
                 shows_200k=shows_200k,
                 started=started,
-                override=settings.context_window,
+                override=override,
             )
         windows.append(window_of[key])
-    ctx = Context(
-        conv=conv,
-        engine=engine,
-        settings=settings,
-        requests=requests,
-        base_starts=base_starts,
-        recorded_prompt=recorded_prompt,
-        windows=windows,
-        server_compaction_at=server_compaction_at,
-        rec_desc=[],
-    )
+    return windows
 
-    # the as-recorded prompts: the recorded models' thinking defaults, recorded compactions
-    ctx.turns = [turn_of(engine, r.prompt_end) for r in requests]
+
+def _as_recorded(ctx: Context, undo: bool) -> list[Prompt]:
+    """The as-recorded prompts: the recorded models' thinking defaults, recorded compactions
+    (a server compaction's iteration is a second recorded size for the scale)."""
+    conv, engine, requests = ctx.conv, ctx.engine, ctx.requests
+    ct, server_compaction_at, recorded_prompt = (
+        engine.ct,
+        ctx.server_compaction_at,
+        ctx.recorded_prompt,
+    )
     preserves: dict[str, bool] = {}
     plain: list[Prompt] = []
     pre_tokens = {c.request: c.pre_tokens for c in conv.compactions if c.kind == "server"}
@@ -221,25 +273,7 @@ def prepare(
             plain.append(Prompt(end, end, 0, extra_estimate=int(ct.block_tokens[blk])))
             continue
         plain.append(full)
-    ctx.fit(plain)
-    if recorded_edits.clearing:
-        # the recording used context editing: its prompts were the edited ones
-        ctx.output_tokens, ctx.thinking_tokens = responses(ctx, [])
-        baseline = SimulationSettings(counter=settings.counter)
-        rec_models = [r.model or conv.model or "unknown" for r in requests]
-        rows, _ = loop(ctx, baseline, replace(recorded_edits, compact=None), rec_models, [])
-        edited = list(plain)
-        for row in rows:
-            edited[row.recorded_request] = row.prompt
-        ctx.fit(edited)
-
-    if undo:
-        ctx.rebase_undone(plain)
-    ctx.summary_size = summary_size_of(ctx)
-    warnings.extend(estimate_notes(ctx, settings))
-    ctx.output_tokens, ctx.thinking_tokens = responses(ctx, warnings)
-    rows, events = loop(ctx, settings, edits, models, warnings)
-    return ctx, rows, events, warnings, edits
+    return plain
 
 
 def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:

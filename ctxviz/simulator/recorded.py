@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import itemgetter
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
-from ctxviz.estimates import (
-    KIND_REDACTED_THINKING,
-    KIND_THINKING,
-)
-from ctxviz.model import (
-    Conversation,
-    Request,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.estimates import KIND_REDACTED_THINKING, KIND_THINKING
+from ctxviz.model import Request
 from ctxviz.simulator.context import Context
 
 
@@ -64,25 +54,6 @@ def server_tool_excess(ctx: Context, req: Request, j: int) -> int:
     if usage is not None and usage.server_tool_use and any(usage.server_tool_use.values()):
         return max(0, round(ctx.residual(j)))
     return 0
-
-
-def preserved_originals(conv: Conversation) -> dict[int, int]:
-    """Per recorded compaction request, where its ``preservedSegment`` starts in the history
-    before the summary: a what-if compaction of another summary size at that request keeps the
-    messages from there on (the summary and the copies after it are undone). The loader places
-    the copies after the summary; the originals are the same records, met earlier in the chain.
-    """
-    out: dict[int, int] = {}
-    for c in conv.compactions:
-        if c.kind != "claude_code" or c.preserved_messages is None:
-            continue
-        first = conv.messages[c.preserved_messages[0]]
-        for k in range(min(c.summary_message, len(conv.messages)) - 1, -1, -1):
-            m = conv.messages[k]
-            if m.source == first.source and m == first:
-                out[c.request] = k
-                break
-    return out
 
 
 _REDACTED_NOTE: Final = (
@@ -129,4 +100,12 @@ def responses(ctx: Context, warnings: list[str]) -> tuple[list[int], list[int]]:
             thinks.append(round(scale * th[m]))
     if note and _REDACTED_NOTE not in warnings:
         warnings.append(_REDACTED_NOTE)
+    omitted = int((ct.block_estimated & (ct.block_kind == KIND_THINKING)).sum())
+    if omitted:
+        warnings.append(
+            f'{omitted} thinking block(s) came back empty (thinking.display "omitted", the '
+            "default on Opus 4.7 and later): the thinking was billed all the same, so its size "
+            "is estimated from each response's output_tokens minus its visible blocks (0 where "
+            "the request recorded no usage)."
+        )
     return outs, thinks

@@ -5,20 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from ctxviz.model import (
-    Conversation,
-)
-from ctxviz.policies import (
-    limits,
-)
+from ctxviz.model import Conversation
+from ctxviz.policies import limits
 from ctxviz.settings import SimulationSettings
+from ctxviz.simulator.context import Context
+from ctxviz.simulator.inspector import PromptView, view
+from ctxviz.simulator.row import Row
 
 if TYPE_CHECKING:
     import pandas as pd
 
-from ctxviz.simulator.context import Context
-from ctxviz.simulator.inspector import PromptView, view
-from ctxviz.simulator.row import Row
 
 REQUEST_COLUMNS: Final[tuple[str, ...]] = (
     "request",

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
-if TYPE_CHECKING:
-    pass
-
-from ctxviz.policies.step import Prompt
+from ctxviz.policies.step import AppliedEdit, Prompt
 
 
 class Row(NamedTuple):
@@ -35,4 +32,4 @@ class Row(NamedTuple):
     compaction_usage: tuple[int, int, int] | None = None
     """A recorded compaction iteration's (uncached, cache writes, cache reads) input."""
     sdk_total: int | None = None
-    applied_edits: tuple[dict[str, Any], ...] = ()
+    applied_edits: tuple[AppliedEdit, ...] = ()

@@ -5,20 +5,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ctxviz.estimates import (
-    TokenCounter,
-)
-from ctxviz.model import (
-    Conversation,
-)
+from ctxviz.estimates import TokenCounter
+from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable
 from ctxviz.policies import compaction_control as sdk_compaction
-
-if TYPE_CHECKING:
-    pass
-
+from ctxviz.policies.compact_on_demand import CompactOnDemand
 from ctxviz.simulator.arguments import arguments
 from ctxviz.simulator.assemble import assemble
 from ctxviz.simulator.prepare import prepare
@@ -36,6 +29,8 @@ def simulate(
     summary_tokens: int | None = None,
     thinking_preservation: bool | None = None,
     compact_at: Sequence[int] = (),
+    compaction: CompactOnDemand | Mapping[str, Any] | None = None,
+    thinking_prefix_mismatch: str | None = None,
     claude_code_autocompact: bool | Mapping[str, Any] | None = None,
     undo_recorded_compactions: bool = False,
     rolling_window: bool | int | None = None,
@@ -55,7 +50,12 @@ def simulate(
     dict; ``compaction_control_totals``: ``"sdk"`` (its formula on the usage, inflated by server
     tools) or ``"context"`` (the real context). ``summary_tokens``: size of a what-if summary.
     ``thinking_preservation``: override the model's default (True keeps earlier turns' thinking).
-    ``compact_at``: requests compacted on demand. ``claude_code_autocompact``: True or a
+    ``compact_at``: requests whose whole prompt is summarized on demand inside the request (the
+    older shorthand). ``compaction``: compaction on demand as the client's loop
+    (``ctxviz.policies.compact_on_demand.CompactOnDemand`` or a mapping of its fields: when,
+    kept turns, background). ``thinking_prefix_mismatch``: ``"reject"`` (the API's 400, the
+    default) or ``"drop"``, for preserved thinking that a client-side rewrite made invalid
+    (``ctxviz.policies.preserved_thinking``). ``claude_code_autocompact``: True or a
     mapping of Claude Code's settings (``CLAUDE_AUTOCOMPACT_PCT_OVERRIDE``, ``autoCompactWindow``,
     ``DISABLE_AUTO_COMPACT``; ``reserve_tokens`` replaces its reserve formula;
     ``ctxviz.policies.claude_code``). ``undo_recorded_compactions``: continue the history through
@@ -77,6 +77,8 @@ def simulate(
         summary_tokens=summary_tokens,
         thinking_preservation=thinking_preservation,
         compact_at=compact_at,
+        compaction=compaction,
+        thinking_prefix_mismatch=thinking_prefix_mismatch,
         claude_code_autocompact=claude_code_autocompact,
         undo_recorded_compactions=undo_recorded_compactions,
         rolling_window=rolling_window,

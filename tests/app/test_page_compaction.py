@@ -108,3 +108,23 @@ def test_summary_size() -> None:
     run(at)
     table = at.dataframe[0].value
     assert list(table["summary_tokens"]) == [10_000] * len(table)
+
+
+def test_compaction_on_demand_mode_matches_simulate() -> None:
+    at = run(page("4_Compaction.py"))  # the Claude Code session, its compaction undone
+    at.radio(key="cp_mode").set_value("on_demand")
+    run(at)
+    at.slider(key="cp_od_tokens").set_value(100_000)
+    at.slider(key="cp_od_keep").set_value(1)
+    run(at)
+    assert "Compaction on demand (block in front)" in marker_names(spec(at))
+    table = at.dataframe[0].value
+    assert set(table["type"]) == {"compaction_on_demand"}
+    programs = [c.value for c in at.code if "compaction=COMPACTION" in c.value]
+    assert programs and "KEEP_RECENT_TURNS = 1" in programs[0]
+    at.toggle(key="cp_od_background").set_value(True)
+    run(at)
+    assert set(at.dataframe[0].value["type"]) == {
+        "compaction_on_demand_sent",
+        "compaction_on_demand",
+    }

@@ -38,3 +38,26 @@ def test_the_users_policy_from_the_editing_page_is_offered() -> None:
     at.switch_page("pages/5_Compare.py")
     run(at)
     assert "Your context-editing policy" in at.multiselect(key="cmp").options
+
+
+def test_the_recommended_strategies_side_by_side() -> None:
+    """As recorded, compaction on demand, at a token threshold and context editing, named as the
+    compaction overview names them; the on-demand strategy exports the client's loop."""
+    at = run(page("5_Compare.py"))
+    assert at.multiselect(key="cmp").value == [
+        "recorded",
+        "on_demand",
+        "server_compaction",
+        "context_editing",
+    ]
+    table = at.dataframe[0].value
+    assert list(table["strategy"]) == [
+        "As recorded",
+        "Compaction on demand (past 150K)",
+        "Compaction at a token threshold (compact_20260112, 150K default)",
+        "Context editing (clear_thinking + clear_tool_uses, API defaults)",
+    ]
+    at.multiselect(key="cmp").set_value(["on_demand", "recorded"])
+    run(at)
+    programs = [c.value for c in at.code if "compaction=COMPACTION" in c.value]
+    assert programs and '"compact-2026-09-04"' in programs[0]

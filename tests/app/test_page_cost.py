@@ -15,7 +15,7 @@ def test_cumulative_cost_per_strategy_and_table() -> None:
     assert list(table["strategy"]) == [
         "As recorded",
         "clear_tool_uses (API defaults)",
-        "compact_20260112 (150K default)",
+        "Compaction at a token threshold (compact_20260112, 150K default)",
     ]
     assert (table["total $"] > 0).all()
     at.multiselect(key="cost").set_value(["recorded"])

@@ -40,3 +40,22 @@ def test_a_transcript_without_thinking_disables_the_edit() -> None:
     assert at.info and "no extended thinking" in at.info[0].value
     assert at.selectbox(key="th_edit").disabled
     assert spec(at)["data"] is not None  # the chart still draws
+
+
+def test_preserved_thinking_under_a_rolling_window() -> None:
+    at = page("2_Thinking.py")
+    at.query_params["source"] = "claude_code_session"
+    run(at)
+    assert "has no preserved thinking" in at.info[-1].value  # the session's own model
+    at.sidebar.selectbox(key="model").set_value("claude-fable-5-1")
+    run(at)
+    at.slider(key="th_roll").set_value(80_000)
+    run(at)
+    table = at.dataframe[-1].value
+    assert set(table["type"]) == {"thinking_prefix_rejected"}
+    assert "400" in table["detail"].iloc[0]
+    at.selectbox(key="th_mismatch").select("drop")
+    run(at)
+    dropped = at.dataframe[-1].value
+    assert set(dropped["type"]) == {"thinking_prefix_dropped"}
+    assert (dropped["tokens_before"] > dropped["tokens_after"]).all()

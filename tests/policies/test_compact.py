@@ -176,3 +176,91 @@ def test_recorded_server_compaction_undone() -> None:
     assert r["source"].tolist() == ["estimated", "estimated"]
     assert r["prompt_start_message"].tolist() == [0, 0]
     assert len(s.events) == 0
+
+
+# ---- compaction on demand as the client's loop (compaction=CompactOnDemand(...)) ----------------
+
+
+def on_demand(**kw: Any) -> Simulation:
+    from ctxviz.policies.compact_on_demand import CompactOnDemand
+
+    return run(long_conversation(), compaction=CompactOnDemand(**kw))
+
+
+def test_on_demand_past_a_size_sends_the_new_message_after_the_block() -> None:
+    s = on_demand(at_prompt_tokens=50_000)
+    r = s.requests
+    # request 1's prompt + output (60,010 + 10) passes 50,000: before request 2 the client sends
+    # u0..a3 (60,020) for a 500-token block; request 2 is the block then u4 (100)
+    assert r["input_tokens"].tolist() == [30_000, 60_010, 600]
+    assert r["compaction_input_tokens"].tolist() == [0, 0, 60_020]
+    assert r["compaction_output_tokens"].tolist() == [0, 0, 500]
+    ev = s.events
+    assert ev["type"].tolist() == ["compaction_on_demand"]
+    assert ev["request"].tolist() == [2]
+    assert (ev["tokens_before"].tolist(), ev["tokens_after"].tolist()) == ([60_120], [600])
+    # the block's prefix is new: nothing after the system prompt is read from the cache
+    assert r["cache_read_input_tokens"].tolist()[2] == 0
+
+
+def test_on_demand_keeps_the_last_turn_verbatim() -> None:
+    r = on_demand(at_prompt_tokens=50_000, keep_recent_turns=1).requests
+    # the compaction request carries u0 a1 (30,010); u2 a3 stay after the block, then u4
+    assert r["input_tokens"].tolist() == [30_000, 60_010, 30_610]
+    assert r["compaction_input_tokens"].tolist() == [0, 0, 30_010]
+
+
+def test_on_demand_in_the_background_swaps_one_request_later() -> None:
+    s = on_demand(at_prompt_tokens=20_000, background=True)
+    r = s.requests
+    # sent before request 1 with u0 a1 (30,010); request 1 still runs on the full history; the
+    # block replaces u0 a1 at request 2, followed by u2 a3 u4
+    assert r["input_tokens"].tolist() == [30_000, 60_010, 30_610]
+    assert r["compaction_input_tokens"].tolist() == [0, 30_010, 0]
+    assert s.events["trigger"].tolist() == ["background", "swap"]
+    assert s.events["request"].tolist() == [1, 2]
+
+
+def test_on_demand_every_request_compacts_the_summary_again() -> None:
+    r = on_demand(every_requests=1).requests
+    # before 1: u0 a1 -> block, then u2; before 2: block + u2 a3 (30,510) -> new block, then u4
+    assert r["input_tokens"].tolist() == [30_000, 30_500, 600]
+    assert r["compaction_input_tokens"].tolist() == [0, 30_010, 30_510]
+
+
+def test_on_demand_at_user_turns_and_chosen_requests() -> None:
+    assert on_demand(at_user_turns=True).requests["input_tokens"].tolist() == [30_000, 30_500, 600]
+    assert on_demand(at_requests=(2,)).requests["input_tokens"].tolist() == [30_000, 60_010, 600]
+
+
+def test_on_demand_cannot_be_combined_with_threshold_compaction() -> None:
+    from ctxviz.policies.compact_on_demand import CompactOnDemand
+
+    with pytest.raises(ValueError, match="cannot be combined with compact_20260112"):
+        run(
+            long_conversation(),
+            {"trigger": {"type": "input_tokens", "value": 50_000}},
+            compaction=CompactOnDemand(every_requests=1),
+        )
+
+
+def test_on_demand_from_a_mapping_and_unsupported_model_warning() -> None:
+    s = run(long_conversation("claude-haiku-4-5"), compaction={"every_requests": 1})
+    assert s.requests["input_tokens"].tolist() == [30_000, 30_500, 600]
+    assert any("compaction on demand is not supported" in w for w in s.warnings)
+    with pytest.raises(ValueError, match="say when to compact"):
+        run(long_conversation(), compaction={"keep_recent_turns": 1})
+    with pytest.raises(ValueError, match="unknown field"):
+        run(long_conversation(), compaction={"every": 1})
+
+
+def test_on_demand_counts_once_in_the_compare_table() -> None:
+    from ctxviz import figures
+
+    table = figures.compare_table(
+        {
+            "bg": on_demand(at_prompt_tokens=20_000, background=True),
+            "now": on_demand(every_requests=2),
+        }
+    )
+    assert table["compactions"].tolist() == [1, 1]

@@ -1,0 +1,401 @@
+"""``ctxviz fleet`` and ``ctxviz.fleet``: a folder of real sessions (some broken) indexed cold and
+again from the index, rows against per-file ``ctxviz simulate --json``, the DuckDB tables queried
+with SQL, sweep totals against per-session replays, exit statuses."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ctxviz import cli, fleet
+from ctxviz.budget import Limits
+from ctxviz.loading import load
+from ctxviz.simulator import simulate
+from ctxviz.summary import summarize
+
+SPOTTER = "02_claude-code_spotter_manualcompact"
+THINKING = "03_claude-code_ccl_thinking_v2.0.37"
+SUBAGENTS = "04_claude-code_ccl_v2.1.114_subagents"
+SESSION_04 = "ef958aa1-0e93-49f0-bb71-150f63befcd1"
+SESSION_03 = "cb2e607c-c758-415a-8b45-c49e4631906a"
+CLEAR_30K = {
+    "context_management": {
+        "edits": [
+            {
+                "type": "clear_tool_uses_20250919",
+                "trigger": {"type": "input_tokens", "value": 30_000},
+            }
+        ]
+    }
+}
+
+
+def _copy(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    for root, dirs, files in os.walk(dst):
+        for name in [*dirs, *files]:
+            os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+
+
+@pytest.fixture(scope="module")
+def fleet_dir(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real sessions in two projects (sub-agents in both layouts), a zip of two sessions, a
+    truncated session, a file that is not JSON, and a hostile one (nested 100,000 deep)."""
+    root = tmp_path_factory.mktemp("fleet") / "projects"
+    _copy(samples_dir / SPOTTER, root / "-home-me-spotter")
+    _copy(samples_dir / THINKING, root / "-home-me-review")
+    _copy(samples_dir / SUBAGENTS, root / "-home-me-worktrees")
+    lines = (samples_dir / SUBAGENTS / f"{SESSION_04}.jsonl").read_bytes().splitlines(True)
+    cut = b"".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:50]  # ends mid-record
+    (root / "-home-me-worktrees" / "truncated.jsonl").write_bytes(cut)
+    (root / "-home-me-review" / "notes.jsonl").write_text("these are my notes, not JSON\n")
+    (root / "-home-me-review" / "hostile.jsonl").write_text("[" * 100_000 + "]" * 100_000)
+    with zipfile.ZipFile(root / "team.zip", "w") as z:
+        z.write(samples_dir / SUBAGENTS / f"{SESSION_04}.jsonl", f"a/{SESSION_04}.jsonl")
+        z.write(samples_dir / THINKING / f"{SESSION_03}.jsonl", f"b/{SESSION_03}.jsonl")
+    return root
+
+
+def _main(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cold(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    """``ctxviz fleet DIR --index IDX --json`` on a fresh index: the index and the rows."""
+    index = tmp_path_factory.mktemp("index") / "fleet.duckdb"
+    status, out, err = _main("fleet", str(fleet_dir), "--index", str(index), "--json")
+    assert status == 0, err
+    rows: list[Any] = json.loads(out)["sessions"]
+    return index, rows
+
+
+def _by_name(rows: list[Any]) -> dict[str, Any]:
+    return {f"{Path(r['path']).name}#{r['conversation']}": r for r in rows}
+
+
+def test_one_row_per_session_subagents_with_their_parent(cold: tuple[Path, list[Any]]) -> None:
+    rows = _by_name(cold[1])
+    assert sorted(rows) == sorted(
+        [
+            "ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl#0",
+            f"{SESSION_03}.jsonl#0",
+            f"{SESSION_04}.jsonl#0",
+            "truncated.jsonl#0",
+            "notes.jsonl#0",
+            "hostile.jsonl#0",
+            "team.zip#0",
+            "team.zip#1",
+        ]
+    )
+    assert rows["ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl#0"]["subagents"] == 2
+    assert rows[f"{SESSION_03}.jsonl#0"]["subagents"] == 3  # flat agent-*.jsonl beside it
+    assert rows[f"{SESSION_04}.jsonl#0"]["subagents"] == 6  # <session>/subagents/
+    spotter = rows["ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl#0"]
+    assert spotter["project"] == "-home-me-spotter"
+    assert spotter["compactions"] == 1  # the manual /compact
+    assert spotter["started"] == "2026-02-12T14:12:01.177Z"
+    assert "claude-opus-4-6" in spotter["models"]
+
+
+def test_broken_and_hostile_files_are_rows_with_their_error(cold: tuple[Path, list[Any]]) -> None:
+    rows = _by_name(cold[1])
+    assert "not a transcript" in rows["notes.jsonl#0"]["error"]
+    assert "nested too deeply" in rows["hostile.jsonl#0"]["error"]
+    assert rows["hostile.jsonl#0"]["requests"] is None
+    truncated = rows["truncated.jsonl#0"]  # read up to the broken record
+    assert truncated["error"] is None and truncated["requests"] > 0
+    assert sum(r["error"] is None for r in rows.values()) == 6
+
+
+def test_rows_are_simulate_json_summaries(cold: tuple[Path, list[Any]]) -> None:
+    for row in cold[1]:
+        if row["error"] is not None:
+            continue
+        argv = ["simulate", row["path"], "--json"]
+        if row["path"].endswith(".zip"):
+            argv += ["--conversation", str(row["conversation"])]
+        status, out, err = _main(*argv)
+        assert status == 0, err
+        single = json.loads(out)
+        assert single["summary"], row["path"]
+        for key, value in single["summary"].items():
+            assert row[key] == value, (row["path"], key)
+        assert (row["model"], row["format"]) == (single["model"], single["format"])
+
+
+def test_reopen_reads_the_index_and_gives_the_same_rows(
+    fleet_dir: Path, cold: tuple[Path, list[Any]]
+) -> None:
+    index, rows = cold
+    status, out, err = _main("fleet", str(fleet_dir), "--index", str(index), "--json")
+    assert status == 0, err
+    assert json.loads(out)["sessions"] == rows
+    with fleet.Index(str(index)) as ix:
+        again = fleet.scan(fleet.discover([str(fleet_dir)]), index=ix)
+    assert again.read_files == 0
+    assert [r.to_json() for r in again.sessions] == rows
+
+
+def test_tables_answer_sql(cold: tuple[Path, list[Any]]) -> None:
+    index, rows = cold
+    ok = {(r["path"], r["conversation"]): r for r in rows if r["error"] is None}
+    with duckdb.connect(str(index), read_only=True) as con:
+        sessions = con.execute(
+            "SELECT count(*), count(error) FROM sessions WHERE path LIKE '%projects%'"
+        ).fetchone()
+        assert sessions == (len(rows), len(rows) - len(ok))
+        per_session = con.execute(
+            "SELECT path, conversation, count(*), sum(cost_usd), max(input_tokens) "
+            "FROM requests GROUP BY ALL"
+        ).fetchall()
+        by_project = dict(
+            con.execute(
+                "SELECT project, sum(total_cost_usd) FROM sessions WHERE error IS NULL "
+                "GROUP BY project"
+            ).fetchall()
+        )
+        hashes = con.execute("SELECT count(DISTINCT content_hash) FROM files").fetchone()
+    assert len(per_session) == len(ok)
+    for path, number, n, cost, peak in per_session:
+        row = ok[(path, number)]
+        assert n == row["requests"]
+        assert cost == pytest.approx(row["total_cost_usd"])
+        assert peak <= row["peak_input_tokens"]
+    assert by_project["-home-me-spotter"] == pytest.approx(
+        _by_name(rows)["ae4a77f8-aedd-4bc1-888f-c94edc91af04.jsonl#0"]["total_cost_usd"]
+    )
+    assert hashes == (7,)
+
+
+def test_sweep_totals_are_the_sum_of_per_session_replays(
+    fleet_dir: Path, cold: tuple[Path, list[Any]]
+) -> None:
+    index, rows = cold
+    policy = json.dumps(CLEAR_30K)
+    status, out, err = _main(
+        "fleet", str(fleet_dir), "--index", str(index), "--json", "--policy", policy
+    )
+    assert status == 0, err
+    (sweep,) = json.loads(out)["sweep"]
+    assert sweep["settings"] == CLEAR_30K
+    tokens = 0
+    usd = 0.0
+    added = 0
+    for row in rows:
+        if row["error"] is not None:
+            continue
+        conv = load(row["path"], conversation=row["conversation"])
+        before, after = simulate(conv), simulate(conv, **CLEAR_30K)
+        tokens += int(before.requests["input_tokens"].sum() - after.requests["input_tokens"].sum())
+        usd += (summarize(before).total_cost_usd or 0) - (summarize(after).total_cost_usd or 0)
+        added += summarize(after).compactions - summarize(before).compactions
+    total = sweep["total"]
+    assert total["sessions"] == 6 and total["failed"] == 0
+    assert total["tokens_saved"] == tokens > 0
+    assert math.isclose(total["usd_saved"], usd, rel_tol=1e-9)
+    assert total["compactions_added"] == added
+    assert sum(s["tokens_saved"] for s in sweep["sessions"]) == tokens
+    with fleet.Index(str(index)) as ix:  # swept once: the index answers
+        again = fleet.scan(
+            fleet.discover([str(fleet_dir)]), index=ix, policies=[fleet.policy_from_json(policy)]
+        )
+    assert again.read_files == 0
+    assert [r.to_json() for r in again.sweeps] == sweep["sessions"]
+
+
+def test_a_changed_file_is_read_again_an_untouched_copy_is_not(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    _copy(samples_dir / THINKING, tmp_path / "p")
+    session = tmp_path / "p" / f"{SESSION_03}.jsonl"
+    index = str(tmp_path / "i.duckdb")
+    with fleet.Index(index) as ix:
+        first = fleet.scan(fleet.discover([str(tmp_path)]), index=ix, jobs=1)
+        os.utime(session, ns=(1, 1))  # new time, same bytes: the hash says unchanged
+        same = fleet.scan(fleet.discover([str(tmp_path)]), index=ix, jobs=1)
+        lines = session.read_bytes().splitlines(True)
+        session.write_bytes(b"".join(lines[: len(lines) // 2]))
+        changed = fleet.scan(fleet.discover([str(tmp_path)]), index=ix, jobs=1)
+    assert same.read_files == 1 and same.sessions == first.sessions
+    assert changed.read_files == 1
+    assert changed.sessions[0].requests < first.sessions[0].requests  # type: ignore[operator]
+    assert changed.sessions[0].content_hash != first.sessions[0].content_hash
+
+
+def test_load_limits_apply_per_file(samples_dir: Path, tmp_path: Path) -> None:
+    _copy(samples_dir / SUBAGENTS, tmp_path / "p")
+    (tmp_path / "p" / "bomb.jsonl.gz").write_bytes(gzip.compress(b"x" * (8 << 20)))
+    limits = Limits(max_bytes=4 << 20)
+    with fleet.Index(str(tmp_path / "i.duckdb")) as ix:
+        result = fleet.scan(fleet.discover([str(tmp_path)]), index=ix, limits=limits, jobs=2)
+    rows = {Path(r.path).name: r for r in result.sessions}
+    assert "limit of bytes read" in (rows["bomb.jsonl.gz"].error or "")
+    assert rows[f"{SESSION_04}.jsonl"].error is None
+
+
+def test_parquet_holds_the_rows(fleet_dir: Path, cold: tuple[Path, list[Any]]) -> None:
+    index, rows = cold
+    target = index.parent / "rows.parquet"
+    status, _, err = _main("fleet", str(fleet_dir), "--index", str(index), "--parquet", str(target))
+    assert status == 0, err
+    with duckdb.connect() as con:
+        back = con.execute(
+            "SELECT path, conversation, total_cost_usd FROM read_parquet(?)", [str(target)]
+        ).fetchall()
+    assert back == [(r["path"], r["conversation"], r["total_cost_usd"]) for r in rows]
+
+
+def test_table_output(fleet_dir: Path, cold: tuple[Path, list[Any]]) -> None:
+    status, out, err = _main("fleet", str(fleet_dir), "--index", str(cold[0]))
+    assert status == 0, err
+    assert "-home-me-spotter" in out and "not read" in out
+    assert "6 sessions" in out and "2 not read" in out
+    assert "nested too deeply" in out
+
+
+def test_sweep_grid_over_one_option(fleet_dir: Path, cold: tuple[Path, list[Any]]) -> None:
+    status, out, err = _main(
+        "fleet",
+        str(fleet_dir / "-home-me-review"),
+        "--index",
+        str(cold[0]),
+        "--json",
+        "--sweep",
+        "clear-tool-uses-trigger=30k..90k/30k",
+        "--keep",
+        "2",
+    )
+    assert status == 0, err
+    sweep = json.loads(out)["sweep"]
+    assert [s["policy"] for s in sweep] == [
+        "clear-tool-uses-trigger=30,000",
+        "clear-tool-uses-trigger=60,000",
+        "clear-tool-uses-trigger=90,000",
+    ]
+    edit = sweep[1]["settings"]["context_management"]["edits"][0]
+    assert edit["trigger"]["value"] == 60_000 and edit["keep"]["value"] == 2
+    saved = [s["total"]["tokens_saved"] for s in sweep]
+    assert saved[0] >= saved[1] >= saved[2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["/no/such/folder"], "/no/such/folder: no such file or folder"),
+        (["/no/such/*.jsonl"], "no file matches"),
+        (["--policy", "{nope"], "not valid JSON"),
+        (["--policy", '{"edits": [{"type": "clear_everything"}]}'], "unknown edit type"),
+        (["--policy", '{"compact_at": [3]}'], "unknown setting 'compact_at'"),
+        (["--sweep", "keep=5..1/1"], "LOW <= HIGH"),
+        (["--sweep", "temperature=1"], "OPTION one of"),
+        (["--jobs", "0"], "expected a number of processes"),
+        (["--parquet", "/no/such/folder/x.parquet"], "no such folder for --parquet"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(
+    argv: list[str], message: str, fleet_dir: Path, tmp_path: Path
+) -> None:
+    paths = [] if argv[0].startswith("/no") else [str(fleet_dir / "-home-me-review")]
+    status, _, err = _main("fleet", *paths, *argv, "--index", str(tmp_path / "i.duckdb"))
+    assert status == 2, err
+    assert message in err and "Traceback" not in err
+
+
+def test_an_index_that_is_not_duckdb_exits_2(fleet_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "index.duckdb"
+    bad.write_text("not a database")
+    status, _, err = _main("fleet", str(fleet_dir / "-home-me-review"), "--index", str(bad))
+    assert status == 2 and "cannot open it as a DuckDB index" in err
+
+
+def test_default_index_respects_xdg_cache_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
+    assert fleet.default_index_path() == "/somewhere/cache/ctxviz/fleet.duckdb"
+
+
+def test_policy_json_takes_simulate_settings_or_edits() -> None:
+    edits = CLEAR_30K["context_management"]["edits"]
+    as_list = fleet.policy_from_json(json.dumps(edits))
+    as_object = fleet.policy_from_json(json.dumps({"edits": edits}))
+    as_settings = fleet.policy_from_json(json.dumps({**CLEAR_30K, "model": None}))
+    assert as_list.settings == as_object.settings == as_settings.settings == CLEAR_30K
+
+
+@pytest.fixture
+def ray_local() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_writes_the_same_rows_into_the_index(
+    ray_local: Any, fleet_dir: Path, cold: tuple[Path, list[Any]], tmp_path: Path
+) -> None:
+    paths = fleet.discover([str(fleet_dir)])
+    with fleet.Index(str(tmp_path / "ray.duckdb")) as ix:
+        result = fleet.scan(paths, index=ix, ray_address="local")
+        assert result.read_files == len(paths)
+        assert [r.to_json() for r in result.sessions] == cold[1]
+        n = ix.con.execute("SELECT count(*) FROM requests").fetchone()
+    assert n == (sum(r["requests"] or 0 for r in cold[1]),)
+
+
+@pytest.mark.slow
+def test_command_line_entry_point(fleet_dir: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ctxviz", "fleet", str(fleet_dir / "-home-me-review"), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["sessions"]) == 3
+    assert (tmp_path / "ctxviz" / "fleet.duckdb").is_file()
+
+
+def test_a_resumed_session_is_one_row_with_the_session_it_continues(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    """Sample 04 cut in two as ``claude --resume`` leaves it: the second file's first record
+    continues the first file's chain (tests/formats/test_claude_code_chain.py builds the same)."""
+    lines = (samples_dir / SUBAGENTS / f"{SESSION_04}.jsonl").read_text().splitlines()
+    cut = 116
+    second = []
+    for line in lines[cut:]:
+        record = json.loads(line)
+        record["sessionId"] = "0e0e0e0e-0000-4000-8000-000000000002"
+        second.append(json.dumps(record))
+    project = tmp_path / "project"
+    project.mkdir()
+    first_file = project / f"{SESSION_04}.jsonl"
+    first_file.write_text("\n".join(lines[:cut]) + "\n")
+    (project / "0e0e0e0e-0000-4000-8000-000000000002.jsonl").write_text("\n".join(second) + "\n")
+    with fleet.Index(str(tmp_path / "i.duckdb")) as ix:
+        result = fleet.scan(fleet.discover([str(project)]), index=ix, jobs=1)
+    (row,) = result.sessions
+    assert row.path.endswith("0e0e0e0e-0000-4000-8000-000000000002.jsonl")
+    assert row.resumes == (str(first_file),)
+    assert row.requests == 17  # the whole session, as loading the folder gives it
