@@ -9,6 +9,7 @@ import streamlit as st
 
 from ctxviz import figures
 from ctxviz.policies import clear_thinking, clear_tool_uses
+from ctxviz.simulator import Simulation
 from ctxviz_app import ui
 
 if TYPE_CHECKING:
@@ -18,6 +19,26 @@ TRIGGERS: dict[clear_tool_uses.TriggerType, str] = {
     "input_tokens": "input_tokens",
     "tool_uses": "tool_uses",
 }
+
+
+@st.fragment
+def applied_edits(sim: Simulation, last_edited: int | None) -> None:
+    """One request's applied_edits. A fragment: moving its slider reruns only this part, not
+    the replay lookup, the figure (resent and redrawn) and the tables above and below."""
+    last = max(len(sim.requests) - 1, 0)
+    request = ui.slider(
+        "Request",
+        key="ce_request",
+        default=last if last_edited is None else last_edited,
+        min_value=0,
+        max_value=last,
+        help="Starts at the last request where an edit applied.",
+    )
+    if request < len(sim.requests):
+        st.caption(
+            f"What the API returns in context_management.applied_edits for request {request}:"
+        )
+        st.code(json.dumps(sim.applied_edits(request), indent=2), language="json")
 
 
 def body(app: ui.App) -> None:
@@ -135,20 +156,7 @@ def body(app: ui.App) -> None:
     )
     st.subheader("applied_edits")
     edits_table = figures.applied_edits_table(sim)
-    last = max(len(sim.requests) - 1, 0)
-    request = ui.slider(
-        "Request",
-        key="ce_request",
-        default=int(edits_table["request"].max()) if len(edits_table) else last,
-        min_value=0,
-        max_value=last,
-        help="Starts at the last request where an edit applied.",
-    )
-    if request < len(sim.requests):
-        st.caption(
-            f"What the API returns in context_management.applied_edits for request {request}:"
-        )
-        st.code(json.dumps(sim.applied_edits(request), indent=2), language="json")
+    applied_edits(sim, int(edits_table["request"].max()) if len(edits_table) else None)
     ui.table(edits_table, key="editing_edits")
     ui.warnings(sim, key="editing_notes")
     ui.exports(app, sim, key="editing", scenario=scenario)

@@ -38,10 +38,13 @@ def execute(path: Path = NOTEBOOK) -> nbformat.NotebookNode:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), saved["PYTHONPATH"] or ""])
         try:
             nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                cell.metadata.pop("execution", None)  # timestamps of an earlier run
             NotebookClient(
                 nb,
                 kernel_name=KERNEL,
                 timeout=600,
+                record_timing=False,  # no per-cell timestamps: a re-run changes only what it shows
                 resources={"metadata": {"path": str(path.parent)}},
             ).execute()
         finally:

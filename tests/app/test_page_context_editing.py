@@ -79,3 +79,18 @@ def test_turning_everything_off_replays_as_recorded() -> None:
     assert "No context_management" in at.caption[-5].value or any(
         "No context_management" in c.value for c in at.caption
     )
+
+
+def test_the_request_slider_shows_that_requests_applied_edits() -> None:
+    """The applied_edits part is a fragment of its own (a move reruns only it): it still shows
+    the chosen request's applied_edits, and the chart is the same."""
+    at = start()
+    chart = spec(at)
+    at.slider(key="ce_request").set_value(0)
+    run(at)
+    assert json.loads(at.code[0].value) == []  # nothing is cleared at the first request
+    last = at.slider(key="ce_request").max
+    at.slider(key="ce_request").set_value(last)
+    run(at)
+    assert json.loads(at.code[0].value)[0]["type"] == "clear_tool_uses_20250919"
+    assert spec(at) == chart
