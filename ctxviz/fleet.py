@@ -24,6 +24,7 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,9 @@ from ctxviz.budget import Limits
 from ctxviz.errors import TranscriptError
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkServerContext, SpawnContext
+
     import duckdb
     import pandas as pd
 
@@ -686,20 +690,61 @@ def _died(task: FileTask, why: str) -> FileResult:
     )
 
 
+def _pool_context() -> ForkServerContext | SpawnContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # imported once in the server process the workers fork from, not in each worker
+    context.set_forkserver_preload(
+        ["ctxviz.fleet", "ctxviz.simulator", "ctxviz.loading", "ctxviz.summary", "pandas"]
+    )
+    return context
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        # imported once in the server process the workers fork from, not in each worker
-        context.set_forkserver_preload(
-            ["ctxviz.fleet", "ctxviz.simulator", "ctxviz.loading", "ctxviz.summary", "pandas"]
-        )
+    context = _pool_context()
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=context,
         initializer=_limit_worker,
         initargs=(MEMORY_BYTES,),
     )
+
+
+def _alone_worker(task: FileTask, conn: Connection) -> None:
+    _limit_worker(MEMORY_BYTES)
+    conn.send(index_file(task))
+    conn.close()
+
+
+def _alone(task: FileTask) -> FileResult:
+    """A task whose pool worker died, run again in a worker of its own: its result, or a row
+    saying how that worker ended (a signal, an exit status)."""
+    context = _pool_context()
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_alone_worker, args=(task, send), daemon=True)
+    worker.start()
+    send.close()
+    result: FileResult | None = None
+    try:
+        result = receive.recv()
+    except EOFError:
+        pass  # the worker ended without an answer: how it ended is the row's error
+    except Exception as e:
+        worker.join()
+        return _died(task, f"{type(e).__name__}: {e}")
+    finally:
+        receive.close()
+    worker.join()
+    if result is not None:
+        return result
+    code = worker.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        why = f"killed by {name}" + (", out of memory?" if name == "SIGKILL" else "")
+    else:
+        why = f"exited with status {code}"
+    return _died(task, why)
 
 
 def run_pool(
@@ -727,13 +772,7 @@ def run_pool(
                 progress(done, len(tasks), task.path)
             yield result
     for task in retry:
-        with _pool(1) as alone:
-            try:
-                result = alone.submit(index_file, task).result()
-            except BrokenProcessPool:
-                result = _died(task, "out of memory or killed")
-            except Exception as e:
-                result = _died(task, f"{type(e).__name__}: {e}")
+        result = _alone(task)
         done += 1
         if progress is not None:
             progress(done, len(tasks), task.path)

@@ -9,10 +9,14 @@ import gzip
 import io
 import json
 import math
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -406,3 +410,34 @@ def test_a_resumed_session_is_one_row_with_the_session_it_continues(
     assert row.path.endswith("0e0e0e0e-0000-4000-8000-000000000002.jsonl")
     assert row.resumes == (str(first_file),)
     assert row.requests == 17  # the whole session, as loading the folder gives it
+
+
+def test_a_worker_that_dies_is_a_row_saying_how(tmp_path: Path) -> None:
+    # A FIFO nobody writes: the worker blocks reading it until it is killed.
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0)
+
+    def kill_the_worker() -> None:
+        for _ in range(600):
+            children = multiprocessing.active_children()
+            if children:
+                time.sleep(0.5)  # let it reach the read
+                os.kill(children[0].pid or 0, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    result = fleet._alone(task)
+    killer.join()
+    (row,) = result.sessions
+    assert row.error == "the worker reading it died (killed by SIGKILL, out of memory?)"
+
+
+def test_a_task_run_alone_gives_what_the_pool_gives(samples_dir: Path) -> None:
+    path = samples_dir / THINKING / f"{SESSION_03}.jsonl"
+    task = fleet.FileTask(path=str(path), size_bytes=path.stat().st_size, mtime_ns=0)
+    alone = fleet._alone(task)
+    assert alone.sessions == fleet.index_file(task).sessions
+    assert alone.sessions[0].error is None
