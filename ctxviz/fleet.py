@@ -25,6 +25,8 @@ import math
 import multiprocessing
 import os
 import signal
+import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -690,6 +692,21 @@ def _died(task: FileTask, why: str) -> FileResult:
     )
 
 
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While workers start, ``__main__`` is a bare module: a worker needs nothing of it (what it
+    runs lives in ``ctxviz.fleet``), and multiprocessing would otherwise run the main script again
+    in each worker (``__mp_main__``). Under Streamlit that script is the page itself: every
+    worker ran the Fleet page, in bare mode, before reading its file."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _pool_context() -> ForkServerContext | SpawnContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
@@ -723,7 +740,8 @@ def _alone(task: FileTask) -> FileResult:
     context = _pool_context()
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_alone_worker, args=(task, send), daemon=True)
-    worker.start()
+    with _main_hidden():
+        worker.start()
     send.close()
     result: FileResult | None = None
     try:
@@ -757,7 +775,10 @@ def run_pool(
     done = 0
     retry: list[FileTask] = []
     with _pool(max(1, min(jobs, len(tasks)))) as pool:
-        futures: dict[Future[FileResult], FileTask] = {pool.submit(index_file, t): t for t in tasks}
+        with _main_hidden():  # the workers start at the first submit
+            futures: dict[Future[FileResult], FileTask] = {
+                pool.submit(index_file, t): t for t in tasks
+            }
         for future in as_completed(futures):
             task = futures[future]
             try:

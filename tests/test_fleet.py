@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -441,3 +442,22 @@ def test_a_task_run_alone_gives_what_the_pool_gives(samples_dir: Path) -> None:
     alone = fleet._alone(task)
     assert alone.sessions == fleet.index_file(task).sessions
     assert alone.sessions[0].error is None
+
+
+def test_workers_never_run_the_main_script(
+    samples_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under Streamlit, __main__ is the page script being run: multiprocessing would run it again
+    # in every worker (as __mp_main__) before it reads its file.
+    marker = tmp_path / "ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'a').write('ran\\n')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    path = samples_dir / THINKING / f"{SESSION_03}.jsonl"
+    task = fleet.FileTask(path=str(path), size_bytes=path.stat().st_size, mtime_ns=0)
+    (result,) = fleet.run_pool([task], jobs=1)
+    assert result.sessions[0].error is None
+    assert fleet._alone(task).sessions[0].error is None
+    assert not marker.exists(), "a worker ran the main script"
