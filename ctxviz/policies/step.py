@@ -27,6 +27,7 @@ from typing import (
     Protocol,
     TypeAlias,
     TypedDict,
+    get_args,
 )
 
 if TYPE_CHECKING:
@@ -47,19 +48,7 @@ EventColumn: TypeAlias = Literal[
     "trigger",
     "detail",
 ]
-EVENT_COLUMNS: Final[tuple[EventColumn, ...]] = (
-    "request",
-    "recorded_request",
-    "type",
-    "cleared_tool_uses",
-    "cleared_thinking_turns",
-    "cleared_input_tokens",
-    "tokens_before",
-    "tokens_after",
-    "summary_tokens",
-    "trigger",
-    "detail",
-)
+EVENT_COLUMNS: Final[tuple[EventColumn, ...]] = get_args(EventColumn)
 
 
 class Event(TypedDict):
