@@ -181,7 +181,9 @@ def _webgl_markers(fig: go.Figure, max_points: int) -> None:
         if trace.type == "scatter" and trace.mode == "markers" and long:
             spec = trace.to_plotly_json()
             spec.pop("type", None)
-            data[i] = go.Scattergl(spec)
+            # what only SVG scatter has (cliponaxis: the rug of events drawn past the axis) is
+            # dropped, not refused: WebGL draws inside the plot area anyway
+            data[i] = go.Scattergl(spec, skip_invalid=True)
             changed = True
     if changed:
         fig.data = ()

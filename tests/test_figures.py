@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -762,3 +763,18 @@ def test_compare_events_never_take_another_strategys_colour() -> None:
             assert t.marker.color == line_colour[strategy]
             others = {c for s, c in line_colour.items() if s != strategy}
             assert t.marker.color not in others
+
+
+def test_a_dense_marker_trace_with_svg_only_properties_still_draws() -> None:
+    # At 20,000 requests the events' rug (cliponaxis=False) became a WebGL trace, which plotly
+    # refused ("Invalid property ... Scattergl: 'cliponaxis'"): no chart at all.
+    from ctxviz import _decimate
+
+    n = _decimate.MAX_POINTS * 2
+    fig = go.Figure(
+        [go.Scatter(x=np.arange(n), y=np.zeros(n), mode="markers", cliponaxis=False, name="rug")]
+    )
+    fitted = _decimate.fit(fig)
+    (trace,) = fitted.data
+    assert trace.type == "scattergl" and len(trace.x) == n
+    go.Figure(fitted.to_dict())  # valid: plotly validates every property again
