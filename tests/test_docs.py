@@ -30,8 +30,18 @@ def _code_files() -> Iterator[Path]:
         path = ROOT / name
         files = [path] if path.is_file() else sorted(path.rglob("*"))
         for file in files:
-            if file.is_file() and file.suffix in TEXT_SUFFIXES and file != Path(__file__):
+            text = file.is_file() and file.suffix in TEXT_SUFFIXES
+            if text and file != Path(__file__) and not _generated(file):
                 yield file
+
+
+def _generated(file: Path) -> bool:
+    """What a run leaves behind, not the project's text: bench/out/ (the peers' installs and
+    their output), caches."""
+    parts = file.relative_to(ROOT).parts
+    return parts[:2] == ("bench", "out") or any(
+        p in ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache") for p in parts
+    )
 
 
 def _slug(heading: str) -> str:
