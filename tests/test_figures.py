@@ -778,3 +778,14 @@ def test_a_dense_marker_trace_with_svg_only_properties_still_draws() -> None:
     (trace,) = fitted.data
     assert trace.type == "scattergl" and len(trace.x) == n
     go.Figure(fitted.to_dict())  # valid: plotly validates every property again
+
+
+def test_compaction_on_demand_past_a_size_draws_its_threshold() -> None:
+    from ctxviz.policies.compact_on_demand import CompactOnDemand
+    from ctxviz.settings import SimulationSettings
+
+    settings = SimulationSettings(compaction_on_demand=CompactOnDemand(at_prompt_tokens=150_000))
+    (line,) = figures.policy_lines(settings)
+    assert line.tokens == 150_000 and "on demand" in line.label
+    every = SimulationSettings(compaction_on_demand=CompactOnDemand(every_requests=5))
+    assert figures.policy_lines(every) == []  # no size to draw

@@ -10,7 +10,7 @@ from typing import Any
 
 from ctxviz.figures._style import _OTHER_EVENT, EVENT_STYLES
 from ctxviz.models import default_table
-from ctxviz.policies import claude_code, clear_tool_uses, compact, rolling
+from ctxviz.policies import claude_code, clear_tool_uses, compact, compact_on_demand, rolling
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.base import ChartLine
 from ctxviz.policies.edits import NO_EDITS, Edits
@@ -38,6 +38,7 @@ def _resolved(
     claude_code.ClaudeCodeAutocompact | None,
     rolling.RollingWindow | None,
     object,
+    compact_on_demand.CompactOnDemand | None,
 ]:
     """The policies a replay ran with, as their configs: a simulation's settings, or a mapping of
     ``simulate``'s arguments read as ``simulate`` reads them (what it would reject: not drawn)."""
@@ -48,6 +49,7 @@ def _resolved(
             settings.claude_code_autocompact,
             settings.rolling_window,
             settings.context_window,
+            settings.compaction_on_demand,
         )
     given: Mapping[str, Any] = settings if settings is not None else {}
     edits, cc, auto, rw = NO_EDITS, None, None, None
@@ -65,7 +67,10 @@ def _resolved(
         auto = claude_code.from_arg(given.get("claude_code_autocompact"))
     with contextlib.suppress(TypeError, ValueError):
         rw = rolling.from_arg(given.get("rolling_window"))
-    return edits, cc, auto, rw, given.get("context_window")
+    on_demand = given.get("compaction")
+    if not isinstance(on_demand, compact_on_demand.CompactOnDemand):
+        on_demand = None
+    return edits, cc, auto, rw, given.get("context_window"), on_demand
 
 
 def _line(kind: str, line: ChartLine | None) -> list[PolicyLine]:
@@ -86,7 +91,7 @@ def policy_lines(
     arguments (read as ``simulate`` reads them). ``model``: the model replayed (its max output sets
     Claude Code's output reserve; default: 20K or more).
     """
-    edits, cc, auto, rw, window = _resolved(settings)
+    edits, cc, auto, rw, window, on_demand = _resolved(settings)
     lines = [
         line
         for edit in edits.clearing
@@ -104,4 +109,6 @@ def policy_lines(
         lines += _line(claude_code.TYPE, line)
     if rw is not None:
         lines += _line(rolling.TYPE, rw.chart_line())
+    if on_demand is not None:
+        lines += _line(compact_on_demand.EVENT, on_demand.chart_line())
     return lines

@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
+from ctxviz.policies.base import ChartLine
 from ctxviz.policies.step import At, Fired, Prompt, Replay, event
 
 if TYPE_CHECKING:
@@ -140,6 +141,16 @@ class CompactOnDemand:
         if self.instructions is not None:
             out["instructions"] = self.instructions
         return out
+
+    def chart_line(self) -> ChartLine | None:
+        """The threshold a chart draws, when the client compacts past a number of tokens (it
+        measures the previous prompt plus its output)."""
+        if self.at_prompt_tokens is None:
+            return None
+        return ChartLine(
+            tokens=self.at_prompt_tokens,
+            label=f"compaction on demand past {self.at_prompt_tokens:,} (prompt + output)",
+        )
 
     def describe(self) -> str:
         """One line for a legend or an event."""
