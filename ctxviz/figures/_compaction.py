@@ -27,9 +27,7 @@ from ctxviz.figures._traces import (
     _layout,
     _request_axis,
 )
-from ctxviz.summary import (
-    SimulationLike,
-)
+from ctxviz.summary import SimulationLike
 
 
 def compaction(

@@ -12,9 +12,7 @@ from ctxviz.categories import CATEGORIES, LABELS
 from ctxviz.figures._readers import window_tokens
 from ctxviz.figures._style import _HATCH, COLORS, HATCHED, NEUTRAL
 from ctxviz.figures._traces import _layout
-from ctxviz.summary import (
-    SimulationLike,
-)
+from ctxviz.summary import SimulationLike
 
 
 def composition_table(sim: SimulationLike, request: int) -> pd.DataFrame:

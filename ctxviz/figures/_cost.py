@@ -21,9 +21,7 @@ from ctxviz.figures._readers import (
 )
 from ctxviz.figures._style import COLORS, NEUTRAL, WINDOW_COLOR
 from ctxviz.figures._traces import _hline, _layout, _request_axis
-from ctxviz.summary import (
-    SimulationLike,
-)
+from ctxviz.summary import SimulationLike
 
 
 def cost(

@@ -26,10 +26,7 @@ from ctxviz.figures._traces import (
     _layout,
     _request_axis,
 )
-from ctxviz.summary import (
-    CLEARING_EVENTS,
-    SimulationLike,
-)
+from ctxviz.summary import CLEARING_EVENTS, SimulationLike
 
 
 def context_editing(

@@ -16,9 +16,7 @@ from ctxviz.policies.base import ChartLine
 from ctxviz.policies.edits import NO_EDITS, Edits
 from ctxviz.policies.edits import parse as parse_edits
 from ctxviz.settings import SimulationSettings
-from ctxviz.summary import (
-    SettingsLike,
-)
+from ctxviz.summary import SettingsLike
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

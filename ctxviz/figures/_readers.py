@@ -10,9 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ctxviz.settings import SimulationSettings
-from ctxviz.summary import (
-    SimulationLike,
-)
+from ctxviz.summary import SimulationLike
 
 # Traces get numpy arrays, never Python lists: plotly validates lists element by element, which
 # costs about half a second per figure at 2,000 requests.

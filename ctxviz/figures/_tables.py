@@ -19,10 +19,7 @@ from ctxviz.figures._readers import (
     window_tokens,
 )
 from ctxviz.figures._traces import _layout, _request_axis
-from ctxviz.summary import (
-    SimulationLike,
-    summarize,
-)
+from ctxviz.summary import SimulationLike, summarize
 
 
 class _HasAppliedEdits(Protocol):

@@ -17,9 +17,7 @@ from ctxviz.figures._readers import (
 )
 from ctxviz.figures._style import CARRIED_COLOR, COLORS, NEUTRAL
 from ctxviz.figures._traces import _add_events, _layout, _request_axis
-from ctxviz.summary import (
-    SimulationLike,
-)
+from ctxviz.summary import SimulationLike
 
 
 def _tool_loop_mask(requests: pd.DataFrame) -> BoolArray:
