@@ -168,14 +168,17 @@ def verdict(ok: bool | None) -> str:
 
 
 def _user_facing_targets(
-    ctx: dict[str, Any], ccu: dict[str, Any], sizes: list[str]
+    ccu: dict[str, Any],
+    sizes: list[str],
+    *,
+    browser: list[dict[str, Any]],
+    startup: list[dict[str, Any]],
+    fleet: dict[str, dict[str, Any]],
 ) -> list[list[Any]]:
     """What the user waits for (issues 17 and 19): the browser, whole fresh processes against
     ccusage, the fleet."""
     rows: list[list[Any]] = []
-    for r in records("browser"):
-        if r.get("bench") != "browser":
-            continue
+    for r in browser:
         small = r["requests"] < 1_000
         slider, first = (0.3, 1.5) if small else (0.6, 3.0)
         at = f"{r['requests']:,} requests, Chromium"
@@ -193,7 +196,7 @@ def _user_facing_targets(
                 verdict(r["upload_first_chart_s"] <= first),
             ]
         )
-    counts = [r for r in records("startup") if r.get("bench") == "count_tokens"]
+    counts = [r for r in startup if r.get("bench") == "count_tokens"]
     if counts:
         worst = min(r["process_mb_per_s_wall"] for r in counts)
         rows.append(
@@ -211,7 +214,7 @@ def _user_facing_targets(
     # session file ccusage read
     summaries = {
         Path(r["session"]).parts[-4]: r
-        for r in records("startup")
+        for r in startup
         if r.get("bench") == "summary" and r.get("cache") == "kept"
     }
     for s in sizes:
@@ -225,7 +228,6 @@ def _user_facing_targets(
                     verdict(mine <= TARGET_VS_CCUSAGE * theirs),
                 ]
             )
-    fleet = {r["what"]: r for r in records("fleet") if r.get("bench") == "fleet"}
     if "index" in fleet:
         r = fleet["index"]
         rows.append(
@@ -430,6 +432,9 @@ def report() -> str:
     ccu = {r["size"]: r for r in load if r.get("tool") == "ccusage" and "error" not in r}
     setup = next((r for r in load if r.get("bench") == "load-setup"), {})
     sizes = [s for s in ("1mb", "10mb", "100mb") if s in ctx]
+    browser = [r for r in records("browser") if r.get("bench") == "browser"]
+    startup = records("startup")
+    fleet = {r["what"]: r for r in records("fleet") if r.get("bench") == "fleet"}
     limits: list[str] = []
 
     parts: list[str] = []
@@ -601,7 +606,7 @@ def report() -> str:
                 verdict(worst_median <= 5 and worst_p90 <= 15),
             ]
         )
-    rows.extend(_user_facing_targets(ctx, ccu, sizes))
+    rows.extend(_user_facing_targets(ccu, sizes, browser=browser, startup=startup, fleet=fleet))
     add(table(["target", "figure", ""], rows) + "\n")
 
     _load_section(add, ctx, ccl, ccu, sizes)
@@ -730,7 +735,6 @@ def report() -> str:
         + "\n"
     )
 
-    browser = [r for r in records("browser") if r.get("bench") == "browser"]
     add("## 5. In a real browser (the figure of record)\n")
     add(
         "From `bench/browser.py`: the app served headless and driven by Playwright through "
@@ -760,7 +764,6 @@ def report() -> str:
     else:
         add("`bench/browser.py` printed nothing in this run (see bench/out/stderr.log).\n")
 
-    startup = records("startup")
     add("## 6. Whole fresh processes\n")
     add(
         "From `bench/startup.py`: each run a new interpreter, with the disk cache of tokenizer "
@@ -789,7 +792,6 @@ def report() -> str:
     else:
         add("`bench/startup.py` printed nothing in this run (see bench/out/stderr.log).\n")
 
-    fleet = {r["what"]: r for r in records("fleet") if r.get("bench") == "fleet"}
     add("## 7. Many sessions (ctxviz fleet)\n")
     add(
         "From `bench/fleet.py` on generated sessions (copies of real ones with fresh ids), both "

@@ -265,6 +265,7 @@ def _request(
             compaction_out += fired.compaction_output_tokens
         p, tokens = fired.prompt, after
     # a request replayed as recorded keeps its usage: what the API dropped is already out of it
+    # (a prompt the model check changes drops thinking, so it is never the recorded one)
     recorded = ctx.requests[at.request].usage is not None and p == ctx.rec_desc[at.request]
     if switches and not recorded:
         checked = _unreadable_thinking(ctx, books, p, at)
@@ -272,9 +273,7 @@ def _request(
             p, tokens = checked, at.size(checked)
     books.rows.append(
         _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
-            recorded=ctx.requests[at.request].usage is not None
-            and p == ctx.rec_desc[at.request]
-            and at.request not in ctx.not_recorded,
+            recorded=recorded and at.request not in ctx.not_recorded,
             compaction_input_tokens=compaction_in,
             compaction_output_tokens=compaction_out,
         )
@@ -298,8 +297,7 @@ def _invalid_thinking(
     bad = preserved_thinking.invalid_blocks(blocks, books.rewrites, request=at.request)
     if not bad:
         return client
-    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
-    before, after = at.size(client), at.size(dropped)
+    dropped, before, after = _without_thinking_through(client, bad[-1], at)
     where = ", ".join(f"#{m}" for m in bad)
     if mismatch == "reject":
         kind = preserved_thinking.REJECTED_TYPE
@@ -329,6 +327,13 @@ def _invalid_thinking(
         )
     )
     return dropped
+
+
+def _without_thinking_through(client: Prompt, last: int, at: At) -> tuple[Prompt, int, int]:
+    """``client`` with the thinking of messages up to ``last`` left out (the descriptor drops
+    thinking up to a message), and its tokens before and after."""
+    dropped = client._replace(thinking_from=max(client.thinking_from, last + 1))
+    return dropped, at.size(client), at.size(dropped)
 
 
 def _thinking_in(ctx: Context, books: _Books, client: Prompt, at: At) -> list[tuple[int, int]]:
@@ -361,8 +366,7 @@ def _unreadable_thinking(ctx: Context, books: _Books, client: Prompt, at: At) ->
     bad = preserved_thinking.unreadable_blocks(blocks, reader)
     if not bad:
         return client
-    dropped = client._replace(thinking_from=max(client.thinking_from, bad[-1] + 1))
-    before, after = at.size(client), at.size(dropped)
+    dropped, before, after = _without_thinking_through(client, bad[-1], at)
     books.events.append(
         event(
             at.row,
