@@ -209,9 +209,9 @@ def test_memo_counter_equals_ctok(family: Family, text: str) -> None:
 @given(text=text_strategy)
 @example(text="0:0:0:0\u201c0AXA0")  # more parts once v3 folds the curly quote
 def test_default_counter_is_exact_on_short_texts(family: Family, text: str) -> None:
-    """Exact up to EXACT_PARTS + 1 parts, counted as count_text counts them: after folding."""
+    """Exact up to EXACT_TEXT_PARTS parts, counted as count_text counts them: after folding."""
     folded = tokens._prepare(text, family)[1]
-    if len(tokens._cutter().split(folded)) <= tokens.EXACT_PARTS + 1:
+    if len(tokens._cutter().split(folded)) <= tokens.EXACT_TEXT_PARTS:
         assert count_text(text, family) == ctok_content(text, family)
 
 
@@ -401,10 +401,14 @@ def test_estimates_are_exact_where_exact_is_cheap(family: Family) -> None:
 
 
 def test_sampled_counts_are_deterministic_and_close_on_mid_length_code() -> None:
-    """Texts between EXACT_PARTS and GUESSED_PARTS parts: guessed, sampled and scaled."""
+    """Texts between EXACT_TEXT_PARTS and GUESSED_PARTS parts: guessed, sampled and scaled."""
     rng = random.Random(5)
     lines = ["def f(x):", "    return x * 2", "y = [f(i) for i in range(10)]", "print(y)  # done"]
-    texts = ["\n".join(rng.choice(lines) for _ in range(rng.randint(4, 12))) for _ in range(60)]
+    texts = ["\n".join(rng.choice(lines) for _ in range(rng.randint(150, 400))) for _ in range(20)]
+    assert all(
+        tokens.EXACT_TEXT_PARTS < len(tokens._part_finder().findall(t)) <= tokens.GUESSED_PARTS
+        for t in texts
+    )
     for family in FAMILIES:
         first = [count_text(t, family) for t in texts]
         tokens.clear_cache()
@@ -502,3 +506,25 @@ def test_a_fresh_process_reads_tables_and_models_from_the_disk_cache(tmp_path: P
     assert run(_COUNT_ALL) == expected
     assert all(_disk_cache.read(p) is not None for p in tmp_path.glob("ctxviz/ctok/*/*"))
     assert run(_NO_BUILDS + _COUNT_ALL) == expected
+
+
+def test_default_counter_is_exact_on_the_blocks_of_a_real_session() -> None:
+    """Every text block of the bundled Claude Code session (real text, 10 to 1,024 parts included)
+    is counted exactly: the default counter samples only texts longer than EXACT_TEXT_PARTS."""
+    from ctxviz import load
+
+    conversation = load(
+        Path(__file__).resolve().parents[1] / "sample_conversations" / "claude_code_session"
+    )
+    texts = [
+        text
+        for message in conversation.messages
+        for block in message.content
+        for text in (getattr(block, "text", None), getattr(block, "thinking", None))
+        if isinstance(text, str)
+    ]
+    sizes = [len(tokens._part_finder().findall(tokens._prepare(t, "v3")[1])) for t in texts]
+    assert sum(10 <= n <= tokens.EXACT_TEXT_PARTS for n in sizes) >= 20  # sampled before
+    for text, size in zip(texts, sizes, strict=True):
+        if size <= tokens.EXACT_TEXT_PARTS:
+            assert count_text(text, "v3") == count_text_memo(text, "v3")
