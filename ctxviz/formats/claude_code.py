@@ -22,7 +22,7 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from ctxviz.errors import TranscriptError
 from ctxviz.formats._blocks import (
@@ -193,6 +193,22 @@ def _joined_lines(
 
 _raw_decode = json.JSONDecoder().raw_decode
 
+# Fields of every record that nothing here reads: dropped as each line is read, since all records
+# are held until the chain is built (about a kilobyte of small strings per record).
+_UNREAD_FIELDS: Final = (
+    "cwd",
+    "gitBranch",
+    "version",
+    "userType",
+    "slug",
+    "requestId",
+    "toolUseID",
+    "sourceToolAssistantUUID",
+    "snapshot",
+)
+# Fields whose values repeat from record to record.
+_REPEATED_FIELDS: Final = ("sessionId", "parentToolUseID", "type")
+
 
 def _parse(
     text: str | Iterable[str], source: str | None, notes: Notes, resumed: Sequence[tuple[str, str]]
@@ -205,6 +221,7 @@ def _parse(
     numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
     own_session: str | None = None
     session_ids: set[str] = set()
+    repeated: dict[str, str] = {}
     for n, line in numbered:
         if not line or line.isspace():
             continue
@@ -223,6 +240,16 @@ def _parse(
             # Only its agentId is read; the rest repeats the tool's output (a third of a typical
             # session file) and would stay in memory with every record until the end.
             obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+        data = obj.get("data")
+        if type(data) is dict:  # a progress record's: only a sub-agent's id is read
+            agent = data.get("agentId") if data.get("type") == "agent_progress" else None
+            obj["data"] = {"type": "agent_progress", "agentId": agent} if agent else None
+        for key in _UNREAD_FIELDS:
+            obj.pop(key, None)
+        for key in _REPEATED_FIELDS:  # one string object for each value, not one per record
+            value = obj.get(key)
+            if type(value) is str:
+                obj[key] = repeated.setdefault(value, value)
         if resumed:
             sid = _str(obj.get("sessionId"))
             if sid is not None:
