@@ -31,7 +31,8 @@ What is counted for each block, and the assumptions where the text does not tell
 - ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
   base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
   ``len(data) * 3 / 16`` tokens (``REDACTED_THINKING_TOKENS_PER_CHAR``). Always labelled estimated.
-- ``image``: the vision page's rule (``image_tokens``): the size is read from the header of base64
+- ``image``: with a model and frames on, ``IMAGE_FRAME_TOKENS`` plus the vision page's rule
+  (``image_tokens``): the size is read from the header of base64
   PNG / JPEG / GIF / WebP data (only the first bytes are decoded), resized to the largest
   aspect-preserving size within the model's tier (standard: 1,568 px long edge and 1,568 visual
   tokens, the v3 tokenizer's models; high resolution: 2,576 px and 4,784, Claude 4.7 and later),
@@ -54,8 +55,12 @@ What is counted for each block, and the assumptions where the text does not tell
   docs/counting.md lists every figure and its source.
 - A request with ``thinking`` enabled or adaptive adds the model's ``thinking`` figure
   (``thinking_instruction_tokens``) to its system prompt tokens.
-- Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
-  message) — the frame of each message, counted once per message.
+- Every message adds ``MESSAGE_MARKER_TOKENS[family]`` (its role marker), and a prompt of at least
+  one message adds the rest of ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one
+  user text message) once, in its system prompt tokens (``prompt_frame_tokens``).
+- A second or later client ``tool_use`` in a message, and likewise a ``tool_result``, adds
+  ``PARALLEL_TOOL_FRAME_TOKENS``; a ``json_schema`` structured-output format adds its schema and
+  the model's ``structured_output`` figure (``structured_output_tokens``).
 """
 
 from __future__ import annotations
@@ -108,6 +113,9 @@ IMAGE_LIMITS: Final[Mapping[Family, tuple[int, int]]] = {
 }
 """(max long edge px, max visual tokens) of each tokenizer family's resolution tier: standard for
 the v3 models, high resolution for Claude 4.7 and later (vision page, checked 2026-12-05)."""
+IMAGE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 3, "v4.7": 3, "v5": 3}
+"""Tokens an image block in a message adds to its visual tokens: v3 measured on three real
+images (50 x 65, 100 x 100, 550 x 368; docs/counting.md#images), v4.7 / v5 an estimate."""
 _IMAGE_HEAD_CHARS: Final = 87_384
 """Base64 characters decoded at most to find an image's size (64 KiB; JPEG headers may follow
 EXIF data)."""
@@ -683,6 +691,9 @@ def _estimate(
                 kept.append(
                     tool_use_tokens(block.name, None, family, counter, cleared=True) + extra
                 )
+            elif framed and isinstance(block, ImageBlock):
+                tokens.append(block_tokens(block, family, counter) + IMAGE_FRAME_TOKENS[family])
+                kept.append(0)
             elif framed and isinstance(block, ToolResultBlock):
                 name = names.get(block.tool_use_id, "")
                 frame_tokens = TOOL_RESULT_FRAME_TOKENS[family] + counter(name, family)

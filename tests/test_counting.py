@@ -522,6 +522,13 @@ def test_a_base64_image_in_count_tokens() -> None:
     assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 64 + 1}
 
 
+def test_an_image_in_a_message_adds_its_frame() -> None:
+    # 3 beyond its visual tokens (v3), with the message frames; none with frames off
+    content = [{"type": "text", "text": "what"}, {"type": "image", "source": b64(png(200, 200))}]
+    b = body([{"role": "user", "content": content}])
+    assert count_tokens(b, counter=words)["input_tokens"] == 1 + 64 + 3 + 7
+
+
 def test_an_image_without_a_size_is_an_estimate_and_says_so() -> None:
     content = [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]
     sim = simulate(loads(json.dumps(body([{"role": "user", "content": content}]))))
