@@ -146,23 +146,26 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
                 content.append(
                     {"type": "thinking", "thinking": draw(texts) or "t", "signature": "s"}
                 )
-            content.append(
-                {"type": "tool_use", "id": f"t{tool}", "name": "read", "input": {"q": draw(texts)}}
-            )
+            results: list[dict[str, Any]] = []
+            for _ in range(draw(st.integers(1, 2))):  # one call, or two parallel ones
+                content.append(
+                    {
+                        "type": "tool_use",
+                        "id": f"t{tool}",
+                        "name": "read",
+                        "input": {"q": draw(texts)},
+                    }
+                )
+                results.append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": f"t{tool}",
+                        "content": draw(texts) or "r",
+                    }
+                )
+                tool += 1
             messages.append({"role": "assistant", "content": content})
-            messages.append(
-                {
-                    "role": "user",
-                    "content": [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": f"t{tool}",
-                            "content": draw(texts) or "r",
-                        }
-                    ],
-                }
-            )
-            tool += 1
+            messages.append({"role": "user", "content": results})
         messages.append({"role": "assistant", "content": draw(texts) or "ok"})
     messages.append({"role": "user", "content": draw(texts) or "next"})
     b = body(messages, thinking={"type": "enabled", "budget_tokens": 2000})
@@ -171,6 +174,8 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
         choice = draw(st.sampled_from([None, "auto", "any", "none"]))
         if choice is not None:
             b["tool_choice"] = {"type": choice}
+    if draw(st.booleans()):
+        b["output_format"] = {"type": "json_schema", "schema": {"type": "object"}}
     if draw(st.booleans()):
         b["context_management"] = {
             "edits": [
