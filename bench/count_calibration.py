@@ -5,11 +5,11 @@ Ground truth, all real answers of the count_tokens endpoint:
 - plain: ../shared/calibration (one user message holding a document; the odd-numbered documents
   of each corpus, every ``--every``-th of them, for each tokenizer family's model), plus the
   token-counting page's basic example;
-- tools, thinking: tests/data/real_count_answers.json (bodies rebuilt from public code that
-  printed its calls' usage, and the token-counting page's thinking example; each names its
-  source);
-- structured output, memory, images, multi-message plain bodies: no real answer is available
-  outside the recordings reserved for acceptance, so those rows say n = 0.
+- every other class: tests/data/real_count_answers.json (bodies rebuilt from public code that
+  printed its calls' usage, VCR cassettes of other projects' tests that recorded real calls, and
+  the token-counting page's examples; each names its source);
+- classes with no real answer outside the recordings reserved for acceptance (memory, images,
+  prefill, web fetch, code execution, tool search) say n = 0.
 
 Run it on another checkout to compare (``PYTHONPATH=/path/to/old/tree python bench/...``): it
 imports whichever ``ctxviz`` comes first on the path. Not a test: it never fails.
@@ -32,7 +32,19 @@ from ctxviz.tokens import count_text_memo
 HERE = Path(__file__).resolve().parent
 CALIBRATION = HERE.parents[1] / "shared" / "calibration"
 EXAMPLES = HERE.parent / "tests" / "data" / "real_count_answers.json"
-CLASSES = ("plain", "tools", "thinking", "structured output", "memory", "images")
+CLASSES = (
+    "plain",
+    "plain-multi",
+    "tools",
+    "thinking",
+    "structured output",
+    "memory",
+    "images",
+    "prefill",
+    "web fetch",
+    "code execution",
+    "tool search",
+)
 
 
 def calibration_bodies(every: int) -> list[tuple[str, dict[str, Any], int]]:

@@ -66,6 +66,7 @@ def count_tokens(
         max_tokens=first.max_tokens if first else None,
         thinking=first.thinking if first else None,
         tool_choice=first.tool_choice if first else None,
+        output_format=first.output_format if first else None,
         betas=first.betas if first else (),
     )
     single = dataclasses.replace(conv, requests=(request,))

@@ -31,7 +31,8 @@ What is counted for each block, and the assumptions where the text does not tell
 - ``redacted_thinking``: the ``data`` is encrypted, so its size is estimated from its length:
   base64 carries 3 bytes per 4 characters and thinking averages about 4 bytes per token, i.e.
   ``len(data) * 3 / 16`` tokens (``REDACTED_THINKING_TOKENS_PER_CHAR``). Always labelled estimated.
-- ``image``: the vision page's rule (``image_tokens``): the size is read from the header of base64
+- ``image``: with a model and frames on, ``IMAGE_FRAME_TOKENS`` plus the vision page's rule
+  (``image_tokens``): the size is read from the header of base64
   PNG / JPEG / GIF / WebP data (only the first bytes are decoded), resized to the largest
   aspect-preserving size within the model's tier (standard: 1,568 px long edge and 1,568 visual
   tokens, the v3 tokenizer's models; high resolution: 2,576 px and 4,784, Claude 4.7 and later),
@@ -54,8 +55,12 @@ What is counted for each block, and the assumptions where the text does not tell
   docs/counting.md lists every figure and its source.
 - A request with ``thinking`` enabled or adaptive adds the model's ``thinking`` figure
   (``thinking_instruction_tokens``) to its system prompt tokens.
-- Every message adds ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one user text
-  message) — the frame of each message, counted once per message.
+- Every message adds ``MESSAGE_MARKER_TOKENS[family]`` (its role marker), and a prompt of at least
+  one message adds the rest of ``MESSAGE_FRAME_TOKENS[family]`` (what ``count_tokens`` adds for one
+  user text message) once, in its system prompt tokens (``prompt_frame_tokens``).
+- A second or later client ``tool_use`` in a message, and likewise a ``tool_result``, adds
+  ``PARALLEL_TOOL_FRAME_TOKENS``; a ``json_schema`` structured-output format adds its schema and
+  the model's ``structured_output`` figure (``structured_output_tokens``).
 """
 
 from __future__ import annotations
@@ -94,7 +99,7 @@ from ctxviz.model import (
 )
 from ctxviz.models import ModelInfo, ModelTable
 from ctxviz.pdf import PdfText, read_pdf
-from ctxviz.tokens import MESSAGE_FRAME_TOKENS, Family, count_text
+from ctxviz.tokens import MESSAGE_MARKER_TOKENS, Family, count_text, prompt_frame_tokens
 
 TokenCounter = Callable[[str, Family], int]
 """Tokens of a text alone, without any message frame: ``(text, family) -> int``."""
@@ -108,19 +113,27 @@ IMAGE_LIMITS: Final[Mapping[Family, tuple[int, int]]] = {
 }
 """(max long edge px, max visual tokens) of each tokenizer family's resolution tier: standard for
 the v3 models, high resolution for Claude 4.7 and later (vision page, checked 2026-12-05)."""
+IMAGE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 3, "v4.7": 3, "v5": 3}
+"""Tokens an image block in a message adds to its visual tokens: v3 measured on three real
+images (50 x 65, 100 x 100, 550 x 368; docs/counting.md#images), v4.7 / v5 an estimate."""
 _IMAGE_HEAD_CHARS: Final = 87_384
 """Base64 characters decoded at most to find an image's size (64 KiB; JPEG headers may follow
 EXIF data)."""
 COMPACTION_WRAPPER_TOKENS: Final = 90
 """Tokens the API adds around a ``compaction`` block sent back (docs/counting.md, observed)."""
-TOOL_USE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 21, "v4.7": 29, "v5": 34}
+TOOL_USE_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 25, "v4.7": 37, "v5": 37}
 """Tokens a client ``tool_use`` block adds to its name and its parameters' names and raw values
 (docs/counting.md#tool-calls-and-results): v3 fitted on real Messages API usage, v4.7 / v5
 estimated from the same rendering counted with their tokenizers."""
 TOOL_PARAMETER_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 7, "v4.7": 12, "v5": 12}
 """Tokens each parameter of a ``tool_use`` after the first adds (its tags; an estimate)."""
-TOOL_RESULT_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 25, "v4.7": 21, "v5": 26}
+TOOL_RESULT_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 29, "v4.7": 29, "v5": 29}
 """Tokens a ``tool_result`` block adds to its content and its tool's name (as above)."""
+PARALLEL_TOOL_FRAME_TOKENS: Final[Mapping[Family, int]] = {"v3": 12, "v4.7": 12, "v5": 12}
+"""Tokens a client ``tool_use`` adds beyond its frame when it is not its message's first call
+(parallel calls), and likewise a ``tool_result`` that is not its message's first result: v3 fitted
+on three real bodies with two parallel calls (docs/counting.md#tool-calls-and-results), v4.7 / v5
+an estimate (the v3 figure)."""
 REDACTED_THINKING_TOKENS_PER_CHAR: Final = 3 / 16
 DOCUMENT_TOKENS_PER_BYTE: Final = 1 / 4
 """Base64 documents that are not readable PDFs: about a token per 4 bytes (an estimate)."""
@@ -525,13 +538,30 @@ def thinking_instruction_tokens(thinking: Any, model: ModelInfo | None) -> int:
     return model.hidden_tokens("thinking")
 
 
+def structured_output_tokens(
+    output_format: Any, family: Family, counter: TokenCounter, model: ModelInfo | None
+) -> int:
+    """What a ``json_schema`` structured-output format adds to the prompt: its schema as JSON
+    indented by two spaces, plus the model's ``structured_output`` instruction
+    (docs/counting.md#structured-output); 0 with no format or no model."""
+    if model is None or not isinstance(output_format, Mapping):
+        return 0
+    schema = output_format.get("schema")
+    if output_format.get("type") != "json_schema" or not isinstance(schema, Mapping):
+        return 0
+    text = json.dumps(schema, ensure_ascii=False, indent=2, default=str)
+    return counter(text, family) + model.hidden_tokens("structured_output")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationTokens:
     """Per-block token estimates of one conversation, as flat arrays (computed once)."""
 
     family: Family
     message_frame_tokens: int
-    """Tokens each message adds around its blocks."""
+    """Tokens each message adds around its blocks (its role marker)."""
+    prompt_frame_tokens: int
+    """Tokens a prompt of at least one message adds once (in ``prefix_system_tokens``)."""
     system_tokens: int
     tools_tokens: int
     prefix_system_tokens: npt.NDArray[np.int64]
@@ -582,7 +612,7 @@ _memo: list[
         Conversation,
         TokenCounter,
         Family,
-        int,
+        tuple[int, int],
         ModelInfo | None,
         ModelTable | None,
         ConversationTokens,
@@ -603,13 +633,25 @@ def conversation_tokens(
     ``model``: whose hidden prompt text (``ModelInfo.hidden_prompt_tokens``) the tools carry;
     None adds none. ``table``: where a request that records its own tools and model (a log of
     many conversations) finds that model's figures; None: ``model``'s."""
-    frame = MESSAGE_FRAME_TOKENS[family] if message_frame_tokens is None else message_frame_tokens
+    # the family's frame: a marker per message plus the rest once per prompt; a frame given is
+    # per message only (0 turns every frame off)
+    default = message_frame_tokens is None
+    frame = MESSAGE_MARKER_TOKENS[family] if default else int(message_frame_tokens or 0)
+    frames = (frame, prompt_frame_tokens(family) if default else 0)
     for c, k, f, fr, mo, tb, value in _memo:
         same_model = mo == model and tb is table
-        if c is conv and k is counter and f == family and fr == frame and same_model:
+        if c is conv and k is counter and f == family and fr == frames and same_model:
             return value
-    value = _estimate(conv, family=family, counter=counter, frame=frame, model=model, table=table)
-    _memo.append((conv, counter, family, frame, model, table, value))
+    value = _estimate(
+        conv,
+        family=family,
+        counter=counter,
+        frame=frame,
+        prompt_frame=frames[1],
+        model=model,
+        table=table,
+    )
+    _memo.append((conv, counter, family, frames, model, table, value))
     if len(_memo) > _MEMO_SIZE:
         del _memo[0]
     return value
@@ -621,6 +663,7 @@ def _estimate(
     family: Family,
     counter: TokenCounter,
     frame: int,
+    prompt_frame: int,
     model: ModelInfo | None,
     table: ModelTable | None,
 ) -> ConversationTokens:
@@ -638,14 +681,24 @@ def _estimate(
     framed = model is not None and frame != 0
     names: dict[str, str] = {}
     for m, message in enumerate(conv.messages):
+        n_calls = n_results = 0  # client tool calls and results so far in this message
         for block in message.content:
             b = len(tokens)
             if framed and isinstance(block, ToolUseBlock):
-                tokens.append(tool_use_tokens(block.name, block.input, family, counter))
-                kept.append(tool_use_tokens(block.name, None, family, counter, cleared=True))
+                extra = PARALLEL_TOOL_FRAME_TOKENS[family] if n_calls else 0
+                n_calls += 1
+                tokens.append(tool_use_tokens(block.name, block.input, family, counter) + extra)
+                kept.append(
+                    tool_use_tokens(block.name, None, family, counter, cleared=True) + extra
+                )
+            elif framed and isinstance(block, ImageBlock):
+                tokens.append(block_tokens(block, family, counter) + IMAGE_FRAME_TOKENS[family])
+                kept.append(0)
             elif framed and isinstance(block, ToolResultBlock):
                 name = names.get(block.tool_use_id, "")
                 frame_tokens = TOOL_RESULT_FRAME_TOKENS[family] + counter(name, family)
+                frame_tokens += PARALLEL_TOOL_FRAME_TOKENS[family] if n_results else 0
+                n_results += 1
                 tokens.append(block_tokens(block, family, counter) + frame_tokens)
                 kept.append(0)
             else:
@@ -691,10 +744,12 @@ def _estimate(
         table,
         system_tokens=system_tokens,
         conv_tools_tokens=conv_tools_tokens,
+        prompt_frame=prompt_frame,
     )
     return ConversationTokens(
         family=family,
         message_frame_tokens=frame,
+        prompt_frame_tokens=prompt_frame,
         system_tokens=system_tokens,
         tools_tokens=conv_tools_tokens,
         prefix_system_tokens=prefix_system,
@@ -761,6 +816,7 @@ def _prefix_tokens(
     *,
     system_tokens: int,
     conv_tools_tokens: int,
+    prompt_frame: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per first message of a prompt, the system and tools tokens in front of it and which pair
     of system prompt and tools it is (``ConversationTokens.prefix_key``): each request
@@ -801,5 +857,8 @@ def _prefix_tokens(
             pair = (id(system), id(r.tools if r.tools is not None else conv.tools))
             key_at[lo:hi] = keys.setdefault(pair, len(keys))
         own = table.get(r.model) if table is not None and r.model and model else model
-        thinking_at[lo:hi] = thinking_instruction_tokens(r.thinking, own)
+        thinking_at[lo:hi] = thinking_instruction_tokens(
+            r.thinking, own
+        ) + structured_output_tokens(r.output_format, family, counter, own)
+    thinking_at[: n - 1] += prompt_frame  # every prompt but the empty one past the last message
     return system_at + thinking_at, tools_at, key_at

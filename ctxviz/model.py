@@ -226,6 +226,9 @@ class Request:
     """The request's ``context_management`` as sent, when the format records it."""
     tool_choice: JSON = None
     """The request's ``tool_choice`` as sent, when the format records it (None: ``auto``)."""
+    output_format: JSON = None
+    """The request's structured-output format (``output_config.format``, or the beta's
+    ``output_format``) as sent, when the format records it."""
     betas: tuple[str, ...] = ()
     stop_reason: str | None = None
     applied_edits: tuple[JSON, ...] | None = None

@@ -81,6 +81,18 @@ Family = Literal["v3", "v4.7", "v5"]
 FAMILIES: Final[tuple[Family, ...]] = get_args(Family)
 
 MESSAGE_FRAME_TOKENS: Final[Mapping[Family, int]] = MappingProxyType({"v3": 7, "v4.7": 11, "v5": 6})
+"""What ``count_tokens`` adds to one user text message (the calibration data)."""
+MESSAGE_MARKER_TOKENS: Final[Mapping[Family, int]] = MappingProxyType({"v3": 3, "v4.7": 3, "v5": 3})
+"""What each message adds (its role marker): v3 measured on real multi-message bodies
+(docs/counting.md#the-per-message-frame), v4.7 / v5 an estimate. The rest of
+``MESSAGE_FRAME_TOKENS`` is added once per prompt (``prompt_frame_tokens``)."""
+
+
+def prompt_frame_tokens(family: Family) -> int:
+    """What a prompt adds once, whatever its number of messages: the single-message frame less
+    one message's marker."""
+    return MESSAGE_FRAME_TOKENS[family] - MESSAGE_MARKER_TOKENS[family]
+
 
 # Opus 5 counts trailing ASCII whitespace as free.
 _V5_FREE_TRAILING: Final = " \t\n\r\x0b\x0c"

@@ -146,23 +146,26 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
                 content.append(
                     {"type": "thinking", "thinking": draw(texts) or "t", "signature": "s"}
                 )
-            content.append(
-                {"type": "tool_use", "id": f"t{tool}", "name": "read", "input": {"q": draw(texts)}}
-            )
+            results: list[dict[str, Any]] = []
+            for _ in range(draw(st.integers(1, 2))):  # one call, or two parallel ones
+                content.append(
+                    {
+                        "type": "tool_use",
+                        "id": f"t{tool}",
+                        "name": "read",
+                        "input": {"q": draw(texts)},
+                    }
+                )
+                results.append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": f"t{tool}",
+                        "content": draw(texts) or "r",
+                    }
+                )
+                tool += 1
             messages.append({"role": "assistant", "content": content})
-            messages.append(
-                {
-                    "role": "user",
-                    "content": [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": f"t{tool}",
-                            "content": draw(texts) or "r",
-                        }
-                    ],
-                }
-            )
-            tool += 1
+            messages.append({"role": "user", "content": results})
         messages.append({"role": "assistant", "content": draw(texts) or "ok"})
     messages.append({"role": "user", "content": draw(texts) or "next"})
     b = body(messages, thinking={"type": "enabled", "budget_tokens": 2000})
@@ -171,6 +174,8 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
         choice = draw(st.sampled_from([None, "auto", "any", "none"]))
         if choice is not None:
             b["tool_choice"] = {"type": choice}
+    if draw(st.booleans()):
+        b["output_format"] = {"type": "json_schema", "schema": {"type": "object"}}
     if draw(st.booleans()):
         b["context_management"] = {
             "edits": [
@@ -326,10 +331,10 @@ def test_memory_and_web_search_are_priced_at_their_expanded_size(
 
 
 def test_thinking_instruction_is_counted_for_enabled_thinking_only() -> None:
-    # the model's figure: 29 on Sonnet 4.5 (measured), 20 on Sonnet 3.7, 40 on Opus 5 (estimate)
+    # the model's figure: 29 on Sonnet 4.5 (measured), 28 on Sonnet 3.7, 40 on Opus 5 (estimate)
     enabled = {"type": "enabled", "budget_tokens": 16000}
     assert hidden("claude-sonnet-4-5", thinking=enabled) == 1 + 29
-    assert hidden("claude-3-7-sonnet", thinking=enabled) == 1 + 20
+    assert hidden("claude-3-7-sonnet", thinking=enabled) == 1 + 28
     assert hidden("claude-opus-5", thinking={"type": "adaptive"}) == 1 + 40
     assert hidden("claude-sonnet-4-5", thinking={"type": "disabled"}) == 1
     assert hidden("claude-sonnet-4-5") == 1
@@ -347,8 +352,8 @@ def test_tool_definition_rendering() -> None:
 
 
 def test_tool_calls_and_results_carry_their_frames() -> None:
-    # a call: its name, each parameter's name and raw value, 21 of frame and 7 per parameter
-    # after the first (v3); a result: its content, its tool's name and 25 of frame
+    # a call: its name, each parameter's name and raw value, 25 of frame and 7 per parameter
+    # after the first (v3); a result: its content, its tool's name and 29 of frame
     messages = [
         {"role": "user", "content": "go"},
         {
@@ -363,14 +368,67 @@ def test_tool_calls_and_results_carry_their_frames() -> None:
         },
     ]
     got = count_tokens(body(messages), counter=words)["input_tokens"]
-    call = 1 + (1 + 2) + (1 + 1) + 21 + 7
-    result = 2 + 1 + 25
-    assert got == 3 * 7 + 1 + call + result
+    call = 1 + (1 + 2) + (1 + 1) + 25 + 7
+    result = 2 + 1 + 29
+    # the frame: 4 once for the prompt, 3 per message (v3)
+    assert got == 4 + 3 * 3 + 1 + call + result
     # with frames off (message_frame_tokens=0), a call is its name and JSON, a result its content
     bare = count_tokens(body(messages), counter=words, message_frame_tokens=0)["input_tokens"]
     assert bare == 1 + (1 + 2) + 2
     # with the input cleared, the call keeps its name and frame
-    assert tool_use_tokens("edit", {"path": "a b"}, "v3", words, cleared=True) == 1 + 21
+    assert tool_use_tokens("edit", {"path": "a b"}, "v3", words, cleared=True) == 1 + 25
+
+
+def test_parallel_tool_calls_and_results_cost_more_after_the_first() -> None:
+    # a second call in the same message and a second result in the same message add 12 each (v3)
+    messages = [
+        {"role": "user", "content": "go"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "a", "name": "get", "input": {"k": "x"}},
+                {"type": "tool_use", "id": "b", "name": "get", "input": {"k": "y"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "a", "content": "one"},
+                {"type": "tool_result", "tool_use_id": "b", "content": "two"},
+            ],
+        },
+    ]
+    got = count_tokens(body(messages), counter=words)["input_tokens"]
+    call = 1 + 1 + 1 + 25
+    result = 1 + 1 + 29
+    assert got == 4 + 3 * 3 + 1 + 2 * call + 2 * result + 2 * 12
+
+
+def test_the_frame_is_once_per_prompt_plus_a_marker_per_message() -> None:
+    # v3: 7 for one message (4 for the prompt, 3 for the message), 3 for each further message;
+    # a frame given is per message only
+    one = body([{"role": "user", "content": "a"}])
+    three = body(
+        [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+        ]
+    )
+    assert count_tokens(one, counter=words)["input_tokens"] == 1 + 7
+    assert count_tokens(three, counter=words)["input_tokens"] == 3 + 7 + 2 * 3
+    assert count_tokens(three, counter=words, message_frame_tokens=5)["input_tokens"] == 3 + 15
+
+
+def test_a_structured_output_format_adds_its_schema_and_the_instruction() -> None:
+    # the schema as JSON indented by two spaces, plus 81 on Sonnet 4.5 (measured); the same with
+    # output_config.format; nothing for another type
+    schema = {"type": "object"}
+    fmt = {"type": "json_schema", "schema": schema}
+    schema_words = words(json.dumps(schema, indent=2), "v3")
+    assert hidden("claude-sonnet-4-5", output_format=fmt) == 1 + schema_words + 81
+    assert hidden("claude-sonnet-4-5", output_config={"format": fmt}) == 1 + schema_words + 81
+    assert hidden("claude-sonnet-4-5", output_format={"type": "text"}) == 1
 
 
 def test_deferred_tools_are_not_in_the_prompt() -> None:
@@ -467,6 +525,13 @@ def test_a_base64_image_in_count_tokens() -> None:
     content = [{"type": "image", "source": b64(png(200, 200))}, {"type": "text", "text": "what"}]
     b = body([{"role": "user", "content": content}])
     assert count_tokens(b, counter=words, message_frame_tokens=0) == {"input_tokens": 64 + 1}
+
+
+def test_an_image_in_a_message_adds_its_frame() -> None:
+    # 3 beyond its visual tokens (v3), with the message frames; none with frames off
+    content = [{"type": "text", "text": "what"}, {"type": "image", "source": b64(png(200, 200))}]
+    b = body([{"role": "user", "content": content}])
+    assert count_tokens(b, counter=words)["input_tokens"] == 1 + 64 + 3 + 7
 
 
 def test_an_image_without_a_size_is_an_estimate_and_says_so() -> None:

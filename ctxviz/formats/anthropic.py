@@ -160,6 +160,7 @@ class Params:
     thinking: JSON = None
     context_management: JSON = None
     tool_choice: JSON = None
+    output_format: JSON = None
     betas: tuple[str, ...] = ()
 
 
@@ -180,8 +181,17 @@ def parse_params(body: Mapping[str, Any], where: str, headers: Mapping[str, Any]
         thinking=thinking,
         context_management=cm,
         tool_choice=b.get("tool_choice") if isinstance(b.get("tool_choice"), dict) else None,
+        output_format=_output_format(b),
         betas=parse_betas(b, where, headers),
     )
+
+
+def _output_format(body: Mapping[str, Any]) -> JSON:
+    """``output_config.format``, or the structured-outputs beta's ``output_format``."""
+    config = body.get("output_config")
+    found = config.get("format") if isinstance(config, dict) else None
+    found = found if found is not None else body.get("output_format")
+    return found if isinstance(found, dict) else None
 
 
 def _with_params(r: Request, p: Params) -> Request:
@@ -192,6 +202,7 @@ def _with_params(r: Request, p: Params) -> Request:
         thinking=p.thinking,
         context_management=p.context_management,
         tool_choice=p.tool_choice,
+        output_format=p.output_format,
         betas=p.betas,
     )
 
@@ -696,6 +707,7 @@ def from_log(
                 thinking=params.thinking,
                 context_management=params.context_management,
                 tool_choice=params.tool_choice,
+                output_format=params.output_format,
                 betas=params.betas,
                 stop_reason=stop_reason,
                 applied_edits=applied,
