@@ -1345,6 +1345,9 @@ def scan(
     ``models``: the table to price with (None: the bundled one)."""
     known = index.files()
     swept = {p.settings_json: index.swept(p) for p in policies}
+    from ctxviz.models import default_table
+
+    models = None if models is default_table() else models  # the workers have it already
     key = models_key(models)
     common: dict[str, Any] = {"limits": limits, "timeout_s": timeout_s}
     common |= {"models": models, "models_key": key}

@@ -681,3 +681,12 @@ def test_bad_models_file_exits_2(fleet_dir: Path, tmp_path: Path) -> None:
         "--models", str(tmp_path / "none.json"),
     )  # fmt: skip
     assert status == 2 and "none.json: no such file" in err
+
+
+@pytest.mark.slow
+def test_ray_tasks_have_the_time_limit(ray_local: Any, tmp_path: Path) -> None:
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=0.5)
+    (result,) = fleet.run_ray([task], "local")
+    assert result.sessions[0].error == "timed out after 0.5 s: the --timeout limit per file"
