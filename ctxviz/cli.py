@@ -345,11 +345,13 @@ examples:
   ctxviz fleet DIR --policy '{"compaction_control": {"enabled": true,
       "context_token_threshold": 100000}}' --parquet sessions.parquet
 
-One row per session (a Claude Code session with its sub-agents; each conversation of a zip or
-export): requests, peak prompt, compactions, clearings, window hits, cost, with the names and
-values `ctxviz simulate FILE --json` prints under "summary". A file that cannot be read is a row
-with its error. Results are kept in a DuckDB index (tables files, sessions, requests, sweeps;
-docs/fleet.md): a file whose size, time and bytes are unchanged is not read again.
+One row per session (a Claude Code session with its sub-agents; each conversation of a zip,
+export or log, in any format ctxviz reads): requests, peak prompt, compactions, clearings, window
+hits, cost, with the names and values `ctxviz simulate FILE --json` prints under "summary". A
+file that cannot be read, or takes longer than --timeout, is a row with its error; a .json or
+.yaml that is not a transcript is skipped and listed. Results are kept in a DuckDB index (tables
+files, sessions, requests, sweeps; docs/fleet.md): a file whose size, time and bytes are
+unchanged (and priced with the same --models table) is not read again.
 """
 
 _SWEEPABLE: Final = (
@@ -505,8 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="folders (searched recursively for session .jsonl files and zips), files, globs "
-        "(default: ~/.claude/projects)",
+        help="folders (searched recursively for transcripts of every format: .jsonl, .json, "
+        ".yaml, .yml, compressed or not, and zips), files, globs (default: ~/.claude/projects)",
     )
     p.add_argument(
         "--index",

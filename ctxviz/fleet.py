@@ -6,9 +6,11 @@ parallel, and keep the results in a DuckDB index (docs/fleet.md).
 :class:`SessionRow` with the numbers ``ctxviz simulate FILE --json`` prints under ``summary``
 (``ctxviz.summary.summary_json``), its per-request rows and its :class:`SweepRow` per policy; a file
 that cannot be read is a row with its ``error``, with the per-file load limits of ``ctxviz.load``.
-:func:`scan` runs it over a process pool (one file per task) or a Ray cluster and writes into the
-:class:`Index`, reading the index instead for files whose size and modification time (or,
-failing those, content hash) are unchanged.
+:func:`scan` runs it (:func:`run_task`: under a wall-time limit per file) over a process pool
+(one file per task) or a Ray cluster and writes into the :class:`Index`, reading the index
+instead for files whose size and modification time (or, failing those, content hash) and model
+table are unchanged. Every format ctxviz reads is a candidate; a ``.json``/``.yaml`` file that
+is not a transcript is skipped (``Scan.skipped``), not a row.
 
 A Claude Code session's sub-agent transcripts (``<session>/subagents/agent-*.jsonl``, flat
 ``agent-*.jsonl`` beside it) are read with it, as ``ctxviz.load`` does: they are its sub-agents,
