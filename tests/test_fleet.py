@@ -663,9 +663,10 @@ def test_models_file_reprices_rows_and_sweep_and_is_part_of_the_key(
     assert status == 0, err
     assert repriced["total_cost_usd"] == json.loads(single)["summary"]["total_cost_usd"]
     assert repriced["total_cost_usd"] > row["total_cost_usd"]
+    edits = json.dumps(CLEAR_30K["context_management"])
     status, single, err = _main(
-        "simulate", session, "--json", "--models", str(mine), "--edits", json.dumps(CLEAR_30K["context_management"])
-    )  # fmt: skip
+        "simulate", session, "--json", "--models", str(mine), "--edits", edits
+    )
     (swept,) = after["sweep"][0]["sessions"]
     assert swept["total_cost_usd"] == json.loads(single)["summary"]["total_cost_usd"]
     assert swept["recorded_cost_usd"] == repriced["total_cost_usd"]
