@@ -244,6 +244,15 @@ def _sessions(result: dict[str, Any]) -> None:
     ui.chart(figures.fleet_peaks(ok), key="fl_peaks")
     ui.chart(figures.fleet_cost(ok), key="fl_cost")
     ui.chart(figures.fleet_compactions(ok), key="fl_compactions")
+    undated = ok[ok["started"].isna()]
+    if len(undated):
+        n = len(undated)
+        st.caption(
+            f"{n:,} session{'s' if n != 1 else ''} without a recorded start time (logs and "
+            "cassettes without timestamps, claude.ai exports) "
+            f"{'are' if n != 1 else 'is'} in the table and the totals "
+            f"(${undated['total_cost_usd'].fillna(0).sum():,.2f}), not in the charts by day."
+        )
 
 
 def _sweep(result: dict[str, Any]) -> None:

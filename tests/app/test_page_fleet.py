@@ -51,6 +51,7 @@ def test_fleet_page_reads_a_folder_sweeps_and_opens_a_row(folder: Path, tmp_path
     assert [m.value for m in at.metric][:1] == ["4"]
     skipped = next(df.value for df in at.dataframe if "reason" in df.value.columns)
     assert list(skipped["file"]) == ["package.json"]
+    assert any("2 sessions without a recorded start time" in c.value for c in at.caption)
     titles = [spec(at, i)["layout"]["title"]["text"] for i in range(3)]
     assert titles == ["Peak prompt per session", "Cost by project and day", "Compactions over time"]
     assert (tmp_path / "cache" / "ctxviz" / "fleet.duckdb").is_file()
