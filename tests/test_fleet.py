@@ -691,3 +691,19 @@ def test_ray_tasks_have_the_time_limit(ray_local: Any, tmp_path: Path) -> None:
     task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=0.5)
     (result,) = fleet.run_ray([task], "local")
     assert result.sessions[0].error == "timed out after 0.5 s: the --timeout limit per file"
+
+
+def test_a_worker_its_alarm_cannot_stop_is_ended_by_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent's own limit set before the worker's alarm (a negative grace), as when a worker
+    # is stuck where a signal does not reach: the parent ends the pool's worker, retries the file
+    # alone, ends that worker too, and the file is a row, long before the alarm would answer.
+    monkeypatch.setattr(fleet, "GRACE_S", -19.5)
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=20)
+    started = time.monotonic()
+    (result,) = fleet.run_pool([task], jobs=1)
+    assert time.monotonic() - started < 15
+    assert result.sessions[0].error == "timed out after 20 s: the --timeout limit per file"
