@@ -767,9 +767,8 @@ def _failed(task: FileTask, error: str) -> FileResult:
         rows = [
             SweepRow(policy=p.settings_json, path=task.path, error=error) for p in task.policies
         ]
-        return FileResult(
-            **head, content_hash=task.known_hash or "", unchanged=True, sweeps=tuple(rows)
-        )
+        # its rows as recorded stay; the empty hash: read it all again next time
+        return FileResult(**head, content_hash="", unchanged=True, sweeps=tuple(rows))
     row = SessionRow(
         path=task.path, project=_project(task.path), size_bytes=task.size_bytes, error=error
     )

@@ -159,10 +159,17 @@ def _open_row(row: pd.Series) -> None:
     if row["error"] is not None and not pd.isna(row["error"]):
         st.warning(f"{ui.md(row['session'])} could not be read: {ui.md(row['error'])}")
         return
-    if str(row["path"]).lower().endswith(".zip") and int(row["conversation"]):
+    if int(row["conversation"]):  # an export's, a log's or a zip's second conversation on
+        zipped = str(row["path"]).lower().endswith(".zip")
         st.info(
-            "This session is not the first of its zip: the explorer opens a zip's first "
-            "session. Upload the session's own file (with its subagents folder, zipped) instead."
+            f"This session is not the first of its {'zip' if zipped else 'file'}: the explorer "
+            f"opens a {'zip' if zipped else 'file'}'s first conversation. "
+            + (
+                "Upload the session's own file (with its subagents folder, zipped) instead."
+                if zipped
+                else f"`ctxviz simulate FILE --conversation {int(row['conversation'])}` "
+                "replays this one."
+            )
         )
         return
     path = str(row["path"])

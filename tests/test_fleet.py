@@ -504,7 +504,7 @@ def test_the_time_limit_covers_each_policy(monkeypatch: pytest.MonkeyPatch) -> N
     )
     sweep = fleet.run_task(dataclasses.replace(task, sweep_only=True, known_hash="h"))
     assert [r.error for r in sweep.sweeps] == [row.error]
-    assert sweep.unchanged and not sweep.sessions
+    assert sweep.unchanged and not sweep.sessions and sweep.content_hash == ""
 
 
 def test_a_fifo_in_a_folder_is_not_a_session(samples_dir: Path, tmp_path: Path) -> None:
@@ -707,3 +707,21 @@ def test_a_worker_its_alarm_cannot_stop_is_ended_by_the_parent(
     (result,) = fleet.run_pool([task], jobs=1)
     assert time.monotonic() - started < 15
     assert result.sessions[0].error == "timed out after 20 s: the --timeout limit per file"
+
+
+def test_a_file_that_timed_out_is_read_again_next_time(samples_dir: Path, tmp_path: Path) -> None:
+    _copy(samples_dir / THINKING, tmp_path / "p")
+    paths = fleet.discover([str(tmp_path / "p")])
+    policy = fleet.policy_from_json(json.dumps(CLEAR_30K))
+    with fleet.Index(str(tmp_path / "i.duckdb")) as ix:
+        late = fleet.scan(paths, index=ix, jobs=1, timeout_s=1e-6)
+        assert "timed out" in (late.sessions[0].error or "")
+        first = fleet.scan(paths, index=ix, jobs=1)
+        assert first.read_files == 1 and first.sessions[0].error is None
+        swept_late = fleet.scan(paths, index=ix, jobs=1, policies=[policy], timeout_s=1e-6)
+        assert swept_late.sessions == first.sessions  # its row as recorded stays
+        assert "timed out" in (swept_late.sweeps[0].error or "")
+        swept = fleet.scan(paths, index=ix, jobs=1, policies=[policy])
+    assert swept.read_files == 1
+    assert swept.sessions == first.sessions
+    assert swept.sweeps[0].error is None and (swept.sweeps[0].tokens_saved or 0) > 0
