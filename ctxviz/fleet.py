@@ -1398,7 +1398,8 @@ def scan(
     sessions = index.sessions(paths)
     joined = {f for row in sessions for f in row.resumes}  # listed with the session resuming it
     sessions = [r for r in sessions if r.path not in joined]
-    sweeps = [r for r in index.sweep_rows(paths, policies) if r.path not in joined]
+    sweep_rows = index.sweep_rows(paths, policies) if policies else []
+    sweeps = [r for r in sweep_rows if r.path not in joined]
     return Scan(
         sessions=tuple(sessions),
         sweeps=tuple(sweeps),
