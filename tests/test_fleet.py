@@ -725,3 +725,9 @@ def test_a_file_that_timed_out_is_read_again_next_time(samples_dir: Path, tmp_pa
     assert swept.read_files == 1
     assert swept.sessions == first.sessions
     assert swept.sweeps[0].error is None and (swept.sweeps[0].tokens_saved or 0) > 0
+
+
+def test_timeout_help_says_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["fleet", "--help"])
+    assert f"(default: {fleet.TIMEOUT_S:g})" in " ".join(capsys.readouterr().out.split())
