@@ -732,10 +732,11 @@ def index_file(task: FileTask) -> FileResult:
         models = _models(conv, sim)
         rows.append(SessionRow(**info, model=summary.model, models=models, **numbers))
         frames.append(_request_rows(path, number, conv, sim))
-        recorded = _recorded(sim, summary)
-        sweeps.extend(
-            _sweep_row(p, path, number, conv, recorded, task.models) for p in task.policies
-        )
+        if task.policies:
+            recorded = _recorded(sim, summary)
+            sweeps.extend(
+                _sweep_row(p, path, number, conv, recorded, task.models) for p in task.policies
+            )
     requests = pd.concat(frames, ignore_index=True) if frames else None
     return FileResult(
         **head,
