@@ -345,11 +345,13 @@ examples:
   ctxviz fleet DIR --policy '{"compaction_control": {"enabled": true,
       "context_token_threshold": 100000}}' --parquet sessions.parquet
 
-One row per session (a Claude Code session with its sub-agents; each conversation of a zip or
-export): requests, peak prompt, compactions, clearings, window hits, cost, with the names and
-values `ctxviz simulate FILE --json` prints under "summary". A file that cannot be read is a row
-with its error. Results are kept in a DuckDB index (tables files, sessions, requests, sweeps;
-docs/fleet.md): a file whose size, time and bytes are unchanged is not read again.
+One row per session (a Claude Code session with its sub-agents; each conversation of a zip,
+export or log, in any format ctxviz reads): requests, peak prompt, compactions, clearings, window
+hits, cost, with the names and values `ctxviz simulate FILE --json` prints under "summary". A
+file that cannot be read, or takes longer than --timeout, is a row with its error; a .json or
+.yaml that is not a transcript is skipped and listed. Results are kept in a DuckDB index (tables
+files, sessions, requests, sweeps; docs/fleet.md): a file whose size, time and bytes are
+unchanged (and priced with the same --models table) is not read again.
 """
 
 _SWEEPABLE: Final = (
@@ -363,6 +365,16 @@ _SWEEPABLE: Final = (
     "summary-tokens",
 )
 """The what-if options ``ctxviz fleet --sweep`` takes a grid of (each a number of tokens)."""
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # NaN too
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
 
 
 def _jobs(text: str) -> int:
@@ -495,8 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="folders (searched recursively for session .jsonl files and zips), files, globs "
-        "(default: ~/.claude/projects)",
+        help="folders (searched recursively for transcripts of every format: .jsonl, .json, "
+        ".yaml, .yml, compressed or not, and zips), files, globs (default: ~/.claude/projects)",
     )
     p.add_argument(
         "--index",
@@ -528,8 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run on the Ray cluster at ADDRESS ('local': start one here; needs ctxviz[fleet-ray])",
     )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=None,
+        help="wall time a file may take to be read and replayed, and as much again per policy; "
+        "past it the file is a row saying so (default: 120)",
+    )
     p.add_argument("--all", action="store_true", help="show every session, not head and tail")
     _add_policy(p)
+    _add_models(p)
 
     p = sub.add_parser(
         "models",
@@ -1469,6 +1490,7 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     from ctxviz import fleet
 
     policies = fleet_policies(args)  # bad options fail before a long run
+    table = _table(args)
     if args.parquet is not None:
         parent = Path(args.parquet).parent
         if not parent.is_dir():
@@ -1486,11 +1508,14 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
                 jobs=args.jobs,
                 ray_address=args.ray,
                 progress=progress,
+                timeout_s=args.timeout or fleet.TIMEOUT_S,
+                models=table,
             )
         if args.parquet is not None:
             index.export_parquet(paths, args.parquet)
     if args.json:
         data: dict[str, Any] = {"sessions": [r.to_json() for r in result.sessions]}
+        data["skipped"] = [{"path": path, "reason": why} for path, why in result.skipped]
         if policies:
             data["sweep"] = [
                 {
@@ -1505,8 +1530,16 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         return EXIT_OK
     console = _console(out)
     rows = result.sessions
+    skipped = (
+        f"{len(result.skipped):,} file{'s' if len(result.skipped) != 1 else ''} skipped, "
+        "not transcripts: "
+        + "; ".join(f"{os.path.basename(path)} ({why})" for path, why in result.skipped[:5])
+        + (f"; … ({len(result.skipped) - 5:,} more)" if len(result.skipped) > 5 else "")
+    )
     if not rows:
         console.print(_escape(f"No sessions found under {', '.join(given)}.", console))
+        if result.skipped:
+            console.print(_escape(skipped, console), soft_wrap=True)
         return EXIT_OK
     console.width = max(console.width, 120)  # 11 columns: wrap the terminal, never the cells
     console.print(_fleet_table(rows, show_all=args.all, terminal=console.is_terminal))
@@ -1527,6 +1560,8 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
             if r.error is not None:
                 text = _shown(f"  - {r.path}: {r.error}", console.is_terminal)
                 console.print(Text(text), soft_wrap=True)
+    if result.skipped:
+        console.print(_escape(skipped, console), soft_wrap=True)
     where = f"Index: {index_path} ({result.read_files:,} files read now, the rest from the index)"
     console.print(_escape(where, console), soft_wrap=True)
     if result.totals:

@@ -6,9 +6,11 @@ parallel, and keep the results in a DuckDB index (docs/fleet.md).
 :class:`SessionRow` with the numbers ``ctxviz simulate FILE --json`` prints under ``summary``
 (``ctxviz.summary.summary_json``), its per-request rows and its :class:`SweepRow` per policy; a file
 that cannot be read is a row with its ``error``, with the per-file load limits of ``ctxviz.load``.
-:func:`scan` runs it over a process pool (one file per task) or a Ray cluster and writes into the
-:class:`Index`, reading the index instead for files whose size and modification time (or,
-failing those, content hash) are unchanged.
+:func:`scan` runs it (:func:`run_task`: under a wall-time limit per file) over a process pool
+(one file per task) or a Ray cluster and writes into the :class:`Index`, reading the index
+instead for files whose size and modification time (or, failing those, content hash) and model
+table are unchanged. Every format ctxviz reads is a candidate; a ``.json``/``.yaml`` file that
+is not a transcript is skipped (``Scan.skipped``), not a row.
 
 A Claude Code session's sub-agent transcripts (``<session>/subagents/agent-*.jsonl``, flat
 ``agent-*.jsonl`` beside it) are read with it, as ``ctxviz.load`` does: they are its sub-agents,
@@ -25,17 +27,19 @@ import math
 import multiprocessing
 import os
 import signal
+import socket
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import ctxviz
-from ctxviz.budget import Limits
+from ctxviz.budget import Limits, OverBudget
 from ctxviz.errors import TranscriptError
 
 if TYPE_CHECKING:
@@ -46,7 +50,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ctxviz.model import Conversation
+    from ctxviz.models import ModelTable
     from ctxviz.simulator import Simulation
+    from ctxviz.summary import SimulationSummary
 
 __all__ = [
     "FileResult",
@@ -61,21 +67,44 @@ __all__ = [
     "default_paths",
     "discover",
     "index_file",
+    "models_key",
     "policy_from_json",
+    "run_task",
     "scan",
     "session_bundle",
     "sweep_totals",
+    "time_limit_s",
 ]
 
 MEMORY_BYTES: Final = 3 << 30
 """Address space of a pool worker (3 GiB, as the app's isolated parser; the load's own budget
 keeps a hostile file under 2 GB)."""
 
-SCHEMA_VERSION: Final = 2
+TIMEOUT_S: Final = 120.0
+"""Default wall time a file may take to be read and replayed as recorded (and as much again per
+policy): ``--timeout``. The largest real sessions take a few seconds."""
+
+GRACE_S: Final = 30.0
+"""How long past a task's time limit the parent waits before it ends the worker (its own alarm
+answers at the limit, unless it is stuck where a signal does not reach)."""
+
+RAY_CONNECT_S: Final = 3.0
+"""How long ``--ray ADDRESS`` tries to reach the cluster before it fails."""
+
+SCHEMA_VERSION: Final = 3
 """Bumped when the tables change: an index of another version (or ctxviz version) is rebuilt."""
 
-SESSION_SUFFIXES: Final = (".jsonl", ".jsonl.gz", ".jsonl.xz", ".jsonl.bz2")
-"""The files a folder is searched for (besides zips): Claude Code sessions."""
+COMPRESSION_SUFFIXES: Final = ("", ".gz", ".xz", ".bz2")
+SESSION_SUFFIXES: Final = tuple(".jsonl" + c for c in COMPRESSION_SUFFIXES)
+"""Claude Code sessions (and other JSON Lines logs): a folder's file of these names is always a
+row, with its error when it cannot be read."""
+
+OTHER_SUFFIXES: Final = tuple(
+    ext + c for ext in (".json", ".yaml", ".yml") for c in COMPRESSION_SUFFIXES
+)
+"""API logs, request bodies, VCR cassettes, claude.ai's ``conversations.json``: a folder's file of
+these names is read when its content is a transcript, and skipped (counted, with why) when it is
+not — a folder of logs also holds configs and other JSON."""
 
 REQUEST_COLUMNS: Final = (
     "request",
@@ -344,6 +373,21 @@ def _is_session_file(name: str) -> bool:
     return lower.endswith(SESSION_SUFFIXES) and not lower.startswith("agent-")
 
 
+def _is_candidate(name: str) -> bool:
+    """A file a folder search reads: a session, a zip, or a log/cassette/export by its name (not
+    a sub-agent's transcript or ``.meta.json``, which are read with their session)."""
+    lower = name.lower()
+    if lower.startswith("agent-") or lower.endswith(".meta.json"):
+        return False
+    return lower.endswith((*SESSION_SUFFIXES, *OTHER_SUFFIXES, ".zip"))
+
+
+def _optional(path: str) -> bool:
+    """Found by a folder search under a name that may hold anything (not a session's ``.jsonl``,
+    not a zip): skipped when its content is not a transcript."""
+    return Path(path).name.lower().endswith(OTHER_SUFFIXES)
+
+
 def _subagent_file(path: str) -> bool:
     parts = Path(path).parts
     return parts[-1].startswith("agent-") or "subagents" in parts[:-1]
@@ -351,18 +395,24 @@ def _subagent_file(path: str) -> bool:
 
 def _in_folder(root: str) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
-        # a session's own folder holds its sub-agents (and tool results): never sessions
-        dirs[:] = sorted(d for d in dirs if d != "subagents")
+        # a session's own folder (<session>/subagents, <session>/tool-results) holds what is read
+        # with it: never sessions
+        sessions = {name.split(".jsonl")[0] for name in files if _is_session_file(name)}
+        dirs[:] = sorted(d for d in dirs if d != "subagents" and d not in sessions)
         for name in sorted(files):
-            if _is_session_file(name) or name.lower().endswith(".zip"):
-                yield os.path.join(folder, name)
+            path = os.path.join(folder, name)
+            if _is_candidate(name) and os.path.isfile(path):  # not a FIFO, a socket, a device
+                yield path
 
 
 def discover(paths: Sequence[str]) -> list[str]:
-    """The files to read, absolute, each once, in order: every session file (``*.jsonl``,
-    compressed or not, not ``agent-*``) and zip under a folder, recursively (not inside a
-    session's ``subagents/`` folder); a file as given (any format ctxviz reads); a glob's
-    matches. :class:`FleetError` for a path that does not exist or a glob that matches nothing."""
+    """The files to read, absolute, each once, in order: under a folder, recursively, every
+    regular file named ``*.jsonl``, ``*.json``, ``*.yaml``, ``*.yml`` (each compressed or not)
+    or ``*.zip``, except sub-agent transcripts (``agent-*``, ``*.meta.json``) and a session's own
+    folder (``<session>/``, beside ``<session>.jsonl``); a file as given (any format ctxviz
+    reads); a glob's matches. :class:`FleetError` for a path that does not exist or a glob that
+    matches nothing. A folder's ``.json``/``.yaml``/``.yml`` file that is not a transcript is
+    skipped when read (``Scan.skipped``)."""
     out: dict[str, None] = {}
     for given in paths:
         expanded = os.path.expanduser(given)
@@ -435,6 +485,15 @@ class FileTask:
     limits: Limits | None = None
     sweep_only: bool = False
     """The index holds the file as it is: only replay it under ``policies``."""
+    timeout_s: float | None = None
+    """Wall time the file may take to be read and replayed as recorded, and again for each
+    policy (:func:`run_task`); None: no limit."""
+    models: ModelTable | None = None
+    """The model table to price with (None: the bundled one)."""
+    models_key: str = ""
+    """:func:`models_key` of that table, stored with the file's rows."""
+    optional: bool = False
+    """A file that is not a transcript is skipped, not a row (:func:`_optional`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -449,15 +508,25 @@ class FileResult:
     requests: pd.DataFrame | None = None
     """``REQUEST_COLUMNS`` plus ``path``, ``conversation`` and ``timestamp``."""
     sweeps: tuple[SweepRow, ...] = ()
+    models_key: str = ""
+    skipped: str | None = None
+    """Why the file is not a transcript (an optional file: no rows)."""
 
 
 def content_hash(path: str) -> str:
-    """blake2b (128 bits) of the file's bytes."""
-    h = hashlib.blake2b(digest_size=16)
+    """SHA-256 of the file's bytes, first 128 bits in hex (SHA-256: hardware-accelerated on most
+    CPUs, about 2.5x blake2b's speed)."""
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()[:32]
+
+
+def models_key(table: ModelTable | None) -> str:
+    """A model table's fingerprint (SHA-256 of its canonical JSON, 64 bits in hex): rows priced
+    with another table are not reused."""
+    from ctxviz.models import default_table
+
+    text = json.dumps((table or default_table()).to_json(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _error_text(e: BaseException, path: str) -> str:
@@ -491,6 +560,8 @@ def _models(conv: Conversation, sim: Simulation) -> tuple[str, ...]:
 def _resumed_files(conv: Conversation, path: str) -> tuple[str, ...]:
     """The files whose records a joined session starts with: its messages' sources name them
     (``line 3 of first.jsonl``, beside ``path``); its own lines are just ``line N``."""
+    if conv.format != "claude-code":
+        return ()
     folder = os.path.dirname(path)
     names = {m.source.split(" of ", 1)[1] for m in conv.messages if " of " in (m.source or "")}
     return tuple(sorted(os.path.join(folder, name) for name in names))
@@ -504,20 +575,17 @@ def _request_rows(path: str, number: int, conv: Conversation, sim: Simulation) -
     import pandas as pd
 
     req = sim.requests
-    frame = pd.DataFrame({c: req[c] for c in REQUEST_COLUMNS if c in req.columns})
-    for c in REQUEST_COLUMNS:
-        if c not in frame.columns:
-            frame[c] = None
-    stamps: list[str | None] = []
-    recorded = req["recorded_request"] if "recorded_request" in req.columns else None
-    for pos in range(len(req)):
-        i = int(recorded.iloc[pos]) if recorded is not None else pos
-        stamps.append(conv.requests[i].timestamp if 0 <= i < len(conv.requests) else None)
-    frame = frame[list(REQUEST_COLUMNS)]
-    frame.insert(0, "conversation", number)
-    frame.insert(0, "path", path)
-    frame["timestamp"] = pd.Series(stamps, index=frame.index, dtype="object")
-    return frame
+    stamps = [r.timestamp for r in conv.requests]
+    recorded = req["recorded_request"].tolist() if "recorded_request" in req.columns else None
+    positions = range(len(req)) if recorded is None else map(int, recorded)
+    columns: dict[str, Any] = {"path": path, "conversation": number}
+    columns |= {c: req[c] if c in req.columns else None for c in REQUEST_COLUMNS}
+    columns["timestamp"] = pd.Series(
+        [stamps[i] if 0 <= i < len(stamps) else None for i in positions],
+        index=req.index,
+        dtype="object",
+    )
+    return pd.DataFrame(columns, index=req.index)
 
 
 def _total_input(sim: Simulation) -> int:
@@ -526,25 +594,21 @@ def _total_input(sim: Simulation) -> int:
 
 
 def _sweep_row(
-    policy: Policy, path: str, number: int, conv: Conversation, recorded: Simulation | None
+    policy: Policy,
+    path: str,
+    number: int,
+    conv: Conversation,
+    recorded: Mapping[str, Any],
+    models: ModelTable | None,
 ) -> SweepRow:
-    """The conversation under ``policy``, beside ``recorded`` (None: the index fills the
-    recorded numbers in from its ``sessions`` and ``requests`` rows)."""
+    """The conversation under ``policy``, beside its ``recorded`` numbers (:func:`_recorded`;
+    empty: the index fills them in from its ``sessions`` and ``requests`` rows)."""
     from ctxviz.simulator import simulate
     from ctxviz.summary import summarize
 
-    base = SweepRow(policy=policy.settings_json, path=path, conversation=number)
-    if recorded is not None:
-        before = summarize(recorded)
-        base = _replace(
-            base,
-            recorded_input_tokens=_total_input(recorded),
-            recorded_cost_usd=before.total_cost_usd,
-            recorded_compactions=before.compactions,
-            recorded_over_window_requests=before.over_window_requests,
-        )
+    base = SweepRow(policy=policy.settings_json, path=path, conversation=number, **recorded)
     try:
-        sim = simulate(conv, **policy.settings)
+        sim = simulate(conv, models=models, **policy.settings)
     except (ValueError, RecursionError, MemoryError) as e:
         return _replace(base, error=_error_text(e, path))
     after = summarize(sim)
@@ -556,6 +620,16 @@ def _sweep_row(
         over_window_requests=after.over_window_requests,
         peak_input_tokens=after.peak_input_tokens,
     )
+
+
+def _recorded(sim: Simulation, summary: SimulationSummary) -> dict[str, Any]:
+    """A sweep row's numbers as recorded."""
+    return {
+        "recorded_input_tokens": _total_input(sim),
+        "recorded_cost_usd": summary.total_cost_usd,
+        "recorded_compactions": summary.compactions,
+        "recorded_over_window_requests": summary.over_window_requests,
+    }
 
 
 def _replace[T](row: T, **changes: Any) -> T:
@@ -579,6 +653,7 @@ def _sweep_only(task: FileTask) -> FileResult:
     """The policies' rows of a file the index holds as it is (its replay as recorded is there)."""
     head: dict[str, Any] = {"path": task.path, "size_bytes": task.size_bytes}
     head |= {"mtime_ns": task.mtime_ns, "content_hash": task.known_hash or "", "unchanged": True}
+    head["models_key"] = task.models_key
     try:
         convs = _conversations(task.path, task.limits)
     except Exception as e:  # it was read before: say why not now, in each policy's row
@@ -588,7 +663,7 @@ def _sweep_only(task: FileTask) -> FileResult:
         ]
         return FileResult(**head, sweeps=tuple(rows))
     sweeps = [
-        _sweep_row(p, task.path, number, conv, None)
+        _sweep_row(p, task.path, number, conv, {}, task.models)
         for number, conv in enumerate(convs)
         if conv.messages
         for p in task.policies
@@ -616,6 +691,7 @@ def index_file(task: FileTask) -> FileResult:
     else:
         error = None
     head: dict[str, Any] = {"path": path, "size_bytes": task.size_bytes, "mtime_ns": task.mtime_ns}
+    head["models_key"] = task.models_key
     if digest and digest == task.known_hash:
         return FileResult(**head, content_hash=digest, unchanged=True)
     where: dict[str, Any] = {"path": path, "project": _project(path), "size_bytes": task.size_bytes}
@@ -623,9 +699,11 @@ def index_file(task: FileTask) -> FileResult:
     if error is None:
         try:
             convs = _conversations(path, task.limits)
-        except (ValueError, OSError, RecursionError, MemoryError) as e:
+        except TranscriptError as e:
+            if task.optional and not isinstance(e, OverBudget):  # a config, not a transcript
+                return FileResult(**head, content_hash=digest, skipped=_error_text(e, path))
             error = _error_text(e, path)
-        except Exception as e:  # a bug in ctxviz on this file: a row, not a stop
+        except Exception as e:  # OSError, RecursionError, MemoryError; a bug in ctxviz: a row
             error = _error_text(e, path)
     if error is not None:
         return FileResult(**head, content_hash=digest, sessions=(SessionRow(**where, error=error),))
@@ -645,7 +723,7 @@ def index_file(task: FileTask) -> FileResult:
             "resumes": _resumed_files(conv, path),
         }
         try:
-            sim = simulate(conv)
+            sim = simulate(conv, models=task.models)
             summary = summarize(sim)
         except Exception as e:  # one conversation that cannot be replayed: its row says why
             rows.append(SessionRow(**info, error=_error_text(e, path)))
@@ -654,7 +732,11 @@ def index_file(task: FileTask) -> FileResult:
         models = _models(conv, sim)
         rows.append(SessionRow(**info, model=summary.model, models=models, **numbers))
         frames.append(_request_rows(path, number, conv, sim))
-        sweeps.extend(_sweep_row(p, path, number, conv, sim) for p in task.policies)
+        if task.policies:
+            recorded = _recorded(sim, summary)
+            sweeps.extend(
+                _sweep_row(p, path, number, conv, recorded, task.models) for p in task.policies
+            )
     requests = pd.concat(frames, ignore_index=True) if frames else None
     return FileResult(
         **head,
@@ -676,20 +758,72 @@ def _limit_worker(memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
-def _died(task: FileTask, why: str) -> FileResult:
+def _failed(task: FileTask, error: str) -> FileResult:
+    """A task that gave no result of its own (timed out, its worker died): a row with ``error``
+    (or, for a sweep of an indexed file, a sweep row per policy). Its content hash is left
+    empty, so the next run reads the file again."""
+    head: dict[str, Any] = {"path": task.path, "size_bytes": task.size_bytes}
+    head |= {"mtime_ns": task.mtime_ns, "models_key": task.models_key}
+    if task.sweep_only:
+        rows = [
+            SweepRow(policy=p.settings_json, path=task.path, error=error) for p in task.policies
+        ]
+        # its rows as recorded stay; the empty hash: read it all again next time
+        return FileResult(**head, content_hash="", unchanged=True, sweeps=tuple(rows))
     row = SessionRow(
-        path=task.path,
-        project=_project(task.path),
-        size_bytes=task.size_bytes,
-        error=f"the worker reading it died ({why})",
+        path=task.path, project=_project(task.path), size_bytes=task.size_bytes, error=error
     )
-    return FileResult(
-        path=task.path,
-        size_bytes=task.size_bytes,
-        mtime_ns=task.mtime_ns,
-        content_hash="",
-        sessions=(row,),
-    )
+    return FileResult(**head, content_hash="", sessions=(row,))
+
+
+def _died(task: FileTask, why: str) -> FileResult:
+    return _failed(task, f"the worker reading it died ({why})")
+
+
+def time_limit_s(task: FileTask) -> float | None:
+    """The wall time ``task`` may take: ``timeout_s`` for reading and replaying the file as
+    recorded, and as much again for each policy."""
+    if task.timeout_s is None:
+        return None
+    return task.timeout_s * (1 + len(task.policies))
+
+
+def _timed_out(task: FileTask) -> FileResult:
+    limit = time_limit_s(task) or 0.0
+    per = f" ({task.timeout_s:g} s, and as much per policy)" if task.policies else ""
+    return _failed(task, f"timed out after {limit:g} s{per}: the --timeout limit per file")
+
+
+class _TimedOut(BaseException):
+    """Raised in a worker by its alarm: a BaseException, so no ``except Exception`` of the
+    loading or replay code turns it into a row of its own."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _TimedOut
+
+
+def run_task(task: FileTask) -> FileResult:
+    """:func:`index_file` under the task's time limit (``SIGALRM`` in the worker's main thread:
+    a slow replay or a blocked read stops at the limit and is a row saying so)."""
+    limit = time_limit_s(task)
+    if (
+        limit is None
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return index_file(task)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            return index_file(task)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _TimedOut:
+        return _timed_out(task)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -730,13 +864,22 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 def _alone_worker(task: FileTask, conn: Connection) -> None:
     _limit_worker(MEMORY_BYTES)
-    conn.send(index_file(task))
+    conn.send(run_task(task))
     conn.close()
+
+
+def _hard_limit_s(tasks: Iterable[FileTask]) -> float | None:
+    """How long the parent waits for an answer before it ends a worker: the longest time limit,
+    plus ``GRACE_S`` (a worker's own alarm should have answered by then)."""
+    limits = [time_limit_s(t) for t in tasks]
+    if not limits or any(limit is None for limit in limits):
+        return None
+    return max(limit for limit in limits if limit is not None) + GRACE_S
 
 
 def _alone(task: FileTask) -> FileResult:
     """A task whose pool worker died, run again in a worker of its own: its result, or a row
-    saying how that worker ended (a signal, an exit status)."""
+    saying how that worker ended (a signal, an exit status, killed past its time limit)."""
     context = _pool_context()
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_alone_worker, args=(task, send), daemon=True)
@@ -745,6 +888,10 @@ def _alone(task: FileTask) -> FileResult:
     send.close()
     result: FileResult | None = None
     try:
+        if not receive.poll(_hard_limit_s([task])):  # stuck where its alarm does not reach
+            worker.kill()
+            worker.join()
+            return _timed_out(task)
         result = receive.recv()
     except EOFError:
         pass  # the worker ended without an answer: how it ended is the row's error
@@ -768,30 +915,41 @@ def _alone(task: FileTask) -> FileResult:
 def run_pool(
     tasks: Sequence[FileTask], jobs: int, progress: ProgressCallback | None = None
 ) -> Iterator[FileResult]:
-    """``index_file`` over a process pool, one file per task, results as they finish. A task
-    whose worker dies is retried alone; dying again, it is a row saying so."""
+    """:func:`run_task` over a process pool, one file per task, results as they finish. A task
+    whose worker dies is retried alone; dying again, it is a row saying so. When no task answers
+    within the time limit and ``GRACE_S`` (a worker stuck where its alarm does not reach), the
+    workers are ended and their tasks retried alone, each under the same limit."""
     if not tasks:
         return
     done = 0
     retry: list[FileTask] = []
+    hard = _hard_limit_s(tasks)
     with _pool(max(1, min(jobs, len(tasks)))) as pool:
         with _main_hidden():  # the workers start at the first submit
             futures: dict[Future[FileResult], FileTask] = {
-                pool.submit(index_file, t): t for t in tasks
+                pool.submit(run_task, t): t for t in tasks
             }
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                retry.append(task)
+        pending: set[Future[FileResult]] = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=hard, return_when=FIRST_COMPLETED)
+            if not finished:  # the futures fail with BrokenProcessPool: retried alone
+                workers: Mapping[int, Any] = getattr(pool, "_processes", None) or {}
+                for worker in list(workers.values()):
+                    worker.kill()
                 continue
-            except Exception as e:
-                result = _died(task, f"{type(e).__name__}: {e}")
-            done += 1
-            if progress is not None:
-                progress(done, len(tasks), task.path)
-            yield result
+            for future in finished:
+                task = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    retry.append(task)
+                    continue
+                except Exception as e:
+                    result = _died(task, f"{type(e).__name__}: {e}")
+                done += 1
+                if progress is not None:
+                    progress(done, len(tasks), task.path)
+                yield result
     for task in retry:
         result = _alone(task)
         done += 1
@@ -800,11 +958,32 @@ def run_pool(
         yield result
 
 
+def _reachable(address: str) -> None:
+    """Fail fast when nothing listens at a Ray address (``ray.init`` would wait minutes): a TCP
+    connection to its host and port, within ``RAY_CONNECT_S``. ``local`` and ``auto`` (and an
+    address without a port) are left to Ray."""
+    if address in ("local", "auto"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_S).close()
+    except OSError as e:
+        why = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise FleetError(
+            f"--ray {address}: no Ray cluster answers there ({why}, tried for "
+            f"{RAY_CONNECT_S:g} s); start one with `ray start --head`, or use --ray local"
+        ) from None
+
+
 def run_ray(
     tasks: Sequence[FileTask], address: str, progress: ProgressCallback | None = None
 ) -> Iterator[FileResult]:
-    """``index_file`` as Ray tasks on the cluster at ``address`` (``"local"`` starts one here;
-    an already initialised Ray is used as it is), results as they finish."""
+    """:func:`run_task` as Ray tasks on the cluster at ``address`` (``"local"`` starts one here;
+    an already initialised Ray is used as it is), results as they finish. The time limit is
+    each task's own alarm (Ray runs a task in its worker's main thread)."""
     if not tasks:
         return
     try:
@@ -814,11 +993,12 @@ def run_ray(
             "--ray needs Ray: pip install 'ctxviz[fleet-ray]' (or pip install ray)"
         ) from None
     if not ray.is_initialized():
+        _reachable(address)
         try:
             ray.init(address=None if address == "local" else address, log_to_driver=False)
         except Exception as e:  # ConnectionError, a bad address (ValueError), no cluster there
             raise FleetError(f"--ray {address}: cannot start or reach Ray ({e})") from None
-    remote = ray.remote(index_file)
+    remote = ray.remote(max_retries=0)(run_task)
     pending = {remote.remote(t): t for t in tasks}
     done = 0
     while pending:
@@ -928,8 +1108,32 @@ def _create(columns: Mapping[str, str]) -> str:
     return ", ".join(f'"{name}" {kind}' for name, kind in columns.items())
 
 
-def _placeholders(columns: Mapping[str, str]) -> str:
-    return ", ".join("?" for _ in columns)
+_FILES_SQL: Final = {
+    "path": "VARCHAR PRIMARY KEY",
+    "size_bytes": "BIGINT",
+    "mtime_ns": "BIGINT",
+    "content_hash": "VARCHAR",
+    "models": "VARCHAR",
+    "skipped": "VARCHAR",
+}
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Mapping[str, str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Rows into a table in one statement: each column a typed list parameter, unnested side by
+    side (``executemany`` runs a statement per row: 10 to 40 times slower)."""
+    if not rows:
+        return
+    kinds = [kind.split()[0].replace("JSON", "VARCHAR") for kind in columns.values()]
+    select = ", ".join(f"unnest(?::{kind}[])" for kind in kinds)
+    con.execute(
+        f"INSERT INTO {table} SELECT {select}",
+        [[row[i] for row in rows] for i in range(len(kinds))],
+    )
 
 
 class Index:
@@ -971,24 +1175,33 @@ class Index:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
             con.execute("DELETE FROM meta")
             con.executemany("INSERT INTO meta VALUES (?, ?)", list(want.items()))
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS files (path VARCHAR PRIMARY KEY, size_bytes BIGINT, "
-            "mtime_ns BIGINT, content_hash VARCHAR)"
-        )
+        con.execute(f"CREATE TABLE IF NOT EXISTS files ({_create(_FILES_SQL)})")
         con.execute(f"CREATE TABLE IF NOT EXISTS sessions ({_create(_SESSION_SQL)})")
         con.execute(f"CREATE TABLE IF NOT EXISTS requests ({_create(_REQUEST_SQL)})")
         con.execute(f"CREATE TABLE IF NOT EXISTS sweeps ({_create(_SWEEP_SQL)})")
 
-    def files(self) -> dict[str, tuple[int, int, str]]:
-        """Every file indexed: its size, mtime (ns) and content hash."""
-        rows = self.con.execute("SELECT path, size_bytes, mtime_ns, content_hash FROM files")
-        return {p: (s, m, h) for p, s, m, h in rows.fetchall()}
+    def files(self) -> dict[str, tuple[int, int, str, str]]:
+        """Every file indexed: its size, mtime (ns), content hash and model table's key."""
+        rows = self.con.execute(
+            "SELECT path, size_bytes, mtime_ns, content_hash, models FROM files"
+        )
+        return {p: (s, m, h, k) for p, s, m, h, k in rows.fetchall()}
+
+    def skipped(self, paths: Sequence[str]) -> list[tuple[str, str]]:
+        """The files of ``paths`` skipped as not transcripts, in their order, with why."""
+        rows = self.con.execute(
+            f"{_WANTED} SELECT f.path, f.skipped FROM files f JOIN wanted w USING (path) "
+            "WHERE f.skipped IS NOT NULL ORDER BY w.position",
+            [list(paths), len(paths)],
+        )
+        return [(p, why) for p, why in rows.fetchall()]
 
     def swept(self, policy: Policy) -> set[str]:
         """The files the index holds this policy's rows for (or that hold nothing to replay)."""
         rows = self.con.execute(
             "SELECT DISTINCT path FROM sweeps WHERE policy = ? UNION "
-            "SELECT path FROM sessions GROUP BY path HAVING bool_and(error IS NOT NULL)",
+            "SELECT path FROM sessions GROUP BY path HAVING bool_and(error IS NOT NULL) UNION "
+            "SELECT path FROM files WHERE skipped IS NOT NULL",
             [policy.settings_json],
         )
         return {p for (p,) in rows.fetchall()}
@@ -1008,22 +1221,21 @@ class Index:
             changed = [r.path for r in results if not r.unchanged]
             for table in ("sessions", "requests"):
                 con.execute(f"DELETE FROM {table} WHERE {_IN_LIST}", [changed])
-            other = [  # new bytes: the policies' old rows no longer hold
+            other = [  # new bytes or prices: the policies' old rows no longer hold
                 r.path
                 for r in results
                 if not r.unchanged
-                and before.get(r.path, (0, 0, r.content_hash))[2] != r.content_hash
+                and before.get(r.path, (0, 0, r.content_hash, r.models_key))[2:]
+                != (r.content_hash, r.models_key)
             ]
             con.execute(f"DELETE FROM sweeps WHERE {_IN_LIST}", [other])
-            con.executemany(
-                "INSERT INTO files VALUES (?, ?, ?, ?)",
-                [[r.path, r.size_bytes, r.mtime_ns, r.content_hash] for r in results],
-            )
+            files = [
+                [r.path, r.size_bytes, r.mtime_ns, r.content_hash, r.models_key, r.skipped]
+                for r in results
+            ]
+            _insert(con, "files", _FILES_SQL, files)
             sessions = [_session_values(s) for r in results for s in r.sessions]
-            if sessions:
-                con.executemany(
-                    f"INSERT INTO sessions VALUES ({_placeholders(_SESSION_SQL)})", sessions
-                )
+            _insert(con, "sessions", _SESSION_SQL, sessions)
             frames = [r.requests for r in results if r.requests is not None and len(r.requests)]
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
@@ -1047,10 +1259,8 @@ class Index:
             self.con.execute(
                 f"DELETE FROM sweeps WHERE policy = ? AND {_IN_LIST}", [policy, sorted(paths)]
             )
-        self.con.executemany(
-            f"INSERT INTO sweeps VALUES ({_placeholders(_SWEEP_SQL)})",
-            [[getattr(row, name) for name in _SWEEP_SQL] for row in rows],
-        )
+        values = [[getattr(row, name) for name in _SWEEP_SQL] for row in rows]
+        _insert(self.con, "sweeps", _SWEEP_SQL, values)
         self.con.execute(_RECORDED_SQL)
 
     def sessions(self, paths: Sequence[str]) -> list[SessionRow]:
@@ -1116,6 +1326,8 @@ class Scan:
     totals: tuple[SweepTotal, ...]
     read_files: int
     """Files parsed this time (the others came from the index)."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Files that are not transcripts (a ``.json``/``.yaml`` found beside them), with why."""
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -1135,42 +1347,42 @@ def scan(
     ray_address: str | None = None,
     progress: ProgressCallback | None = None,
     limits: Limits | None = None,
+    timeout_s: float | None = TIMEOUT_S,
+    models: ModelTable | None = None,
 ) -> Scan:
-    """Index the files (``discover``'s list) that the index does not hold as they are now, then
-    read every row back from it: the sessions, and each policy's sweep rows and totals."""
+    """Index the files (``discover``'s list) that the index does not hold as they are now (or
+    holds priced with another model table), then read every row back from it: the sessions,
+    the files skipped as not transcripts, and each policy's sweep rows and totals.
+    ``timeout_s``: the wall time each file may take (:func:`time_limit_s`; None: no limit);
+    ``models``: the table to price with (None: the bundled one)."""
     known = index.files()
     swept = {p.settings_json: index.swept(p) for p in policies}
+    from ctxviz.models import default_table
+
+    models = None if models is default_table() else models  # the workers have it already
+    key = models_key(models)
+    common: dict[str, Any] = {"limits": limits, "timeout_s": timeout_s}
+    common |= {"models": models, "models_key": key}
     tasks: list[FileTask] = []
     for path in paths:
         stat = _stat(path)
         size, mtime = stat if stat is not None else (0, 0)
+        where: dict[str, Any] = {"path": path, "size_bytes": size, "mtime_ns": mtime}
+        where["optional"] = _optional(path)
         stored = known.get(path)
         missing = tuple(p for p in policies if path not in swept[p.settings_json])
-        if stored is not None and stored[:2] == (size, mtime) and not missing:
-            continue
-        if stored is not None and stored[:2] == (size, mtime):
-            tasks.append(
-                FileTask(
-                    path=path,
-                    size_bytes=size,
-                    mtime_ns=mtime,
-                    known_hash=stored[2],
-                    policies=missing,
-                    limits=limits,
-                    sweep_only=True,
+        # an empty hash: the file could not be read, or its task gave no answer: read it again
+        same = stored is not None and stored[3] == key and stored[2] != ""
+        if stored is not None and same and stored[:2] == (size, mtime):
+            if missing:
+                tasks.append(
+                    FileTask(
+                        **where, **common, known_hash=stored[2], policies=missing, sweep_only=True
+                    )
                 )
-            )
             continue
-        tasks.append(
-            FileTask(
-                path=path,
-                size_bytes=size,
-                mtime_ns=mtime,
-                known_hash=None if stored is None or missing else stored[2],
-                policies=tuple(policies),
-                limits=limits,
-            )
-        )
+        known_hash = stored[2] if stored is not None and same and not missing else None
+        tasks.append(FileTask(**where, **common, known_hash=known_hash, policies=tuple(policies)))
     workers = jobs or os.cpu_count() or 1
     results = (
         run_ray(tasks, ray_address, progress)
@@ -1187,10 +1399,12 @@ def scan(
     sessions = index.sessions(paths)
     joined = {f for row in sessions for f in row.resumes}  # listed with the session resuming it
     sessions = [r for r in sessions if r.path not in joined]
-    sweeps = [r for r in index.sweep_rows(paths, policies) if r.path not in joined]
+    sweep_rows = index.sweep_rows(paths, policies) if policies else []
+    sweeps = [r for r in sweep_rows if r.path not in joined]
     return Scan(
         sessions=tuple(sessions),
         sweeps=tuple(sweeps),
         totals=sweep_totals(sweeps, policies),
         read_files=len(tasks),
+        skipped=tuple(index.skipped(paths)),
     )

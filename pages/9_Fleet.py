@@ -66,11 +66,14 @@ def _scan(given: list[str], index_path: str, policies: list[fleet.Policy]) -> No
         bar.progress(done / total, text=f"{done:,} of {total:,} files read ({name})")
 
     with fleet.Index(index_path) as index:
-        result = fleet.scan(paths, index=index, policies=policies, progress=progress)
+        result = fleet.scan(
+            paths, index=index, policies=policies, progress=progress, models=ui.model_table()
+        )
     bar.empty()
     st.session_state[_RESULT] = {
         "given": given,
         "read_files": result.read_files,
+        "skipped": [{"path": path, "reason": why} for path, why in result.skipped],
         "sessions": [r.to_json() for r in result.sessions],
         "totals": [t.to_json() for t in result.totals],
         "sweeps": [
@@ -156,10 +159,17 @@ def _open_row(row: pd.Series) -> None:
     if row["error"] is not None and not pd.isna(row["error"]):
         st.warning(f"{ui.md(row['session'])} could not be read: {ui.md(row['error'])}")
         return
-    if str(row["path"]).lower().endswith(".zip") and int(row["conversation"]):
+    if int(row["conversation"]):  # an export's, a log's or a zip's second conversation on
+        zipped = str(row["path"]).lower().endswith(".zip")
         st.info(
-            "This session is not the first of its zip: the explorer opens a zip's first "
-            "session. Upload the session's own file (with its subagents folder, zipped) instead."
+            f"This session is not the first of its {'zip' if zipped else 'file'}: the explorer "
+            f"opens a {'zip' if zipped else 'file'}'s first conversation. "
+            + (
+                "Upload the session's own file (with its subagents folder, zipped) instead."
+                if zipped
+                else f"`ctxviz simulate FILE --conversation {int(row['conversation'])}` "
+                "replays this one."
+            )
         )
         return
     path = str(row["path"])
@@ -172,10 +182,23 @@ def _open_row(row: pd.Series) -> None:
     )
 
 
+def _skipped(result: dict[str, Any]) -> None:
+    """The .json/.yaml files of the folder that are not transcripts, each with why."""
+    skipped = result["skipped"]
+    if not skipped:
+        return
+    n = len(skipped)
+    with st.expander(f"{n:,} file{'s' if n != 1 else ''} skipped: not transcripts"):
+        frame = pd.DataFrame(skipped)
+        frame.insert(0, "file", frame["path"].map(os.path.basename))
+        ui.table(frame[["file", "reason", "path"]], key="fl_skipped")
+
+
 def _sessions(result: dict[str, Any]) -> None:
     rows = pd.DataFrame(result["sessions"])
     if rows.empty:
         st.info(f"No sessions found under {ui.md(', '.join(result['given']))}.")
+        _skipped(result)
         return
     rows["session"] = [
         os.path.basename(p) + (f" #{c}" if c else "")
@@ -221,12 +244,22 @@ def _sessions(result: dict[str, Any]) -> None:
     )
     if chosen is not None:
         _open_row(shown.iloc[chosen])
+    _skipped(result)
     if not len(ok):
         return
     st.subheader("Across sessions")
     ui.chart(figures.fleet_peaks(ok), key="fl_peaks")
     ui.chart(figures.fleet_cost(ok), key="fl_cost")
     ui.chart(figures.fleet_compactions(ok), key="fl_compactions")
+    undated = ok[ok["started"].isna()]
+    if len(undated):
+        n = len(undated)
+        st.caption(
+            f"{n:,} session{'s' if n != 1 else ''} without a recorded start time (logs and "
+            "cassettes without timestamps, claude.ai exports) "
+            f"{'are' if n != 1 else 'is'} in the table and the totals "
+            f"(${undated['total_cost_usd'].fillna(0).sum():,.2f}), not in the charts by day."
+        )
 
 
 def _sweep(result: dict[str, Any]) -> None:
@@ -277,13 +310,15 @@ def body(app: ui.App) -> None:
             "Folder, file or glob on the server",
             value=fleet.default_paths()[0],
             key="fl_folder",
-            help="Searched recursively for Claude Code sessions (.jsonl) and zips; sub-agent "
-            "files count with their session.",
+            help="Searched recursively for transcripts of every format ctxviz reads: Claude "
+            "Code sessions, API logs and cassettes, OpenAI logs, claude.ai exports, claude-trace "
+            "captures (.jsonl, .json, .yaml, .yml, compressed or not) and zips. Sub-agent files "
+            "count with their session; a .json or .yaml that is not a transcript is skipped.",
         )
         given = [folder] if folder.strip() else []
     else:
         st.file_uploader(
-            "A zip of sessions (e.g. your ~/.claude/projects folder, zipped)",
+            "A zip of sessions or logs (e.g. your ~/.claude/projects folder, zipped)",
             type=["zip"],
             key="fl_zip",
         )

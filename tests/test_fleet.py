@@ -5,6 +5,7 @@ with SQL, sweep totals against per-session replays, exit statuses."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -461,3 +462,272 @@ def test_workers_never_run_the_main_script(
     assert result.sessions[0].error is None
     assert fleet._alone(task).sessions[0].error is None
     assert not marker.exists(), "a worker ran the main script"
+
+
+# ---- time limit per file -------------------------------------------------------------------------
+
+
+def test_a_file_past_its_time_limit_is_a_row_and_the_run_goes_on(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    # A FIFO nobody writes: the worker hashing it blocks (a hung read), until its alarm.
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    good = samples_dir / THINKING / f"{SESSION_03}.jsonl"
+    tasks = [
+        fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=0.5),
+        fleet.FileTask(path=str(good), size_bytes=good.stat().st_size, mtime_ns=0, timeout_s=60),
+    ]
+    started = time.monotonic()
+    results = {Path(r.path).name: r for r in fleet.run_pool(tasks, jobs=1)}  # one worker: both
+    assert time.monotonic() - started < 30
+    (stuck,) = results["stuck.jsonl"].sessions
+    assert stuck.error == "timed out after 0.5 s: the --timeout limit per file"
+    assert results["stuck.jsonl"].content_hash == ""  # read again next time
+    (row,) = results[good.name].sessions
+    assert row.error is None
+    assert row == fleet.index_file(tasks[1]).sessions[0]
+
+
+def test_the_time_limit_covers_each_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fleet, "index_file", lambda task: time.sleep(30))
+    policy = fleet.policy_from_json(json.dumps(CLEAR_30K))
+    task = fleet.FileTask(
+        path="/x/slow.jsonl", size_bytes=1, mtime_ns=1, timeout_s=0.2, policies=(policy,)
+    )
+    assert fleet.time_limit_s(task) == pytest.approx(0.4)
+    started = time.monotonic()
+    (row,) = fleet.run_task(task).sessions
+    assert time.monotonic() - started < 5
+    assert row.error == (
+        "timed out after 0.4 s (0.2 s, and as much per policy): the --timeout limit per file"
+    )
+    sweep = fleet.run_task(dataclasses.replace(task, sweep_only=True, known_hash="h"))
+    assert [r.error for r in sweep.sweeps] == [row.error]
+    assert sweep.unchanged and not sweep.sessions and sweep.content_hash == ""
+
+
+def test_a_fifo_in_a_folder_is_not_a_session(samples_dir: Path, tmp_path: Path) -> None:
+    _copy(samples_dir / THINKING, tmp_path / "p")
+    os.mkfifo(tmp_path / "p" / "stuck.jsonl")
+    assert [Path(p).name for p in fleet.discover([str(tmp_path)])] == [f"{SESSION_03}.jsonl"]
+
+
+def test_timeout_option(fleet_dir: Path, tmp_path: Path) -> None:
+    status, out, err = _main(
+        "fleet", str(fleet_dir / "-home-me-review"), "--index", str(tmp_path / "i.duckdb"),
+        "--json", "--timeout", "1e-6",
+    )  # fmt: skip
+    assert status == 0, err
+    rows = json.loads(out)["sessions"]
+    assert rows and all("timed out after 1e-06 s" in r["error"] for r in rows)
+
+
+# ---- --ray with no cluster -----------------------------------------------------------------------
+
+
+def test_ray_address_with_no_cluster_fails_fast(fleet_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    status, _, err = _main(
+        "fleet", str(fleet_dir / "-home-me-review"), "--index", str(tmp_path / "i.duckdb"),
+        "--ray", f"127.0.0.1:{port}",
+    )  # fmt: skip
+    assert time.monotonic() - started < 20
+    assert status == 2, err
+    assert f"--ray 127.0.0.1:{port}: no Ray cluster answers there" in err
+    assert "Traceback" not in err
+
+
+# ---- every format ctxviz reads -------------------------------------------------------------------
+
+API = "05_anthropic-messages-api_pydantic-ai"
+OPENAI = "06_openai-chat-completions_pydantic-ai"
+EXPORT = [
+    {
+        "uuid": "c-1",
+        "name": "Trip planning",
+        "created_at": "2025-01-02T10:00:00Z",
+        "chat_messages": [
+            {"uuid": "m-1", "sender": "human", "text": "Plan three days in Rome"},
+            {"uuid": "m-2", "sender": "assistant", "text": "Day one: the Forum. " * 40},
+            {"uuid": "m-3", "sender": "human", "text": "And day two?"},
+            {"uuid": "m-4", "sender": "assistant", "text": "The Vatican museums. " * 40},
+        ],
+    },
+    {"uuid": "c-empty", "name": "Nothing yet", "created_at": "2025-01-03", "chat_messages": []},
+]
+
+
+@pytest.fixture(scope="module")
+def mixed_dir(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of every format: a Claude Code session, Anthropic and OpenAI cassettes (YAML),
+    a claude.ai export beside its users.json, a request body, an OpenAI log (JSON Lines), and
+    files that are not transcripts: a package.json, a compose file, a truncated JSON log."""
+    root = tmp_path_factory.mktemp("mixed") / "logs"
+    _copy(samples_dir / SUBAGENTS, root / "claude-code")
+    _copy(samples_dir / API, root / "anthropic")
+    _copy(samples_dir / OPENAI, root / "openai")
+    export = root / "claude-ai"
+    export.mkdir()
+    (export / "conversations.json").write_text(json.dumps(EXPORT))
+    (export / "users.json").write_text(json.dumps([{"uuid": "u-1", "full_name": "Me"}]))
+    bundled = Path(__file__).resolve().parents[1] / "sample_conversations"
+    shutil.copy(bundled / "request_body.json", root / "request_body.json")
+    shutil.copy(bundled / "openai_tool_calls.jsonl", root / "openai_tool_calls.jsonl")
+    (root / "package.json").write_text('{"name": "x", "version": "1.0.0"}\n')
+    (root / "compose.yml").write_text("services:\n  web:\n    image: nginx\n")
+    body = (bundled / "request_body.json").read_text()
+    (root / "cut.json").write_text(body[: len(body) // 2])
+    return root
+
+
+def test_a_folder_of_every_format_gives_a_row_per_conversation(
+    mixed_dir: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "i.duckdb"
+    status, out, err = _main("fleet", str(mixed_dir), "--index", str(index), "--json")
+    assert status == 0, err
+    data = json.loads(out)
+    rows = {(Path(r["path"]).name, r["conversation"]): r for r in data["sessions"]}
+    assert sorted(rows) == [
+        ("conversations.json", 0),
+        (f"{SESSION_04}.jsonl", 0),
+        ("openai_tool_calls.jsonl", 0),
+        ("request_body.json", 0),
+        ("test_anthropic_compaction_end_to_end.yaml", 0),
+        ("test_anthropic_compaction_usage_with_cache.yaml", 0),
+        ("test_anthropic_model_thinking_part_redacted.yaml", 0),
+        ("test_anthropic_tool_with_thinking.yaml", 0),
+        ("test_openai_instructions_with_tool_calls_keep_instructions.yaml", 0),
+        ("test_openai_tool_output.yaml", 0),
+    ]
+    assert all(r["error"] is None for r in rows.values())
+    formats = {name: r["format"] for (name, _), r in rows.items()}
+    assert formats["conversations.json"] == "claude-ai"
+    assert formats["test_openai_tool_output.yaml"] == "openai"
+    assert formats["test_anthropic_tool_with_thinking.yaml"] == "anthropic"
+    assert formats[f"{SESSION_04}.jsonl"] == "claude-code"
+    assert rows[("conversations.json", 0)]["project"] == "claude-ai"
+    assert rows[(f"{SESSION_04}.jsonl", 0)]["subagents"] == 6  # read with its session
+    assert rows[(f"{SESSION_04}.jsonl", 0)]["started"]
+    # the rest of the folder: skipped, each with why, never a row
+    skipped = {Path(s["path"]).name: s["reason"] for s in data["skipped"]}
+    assert sorted(skipped) == ["compose.yml", "cut.json", "package.json", "users.json"]
+    assert "not a VCR cassette" in skipped["compose.yml"]
+    assert "not valid JSON" in skipped["cut.json"]
+    for row in rows.values():  # the same numbers as one file at a time
+        argv = ["simulate", row["path"], "--json", "--conversation", str(row["conversation"])]
+        status, single, err = _main(*argv)
+        assert status == 0, err
+        summary = json.loads(single)["summary"]
+        assert {k: row[k] for k in summary} == summary, row["path"]
+    status, again, err = _main("fleet", str(mixed_dir), "--index", str(index), "--json")
+    assert json.loads(again) == data  # from the index: the skipped files too
+    with fleet.Index(str(index)) as ix:
+        assert fleet.scan(fleet.discover([str(mixed_dir)]), index=ix).read_files == 0
+    status, table, err = _main("fleet", str(mixed_dir), "--index", str(index))
+    assert "4 files skipped, not transcripts: compose.yml (" in table
+
+
+# ---- --models ------------------------------------------------------------------------------------
+
+
+def test_models_file_reprices_rows_and_sweep_and_is_part_of_the_key(
+    samples_dir: Path, tmp_path: Path
+) -> None:
+    _copy(samples_dir / THINKING, tmp_path / "p")
+    session = str(tmp_path / "p" / f"{SESSION_03}.jsonl")
+    index = str(tmp_path / "i.duckdb")
+    policy = json.dumps(CLEAR_30K)
+    argv = ["fleet", str(tmp_path / "p"), "--index", index, "--json", "--policy", policy]
+    status, out, err = _main(*argv)
+    assert status == 0, err
+    before = json.loads(out)
+    (row,) = before["sessions"]
+    mine = tmp_path / "mine.json"
+    assert row["model"].startswith("claude-sonnet-4-5")
+    mine.write_text(
+        json.dumps({"models": [{"id": "claude-sonnet-4-5", "output_usd_per_mtok": 150}]})
+    )
+    status, out, err = _main(*argv, "--models", str(mine))
+    assert status == 0, err
+    after = json.loads(out)
+    (repriced,) = after["sessions"]
+    status, single, err = _main("simulate", session, "--json", "--models", str(mine))
+    assert status == 0, err
+    assert repriced["total_cost_usd"] == json.loads(single)["summary"]["total_cost_usd"]
+    assert repriced["total_cost_usd"] > row["total_cost_usd"]
+    edits = json.dumps(CLEAR_30K["context_management"])
+    status, single, err = _main(
+        "simulate", session, "--json", "--models", str(mine), "--edits", edits
+    )
+    (swept,) = after["sweep"][0]["sessions"]
+    assert swept["total_cost_usd"] == json.loads(single)["summary"]["total_cost_usd"]
+    assert swept["recorded_cost_usd"] == repriced["total_cost_usd"]
+    with fleet.Index(index) as ix:  # the bundled table again: read again, not the stale rows
+        back = fleet.scan([session], index=ix)
+        assert back.read_files == 1
+        assert back.sessions[0].total_cost_usd == row["total_cost_usd"]
+
+
+def test_bad_models_file_exits_2(fleet_dir: Path, tmp_path: Path) -> None:
+    status, _, err = _main(
+        "fleet", str(fleet_dir / "-home-me-review"), "--index", str(tmp_path / "i.duckdb"),
+        "--models", str(tmp_path / "none.json"),
+    )  # fmt: skip
+    assert status == 2 and "none.json: no such file" in err
+
+
+@pytest.mark.slow
+def test_ray_tasks_have_the_time_limit(ray_local: Any, tmp_path: Path) -> None:
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=0.5)
+    (result,) = fleet.run_ray([task], "local")
+    assert result.sessions[0].error == "timed out after 0.5 s: the --timeout limit per file"
+
+
+def test_a_worker_its_alarm_cannot_stop_is_ended_by_the_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent's own limit set before the worker's alarm (a negative grace), as when a worker
+    # is stuck where a signal does not reach: the parent ends the pool's worker, retries the file
+    # alone, ends that worker too, and the file is a row, long before the alarm would answer.
+    monkeypatch.setattr(fleet, "GRACE_S", -19.5)
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    task = fleet.FileTask(path=str(fifo), size_bytes=0, mtime_ns=0, timeout_s=20)
+    started = time.monotonic()
+    (result,) = fleet.run_pool([task], jobs=1)
+    assert time.monotonic() - started < 15
+    assert result.sessions[0].error == "timed out after 20 s: the --timeout limit per file"
+
+
+def test_a_file_that_timed_out_is_read_again_next_time(samples_dir: Path, tmp_path: Path) -> None:
+    _copy(samples_dir / THINKING, tmp_path / "p")
+    paths = fleet.discover([str(tmp_path / "p")])
+    policy = fleet.policy_from_json(json.dumps(CLEAR_30K))
+    with fleet.Index(str(tmp_path / "i.duckdb")) as ix:
+        late = fleet.scan(paths, index=ix, jobs=1, timeout_s=1e-6)
+        assert "timed out" in (late.sessions[0].error or "")
+        first = fleet.scan(paths, index=ix, jobs=1)
+        assert first.read_files == 1 and first.sessions[0].error is None
+        swept_late = fleet.scan(paths, index=ix, jobs=1, policies=[policy], timeout_s=1e-6)
+        assert swept_late.sessions == first.sessions  # its row as recorded stays
+        assert "timed out" in (swept_late.sweeps[0].error or "")
+        swept = fleet.scan(paths, index=ix, jobs=1, policies=[policy])
+    assert swept.read_files == 1
+    assert swept.sessions == first.sessions
+    assert swept.sweeps[0].error is None and (swept.sweeps[0].tokens_saved or 0) > 0
+
+
+def test_timeout_help_says_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["fleet", "--help"])
+    assert f"(default: {fleet.TIMEOUT_S:g})" in " ".join(capsys.readouterr().out.split())

@@ -10,6 +10,8 @@ import pytest
 from apptest_helpers import page, run, spec
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+API = "05_anthropic-messages-api_pydantic-ai"
+OPENAI = "06_openai-chat-completions_pydantic-ai"
 
 
 @pytest.fixture
@@ -21,6 +23,11 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("03_claude-code_ccl_thinking_v2.0.37", "04_claude-code_ccl_v2.1.114_subagents"):
         shutil.copytree(SAMPLES / name, root / name)
     (root / "broken.jsonl").write_text("{not json\n")
+    logs = root / "api-logs"  # other formats: Anthropic and OpenAI cassettes, and a config
+    logs.mkdir()
+    shutil.copy(SAMPLES / API / "test_anthropic_tool_with_thinking.yaml", logs)
+    shutil.copy(SAMPLES / OPENAI / "test_openai_tool_output.yaml", logs)
+    (logs / "package.json").write_text('{"name": "x", "version": "1.0.0"}\n')
     return root
 
 
@@ -36,9 +43,15 @@ def test_fleet_page_reads_a_folder_sweeps_and_opens_a_row(folder: Path, tmp_path
         "broken.jsonl",
         "cb2e607c-c758-415a-8b45-c49e4631906a.jsonl",
         "ef958aa1-0e93-49f0-bb71-150f63befcd1.jsonl",
+        "test_anthropic_tool_with_thinking.yaml",
+        "test_openai_tool_output.yaml",
     ]
     assert table.set_index("session").loc["broken.jsonl", "error"]
-    assert [m.value for m in at.metric][:1] == ["2"]
+    assert table.set_index("session").loc["test_openai_tool_output.yaml", "project"] == "api-logs"
+    assert [m.value for m in at.metric][:1] == ["4"]
+    skipped = next(df.value for df in at.dataframe if "reason" in df.value.columns)
+    assert list(skipped["file"]) == ["package.json"]
+    assert any("2 sessions without a recorded start time" in c.value for c in at.caption)
     titles = [spec(at, i)["layout"]["title"]["text"] for i in range(3)]
     assert titles == ["Peak prompt per session", "Cost by project and day", "Compactions over time"]
     assert (tmp_path / "cache" / "ctxviz" / "fleet.duckdb").is_file()
@@ -55,13 +68,13 @@ def test_fleet_page_reads_a_folder_sweeps_and_opens_a_row(folder: Path, tmp_path
     at.number_input(key="fl_step").set_value(30_000)
     at.button(key="fl_go").click()
     run(at)
-    totals = at.dataframe[1].value
+    totals = next(df.value for df in at.dataframe if "tokens_saved" in df.value.columns)
     assert list(totals["policy"]) == [
         "clear-tool-uses-trigger=30,000",
         "clear-tool-uses-trigger=60,000",
         "clear-tool-uses-trigger=90,000",
     ]
-    assert (totals["sessions"] == 2).all()
+    assert (totals["sessions"] == 4).all()
     saved = list(totals["tokens_saved"])
     assert saved[0] > saved[1] > saved[2] == 0  # no prompt of these sessions passes 90K
 
