@@ -22,7 +22,7 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from ctxviz.errors import TranscriptError
 from ctxviz.formats._blocks import (
@@ -51,6 +51,32 @@ from ctxviz.model import (
 SYNTHETIC_MODEL = "<synthetic>"
 _NAME_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "agent-name": "agentName"}
 AGENT_TOOLS = frozenset({"Task", "Agent"})
+_READ_FIELDS: Final = frozenset(
+    {
+        "type",
+        "uuid",
+        "parentUuid",
+        "logicalParentUuid",
+        "timestamp",
+        "sessionId",
+        "agentId",
+        "message",
+        "subtype",
+        "microcompactMetadata",
+        "compactMetadata",
+        "isCompactSummary",
+        "attachment",
+        "isMeta",
+        "isSidechain",
+        "parentToolUseID",
+        "summary",
+        *_NAME_FIELDS.values(),
+    }
+)
+"""The fields of a record that reading a session uses (``toolUseResult`` and ``data`` apart): a
+record keeps only these until the session is built, so that the bookkeeping every record carries
+(``cwd``, ``gitBranch``, ``slug``, ``version``…, a third of a progress record) is not held in
+memory for the whole file at once."""
 
 # Attachments that Claude Code never sends to the model (from its attachment normaliser).
 _SILENT_ATTACHMENTS = frozenset(
@@ -218,11 +244,7 @@ def _parse(
             obj = read_record(line, n, notes)
             if obj is None:
                 continue
-        tool_result = obj.get("toolUseResult")
-        if type(tool_result) is dict:
-            # Only its agentId is read; the rest repeats the tool's output (a third of a typical
-            # session file) and would stay in memory with every record until the end.
-            obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+        obj = _kept(obj)
         if resumed:
             sid = _str(obj.get("sessionId"))
             if sid is not None:
@@ -243,6 +265,20 @@ def _parse(
         session.session_id = own_session  # the file's own, to be selected by
         session.session_ids = session_ids  # and every file's, for their flat agent-*.jsonl
     return session
+
+
+def _kept(obj: dict[str, Any]) -> dict[str, Any]:
+    """A record with only the fields reading it uses (``_READ_FIELDS``): of a ``toolUseResult``
+    object its ``agentId`` (the rest repeats the tool's output, a third of a typical session
+    file), of a progress record's ``data`` its type and ``agentId`` when it links a sub-agent."""
+    kept = {k: v for k, v in obj.items() if k in _READ_FIELDS}
+    tool_result = obj.get("toolUseResult")
+    if type(tool_result) is dict:
+        kept["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+    data = obj.get("data")
+    if type(data) is dict and data.get("type") == "agent_progress":
+        kept["data"] = {"type": "agent_progress", "agentId": data.get("agentId")}
+    return kept
 
 
 def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:
