@@ -397,7 +397,7 @@ def _load_section(
                 "claude-code-log: wall",
                 "CPU",
                 "net CPU vs load()",
-                "ccusage: wall",
+                "ccusage 20: wall",
                 "CPU",
                 "net CPU vs load()",
             ],
