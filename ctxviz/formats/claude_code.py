@@ -68,15 +68,16 @@ _READ_FIELDS: Final = frozenset(
         "attachment",
         "isMeta",
         "isSidechain",
-        "parentToolUseID",
         "summary",
         *_NAME_FIELDS.values(),
     }
 )
-"""The fields of a record that reading a session uses (``toolUseResult`` and ``data`` apart): a
-record keeps only these until the session is built, so that the bookkeeping every record carries
-(``cwd``, ``gitBranch``, ``slug``, ``version``…, a third of a progress record) is not held in
-memory for the whole file at once."""
+"""The fields of a record that reading a session uses (``toolUseResult``, ``data`` and
+``parentToolUseID`` apart): a record keeps only these until the session is built, so that the
+bookkeeping every record carries (``cwd``, ``gitBranch``, ``slug``, ``version``…, a third of a
+progress record) is not held in memory for the whole file at once."""
+_SHARED_FIELDS: Final = ("type", "sessionId")
+"""Fields whose few values repeat on every record: one string object each is kept."""
 
 # Attachments that Claude Code never sends to the model (from its attachment normaliser).
 _SILENT_ATTACHMENTS = frozenset(
@@ -231,6 +232,7 @@ def _parse(
     numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
     own_session: str | None = None
     session_ids: set[str] = set()
+    shared: dict[str, str] = {}
     for n, line in numbered:
         if not line or line.isspace():
             continue
@@ -244,7 +246,7 @@ def _parse(
             obj = read_record(line, n, notes)
             if obj is None:
                 continue
-        obj = _kept(obj)
+        obj = _kept(obj, shared)
         if resumed:
             sid = _str(obj.get("sessionId"))
             if sid is not None:
@@ -267,17 +269,24 @@ def _parse(
     return session
 
 
-def _kept(obj: dict[str, Any]) -> dict[str, Any]:
+def _kept(obj: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:
     """A record with only the fields reading it uses (``_READ_FIELDS``): of a ``toolUseResult``
     object its ``agentId`` (the rest repeats the tool's output, a third of a typical session
-    file), of a progress record's ``data`` its type and ``agentId`` when it links a sub-agent."""
+    file), of a progress record's ``data`` its type and ``agentId`` (and its
+    ``parentToolUseID``) when it links a sub-agent. ``shared``: the one string kept for each
+    value of ``_SHARED_FIELDS`` met so far."""
     kept = {k: v for k, v in obj.items() if k in _READ_FIELDS}
+    for k in _SHARED_FIELDS:
+        value = kept.get(k)
+        if type(value) is str:
+            kept[k] = shared.setdefault(value, value)
     tool_result = obj.get("toolUseResult")
     if type(tool_result) is dict:
         kept["toolUseResult"] = {"agentId": tool_result.get("agentId")}
     data = obj.get("data")
     if type(data) is dict and data.get("type") == "agent_progress":
         kept["data"] = {"type": "agent_progress", "agentId": data.get("agentId")}
+        kept["parentToolUseID"] = obj.get("parentToolUseID")
     return kept
 
 
