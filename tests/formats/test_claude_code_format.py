@@ -456,3 +456,31 @@ def test_what_reading_a_session_does_not_use_is_not_held_for_the_whole_file(
     assert padded == plain
     held = len(lines) * padding
     assert peak < held / 4, f"{peak:,} bytes at peak for {held:,} bytes of unused fields"
+
+
+def test_every_record_field_the_reader_reads_is_one_it_keeps() -> None:
+    """A record keeps only ``_READ_FIELDS`` (and the three it trims) while the session is built:
+    a field read from a record (``obj.get("x")``, ``obj["x"]``) that it does not keep would
+    always read as missing."""
+    import ast
+    import inspect
+
+    from ctxviz.formats import claude_code
+
+    tree = ast.parse(inspect.getsource(claude_code))
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target, args = node.func.value, node.args
+            named = node.func.attr == "get" and args and isinstance(args[0], ast.Constant)
+            if isinstance(target, ast.Name) and target.id == "obj" and named:
+                read.add(args[0].value)
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "obj"
+        ):
+            read.add(node.slice.value)
+    kept = claude_code._READ_FIELDS | {"toolUseResult", "data", "parentToolUseID"}
+    assert read and read <= kept, sorted(read - kept)
