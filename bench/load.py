@@ -8,8 +8,10 @@ For each session built by ``bench/make_sessions.py``:
   time of the whole command (interpreter start, ``import ctxviz``, load), to compare with the peers.
 * claude-code-log (PyPI) converting the session to HTML:
   ``claude-code-log FILE -o X.html --no-cache``.
-* ccusage (npm) computing the session's totals: ``ccusage claude session --json --offline`` with
-  ``CLAUDE_CONFIG_DIR`` holding only that session.
+* ccusage (npm) computing the session's totals, with ``CLAUDE_CONFIG_DIR`` holding only that
+  session: ccusage 20 (``ccusage claude session --json --offline``, a native binary behind a Node
+  launcher) and ccusage 18 (``ccusage session --json --offline``, plain Node: the peer issue 17
+  names), each installed in a folder of its own.
 
 Peers are installed by ``bench/run`` into bench/out/ (never project dependencies). Each
 tool's start-up cost is measured apart: the same command on a tiny session (10 records).
@@ -38,6 +40,12 @@ OUT = ROOT / "bench" / "out"
 SESSIONS = OUT / "sessions"
 CCL = OUT / "peers-venv" / "bin" / "claude-code-log"
 CCUSAGE = OUT / "npm" / "node_modules" / ".bin" / "ccusage"
+CCUSAGE_18 = OUT / "npm18" / "node_modules" / ".bin" / "ccusage"
+CCUSAGES = {
+    "ccusage": (CCUSAGE, ["claude", "session", "--json", "--offline"]),
+    "ccusage-18": (CCUSAGE_18, ["session", "--json", "--offline"]),
+}
+"""Tool name in the records → (executable, arguments): ``ccusage`` is ccusage 20."""
 
 
 # ---- the worker: runs in a fresh interpreter ---------------------------------------------------
@@ -238,30 +246,28 @@ def bench_ccl(name: str, path: Path, repeat: int, scratch: Path) -> None:
     )
 
 
-def bench_ccusage(name: str, path: Path, repeat: int, scratch: Path) -> None:
-    if not CCUSAGE.exists():
-        emit({"bench": "load", "tool": "ccusage", "size": name, "error": "not installed"})
+def bench_ccusage(tool: str, name: str, path: Path, repeat: int, scratch: Path) -> None:
+    exe, argv = CCUSAGES[tool]
+    if not exe.exists():
+        emit({"bench": "load", "tool": tool, "size": name, "error": "not installed"})
         return
     config = path.parent.parent.parent  # <config>/projects/<project>/<session>.jsonl
     runs = []
     for _ in range(repeat):
-        r = run_rusage(
-            [str(CCUSAGE), "claude", "session", "--json", "--offline"],
-            env=peer_env(scratch, config),
-        )
+        r = run_rusage([str(exe), *argv], env=peer_env(scratch, config))
         if r["returncode"] != 0:
-            emit({"bench": "load", "tool": "ccusage", "size": name, "error": r["stderr"]})
+            emit({"bench": "load", "tool": tool, "size": name, "error": r["stderr"]})
             return
         runs.append(r)
     totals = json.loads(runs[0]["stdout"]).get("totals", {})
     emit(
         {
             "bench": "load",
-            "tool": "ccusage",
+            "tool": tool,
             "size": name,
             "bytes": path.stat().st_size,
             "runs": repeat,
-            "command": "CLAUDE_CONFIG_DIR=DIR ccusage claude session --json --offline",
+            "command": f"CLAUDE_CONFIG_DIR=DIR ccusage {' '.join(argv)}",
             "command_wall_s": min(r["wall_s"] for r in runs),
             "command_cpu_s": min(r["cpu_s"] for r in runs),
             "command_max_rss_bytes": min(r["max_rss_bytes"] for r in runs),
@@ -274,13 +280,11 @@ def bench_ccusage(name: str, path: Path, repeat: int, scratch: Path) -> None:
 
 
 def versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"claude-code-log": None, "ccusage": None}
-    if CCL.exists():
-        r = run([str(CCL), "--version"])
-        out["claude-code-log"] = r["stdout"].strip().split()[-1] if r["returncode"] == 0 else None
-    if CCUSAGE.exists():
-        r = run([str(CCUSAGE), "--version"])
-        out["ccusage"] = r["stdout"].strip().split()[-1] if r["returncode"] == 0 else None
+    out: dict[str, str | None] = {"claude-code-log": None, **dict.fromkeys(CCUSAGES)}
+    for tool, exe in (("claude-code-log", CCL), *((t, e) for t, (e, _) in CCUSAGES.items())):
+        if exe.exists():
+            r = run([str(exe), "--version"])
+            out[tool] = r["stdout"].strip().split()[-1] if r["returncode"] == 0 else None
     return out
 
 
@@ -303,14 +307,16 @@ def main() -> None:
         bench_ctxviz("tiny", tiny, args.repeat)
         if not args.no_peers:
             bench_ccl("tiny", tiny, args.repeat, scratch)
-            bench_ccusage("tiny", tiny, args.repeat, scratch)
+            for tool in CCUSAGES:
+                bench_ccusage(tool, "tiny", tiny, args.repeat, scratch)
         for name in names:
             path = session(name)
             bench_ctxviz(name, path, args.repeat)
             if not args.no_peers:
                 n = args.peer_repeat_100mb if path.stat().st_size > 50e6 else args.repeat
                 bench_ccl(name, path, n, scratch)
-                bench_ccusage(name, path, n, scratch)
+                for tool in CCUSAGES:
+                    bench_ccusage(tool, name, path, n, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

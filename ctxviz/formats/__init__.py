@@ -18,10 +18,8 @@ import gzip
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
-
-import yaml
 
 from ctxviz.budget import current
 from ctxviz.errors import TranscriptError
@@ -39,6 +37,9 @@ from ctxviz.formats._blocks import (
 from ctxviz.formats.anthropic import Pair
 from ctxviz.formats.claude_code import Session
 from ctxviz.model import Conversation
+
+if TYPE_CHECKING:
+    import yaml
 
 FORMATS = ("anthropic", "claude-code", "openai", "claude-ai", "claude-trace")
 
@@ -155,6 +156,8 @@ def _load_yaml(text: str) -> Any:
     """A YAML document, its size checked first: every node counts as a record of the load's
     budget, an alias as many as the node it repeats (an alias bomb is refused before it is
     built)."""
+    import yaml  # here: only cassettes are YAML (0.8 MB and 15 ms that loading JSONL need not pay)
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         _count_yaml_nodes(yaml.parse(text, Loader=loader))
@@ -173,6 +176,8 @@ def _load_yaml(text: str) -> Any:
 
 def _count_yaml_nodes(events: Iterable[yaml.Event]) -> None:
     """Charge a YAML stream's nodes to the budget as its events come, aliases expanded."""
+    import yaml
+
     budget = current()
     sizes: dict[str, int] = {}
     open_nodes: list[tuple[str | None, int]] = []

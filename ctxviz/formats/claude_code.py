@@ -51,6 +51,33 @@ from ctxviz.model import (
 SYNTHETIC_MODEL = "<synthetic>"
 _NAME_FIELDS = {"custom-title": "customTitle", "ai-title": "aiTitle", "agent-name": "agentName"}
 AGENT_TOOLS = frozenset({"Task", "Agent"})
+_READ_FIELDS: Final = frozenset(
+    {
+        "type",
+        "uuid",
+        "parentUuid",
+        "logicalParentUuid",
+        "timestamp",
+        "sessionId",
+        "agentId",
+        "message",
+        "subtype",
+        "microcompactMetadata",
+        "compactMetadata",
+        "isCompactSummary",
+        "attachment",
+        "isMeta",
+        "isSidechain",
+        "summary",
+        *_NAME_FIELDS.values(),
+    }
+)
+"""The fields of a record that reading a session uses (``toolUseResult``, ``data`` and
+``parentToolUseID`` apart): a record keeps only these until the session is built, so that the
+bookkeeping every record carries (``cwd``, ``gitBranch``, ``slug``, ``version``…, a third of a
+progress record) is not held in memory for the whole file at once."""
+_SHARED_FIELDS: Final = ("type", "sessionId")
+"""Fields whose few values repeat on every record: one string object each is kept."""
 
 # Attachments that Claude Code never sends to the model (from its attachment normaliser).
 _SILENT_ATTACHMENTS = frozenset(
@@ -193,22 +220,6 @@ def _joined_lines(
 
 _raw_decode = json.JSONDecoder().raw_decode
 
-# Fields of every record that nothing here reads: dropped as each line is read, since all records
-# are held until the chain is built (about a kilobyte of small strings per record).
-_UNREAD_FIELDS: Final = (
-    "cwd",
-    "gitBranch",
-    "version",
-    "userType",
-    "slug",
-    "requestId",
-    "toolUseID",
-    "sourceToolAssistantUUID",
-    "snapshot",
-)
-# Fields whose values repeat from record to record.
-_REPEATED_FIELDS: Final = ("sessionId", "parentToolUseID", "type")
-
 
 def _parse(
     text: str | Iterable[str], source: str | None, notes: Notes, resumed: Sequence[tuple[str, str]]
@@ -221,7 +232,7 @@ def _parse(
     numbered = _joined_lines(resumed, lines) if resumed else enumerate(lines, 1)
     own_session: str | None = None
     session_ids: set[str] = set()
-    repeated: dict[str, str] = {}
+    shared: dict[str, str] = {}
     for n, line in numbered:
         if not line or line.isspace():
             continue
@@ -235,21 +246,7 @@ def _parse(
             obj = read_record(line, n, notes)
             if obj is None:
                 continue
-        tool_result = obj.get("toolUseResult")
-        if type(tool_result) is dict:
-            # Only its agentId is read; the rest repeats the tool's output (a third of a typical
-            # session file) and would stay in memory with every record until the end.
-            obj["toolUseResult"] = {"agentId": tool_result.get("agentId")}
-        data = obj.get("data")
-        if type(data) is dict:  # a progress record's: only a sub-agent's id is read
-            agent = data.get("agentId") if data.get("type") == "agent_progress" else None
-            obj["data"] = {"type": "agent_progress", "agentId": agent} if agent else None
-        for key in _UNREAD_FIELDS:
-            obj.pop(key, None)
-        for key in _REPEATED_FIELDS:  # one string object for each value, not one per record
-            value = obj.get(key)
-            if type(value) is str:
-                obj[key] = repeated.setdefault(value, value)
+        obj = _kept(obj, shared)
         if resumed:
             sid = _str(obj.get("sessionId"))
             if sid is not None:
@@ -270,6 +267,27 @@ def _parse(
         session.session_id = own_session  # the file's own, to be selected by
         session.session_ids = session_ids  # and every file's, for their flat agent-*.jsonl
     return session
+
+
+def _kept(obj: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:
+    """A record with only the fields reading it uses (``_READ_FIELDS``): of a ``toolUseResult``
+    object its ``agentId`` (the rest repeats the tool's output, a third of a typical session
+    file), of a progress record's ``data`` its type and ``agentId`` (and its
+    ``parentToolUseID``) when it links a sub-agent. ``shared``: the one string kept for each
+    value of ``_SHARED_FIELDS`` met so far."""
+    kept = {k: v for k, v in obj.items() if k in _READ_FIELDS}
+    for k in _SHARED_FIELDS:
+        value = kept.get(k)
+        if type(value) is str:
+            kept[k] = shared.setdefault(value, value)
+    tool_result = obj.get("toolUseResult")
+    if type(tool_result) is dict:
+        kept["toolUseResult"] = {"agentId": tool_result.get("agentId")}
+    data = obj.get("data")
+    if type(data) is dict and data.get("type") == "agent_progress":
+        kept["data"] = {"type": "agent_progress", "agentId": data.get("agentId")}
+        kept["parentToolUseID"] = obj.get("parentToolUseID")
+    return kept
 
 
 def _message(obj: dict[str, Any], n: int) -> dict[str, Any]:

@@ -422,3 +422,65 @@ def test_boundary_without_logical_parent_continues_from_the_record_before() -> N
     assert conv.warnings == []
     assert len(conv.messages) == 4 and len(conv.requests) == 2
     assert conv.compactions[0].summary_message == 2
+
+
+def test_what_reading_a_session_does_not_use_is_not_held_for_the_whole_file(
+    samples_dir: Path,
+) -> None:
+    """Every record's bookkeeping (``cwd``, ``gitBranch``, a progress record's ``data``…) is
+    dropped as the record is read: on a real session whose records each carry 20 KB of it, the
+    peak of reading stays far below what holding it all would take."""
+    import tracemalloc
+
+    from ctxviz.formats.claude_code import parse_session
+
+    path = (
+        samples_dir
+        / "03_claude-code_ccl_thinking_v2.0.37/cb2e607c-c758-415a-8b45-c49e4631906a.jsonl"
+    )
+    padding = 20_000
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        obj = json.loads(line)
+        obj["cwd"] = "c" * padding
+        if obj.get("type") == "progress":
+            obj["data"] = {"type": "hook_progress", "output": "d" * padding}
+        lines.append(json.dumps(obj))
+    plain = parse_session(path.read_text(encoding="utf-8"))
+    tracemalloc.start()
+    try:
+        padded = parse_session(iter(lines))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert padded == plain
+    held = len(lines) * padding
+    assert peak < held / 4, f"{peak:,} bytes at peak for {held:,} bytes of unused fields"
+
+
+def test_every_record_field_the_reader_reads_is_one_it_keeps() -> None:
+    """A record keeps only ``_READ_FIELDS`` (and the three it trims) while the session is built:
+    a field read from a record (``obj.get("x")``, ``obj["x"]``) that it does not keep would
+    always read as missing."""
+    import ast
+    import inspect
+
+    from ctxviz.formats import claude_code
+
+    tree = ast.parse(inspect.getsource(claude_code))
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target, args = node.func.value, node.args
+            named = node.func.attr == "get" and args and isinstance(args[0], ast.Constant)
+            if isinstance(target, ast.Name) and target.id == "obj" and named:
+                read.add(args[0].value)
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "obj"
+        ):
+            read.add(node.slice.value)
+    kept = claude_code._READ_FIELDS | {"toolUseResult", "data", "parentToolUseID"}
+    assert read and read <= kept, sorted(read - kept)

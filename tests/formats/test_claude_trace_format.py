@@ -19,6 +19,7 @@ import ctxviz.loading as loading
 from ctxviz.errors import TranscriptError
 from ctxviz.formats import normalize_format
 from ctxviz.model import TextBlock, ThinkingBlock, ToolUseBlock
+from ctxviz.tokens import prompt_frame_tokens
 
 API = "https://api.anthropic.com"
 MAIN_SYSTEM = [
@@ -457,8 +458,9 @@ def test_an_estimated_row_uses_its_own_segments_system_prompt_and_tools() -> Non
     # the sub-agent's "You are a search agent." (5 words) and one tool (as the tool-use system
     # prompt lists it, <function>{"description": "Search", "name": "Grep", "parameters":
     # {"type": "object"}}</function>: 7 words, plus its own model's tool-use system prompt:
-    # Sonnet 4.6, 497), not the main conversation's 109-word system prompt and 2 tools
-    assert abs(last["system"] - sim.scale * 5) <= 1
+    # Sonnet 4.6, 497), not the main conversation's 109-word system prompt and 2 tools; the
+    # prompt's own frame is counted with its system prompt
+    assert abs(last["system"] - sim.scale * (5 + prompt_frame_tokens("v3"))) <= 1
     assert abs(last["tools"] - sim.scale * (7 + 497)) <= 1
 
 
