@@ -46,13 +46,15 @@ What is counted for each block, and the assumptions where the text does not tell
   counts are estimates (no extractable text, or content not in the request).
 - Tools (``tools_tokens``): each client definition as the tool-use system prompt lists it
   (``rendered_function``; its compact JSON without a model), the Anthropic-defined bash, text
-  editor, computer-use, memory and web search tools at the model's expanded-definition figure
-  (``ModelInfo.hidden_prompt_tokens``); and, whenever ``tools`` is not empty, the tool-use system
-  prompt the API adds, by ``tool_choice``: ``tool_use_auto`` for auto / none (the default),
-  ``tool_use_any`` for any / tool. Without a model (``model=None``) nothing hidden is added. A
-  definition sent with ``defer_loading: true`` costs nothing until a tool search loads it (the
-  ``tool_reference`` that loads it is counted as its JSON, not as the definition it expands to).
-  docs/counting.md lists every figure and its source.
+  editor, computer-use, memory, web search and tool search tools at the model's
+  expanded-definition figure (``ModelInfo.hidden_prompt_tokens``; web fetch and code execution,
+  which nothing published sizes, as their JSON: ``unsized_tool_types`` names them); and, whenever
+  ``tools`` is not empty, the tool-use system prompt the API adds, by ``tool_choice``:
+  ``tool_use_auto`` for auto / none (the default), ``tool_use_any`` for any / tool. Without a
+  model (``model=None``) nothing hidden is added. A definition sent with ``defer_loading: true``
+  costs nothing until a tool search loads it (the ``tool_reference`` that loads it is counted as
+  its JSON, not as the definition it expands to). docs/counting.md lists every figure and its
+  source.
 - A request with ``thinking`` enabled or adaptive adds the model's ``thinking`` figure
   (``thinking_instruction_tokens``) to its system prompt tokens.
 - Every message adds ``MESSAGE_MARKER_TOKENS[family]`` (its role marker), and a prompt of at least
@@ -70,7 +72,7 @@ import binascii
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, assert_never
 
@@ -438,7 +440,25 @@ _DEFINED_TOOLS: Final[tuple[tuple[str, str], ...]] = (
     ("computer_2025", "computer"),
     ("memory_", "memory"),
     ("web_search_", "web_search"),
+    ("tool_search_tool_", "tool_search"),
 )
+# Anthropic-defined tools whose expanded definition nothing published sizes: counted as the JSON
+# sent, so their prompts are low by that definition (docs/counting.md#anthropic-defined-tools).
+_UNSIZED_TOOLS: Final[tuple[str, ...]] = ("web_fetch_", "code_execution_")
+
+
+def unsized_tool_types(tools: Iterable[ToolDefinition]) -> tuple[str, ...]:
+    """The ``type`` of each Anthropic-defined tool in ``tools`` (each once, in order) whose
+    expanded definition is not counted, only its JSON: web fetch and code execution, for which
+    no figure is published and no real answer was found. Deferred definitions are left out."""
+    found: dict[str, None] = {}
+    for tool in tools:
+        raw = tool.raw if isinstance(tool.raw, Mapping) else {}
+        kind = raw.get("type")
+        deferred = raw.get("defer_loading") is True
+        if isinstance(kind, str) and not deferred and kind.startswith(_UNSIZED_TOOLS):
+            found[kind] = None
+    return tuple(found)
 
 
 def tool_definition_tokens(

@@ -53,14 +53,16 @@ HIDDEN_PROMPT_KEYS: Final[tuple[str, ...]] = (
     "computer",
     "memory",
     "web_search",
+    "tool_search",
     "thinking",
     "structured_output",
 )
 """Keys of ``ModelInfo.hidden_prompt_tokens``: the tool-use system prompt added whenever ``tools``
 is not empty, with ``tool_choice`` auto / none (the default) or any / tool; the expanded
-definitions of the Anthropic-defined bash, text editor, computer-use, memory and web search tools
-(each replaces the short definition sent); the instruction ``thinking`` (enabled or adaptive)
-adds; the instruction a structured-output format adds besides its schema (docs/counting.md)."""
+definitions of the Anthropic-defined bash, text editor, computer-use, memory, web search and tool
+search tools (each replaces the short definition sent); the instruction ``thinking`` (enabled or
+adaptive) adds; the instruction a structured-output format adds besides its schema
+(docs/counting.md)."""
 
 
 RATE_FIELDS: Final[tuple[str, ...]] = (

@@ -315,15 +315,27 @@ def test_anthropic_defined_tools_are_priced_at_their_documented_size(
 @pytest.mark.parametrize(
     ("model", "tool", "tokens"),
     [
-        # estimate: the text editor's 700 + the memory protocol (110 tokens on v3, 189 on v5)
-        ("claude-sonnet-4-5", {"type": "memory_20250818", "name": "memory"}, 810),
-        ("claude-opus-5", {"type": "memory_20250818", "name": "memory"}, 889),
+        # measured on Sonnet 4.5 (one real call, 1,614 = 49 + 496 + 1,069); on v5 an estimate:
+        # the memory protocol counted with the v5 tokenizer (189) instead of v3's (110)
+        ("claude-sonnet-4-5", {"type": "memory_20250818", "name": "memory"}, 1069),
+        ("claude-opus-5", {"type": "memory_20250818", "name": "memory"}, 1148),
         # estimate: a third-party measurement, ~5.9K on Sonnet 5 less its tool-use prompt (354)
         ("claude-sonnet-4-5", {"type": "web_search_20250305", "name": "web_search"}, 5550),
         ("claude-opus-5", {"type": "web_search_20260209", "name": "web_search"}, 5550),
+        # estimate: "about 500 tokens" (Anthropic's advanced tool use post), both variants
+        (
+            "claude-sonnet-4-5",
+            {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"},
+            500,
+        ),
+        (
+            "claude-opus-5",
+            {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"},
+            500,
+        ),
     ],
 )
-def test_memory_and_web_search_are_priced_at_their_expanded_size(
+def test_memory_web_search_and_tool_search_are_priced_at_their_expanded_size(
     model: str, tool: dict[str, Any], tokens: int
 ) -> None:
     auto = {"claude-opus-5": 286, "claude-sonnet-4-5": 496}[model]
@@ -435,8 +447,25 @@ def test_deferred_tools_are_not_in_the_prompt() -> None:
     # "Deferred tools aren't loaded into Claude's context initially" (tool search docs)
     deferred = {**READ_TOOL, "name": "write", "defer_loading": True}
     search = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
-    # 1 + the search tool's JSON (1 word) + the read tool (7) + the tool-use system prompt
-    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 1 + 7 + 496
+    # 1 + the search tool (500) + the read tool (7) + the tool-use system prompt
+    assert hidden("claude-sonnet-4-5", tools=[search, READ_TOOL, deferred]) == 1 + 500 + 7 + 496
+
+
+def test_web_fetch_and_code_execution_are_their_json_and_the_replay_says_so() -> None:
+    # no figure is published for their expanded definitions: counted as the JSON sent, and the
+    # replay's warnings name them (a deferred one costs nothing and is not named)
+    fetch = {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 1}
+    code = {"type": "code_execution_20250825", "name": "code_execution"}
+    deferred = {"type": "code_execution_20260120", "name": "c", "defer_loading": True}
+    fetch_words = words(json.dumps(fetch, separators=(",", ":")), "v3")
+    assert hidden("claude-sonnet-4-5", tools=[fetch]) == 1 + fetch_words + 496
+    b = body([{"role": "user", "content": "hi"}], tools=[fetch, code, deferred])
+    sim = simulate(loads(json.dumps(b)), counter=words)
+    notes = [w for w in sim.warnings if "web_fetch_20250910, code_execution_20250825:" in w]
+    assert len(notes) == 1 and "not published" in notes[0]
+    assert "code_execution_20260120" not in notes[0]
+    plain = simulate(loads(json.dumps(body([{"role": "user", "content": "hi"}]))), counter=words)
+    assert not any("not published" in w for w in plain.warnings)
 
 
 def test_compaction_block_sent_back_carries_its_wrapper() -> None:

@@ -19,7 +19,7 @@ from ctxviz.tokens import count_text_memo
 ANSWERS = json.loads(
     (Path(__file__).parent / "data" / "real_count_answers.json").read_text(encoding="utf-8")
 )["examples"]
-CLASSES = ("plain", "plain-multi", "tools", "thinking", "structured output", "images")
+CLASSES = ("plain", "plain-multi", "tools", "thinking", "structured output", "images", "memory")
 # the same forced tool (tool_choice "tool", disable_parallel_tool_use, a $defs schema) on two
 # models: 16 tokens (1.8%) low on Sonnet 4.5 and 28 (5.0%) high on Sonnet 4, so the published
 # forced-choice figures, not the rendering, are off; one body per model, not fitted
@@ -32,6 +32,7 @@ TARGETS = {
     "thinking": (0.05, 0.05),
     "structured output": (0.05, 0.05),
     "images": (0.15, 0.15),
+    "memory": (0.05, 0.05),
 }
 
 
@@ -64,5 +65,5 @@ def test_each_class_is_within_the_issue_targets(cls: str) -> None:
 
 
 def test_every_answer_names_its_source() -> None:
-    assert len(ANSWERS) >= 34
+    assert len(ANSWERS) >= 37
     assert all(e["source"] and e["class"] in CLASSES for e in ANSWERS)

@@ -11,6 +11,7 @@ from ctxviz.estimates import (
     conversation_tokens,
     document_is_estimate,
     image_size_known,
+    unsized_tool_types,
 )
 from ctxviz.model import (
     CompactionBlock,
@@ -307,6 +308,14 @@ def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
             f"{rough:,} document(s) are counted as estimates: a PDF without extractable text "
             "(scanned, or in two-byte fonts), or a document whose content is not in the request "
             "(URL, file, base64 data other than a PDF)."
+        )
+    tools = [*ctx.conv.tools, *(t for r in ctx.conv.requests if r.tools for t in r.tools)]
+    unsized_tools = unsized_tool_types(tools)
+    if unsized_tools:
+        notes.append(
+            f"Tools {', '.join(unsized_tools)}: the API expands these into a definition whose "
+            "size is not published, so estimated prompts count only the JSON sent for them (too "
+            "low; recorded prompts are not affected)."
         )
     inflated = [
         r.index
