@@ -8,8 +8,8 @@ Ground truth, all real answers of the count_tokens endpoint:
 - every other class: tests/data/real_count_answers.json (bodies rebuilt from public code that
   printed its calls' usage, VCR cassettes of other projects' tests that recorded real calls, and
   the token-counting page's examples; each names its source);
-- classes with no real answer outside the recordings reserved for acceptance (memory, images,
-  prefill, web fetch, code execution, tool search) say n = 0.
+- classes with no real answer outside the recordings reserved for acceptance (prefill, web
+  fetch, code execution, tool search) say n = 0.
 
 Run it on another checkout to compare (``PYTHONPATH=/path/to/old/tree python bench/...``): it
 imports whichever ``ctxviz`` comes first on the path. Not a test: it never fails.

@@ -199,13 +199,13 @@ def test_memory_tool_warns_before_the_trigger() -> None:
         tools=[ToolDefinition(name="memory", raw={"type": "memory_20250818", "name": "memory"})],
     )
     # Sonnet 4.5 adds its 496-token tool-use system prompt to every prompt with tools, and the
-    # memory tool stands for its expanded definition (810 on the v3 tokenizer, an estimate)
-    trigger = 30 + (496 + 810) * 5 // 4
+    # memory tool stands for its expanded definition (1,069 on Sonnet 4.5, docs/counting.md)
+    trigger = 30 + (496 + 1069) * 5 // 4
     s = run(
         conv,
         trigger={"type": "input_tokens", "value": trigger},
         keep={"type": "tool_uses", "value": 1},
     )
     ev = s.events[s.events["type"] == "memory_warning"]
-    # 80% of 1,662 = 1,329.6; the prompts are 1,308, 1,320, 1,332: request 2
+    # 80% of 1,986 = 1,588.8; the prompts are 1,567, 1,579, 1,591: request 2
     assert ev["request"].tolist() == [2]
