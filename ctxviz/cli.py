@@ -1244,8 +1244,24 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         console.print()
         console.print(f"[bold]Sub-agents ({len(subs)})[/bold], each replayed on its own:")
         console.print(_subagents_table(subs, console.is_terminal))
+        console.print(_with_subagents(summary, subs))
+        console.print()
     _warnings(console, _warnings_of(conv, sim))
     return EXIT_OK
+
+
+def _with_subagents(
+    summary: SimulationSummary, subs: Sequence[tuple[Conversation, SimulationSummary | str]]
+) -> str:
+    """The session's spend with its sub-agents' (the headline's cost is its own requests')."""
+    costs = [s.total_cost_usd if not isinstance(s, str) else None for _, s in subs]
+    if summary.total_cost_usd is None or any(c is None for c in costs):
+        return "Sub-agents' cost: not every sub-agent could be priced, so no total is given."
+    agents = sum(c for c in costs if c is not None)
+    return (
+        f"Sub-agents cost ${agents:,.4f}; with the session's own requests, "
+        f"${summary.total_cost_usd + agents:,.4f} in all."
+    )
 
 
 def _print_requests(console: Console, sim: Simulation, *, show_all: bool) -> None:
@@ -1438,7 +1454,7 @@ def _fleet_table(rows: Sequence[Any], *, show_all: bool, terminal: bool) -> Any:
                     _n(r.over_window_requests), style="bold red" if r.over_window_requests else ""
                 ),
                 _usd(r.total_cost_usd),
-                _n(r.subagents),
+                _agents(r.subagents, r.subagents_cost_usd),
             ]
         lines.append(cells)
         if pos == gap_after:
@@ -1457,9 +1473,17 @@ def _fleet_table(rows: Sequence[Any], *, show_all: bool, terminal: bool) -> Any:
     table.caption = (
         (f"{table.caption}; " if table.caption else "")
         + "peak: the largest prompt (tokens); compact, clear: compactions and context-editing "
-        "events; over: requests over the window; agents: sub-agents"
+        "events; over: requests over the window; $: the session's own requests; agents: its "
+        "sub-agents · what they cost"
     )
     return table
+
+
+def _agents(count: int, cost_usd: float | None) -> str:
+    """A fleet row's sub-agents and their cost: ``6 · $3.41``."""
+    if not count:
+        return "0"
+    return f"{count} · " + ("—" if cost_usd is None else f"${cost_usd:,.2f}")
 
 
 def _sweep_table(totals: Sequence[Any], terminal: bool) -> Any:
@@ -1541,13 +1565,15 @@ def _cmd_fleet(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         if result.skipped:
             console.print(_escape(skipped, console), soft_wrap=True)
         return EXIT_OK
-    console.width = max(console.width, 120)  # 11 columns: wrap the terminal, never the cells
+    console.width = max(console.width, 132)  # 11 columns: wrap the terminal, never the cells
     console.print(_fleet_table(rows, show_all=args.all, terminal=console.is_terminal))
     ok = [r for r in rows if r.error is None]
     cost = sum(r.total_cost_usd or 0.0 for r in ok)
+    agents = sum(r.subagents_cost_usd or 0.0 for r in ok)
     line = (
         f"{len(ok):,} sessions, {sum(r.requests or 0 for r in ok):,} requests, "
-        f"${cost:,.2f}; {sum(1 for r in ok if r.compactions):,} with a compaction, "
+        f"${cost + agents:,.2f} (sub-agents ${agents:,.2f}); "
+        f"{sum(1 for r in ok if r.compactions):,} with a compaction, "
         f"{sum(1 for r in ok if r.over_window_requests):,} over the window"
     )
     failed = len(rows) - len(ok)

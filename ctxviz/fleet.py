@@ -91,7 +91,7 @@ answers at the limit, unless it is stuck where a signal does not reach)."""
 RAY_CONNECT_S: Final = 3.0
 """How long ``--ray ADDRESS`` tries to reach the cluster before it fails."""
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Bumped when the tables change: an index of another version (or ctxviz version) is rebuilt."""
 
 COMPRESSION_SUFFIXES: Final = ("", ".gz", ".xz", ".bz2")
@@ -154,6 +154,10 @@ class SessionRow:
     models: tuple[str, ...] = ()
     """Every model the session and its sub-agents used, most used first."""
     subagents: int = 0
+    subagents_cost_usd: float | None = None
+    """What the session's sub-agents cost, each replayed as recorded and priced with the same
+    model table (``total_cost_usd`` is the main conversation's alone, as ``ctxviz simulate FILE
+    --json`` prints it); None when one of them could not be replayed."""
     resumes: tuple[str, ...] = ()
     """The session files this one continues (``claude --resume``), read with it as
     ``ctxviz.load`` joins them: their own rows are left out of the listing."""
@@ -557,6 +561,24 @@ def _models(conv: Conversation, sim: Simulation) -> tuple[str, ...]:
     return tuple(sorted(counts, key=lambda m: (-counts[m], m)))
 
 
+def _subagents_cost(conv: Conversation, models: ModelTable | None) -> float | None:
+    """The sub-agents' cost, each replayed as recorded (as ``ctxviz summary`` lists them); None
+    when one cannot be replayed or priced, since a partial sum would read as the whole."""
+    from ctxviz.simulator import simulate
+    from ctxviz.summary import summarize
+
+    total = 0.0
+    for sub in conv.subagents:
+        try:
+            cost = summarize(simulate(sub, models=models)).total_cost_usd
+        except ValueError:
+            return None
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
 def _resumed_files(conv: Conversation, path: str) -> tuple[str, ...]:
     """The files whose records a joined session starts with: its messages' sources name them
     (``line 3 of first.jsonl``, beside ``path``); its own lines are just ``line N``."""
@@ -730,7 +752,15 @@ def index_file(task: FileTask) -> FileResult:
             continue
         numbers = summary_json(summary)
         models = _models(conv, sim)
-        rows.append(SessionRow(**info, model=summary.model, models=models, **numbers))
+        rows.append(
+            SessionRow(
+                **info,
+                model=summary.model,
+                models=models,
+                subagents_cost_usd=_subagents_cost(conv, task.models),
+                **numbers,
+            )
+        )
         frames.append(_request_rows(path, number, conv, sim))
         if task.policies:
             recorded = _recorded(sim, summary)
@@ -1026,6 +1056,7 @@ _SESSION_SQL: Final = {
     "model": "VARCHAR",
     "models": "VARCHAR[]",
     "subagents": "INTEGER",
+    "subagents_cost_usd": "DOUBLE",
     "resumes": "VARCHAR[]",
     "requests": "INTEGER",
     "recorded_requests": "INTEGER",

@@ -37,6 +37,7 @@ COLUMNS: Final = (
     "over_window_requests",
     "total_cost_usd",
     "subagents",
+    "subagents_cost_usd",
     "error",
     "path",
 )
@@ -209,7 +210,13 @@ def _sessions(result: dict[str, Any]) -> None:
     cols[0].metric(
         "Sessions", f"{len(ok):,}", help="Rows read; sub-agents count with their parent."
     )
-    cols[1].metric("Cost (USD)", f"${ok['total_cost_usd'].fillna(0).sum():,.2f}")
+    own, agents = ok["total_cost_usd"].fillna(0).sum(), ok["subagents_cost_usd"].fillna(0).sum()
+    cols[1].metric(
+        "Cost (USD)",
+        f"${own + agents:,.2f}",
+        help=f"The sessions' own requests ${own:,.2f}, their sub-agents ${agents:,.2f} "
+        "(list prices with prompt caching).",
+    )
     cols[2].metric("With a compaction", f"{int((ok['compactions'] > 0).sum()):,}")
     cols[3].metric("Over the window", f"{int((ok['over_window_requests'] > 0).sum()):,}")
     cols[4].metric("Not read", f"{len(rows) - len(ok):,}")
@@ -227,7 +234,12 @@ def _sessions(result: dict[str, Any]) -> None:
         width="stretch",
         column_config={
             "peak_input_tokens": st.column_config.NumberColumn("peak prompt", format="localized"),
-            "total_cost_usd": st.column_config.NumberColumn("$", format="%.4f"),
+            "total_cost_usd": st.column_config.NumberColumn(
+                "$", format="%.4f", help="The session's own requests"
+            ),
+            "subagents_cost_usd": st.column_config.NumberColumn(
+                "sub-agents $", format="%.4f", help="Its sub-agents, each replayed as recorded"
+            ),
             "over_window_requests": st.column_config.NumberColumn("over window"),
             "requests": st.column_config.NumberColumn(format="localized"),
         },
@@ -258,8 +270,12 @@ def _sessions(result: dict[str, Any]) -> None:
             f"{n:,} session{'s' if n != 1 else ''} without a recorded start time (logs and "
             "cassettes without timestamps, claude.ai exports) "
             f"{'are' if n != 1 else 'is'} in the table and the totals "
-            f"(${undated['total_cost_usd'].fillna(0).sum():,.2f}), not in the charts by day."
+            f"(${_with_subagents(undated).sum():,.2f}), not in the charts by day."
         )
+
+
+def _with_subagents(rows: pd.DataFrame) -> pd.Series:
+    return rows["total_cost_usd"].fillna(0) + rows["subagents_cost_usd"].fillna(0)
 
 
 def _sweep(result: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from ctxviz import cli
 from ctxviz.counting import count_tokens
 from ctxviz.loading import load
 from ctxviz.simulator import simulate
+from ctxviz.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_conversations"
@@ -191,6 +192,13 @@ def test_summary_of_a_claude_code_session_lists_sub_agents_and_the_recorded_comp
         line = next(ln for ln in out.splitlines() if (sub.description or "") in ln and ln.strip())
         assert sub.agent_type is not None and sub.agent_type in line
         assert tokens(int(sub_sim.requests["input_tokens"].max())) in line
+    own = summarize(sim).total_cost_usd
+    agents = sum(summarize(simulate(sub)).total_cost_usd or 0.0 for sub in conv.subagents)
+    assert own is not None and agents > 0
+    assert (
+        f"Sub-agents cost ${agents:,.4f}; with the session's own requests, "
+        f"${own + agents:,.4f} in all."
+    ) in " ".join(out.split())
     kinds = set(sim.events["type"])
     assert "recorded_compaction" in kinds
     assert "recorded_compaction" in out

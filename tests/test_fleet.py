@@ -128,6 +128,25 @@ def test_one_row_per_session_subagents_with_their_parent(cold: tuple[Path, list[
     assert "claude-opus-4-6" in spotter["models"]
 
 
+def test_subagents_cost_is_the_sum_of_their_own_replays(
+    fleet_dir: Path, cold: tuple[Path, list[Any]]
+) -> None:
+    """Each session's sub-agents, replayed as recorded on their own (as ``ctxviz summary`` lists
+    them): their summed cost is the row's ``subagents_cost_usd``, apart from its own total."""
+    from ctxviz.simulator import simulate
+    from ctxviz.summary import summarize
+
+    for name, row in _by_name(cold[1]).items():
+        if row["error"] is not None or not name.endswith(".jsonl#0"):
+            continue
+        conv = load(row["path"])
+        want = sum(summarize(simulate(sub)).total_cost_usd or 0.0 for sub in conv.subagents)
+        assert row["subagents_cost_usd"] == pytest.approx(want, rel=1e-12), name
+        if conv.subagents:
+            assert row["subagents_cost_usd"] > 0, name
+    assert _by_name(cold[1])[f"{SESSION_04}.jsonl#0"]["subagents_cost_usd"] > 0
+
+
 def test_broken_and_hostile_files_are_rows_with_their_error(cold: tuple[Path, list[Any]]) -> None:
     rows = _by_name(cold[1])
     assert "not a transcript" in rows["notes.jsonl#0"]["error"]

@@ -63,14 +63,14 @@ def fleet_peaks(frame: pd.DataFrame) -> go.Figure:
 
 
 def fleet_cost(frame: pd.DataFrame) -> go.Figure:
-    """Dollars per day, stacked by project (the seven costliest; the rest as "other")."""
-    data = pd.DataFrame(
-        {
-            "day": _day(frame),
-            "project": _projects(frame),
-            "usd": pd.to_numeric(frame["total_cost_usd"], errors="coerce").fillna(0),
-        }
-    ).dropna(subset=["day"])
+    """Dollars per day, stacked by project (the seven costliest; the rest as "other"): each
+    session's own requests and its sub-agents'."""
+    usd = pd.to_numeric(frame["total_cost_usd"], errors="coerce").fillna(0)
+    if "subagents_cost_usd" in frame:
+        usd = usd + pd.to_numeric(frame["subagents_cost_usd"], errors="coerce").fillna(0)
+    data = pd.DataFrame({"day": _day(frame), "project": _projects(frame), "usd": usd}).dropna(
+        subset=["day"]
+    )
     fig = go.Figure()
     totals = data.groupby("project")["usd"].sum().sort_values(ascending=False)
     for i, project in enumerate(totals.index):
@@ -92,7 +92,8 @@ def fleet_cost(frame: pd.DataFrame) -> go.Figure:
     return _layout(
         fig,
         title="Cost by project and day",
-        subtitle="list prices with prompt caching, each session on the day it started",
+        subtitle="list prices with prompt caching, each session with its sub-agents on the day "
+        "it started",
         height=380,
         fit=False,
     ).update_layout(barmode="stack", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
