@@ -1141,8 +1141,14 @@ def run_page(
     *,
     icon: str = ":material/timeline:",
     intro: str | None = None,
+    fragment: bool = False,
 ) -> None:
-    """The frame of every page: config, kept state, title, sidebar, then the body, all guarded."""
+    """The frame of every page: config, kept state, title, sidebar, then the body, all guarded.
+
+    ``fragment``: the body is a fragment (``st.fragment``), so that a widget of the body reruns
+    the body alone: the title and the sidebar are neither run nor sent again, nor redrawn by the
+    browser (on the Context editing page, about a third of a slider move). Only for a body that
+    changes nothing outside itself (a sidebar widget still reruns the whole page)."""
     # The browser fetches a material-icon favicon from fonts.gstatic.com; an emoji favicon is
     # drawn locally (a data: URL), so no page makes a request off the server.
     favicon = "📈" if icon.startswith(":material/") else icon
@@ -1158,8 +1164,18 @@ def run_page(
     with guard():
         app = sidebar()
     if app is not None:
-        with guard(source=app.source_name):
-            body(app)
+        if fragment:
+            _body_fragment(body, app)
+        else:
+            with guard(source=app.source_name):
+                body(app)
+
+
+@st.fragment
+def _body_fragment(body: Callable[[App], None], app: App) -> None:
+    """A page's body as a fragment; guarded inside, since a fragment's own rerun starts here."""
+    with guard(source=app.source_name):
+        body(app)
 
 
 def chart(fig: Any, *, key: str, **kwargs: Any) -> Any:
