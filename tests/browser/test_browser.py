@@ -252,5 +252,13 @@ def test_a_slider_move_reruns_the_page_body_only(server: str, browser: Any) -> N
         assert b"105,000" in sent  # the chart was sent again
         assert b"Bundled sample or your file" not in sent  # the sidebar was not
         assert page.locator("[data-testid=stSidebar] [data-testid=stFileUploader]").count() >= 1
+        # the export tabs are built when opened: a click shows the SDK call with the new value
+        assert "import anthropic" not in page.locator("[data-testid=stMain]").inner_text()
+        page.get_by_role("tab", name="Python SDK call").click()
+        page.get_by_text("import anthropic").first.wait_for(timeout=TIMEOUT_MS)
+        _ready(page)
+        _no_errors(page)
+        program = page.locator("[data-testid=stCode]", has_text="import anthropic").first
+        assert '"value": 105000' in program.inner_text()
     finally:
         page.close()
