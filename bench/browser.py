@@ -14,6 +14,10 @@ For each session, on the Context editing page:
   would by arrow key; every value is new, so the replay cache misses) ``--moves`` times; each move
   is timed the same way. Bytes per move: the sizes of the websocket frames received from the
   server (Playwright's ``page.on("websocket")``) during the move.
+* where a move's time goes, as CPU time (which a loaded machine inflates much less than wall
+  time): the server's (the Streamlit process, from /proc) and the page's main thread in Chromium
+  (CDP ``Performance.getMetrics``: its tasks, of which scripts — Streamlit's React and plotly.js —
+  and layout with style), medians of the moves.
 
 The machine is shared: medians are quoted, and every run's figures are printed. One JSON line per
 (session, measure). Never fails on timing.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -36,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ctxviz_app.serve import served  # noqa: E402
+from ctxviz_app.serve import server_process  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -68,6 +73,26 @@ def sessions(sizes: list[str]) -> list[Path]:
         text=True,
     ).stdout
     return [ROOT / json.loads(line)["path"] for line in out.splitlines() if line.strip()]
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class MainThread:
+    """Cumulative busy time of the page's main thread in Chromium (CDP Performance metrics)."""
+
+    NAMES = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+    def __init__(self, page: Any) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+
+    def read(self) -> dict[str, float]:
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: float(m["value"]) for m in metrics if m["name"] in self.NAMES}
 
 
 class Frames:
@@ -105,10 +130,13 @@ def settle(page: Any, t0: float, quiet_ms: int) -> float:
     return max(0.0, (last - t0) / 1000)
 
 
-def measure(url: str, browser: Any, session: Path, moves: int, quiet_ms: int) -> dict[str, Any]:
+def measure(
+    url: str, server_pid: int, browser: Any, session: Path, moves: int, quiet_ms: int
+) -> dict[str, Any]:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     frames = Frames(page)
+    main_thread = MainThread(page)
     try:
         page.goto(f"{url}/Context_editing")
         page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
@@ -135,13 +163,21 @@ def measure(url: str, browser: Any, session: Path, moves: int, quiet_ms: int) ->
         slider = page.locator(SLIDER).first
         redraw_s: list[float] = []
         move_bytes: list[int] = []
+        cpu: dict[str, list[float]] = {"server": [], **{n: [] for n in MainThread.NAMES}}
         for _ in range(moves):
             slider.focus()
             start_bytes = frames.received
+            server0, browser0 = cpu_s(server_pid), main_thread.read()
             t0 = page.evaluate("() => performance.now()")
             page.keyboard.press("ArrowRight")
             redraw_s.append(settle(page, t0, quiet_ms))
             move_bytes.append(frames.received - start_bytes)
+            cpu["server"].append(cpu_s(server_pid) - server0)
+            for name, value in main_thread.read().items():
+                cpu[name].append(value - browser0[name])
+        layout_style = [
+            a + b for a, b in zip(cpu["LayoutDuration"], cpu["RecalcStyleDuration"], strict=True)
+        ]
         return {
             "upload_first_chart_s": round(first_chart_s, 3),
             "upload_bytes_received": upload_bytes,
@@ -149,6 +185,11 @@ def measure(url: str, browser: Any, session: Path, moves: int, quiet_ms: int) ->
             "slider_redrawn_median_s": round(statistics.median(redraw_s), 3),
             "bytes_per_move": move_bytes,
             "bytes_per_move_median": int(statistics.median(move_bytes)),
+            # CPU per move (medians): the server process, the page's main thread in Chromium
+            "server_cpu_per_move_s": round(statistics.median(cpu["server"]), 3),
+            "browser_main_thread_per_move_s": round(statistics.median(cpu["TaskDuration"]), 3),
+            "browser_scripts_per_move_s": round(statistics.median(cpu["ScriptDuration"]), 3),
+            "browser_layout_style_per_move_s": round(statistics.median(layout_style), 3),
         }
     finally:
         page.close()
@@ -165,13 +206,13 @@ def main() -> None:
     import ctxviz
 
     paths = sessions(args.sizes.split(","))
-    with served() as url, sync_playwright() as p:
+    with server_process() as (url, server), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for path in paths:
                 requests = len(ctxviz.load(path).requests)
                 t = time.perf_counter()
-                row = measure(url, browser, path, args.moves, args.quiet_ms)
+                row = measure(url, server.pid, browser, path, args.moves, args.quiet_ms)
                 row = {
                     "bench": "browser",
                     "session": path.parent.parent.parent.name,

@@ -1141,8 +1141,14 @@ def run_page(
     *,
     icon: str = ":material/timeline:",
     intro: str | None = None,
+    fragment: bool = False,
 ) -> None:
-    """The frame of every page: config, kept state, title, sidebar, then the body, all guarded."""
+    """The frame of every page: config, kept state, title, sidebar, then the body, all guarded.
+
+    ``fragment``: the body is a fragment (``st.fragment``), so that a widget of the body reruns
+    the body alone: the title and the sidebar are neither run nor sent again, nor redrawn by the
+    browser (a slider move on the Context editing page sent 90 websocket messages, now 57). Only
+    for a body that changes nothing outside itself (a sidebar widget still reruns the page)."""
     # The browser fetches a material-icon favicon from fonts.gstatic.com; an emoji favicon is
     # drawn locally (a data: URL), so no page makes a request off the server.
     favicon = "📈" if icon.startswith(":material/") else icon
@@ -1158,8 +1164,18 @@ def run_page(
     with guard():
         app = sidebar()
     if app is not None:
-        with guard(source=app.source_name):
-            body(app)
+        if fragment:
+            _body_fragment(body, app)
+        else:
+            with guard(source=app.source_name):
+                body(app)
+
+
+@st.fragment
+def _body_fragment(body: Callable[[App], None], app: App) -> None:
+    """A page's body as a fragment; guarded inside, since a fragment's own rerun starts here."""
+    with guard(source=app.source_name):
+        body(app)
 
 
 def chart(fig: Any, *, key: str, **kwargs: Any) -> Any:
@@ -1411,99 +1427,143 @@ def exports(
     whose = f"the first strategy, {md(label)}," if label else "this page's replay"
     if label:
         st.caption(f"Exports of the first strategy chosen: {md(label)}.")
-    tabs = st.tabs(
-        ["context_management JSON", "Python SDK call", "compaction_control", "CSV", "HTML report"],
-        key=f"{key}_tabs",
-    )
-    with tabs[0]:
-        if cm is None:
-            st.caption(f"No context_management: {whose} {_policy_words(scenario)}.")
+    # Only the open tab is built and sent (choosing another reruns the page): the five tabs'
+    # code blocks and buttons were a fifth of the browser's work on every slider move.
+    tabs = st.tabs(list(EXPORT_TABS), key=f"{key}_tabs", on_change="rerun")
+    opened = next((i for i, tab in enumerate(tabs) if tab.open), 0)
+    with tabs[opened]:
+        if opened == 0:
+            _export_context_management(scenario, cm, whose=whose, key=key)
+        elif opened == 1:
+            _export_sdk_call(app, scenario, cm, cc, key=key)
+        elif opened == 2:
+            _export_compaction_control(scenario, cc, whose=whose, key=key)
+        elif opened == 3:
+            _export_csv(sim, key=key)
         else:
-            text = snippets.context_management_json(cm)
-            st.code(text, language="json")
-            st.download_button(
-                "Download context_management.json",
-                text,
-                file_name="context_management.json",
-                mime="application/json",
-                key=f"{key}_dl_cm",
-                on_click="ignore",
-            )
-    with tabs[1]:
-        try:
-            program = snippets.python_sdk_call(
-                app.model_id,
-                context_management=cm,
-                compaction_control=cc,
-                max_tokens=app.max_tokens,
-                thinking=app.thinking_param,
-                table=model_table(),
-                compaction=scenario.compaction_config,
-                thinking_prefix_mismatch=scenario.thinking_prefix_mismatch,
-            )
-        except ValueError as err:
-            st.info(f"No SDK call for this policy: {md(err)}")
-        else:
-            st.code(program, language="python")
-            st.download_button(
-                "Download call.py",
-                program,
-                file_name="ctxviz_call.py",
-                mime="text/x-python",
-                key=f"{key}_dl_py",
-                on_click="ignore",
-            )
-    with tabs[2]:
-        if cc is None:
-            st.caption(f"No compaction_control: {whose} {_policy_words(scenario)}.")
-        else:
-            literal = snippets.compaction_control_dict(cc)
-            st.code(literal, language="python")
-            st.download_button(
-                "Download compaction_control.py",
-                literal,
-                file_name="compaction_control.py",
-                mime="text/x-python",
-                key=f"{key}_dl_cc",
-                on_click="ignore",
-            )
-    with tabs[3]:
-        st.caption("One row per request and per event; `source` says recorded or estimated.")
-        left, right = st.columns(2)
-        left.download_button(
-            "Requests (CSV)",
-            _csv(sim.requests),
-            file_name="ctxviz_requests.csv",
-            mime="text/csv",
-            key=f"{key}_dl_req",
-            on_click="ignore",
-        )
-        right.download_button(
-            "Events (CSV)",
-            _csv(sim.events),
-            file_name="ctxviz_events.csv",
-            mime="text/csv",
-            key=f"{key}_dl_ev",
-            on_click="ignore",
-        )
-    with tabs[4]:
-        st.caption(
-            "One HTML file with every figure that opens offline (plotly.js inside, about 5 MB); "
-            "built when you click."
-        )
-        title = f"ctxviz — {app.source_name}"
-        threshold = app.model_info.long_context_threshold_tokens
+            _export_report(app, sim, compare=compare, key=key)
+
+
+EXPORT_TABS: Final = (
+    "context_management JSON",
+    "Python SDK call",
+    "compaction_control",
+    "CSV",
+    "HTML report",
+)
+"""The export tabs, in order (a tab's label is its value in ``st.session_state[f"{key}_tabs"]``)."""
+
+
+def _export_context_management(
+    scenario: Scenario, cm: dict[str, Any] | None, *, whose: str, key: str
+) -> None:
+    if cm is None:
+        st.caption(f"No context_management: {whose} {_policy_words(scenario)}.")
+    else:
+        text = snippets.context_management_json(cm)
+        st.code(text, language="json")
         st.download_button(
-            "Download the HTML report",
-            lambda: report.render(
-                sim,
-                title=title,
-                # The other strategies: this one is the report's own replay already.
-                compare={k: v for k, v in compare.items() if v is not sim} if compare else None,
-                premium_threshold_tokens=threshold,
-            ),
-            file_name="ctxviz_report.html",
-            mime="text/html",
-            key=f"{key}_dl_html",
+            "Download context_management.json",
+            text,
+            file_name="context_management.json",
+            mime="application/json",
+            key=f"{key}_dl_cm",
             on_click="ignore",
         )
+
+
+def _export_sdk_call(
+    app: App,
+    scenario: Scenario,
+    cm: dict[str, Any] | None,
+    cc: dict[str, Any] | None,
+    *,
+    key: str,
+) -> None:
+    try:
+        program = snippets.python_sdk_call(
+            app.model_id,
+            context_management=cm,
+            compaction_control=cc,
+            max_tokens=app.max_tokens,
+            thinking=app.thinking_param,
+            table=model_table(),
+            compaction=scenario.compaction_config,
+            thinking_prefix_mismatch=scenario.thinking_prefix_mismatch,
+        )
+    except ValueError as err:
+        st.info(f"No SDK call for this policy: {md(err)}")
+    else:
+        st.code(program, language="python")
+        st.download_button(
+            "Download call.py",
+            program,
+            file_name="ctxviz_call.py",
+            mime="text/x-python",
+            key=f"{key}_dl_py",
+            on_click="ignore",
+        )
+
+
+def _export_compaction_control(
+    scenario: Scenario, cc: dict[str, Any] | None, *, whose: str, key: str
+) -> None:
+    if cc is None:
+        st.caption(f"No compaction_control: {whose} {_policy_words(scenario)}.")
+    else:
+        literal = snippets.compaction_control_dict(cc)
+        st.code(literal, language="python")
+        st.download_button(
+            "Download compaction_control.py",
+            literal,
+            file_name="compaction_control.py",
+            mime="text/x-python",
+            key=f"{key}_dl_cc",
+            on_click="ignore",
+        )
+
+
+def _export_csv(sim: Simulation, *, key: str) -> None:
+    st.caption("One row per request and per event; `source` says recorded or estimated.")
+    left, right = st.columns(2)
+    left.download_button(
+        "Requests (CSV)",
+        _csv(sim.requests),
+        file_name="ctxviz_requests.csv",
+        mime="text/csv",
+        key=f"{key}_dl_req",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Events (CSV)",
+        _csv(sim.events),
+        file_name="ctxviz_events.csv",
+        mime="text/csv",
+        key=f"{key}_dl_ev",
+        on_click="ignore",
+    )
+
+
+def _export_report(
+    app: App, sim: Simulation, *, compare: Mapping[str, Simulation] | None, key: str
+) -> None:
+    st.caption(
+        "One HTML file with every figure that opens offline (plotly.js inside, about 5 MB); "
+        "built when you click."
+    )
+    title = f"ctxviz — {app.source_name}"
+    threshold = app.model_info.long_context_threshold_tokens
+    st.download_button(
+        "Download the HTML report",
+        lambda: report.render(
+            sim,
+            title=title,
+            # The other strategies: this one is the report's own replay already.
+            compare={k: v for k, v in compare.items() if v is not sim} if compare else None,
+            premium_threshold_tokens=threshold,
+        ),
+        file_name="ctxviz_report.html",
+        mime="text/html",
+        key=f"{key}_dl_html",
+        on_click="ignore",
+    )

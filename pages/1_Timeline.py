@@ -41,4 +41,5 @@ ui.run_page(
     body,
     icon=":material/stacked_line_chart:",
     intro="Prompt size per request, as recorded (change model or window in the sidebar).",
+    fragment=True,
 )

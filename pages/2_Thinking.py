@@ -166,4 +166,5 @@ ui.run_page(
     icon=":material/psychology:",
     intro="What extended thinking costs, what the API strips, and what clear_thinking_20251015 "
     "keeps.",
+    fragment=True,
 )

@@ -168,4 +168,5 @@ ui.run_page(
     icon=":material/content_cut:",
     intro="Server-side clearing (beta context-management-2025-06-27): set every option, see the "
     "prompt before and after, what each request's applied_edits would say, and the cache cost.",
+    fragment=True,
 )

@@ -252,4 +252,5 @@ ui.run_page(
     intro="Where compaction fires, what the summary replaces, and how often — on demand (the "
     "compaction parameter), server-side (compact_20260112), client-side (the SDK's "
     "compaction_control) or Claude Code's.",
+    fragment=True,
 )

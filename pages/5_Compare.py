@@ -84,4 +84,5 @@ ui.run_page(
     icon=":material/compare_arrows:",
     intro="The same transcript replayed under several policies: prompt size, when each one "
     "clears or compacts, whether it still overflows, what it costs.",
+    fragment=True,
 )

@@ -64,4 +64,5 @@ ui.run_page(
     icon=":material/payments:",
     intro="What each strategy costs with prompt caching: every clearing or compaction changes "
     "the prompt's prefix and is paid as cache writes.",
+    fragment=True,
 )

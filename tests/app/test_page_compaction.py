@@ -39,6 +39,7 @@ def test_sdk_threshold_and_server_tool_pitfall_switch() -> None:
     at.radio(key="cp_mode").set_value("sdk")
     run(at)
     at.slider(key="cp_threshold").set_value(60_000)
+    at.session_state["compaction_tabs"] = "compaction_control"  # only the open tab is built
     run(at)
     assert "SDK compaction (compaction_control)" in marker_names(spec(at))
     literal = next(c.value for c in at.code if c.value.lstrip().startswith("{"))
@@ -116,6 +117,7 @@ def test_compaction_on_demand_mode_matches_simulate() -> None:
     run(at)
     at.slider(key="cp_od_tokens").set_value(100_000)
     at.slider(key="cp_od_keep").set_value(1)
+    at.session_state["compaction_tabs"] = "Python SDK call"  # only the open tab is built
     run(at)
     assert "Compaction on demand (block in front)" in marker_names(spec(at))
     table = at.dataframe[0].value

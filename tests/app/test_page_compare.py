@@ -58,6 +58,7 @@ def test_the_recommended_strategies_side_by_side() -> None:
         "Context editing (clear_thinking + clear_tool_uses, API defaults)",
     ]
     at.multiselect(key="cmp").set_value(["on_demand", "recorded"])
+    at.session_state["compare_tabs"] = "Python SDK call"  # only the open export tab is built
     run(at)
     programs = [c.value for c in at.code if "compaction=COMPACTION" in c.value]
     assert programs and '"compact-2026-09-04"' in programs[0]

@@ -94,3 +94,17 @@ def test_the_request_slider_shows_that_requests_applied_edits() -> None:
     run(at)
     assert json.loads(at.code[0].value)[0]["type"] == "clear_tool_uses_20250919"
     assert spec(at) == chart
+
+
+def test_only_the_open_export_tab_is_built() -> None:
+    """A slider move rebuilds and resends the open export tab only; the others follow a click."""
+    at = start()
+    codes = [c.value for c in at.code]
+    assert len(codes) == 2  # applied_edits, then the context_management JSON (the first tab)
+    assert json.loads(codes[1])["edits"][0]["type"] == "clear_tool_uses_20250919"
+    assert not any("import anthropic" in c for c in codes)
+    at.session_state["editing_tabs"] = "Python SDK call"
+    run(at)
+    codes = [c.value for c in at.code]
+    assert len(codes) == 2 and "import anthropic" in codes[1]
+    assert "clear_tool_uses_20250919" in codes[1]

@@ -219,3 +219,46 @@ def test_clicking_a_bar_selects_the_request(server: str, browser: Any) -> None:
         assert "request=5" in page.evaluate("() => location.search")
     finally:
         page.close()
+
+
+def test_a_slider_move_reruns_the_page_body_only(server: str, browser: Any) -> None:
+    """The Context editing page's body is a fragment: moving its trigger slider redraws the chart
+    and updates the URL, and the server sends nothing of the sidebar again."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)  # goto included: CI may be loaded
+    frames: list[bytes] = []
+
+    def keep(payload: Any) -> None:
+        frames.append(payload.encode() if isinstance(payload, str) else bytes(payload))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", keep))
+    try:
+        page.goto(f"{server}/Context_editing?source=agent_tool_loop&ce_tools=true")
+        _ready(page)
+        legend = page.locator(".js-plotly-plot .legendtext")
+        assert any("trigger (100,000)" in t for t in legend.all_text_contents())
+        frames.clear()
+        page.locator('input[type=range][aria-label="trigger.value (input tokens)"]').focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot .legendtext')]"
+            ".some(e => e.textContent.includes('trigger (105,000)'))",
+            timeout=TIMEOUT_MS,
+        )
+        _ready(page)
+        _no_errors(page)
+        assert "ce_trigger_tokens=105000" in page.evaluate("() => location.search")
+        sent = b"".join(frames)
+        assert b"105,000" in sent  # the chart was sent again
+        assert b"Bundled sample or your file" not in sent  # the sidebar was not
+        assert page.locator("[data-testid=stSidebar] [data-testid=stFileUploader]").count() >= 1
+        # the export tabs are built when opened: a click shows the SDK call with the new value
+        assert "import anthropic" not in page.locator("[data-testid=stMain]").inner_text()
+        page.get_by_role("tab", name="Python SDK call").click()
+        page.get_by_text("import anthropic").first.wait_for(timeout=TIMEOUT_MS)
+        _ready(page)
+        _no_errors(page)
+        program = page.locator("[data-testid=stCode]", has_text="import anthropic").first
+        assert '"value": 105000' in program.inner_text()
+    finally:
+        page.close()
