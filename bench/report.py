@@ -790,19 +790,35 @@ def report() -> str:
     if browser:
         add(
             table(
-                ["session", "requests", "upload → first chart", "slider → redrawn", "bytes/move"],
+                [
+                    "session",
+                    "requests",
+                    "upload → first chart",
+                    "slider → redrawn",
+                    "server CPU/move",
+                    "browser main thread/move",
+                    "bytes/move",
+                ],
                 [
                     [
                         r["session"],
                         f"{r['requests']:,}",
                         sec(r["upload_first_chart_s"]),
                         sec(r["slider_redrawn_median_s"]),
+                        sec(r["server_cpu_per_move_s"]) if "server_cpu_per_move_s" in r else "–",
+                        sec(r["browser_main_thread_per_move_s"])
+                        if "browser_main_thread_per_move_s" in r
+                        else "–",
                         f"{r['bytes_per_move_median'] / 1e3:,.0f} KB",
                     ]
                     for r in browser
                 ],
             )
             + "\n"
+        )
+        add(
+            "Where one move's time goes (the replay, the figure, Streamlit's deltas, plotly's "
+            "redraw), profiled by hand: [docs/speed.md](docs/speed.md).\n"
         )
     else:
         add("`bench/browser.py` printed nothing in this run (see bench/out/stderr.log).\n")
