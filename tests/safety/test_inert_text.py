@@ -171,6 +171,7 @@ def _python_export(model: str) -> str:
     at.file_uploader[0].set_value(("session.jsonl", data, "application/octet-stream"))
     at.run()
     at.switch_page("pages/1_Timeline.py")
+    at.session_state["timeline_tabs"] = "Python SDK call"  # only the open export tab is built
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     (program,) = [
