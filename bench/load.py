@@ -6,6 +6,9 @@ For each session built by ``bench/make_sessions.py``:
   best of ``--repeat``), the peak RSS growth during it (``ru_maxrss`` after − RSS before), and in
   one more subprocess under ``tracemalloc`` the peak and retained Python allocations; plus the wall
   time of the whole command (interpreter start, ``import ctxviz``, load), to compare with the peers.
+  The loader's modules (``ctxviz.loading``, every format reader) are imported before the load is
+  measured and their import's time and RSS recorded apart (``loader_import_*``): a fixed cost of
+  the program, the same for every file, which the whole command includes.
 * claude-code-log (PyPI) converting the session to HTML:
   ``claude-code-log FILE -o X.html --no-cache``.
 * ccusage (npm) computing the session's totals, with ``CLAUDE_CONFIG_DIR`` holding only that
@@ -56,6 +59,17 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _import_loader() -> None:
+    import importlib
+    import pkgutil
+
+    import ctxviz.formats
+    import ctxviz.loading
+
+    for module in pkgutil.iter_modules(ctxviz.formats.__path__):
+        importlib.import_module(f"ctxviz.formats.{module.name}")
+
+
 def worker(path: str, mode: str) -> None:
     """Load ``path`` once in this process and print what was measured as one JSON line."""
     import gc
@@ -65,8 +79,17 @@ def worker(path: str, mode: str) -> None:
     import ctxviz
 
     import_s = time.perf_counter() - t
+    # The loader's own modules (every format reader) are imported before the load is measured:
+    # a fixed cost of the program, not of the file, recorded on its own.
     gc.collect()
-    out: dict[str, Any] = {"import_s": import_s}
+    rss_before_import, t = _rss(), time.perf_counter()
+    _import_loader()
+    gc.collect()
+    out: dict[str, Any] = {
+        "import_s": import_s,
+        "loader_import_s": time.perf_counter() - t,
+        "loader_import_rss_bytes": _rss() - rss_before_import,
+    }
     if mode == "memory":
         import tracemalloc
 
@@ -190,6 +213,8 @@ def bench_ctxviz(name: str, path: Path, repeat: int) -> None:
             "tracemalloc_peak_x_file": (m.get("tracemalloc_peak_bytes") or 0) / size,
             "retained_bytes": m.get("retained_bytes"),
             "import_s": min(x[0]["import_s"] for x in runs),
+            "loader_import_s": min(x[0]["loader_import_s"] for x in runs),
+            "loader_import_rss_bytes": min(x[0]["loader_import_rss_bytes"] for x in runs),
             "command_wall_s": min(x[1]["wall_s"] for x in runs),
             "command_cpu_s": min(x[1]["cpu_s"] for x in runs),
             "command_max_rss_bytes": proc["max_rss_bytes"],
