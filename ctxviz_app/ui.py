@@ -1454,21 +1454,34 @@ EXPORT_TABS: Final = (
 """The export tabs, in order (a tab's label is its value in ``st.session_state[f"{key}_tabs"]``)."""
 
 
+def _code_and_download(
+    text: str, language: str, file_name: str, mime: str, *, key: str, label: str | None = None
+) -> None:
+    """An export shown as code, with a button that downloads it (``label``: the name the button
+    says, when not the file's)."""
+    st.code(text, language=language)
+    st.download_button(
+        f"Download {label or file_name}",
+        text,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+    )
+
+
 def _export_context_management(
     scenario: Scenario, cm: dict[str, Any] | None, *, whose: str, key: str
 ) -> None:
     if cm is None:
         st.caption(f"No context_management: {whose} {_policy_words(scenario)}.")
     else:
-        text = snippets.context_management_json(cm)
-        st.code(text, language="json")
-        st.download_button(
-            "Download context_management.json",
-            text,
-            file_name="context_management.json",
-            mime="application/json",
+        _code_and_download(
+            snippets.context_management_json(cm),
+            "json",
+            "context_management.json",
+            "application/json",
             key=f"{key}_dl_cm",
-            on_click="ignore",
         )
 
 
@@ -1494,14 +1507,13 @@ def _export_sdk_call(
     except ValueError as err:
         st.info(f"No SDK call for this policy: {md(err)}")
     else:
-        st.code(program, language="python")
-        st.download_button(
-            "Download call.py",
+        _code_and_download(
             program,
-            file_name="ctxviz_call.py",
-            mime="text/x-python",
+            "python",
+            "ctxviz_call.py",
+            "text/x-python",
             key=f"{key}_dl_py",
-            on_click="ignore",
+            label="call.py",
         )
 
 
@@ -1511,15 +1523,12 @@ def _export_compaction_control(
     if cc is None:
         st.caption(f"No compaction_control: {whose} {_policy_words(scenario)}.")
     else:
-        literal = snippets.compaction_control_dict(cc)
-        st.code(literal, language="python")
-        st.download_button(
-            "Download compaction_control.py",
-            literal,
-            file_name="compaction_control.py",
-            mime="text/x-python",
+        _code_and_download(
+            snippets.compaction_control_dict(cc),
+            "python",
+            "compaction_control.py",
+            "text/x-python",
             key=f"{key}_dl_cc",
-            on_click="ignore",
         )
 
 
