@@ -596,7 +596,8 @@ class ConversationTokens:
     """``message_block_start[m]`` is the first flat block index of message ``m`` (length M+1)."""
     block_tokens: npt.NDArray[np.int64]
     block_kept_tokens: npt.NDArray[np.int64]
-    """Tokens a block keeps when cleared: a tool call's name once its input is cleared."""
+    """Tokens a block keeps when cleared: a tool call's name once its input is cleared, a tool
+    result's frame and tool name once its content is replaced by the placeholder."""
     block_kind: npt.NDArray[np.int8]
     block_estimated: npt.NDArray[np.bool_]
     """Blocks whose size the text does not give: ``redacted_thinking`` (from its data's length)
@@ -720,7 +721,7 @@ def _estimate(
                 frame_tokens += PARALLEL_TOOL_FRAME_TOKENS[family] if n_results else 0
                 n_results += 1
                 tokens.append(block_tokens(block, family, counter) + frame_tokens)
-                kept.append(0)
+                kept.append(frame_tokens)  # cleared, the block stays: its content is replaced
             else:
                 tokens.append(block_tokens(block, family, counter))
                 kept.append(

@@ -570,3 +570,51 @@ def test_an_image_without_a_size_is_an_estimate_and_says_so() -> None:
     sized = [{"type": "image", "source": b64(png(200, 200))}]
     sim = simulate(loads(json.dumps(body([{"role": "user", "content": sized}]))))
     assert not any("image(s)" in w for w in sim.warnings)
+
+
+def test_a_cleared_tool_result_keeps_its_block_and_holds_the_placeholder() -> None:
+    """clear_tool_uses replaces a result's content and keeps the block (its tool_use_id still
+    answers the call): the cleared count is the count of the same body with the placeholder as
+    the cleared results' content, frames and tool names included."""
+    from ctxviz.policies.clear_tool_uses import PLACEHOLDER
+
+    def body(contents: list[str], edits: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Read the three files."}]
+        for i, content in enumerate(contents):
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": f"t{i}", "name": "read_file",
+                         "input": {"path": f"src/module_{i}.py"}},
+                    ],
+                }
+            )  # fmt: skip
+            messages.append(
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": f"t{i}", "content": content}]}
+            )  # fmt: skip
+        out: dict[str, Any] = {
+            "model": "claude-sonnet-4-5",
+            "tools": [{"name": "read_file", "description": "Read a file.",
+                       "input_schema": {"type": "object",
+                                        "properties": {"path": {"type": "string"}}}}],
+            "messages": messages,
+        }  # fmt: skip
+        if edits:
+            out["context_management"] = {"edits": edits}
+        return out
+
+    files = [f"def f{i}(x):\n    return x * {i}\n" * 200 for i in range(3)]
+    edit = {
+        "type": "clear_tool_uses_20250919",
+        "trigger": {"type": "input_tokens", "value": 1000},
+        "keep": {"type": "tool_uses", "value": 1},
+    }
+    cleared = count_tokens(body(files, [edit]))
+    by_hand = count_tokens(body([PLACEHOLDER, PLACEHOLDER, files[2]]))
+    assert (
+        cleared["context_management"]["original_input_tokens"]
+        == count_tokens(body(files))["input_tokens"]
+    )
+    assert cleared["input_tokens"] == by_hand["input_tokens"]

@@ -10,9 +10,10 @@ Rules as replayed (docs/semantics.md#clear_tool_uses), decided here:
 - Once triggered, every tool use except the most recent ``keep`` (default 3) is cleared, oldest
   first, except those of ``exclude_tools``. ``keep`` counts all tool uses of the prompt, excluded
   ones included (interpretation: "the most recent N tool use/result pairs are kept").
-- Each cleared result is replaced by ``PLACEHOLDER`` (an assumption: the API's exact wording is not
-  documented), which costs its own tokens. With ``clear_tool_inputs`` (true, or a list of tool
-  names) the calls' inputs are cleared too; the calls stay, with their names.
+- Each cleared result's content is replaced by ``PLACEHOLDER`` (an assumption: the API's exact
+  wording is not documented), which costs its own tokens; the block stays, with its frame. With
+  ``clear_tool_inputs`` (true, or a list of tool names) the calls' inputs are cleared too; the
+  calls stay, with their names.
 - ``cleared_input_tokens`` is the net saving (removed tokens minus placeholders), so that
   ``original_input_tokens - input_tokens`` is the sum of the applied edits' savings.
 - ``clear_at_least``: if fewer tokens than that would be cleared, the edit is not applied at all.

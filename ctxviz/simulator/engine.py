@@ -164,7 +164,11 @@ class Engine:
         else:
             inputs = np.isin(name_arr, list(clear.clear_tool_inputs))
         has_res = (ct.tool_result_block >= 0) & ~excluded
-        res_tok = np.where(has_res, tokens[np.maximum(ct.tool_result_block, 0)], 0)
+        res_blocks = np.maximum(ct.tool_result_block, 0)
+        # a cleared result keeps its block (its frame and tool name): only the content goes
+        res_tok = np.where(
+            has_res, np.maximum(tokens[res_blocks] - ct.block_kept_tokens[res_blocks], 0), 0
+        )
         use_blocks = ct.tool_use_block
         in_tok = np.where(
             inputs & ~excluded,

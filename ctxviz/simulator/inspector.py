@@ -121,7 +121,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
             elif b in cleared_results:
                 status, shown, text = (
                     "cleared",
-                    scaled(engine.placeholder),
+                    scaled(engine.placeholder + int(ct.block_kept_tokens[b])),
                     clear_tool_uses.PLACEHOLDER,
                 )
             elif b in cleared_inputs:
