@@ -847,6 +847,10 @@ class App:
             self.digest, self.source_name, self.agent, scenario or self.base, self.data
         )
 
+    def simulate_subagent(self, index: int) -> Simulation:
+        """Replay the transcript's sub-agent ``index`` (cached) under the sidebar's scenario."""
+        return _simulate(self.digest, self.source_name, index, self.base, self.data)
+
     def policy(
         self,
         *,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from ctxviz import figures
+from ctxviz.summary import summarize
 from ctxviz_app import ui
 
 DEFAULT = ("recorded", "clear_tools", "server_compaction")
@@ -46,6 +48,7 @@ def body(app: ui.App) -> None:
         key="cost_table",
         column_config={"cache hit rate": st.column_config.NumberColumn(format="percent")},
     )
+    _subagents(app)
     first = available[chosen[0]]
     if first.label in sims:
         ui.exports(
@@ -56,6 +59,47 @@ def body(app: ui.App) -> None:
             compare=sims,
             label=first.label,
         )
+
+
+def _subagents(app: ui.App) -> None:
+    """What the main conversation's sub-agents cost, each replayed as recorded on its own (as
+    ``ctxviz summary`` lists them): the strategies above are the main conversation's alone."""
+    subs = app.root.subagents
+    if app.agent >= 0 or not subs:
+        return
+    rows: list[dict[str, object]] = []
+    costs: list[float | None] = []
+    for i, sub in enumerate(subs):
+        try:
+            summary = summarize(app.simulate_subagent(i))
+            requests, cost = summary.requests, summary.total_cost_usd
+        except ValueError:  # one that cannot be replayed leaves the total unknown
+            requests, cost = len(sub.requests), None
+        costs.append(cost)
+        rows.append(
+            {
+                "sub-agent": f"{i + 1}: {sub.agent_type or 'agent'}",
+                "description": sub.description or sub.title or "",
+                "requests": requests,
+                "as recorded $": cost,
+            }
+        )
+    own = summarize(app.simulate()).total_cost_usd
+    st.subheader(f"Sub-agents ({len(subs)})")
+    if own is None or any(c is None for c in costs):
+        total = "not every one could be priced, so no total is given"
+    else:
+        agents = sum(c or 0.0 for c in costs)
+        total = (
+            f"\\${agents:,.4f} for the sub-agents; with this conversation's own \\${own:,.4f}, "
+            f"\\${own + agents:,.4f} in all"
+        )
+    st.caption(
+        "The strategies above replay the main conversation alone. Its sub-agents are "
+        "conversations of their own, each replayed as recorded (the sidebar's Chain opens one): "
+        f"{total}."
+    )
+    ui.table(pd.DataFrame(rows), key="cost_subagents")
 
 
 ui.run_page(

@@ -88,3 +88,28 @@ def test_sidebar_model_table_survives_a_page_switch() -> None:
     at.switch_page("pages/6_Cost.py")
     run(at)
     assert _total(at) == repriced
+
+
+def test_the_main_conversations_sub_agents_are_priced_apart() -> None:
+    """The bundled Claude Code session has sub-agents: each is replayed as recorded and priced,
+    and the caption adds them to the main conversation's own cost."""
+    from pathlib import Path
+
+    from ctxviz import load, simulate
+    from ctxviz.summary import summarize
+
+    at = run(page("6_Cost.py"))  # opens on the bundled Claude Code session
+    conv = load(
+        Path(__file__).resolve().parents[2] / "sample_conversations" / "claude_code_session"
+    )
+    assert conv.subagents
+    own = summarize(simulate(conv)).total_cost_usd
+    agents = [summarize(simulate(sub)).total_cost_usd for sub in conv.subagents]
+    assert own is not None and all(a is not None for a in agents)
+    total = sum(a or 0.0 for a in agents)
+    (table,) = [d.value for d in at.dataframe if "sub-agent" in d.value.columns]
+    assert len(table) == len(conv.subagents)
+    assert table["as recorded $"].tolist() == agents
+    caption = next(c.value for c in at.caption if "for the sub-agents" in c.value)
+    assert f"${total:,.4f} for the sub-agents" in caption.replace("\\", "")
+    assert f"${own + total:,.4f} in all" in caption.replace("\\", "")
