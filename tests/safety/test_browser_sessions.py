@@ -67,6 +67,8 @@ def test_two_sessions_on_one_server_see_only_their_own_upload(server: str) -> No
                 for page in pages.values():  # both clicks sent before either page is awaited
                     page.locator("[data-testid=stSidebar]").get_by_role("link", name=link).click()
                 for user, page in pages.items():
+                    # the new page's address first: the script may not have started yet
+                    page.wait_for_url(lambda url, link=link: _on(url, link), timeout=TIMEOUT_MS)
                     ready(page)
                     other = next(u for u in USERS if u != user)
                     body = page.locator("body").inner_text()
@@ -77,6 +79,14 @@ def test_two_sessions_on_one_server_see_only_their_own_upload(server: str) -> No
                         assert texts[user] in body, (user, "its own prompt")
         finally:
             browser.close()
+
+
+def _on(url: str, link: str) -> bool:
+    """Whether ``url`` is the page the sidebar link ``link`` opens (Overview: the app's root)."""
+    from urllib.parse import urlparse
+
+    path = urlparse(url).path.rstrip("/")
+    return path == "" if link == "Overview" else path.endswith("/" + link)
 
 
 def _sidebar_value(page: Any) -> str:
