@@ -31,10 +31,17 @@ def body(app: ui.App) -> None:
         help=f"Largest input of any request; the window is {window:,} tokens." if window else None,
     )
     cols[3].metric("Compactions / clearings", f"{s['compactions']} / {s['clearings']}")
+    subagents = len(app.root.subagents) if app.agent < 0 else 0
     cols[4].metric(
         "Cost (USD)",
         f"${s['total_cost_usd']:,.2f}",
-        help="With prompt caching, priced from ctxviz's model table.",
+        help="With prompt caching, priced from ctxviz's model table."
+        + (
+            f" This chain's own requests: its {subagents} sub-agent"
+            f"{'s are' if subagents != 1 else ' is'} priced on the Cost page."
+            if subagents
+            else ""
+        ),
     )
     ui.chart(figures.timeline(sim, full_window=app.full_window), key="overview_timeline")
     st.caption(

@@ -14,6 +14,8 @@ def test_opens_on_the_claude_code_session() -> None:
     assert [m.label for m in at.metric][:2] == ["Requests", "Recorded / estimated"]
     # The sub-agent chain selector appears because this session has one.
     assert at.sidebar.selectbox(key="agent").options[0] == "Main chain"
+    cost = next(m for m in at.metric if m.label == "Cost (USD)")
+    assert "its 1 sub-agent is priced on the Cost page" in cost.proto.help
 
 
 def test_sample_choice_changes_the_chart_and_the_url() -> None:
