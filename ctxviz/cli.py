@@ -1254,10 +1254,11 @@ def _with_subagents(
     summary: SimulationSummary, subs: Sequence[tuple[Conversation, SimulationSummary | str]]
 ) -> str:
     """The session's spend with its sub-agents' (the headline's cost is its own requests')."""
-    costs = [s.total_cost_usd if not isinstance(s, str) else None for _, s in subs]
-    if summary.total_cost_usd is None or any(c is None for c in costs):
+    from ctxviz.summary import summed_cost_usd
+
+    agents = summed_cost_usd(None if isinstance(s, str) else s.total_cost_usd for _, s in subs)
+    if summary.total_cost_usd is None or agents is None:
         return "Sub-agents' cost: not every sub-agent could be priced, so no total is given."
-    agents = sum(c for c in costs if c is not None)
     return (
         f"Sub-agents cost ${agents:,.4f}; with the session's own requests, "
         f"${summary.total_cost_usd + agents:,.4f} in all."

@@ -562,21 +562,17 @@ def _models(conv: Conversation, sim: Simulation) -> tuple[str, ...]:
 
 
 def _subagents_cost(conv: Conversation, models: ModelTable | None) -> float | None:
-    """The sub-agents' cost, each replayed as recorded (as ``ctxviz summary`` lists them); None
-    when one cannot be replayed or priced, since a partial sum would read as the whole."""
+    """The sub-agents' cost, each replayed as recorded (as ``ctxviz summary`` lists them)."""
     from ctxviz.simulator import simulate
-    from ctxviz.summary import summarize
+    from ctxviz.summary import summarize, summed_cost_usd
 
-    total = 0.0
-    for sub in conv.subagents:
+    def cost(sub: Conversation) -> float | None:
         try:
-            cost = summarize(simulate(sub, models=models)).total_cost_usd
+            return summarize(simulate(sub, models=models)).total_cost_usd
         except ValueError:
             return None
-        if cost is None:
-            return None
-        total += cost
-    return total
+
+    return summed_cost_usd(map(cost, conv.subagents))
 
 
 def _resumed_files(conv: Conversation, path: str) -> tuple[str, ...]:

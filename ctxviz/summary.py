@@ -4,7 +4,7 @@ figures (``figures.summary``, the app's metrics) all read ``summarize(sim)``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeAlias
 
@@ -264,6 +264,17 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         cache_read_tokens=total("cache_read_input_tokens"),
         cache_write_tokens=total("cache_creation_input_tokens"),
     )
+
+
+def summed_cost_usd(costs: Iterable[float | None]) -> float | None:
+    """Several replays' costs added up (a session's sub-agents); None when one is unknown (not
+    replayed, or not priced), since a partial sum would read as the whole."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total
 
 
 def summary_json(s: SimulationSummary) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ctxviz import figures
-from ctxviz.summary import summarize
+from ctxviz.summary import summarize, summed_cost_usd
 from ctxviz_app import ui
 
 DEFAULT = ("recorded", "clear_tools", "server_compaction")
@@ -86,10 +86,10 @@ def _subagents(app: ui.App) -> None:
         )
     own = summarize(app.simulate()).total_cost_usd
     st.subheader(f"Sub-agents ({len(subs)})")
-    if own is None or any(c is None for c in costs):
+    agents = summed_cost_usd(costs)
+    if own is None or agents is None:
         total = "not every one could be priced, so no total is given"
     else:
-        agents = sum(c or 0.0 for c in costs)
         total = (
             f"\\${agents:,.4f} for the sub-agents; with this conversation's own \\${own:,.4f}, "
             f"\\${own + agents:,.4f} in all"
