@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ctxviz.models import ModelTable
     from ctxviz.notebook import SimulationSummary
     from ctxviz.policies.edits import EditParam
+    from ctxviz.policies.step import Event
     from ctxviz.simulator import Simulation
 
 __all__ = ["main"]
@@ -911,9 +912,7 @@ def _n(value: Any) -> str:
 
 def _usd(value: Any) -> str:
     try:
-        import pandas as pd
-
-        if value is None or pd.isna(value):
+        if value is None or value != value:  # NaN
             return "—"
         return f"{float(value):,.4f}"
     except (TypeError, ValueError):
@@ -931,9 +930,7 @@ def _share(part: Any, whole: Any) -> str:
 
 def _flag(value: Any) -> bool:
     """A boolean cell: missing (None, NaN) is False."""
-    import pandas as pd
-
-    return value is not None and not pd.isna(value) and bool(value)
+    return value is not None and value == value and bool(value)
 
 
 def _abridged(n: int, show_all: bool) -> tuple[list[int], int]:
@@ -943,13 +940,12 @@ def _abridged(n: int, show_all: bool) -> tuple[list[int], int]:
     return [*range(HEAD_ROWS), *range(n - TAIL_ROWS, n)], HEAD_ROWS - 1
 
 
-def _events_by_request(events: pd.DataFrame, terminal: bool) -> dict[int, list[str]]:
+def _events_by_request(events: Sequence[Event], terminal: bool) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    if not len(events) or "type" not in events.columns or "request" not in events.columns:
-        return out
-    for request, kind in zip(events["request"], events["type"], strict=True):
+    for e in events:
+        kind = e["type"]
         label = _EVENT_LABELS.get(str(kind)) or _shown(kind, terminal)
-        labels = out.setdefault(int(request), [])
+        labels = out.setdefault(int(e["request"]), [])
         if label not in labels:
             labels.append(label)
     return out
@@ -965,19 +961,16 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int, terminal: bo
     from rich.table import Table
     from rich.text import Text
 
-    req = sim.requests
-    cols = set(req.columns)
-    cleared = (
-        "original_input_tokens" in cols
-        and (req["original_input_tokens"].fillna(0) != req["input_tokens"].fillna(0)).any()
-    )
-    by_request = _events_by_request(sim.events, terminal)
-    positions, gap_after = _abridged(len(req), show_all)
+    req = sim.request_columns
+    n = len(req["request"])
+    cleared = bool((req["original_input_tokens"] != req["input_tokens"]).any())
+    by_request = _events_by_request(sim.event_records, terminal)
+    positions, gap_after = _abridged(n, show_all)
     rows: list[tuple[dict[str, str], str | None]] = []
     for pos in positions:
-        row = req.iloc[pos]
-        number = int(row["request"]) if "request" in cols else pos
-        source = str(row.get("source", "estimated"))
+        row = {name: values[pos] for name, values in req.items()}
+        number = int(row["request"])
+        source = str(row["source"])
         cells = {
             "request": str(number),
             "prompt": _n(row.get("input_tokens")),
@@ -1026,7 +1019,7 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int, terminal: bo
         estimated = cells["source"] not in ("recorded", "…")
         table.add_row(*line, style="dim" if estimated else None)
     if gap_after >= 0:
-        first, last = HEAD_ROWS, len(req) - TAIL_ROWS - 1
+        first, last = HEAD_ROWS, n - TAIL_ROWS - 1
         table.caption = f"requests {first}–{last} not shown (--all shows every request)"
     dropped = [n for n in _DROP_WHEN_NARROW if n not in names and (n != "before edits" or cleared)]
     if dropped:
@@ -1040,7 +1033,7 @@ def _events_table(sim: Simulation, *, show_all: bool, terminal: bool) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    ev = sim.events
+    ev = sim.event_records
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), caption_justify="left")
     for name, justify in (
         ("request", "right"),
@@ -1053,14 +1046,14 @@ def _events_table(sim: Simulation, *, show_all: bool, terminal: bool) -> Any:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     positions, gap_after = _abridged(len(ev), show_all)
     for pos in positions:
-        row = ev.iloc[pos]
+        row = ev[pos]
         table.add_row(
-            _n(row.get("request")),
-            Text(_shown(row.get("type", ""), terminal)),
-            _n(row.get("tokens_before")),
-            _n(row.get("tokens_after")),
-            _n(row.get("cleared_input_tokens")),
-            Text("" if row.get("detail") is None else _shown(row.get("detail"), terminal)),
+            _n(row["request"]),
+            Text(_shown(row["type"], terminal)),
+            _n(row["tokens_before"]),
+            _n(row["tokens_after"]),
+            _n(row["cleared_input_tokens"]),
+            Text("" if row["detail"] is None else _shown(row["detail"], terminal)),
         )
         if pos == gap_after:
             table.add_row(*["…"] * len(table.columns))
@@ -1136,7 +1129,7 @@ def _headline(console: Console, summary: SimulationSummary, sim: Simulation) -> 
 def _warnings_of(conv: Conversation, sim: Simulation) -> list[str]:
     """The transcript's warnings then the replay's, each once; a note when nothing was sent."""
     warnings = list(dict.fromkeys([*conv.warnings, *sim.warnings]))
-    if not len(sim.requests):
+    if not len(sim.request_columns["request"]):
         warnings.insert(0, _NO_REQUESTS)
     return warnings
 
@@ -1218,7 +1211,7 @@ def _subagents_table(
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
-    from ctxviz.notebook import summarize
+    from ctxviz.summary import summarize
 
     table = _table(args)
     conv = _load(args, steps)
@@ -1266,7 +1259,7 @@ def _with_subagents(
 
 
 def _print_requests(console: Console, sim: Simulation, *, show_all: bool) -> None:
-    if len(sim.requests):
+    if len(sim.request_columns["request"]):
         width, terminal = console.width, console.is_terminal
         console.print(_requests_table(sim, show_all=show_all, width=width, terminal=terminal))
     else:
@@ -1274,7 +1267,7 @@ def _print_requests(console: Console, sim: Simulation, *, show_all: bool) -> Non
 
 
 def _print_events(console: Console, sim: Simulation, *, show_all: bool) -> None:
-    if len(sim.events):
+    if sim.event_records:
         console.print()
         console.print("[bold]Events[/bold]")
         console.print(_events_table(sim, show_all=show_all, terminal=console.is_terminal))

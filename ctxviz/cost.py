@@ -27,7 +27,7 @@ the rates in force on its request's timestamp.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +98,25 @@ def cache_accounting(
     """Split each prompt into cache reads, cache writes and uncached input (module doc: why)."""
     import pandas as pd
 
+    columns = cache_split(
+        prompt_tokens,
+        reusable_prefix_tokens,
+        min_cacheable_tokens=min_cacheable_tokens,
+        ttl=ttl,
+        gaps_seconds=gaps_seconds,
+    )
+    return pd.DataFrame(columns, index=_index_of(prompt_tokens, len(columns["input_tokens"])))
+
+
+def cache_split(
+    prompt_tokens: npt.ArrayLike,
+    reusable_prefix_tokens: npt.ArrayLike,
+    *,
+    min_cacheable_tokens: int,
+    ttl: CacheTTL = "5m",
+    gaps_seconds: npt.ArrayLike | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """``cache_accounting``'s columns as arrays (the replay needs no frame)."""
     ttl = _check_ttl(ttl)
     if isinstance(min_cacheable_tokens, bool) or not isinstance(min_cacheable_tokens, int):
         raise ValueError(f"min_cacheable_tokens: expected an int, got {min_cacheable_tokens!r}")
@@ -131,15 +150,12 @@ def cache_accounting(
     read = np.where(read >= max(min_cacheable_tokens, 1), read, 0)
     write = np.where(cacheable, prompt - read, 0)
     uncached = prompt - read - write
-    return pd.DataFrame(
-        {
-            "input_tokens": uncached,
-            "cache_creation_input_tokens": write,
-            "cache_read_input_tokens": read,
-            "cache_expired": expired & previous_cached,
-        },
-        index=_index_of(prompt_tokens, n),
-    )
+    return {
+        "input_tokens": uncached,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+        "cache_expired": expired & previous_cached,
+    }
 
 
 def request_costs(
@@ -155,6 +171,28 @@ def request_costs(
     """Dollars per request from API-shaped usage, with the model's cache and long-context rates."""
     import pandas as pd
 
+    columns = _request_costs(
+        model,
+        input_tokens=input_tokens,
+        cache_creation_input_tokens=cache_creation_input_tokens,
+        cache_read_input_tokens=cache_read_input_tokens,
+        output_tokens=output_tokens,
+        ttl=ttl,
+        cache_creation_1h_input_tokens=cache_creation_1h_input_tokens,
+    )
+    return pd.DataFrame(columns, index=_index_of(input_tokens, len(columns["cost_usd"])))
+
+
+def _request_costs(
+    model: ModelInfo,
+    *,
+    input_tokens: npt.ArrayLike,
+    cache_creation_input_tokens: npt.ArrayLike,
+    cache_read_input_tokens: npt.ArrayLike,
+    output_tokens: npt.ArrayLike,
+    ttl: CacheTTL = "5m",
+    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
+) -> dict[str, npt.NDArray[Any]]:
     ttl = _check_ttl(ttl)
     uncached = _tokens("input_tokens", input_tokens)
     n = uncached.shape[0]
@@ -189,17 +227,14 @@ def request_costs(
     ) * per_token
     cost_read = read * model.cache_read_usd_per_mtok * per_token
     cost_output = output * model.output_usd_per_mtok * _PER_TOKEN * output_factor
-    return pd.DataFrame(
-        {
-            "cost_input_usd": cost_input,
-            "cost_cache_write_usd": cost_write,
-            "cost_cache_read_usd": cost_read,
-            "cost_output_usd": cost_output,
-            "cost_usd": cost_input + cost_write + cost_read + cost_output,
-            "long_context": long_context,
-        },
-        index=_index_of(input_tokens, n),
-    )
+    return {
+        "cost_input_usd": cost_input,
+        "cost_cache_write_usd": cost_write,
+        "cost_cache_read_usd": cost_read,
+        "cost_output_usd": cost_output,
+        "cost_usd": cost_input + cost_write + cost_read + cost_output,
+        "long_context": long_context,
+    }
 
 
 def price_rows(
@@ -216,6 +251,29 @@ def price_rows(
     force at ``timestamps[i]`` (its current rates when the time is unknown)."""
     import pandas as pd
 
+    columns = price_columns(
+        models,
+        input_tokens=input_tokens,
+        cache_creation_input_tokens=cache_creation_input_tokens,
+        cache_read_input_tokens=cache_read_input_tokens,
+        output_tokens=output_tokens,
+        cache_creation_1h_input_tokens=cache_creation_1h_input_tokens,
+        timestamps=timestamps,
+    )
+    return pd.DataFrame(columns, index=_index_of(input_tokens, len(models)))
+
+
+def price_columns(
+    models: Sequence[ModelInfo],
+    *,
+    input_tokens: npt.ArrayLike,
+    cache_creation_input_tokens: npt.ArrayLike,
+    cache_read_input_tokens: npt.ArrayLike,
+    output_tokens: npt.ArrayLike,
+    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
+    timestamps: Sequence[str | None] | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """``price_rows``'s columns as arrays (the replay needs no frame)."""
     n = len(models)
     if timestamps is not None and len(timestamps) != n:
         raise ValueError(f"timestamps: expected {n} values (one per row), got {len(timestamps)}")
@@ -242,7 +300,7 @@ def price_rows(
     long_context = np.zeros(n, dtype=bool)
     for (key, period), rows in groups.items():
         at = np.asarray(rows, dtype=np.int64)
-        priced = request_costs(
+        priced = _request_costs(
             infos[key].at_period(period),
             input_tokens=columns["input_tokens"][at],
             cache_creation_input_tokens=columns["cache_creation_input_tokens"][at],
@@ -251,6 +309,6 @@ def price_rows(
             cache_creation_1h_input_tokens=columns["cache_creation_1h_input_tokens"][at],
         )
         for c in COST_COLUMNS:
-            out[c][at] = priced[c].to_numpy()
-        long_context[at] = priced["long_context"].to_numpy(dtype=bool)
-    return pd.DataFrame({**out, "long_context": long_context}, index=_index_of(input_tokens, n))
+            out[c][at] = priced[c]
+        long_context[at] = priced["long_context"]
+    return {**out, "long_context": long_context}

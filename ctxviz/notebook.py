@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 from warnings import catch_warnings, filterwarnings, warn
 
-import pandas as pd
-
 from ctxviz.policies import compact_on_demand, preserved_thinking
 from ctxviz.policies.compaction_control import CompactionControl
 from ctxviz.settings import SimulationSettings
@@ -177,6 +175,8 @@ def _fmt_usd(value: float | None) -> str:
 
 def _sparkline(sim: SimulationLike, window: int | None) -> str:
     """An inline SVG of the prompt per request, with the window as a red line when it fits."""
+    import pandas as pd
+
     req = sim.requests
     prompt = pd.to_numeric(req["input_tokens"], errors="coerce") if "input_tokens" in req else None
     if prompt is None or len(prompt) < 2 or not prompt.notna().any():

@@ -4,15 +4,18 @@ figures (``figures.summary``, the app's metrics) all read ``summarize(sim)``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ctxviz.settings import SimulationSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CLEARING_EVENTS",
@@ -132,23 +135,93 @@ class SimulationSummary:
         return self.peak_input_tokens / self.context_window
 
 
-def _numeric(frame: pd.DataFrame, name: str) -> pd.Series | None:
-    if name not in frame.columns:
-        return None
-    return pd.to_numeric(frame[name], errors="coerce")
+class _Table:
+    """A simulation's request columns and events as arrays: read from ``request_columns`` /
+    ``event_records`` when it has them (no frame is built, pandas is not imported), else from
+    its frames (a simulation built elsewhere; any dtype, unreadable values as missing)."""
 
+    def __init__(self, sim: SimulationLike) -> None:
+        columns = getattr(sim, "request_columns", None)
+        records = getattr(sim, "event_records", None)
+        self._frame = None
+        self._columns: Mapping[str, npt.NDArray[Any]] = {}
+        if isinstance(columns, Mapping) and isinstance(records, tuple):
+            self._columns = columns
+            first = next(iter(columns.values()), None)
+            self.n = 0 if first is None else len(first)
+            self.event_types = [str(e["type"]) for e in records]
+            self.event_requests = [_float(e["request"]) for e in records]
+        else:
+            self._frame = sim.requests
+            self.n = len(self._frame)
+            ev = sim.events
+            has_types = len(ev) and "type" in ev.columns
+            self.event_types = [str(t) for t in ev["type"]] if has_types else []
+            self.event_requests = (
+                _numbers(ev["request"]).tolist()
+                if has_types and "request" in ev.columns
+                else [np.nan] * len(self.event_types)
+            )
 
-def _zeros_for_missing(frame: pd.DataFrame, name: str) -> npt.NDArray[np.float64]:
-    """A numeric column as floats, missing values and a missing column as zeros."""
-    if name in frame.columns:
-        values = pd.to_numeric(frame[name], errors="coerce").fillna(0)
+    def has(self, name: str) -> bool:
+        if self._frame is not None:
+            return name in self._frame.columns
+        return name in self._columns
+
+    def numbers(self, name: str) -> npt.NDArray[np.float64] | None:
+        """A column as floats, unreadable values as NaN; None when there is no such column."""
+        if not self.has(name):
+            return None
+        if self._frame is not None:
+            return _numbers(self._frame[name])
+        values = self._columns[name]
+        if values.dtype == object:
+            return np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
         return np.asarray(values, dtype=np.float64)
-    return np.zeros(len(frame), dtype=np.float64)
+
+    def zeros_for_missing(self, name: str) -> npt.NDArray[np.float64]:
+        """A numeric column as floats, missing values and a missing column as zeros."""
+        values = self.numbers(name)
+        if values is None:
+            return np.zeros(self.n, dtype=np.float64)
+        return np.nan_to_num(values, nan=0.0, posinf=np.inf, neginf=-np.inf)
+
+    def texts(self, name: str) -> list[Any] | None:
+        """A column's values as they are (None / NaN where missing)."""
+        if not self.has(name):
+            return None
+        if self._frame is not None:
+            return [None if _is_na(v) else v for v in self._frame[name]]
+        return list(self._columns[name])
+
+
+def _numbers(values: Any) -> npt.NDArray[np.float64]:
+    import pandas as pd
+
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=np.float64)
+
+
+def _is_na(value: Any) -> bool:
+    """pandas' missing values (None, NaN, NA, NaT) in a frame's cell."""
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array in an object cell
+        return False
+
+
+def _float(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _int_or_none(value: Any) -> int | None:
     try:
-        if value is None or pd.isna(value):
+        if _missing(value):
             return None
         return int(value)
     except (TypeError, ValueError):
@@ -164,83 +237,99 @@ def _model_and_window(settings: SettingsLike) -> tuple[Any, Any]:
     return None, None
 
 
-def _request_numbers(frame: pd.DataFrame) -> list[int]:
-    if "request" in frame.columns:
-        return [int(v) for v in pd.to_numeric(frame["request"], errors="coerce").fillna(-1)]
-    return list(range(len(frame)))
+def _most_common(values: list[str]) -> str:
+    """The most frequent value; the smallest of equally frequent ones."""
+    counts = Counter(values)
+    top = max(counts.values())
+    return min(v for v, c in counts.items() if c == top)
 
 
 def summarize(sim: SimulationLike) -> SimulationSummary:
     """The headline numbers of a replay: requests, peak prompt, events, cost, estimates."""
-    req = sim.requests
-    n = len(req)
-    numbers = _request_numbers(req)
-    if "source" in req.columns:
-        estimated_mask = req["source"].astype(str) != "recorded"
+    t = _Table(sim)
+    n = t.n
+    request = t.numbers("request")
+    numbers = (
+        list(range(n)) if request is None else [int(v) for v in np.nan_to_num(request, nan=-1.0)]
+    )
+    sources = t.texts("source")
+    if sources is not None:
+        estimated_mask = np.asarray([str(v) != "recorded" for v in sources], dtype=bool)
     else:
-        estimated_mask = pd.Series(True, index=req.index)
+        estimated_mask = np.ones(n, dtype=bool)
     estimated = int(estimated_mask.sum())
 
     model, window_setting = _model_and_window(sim.settings)
-    if "model" in req.columns:
-        models = req["model"].dropna().astype(str)
-        if len(models):
-            model = str(models.mode().iloc[0])
+    models = t.texts("model")
+    if models is not None:
+        named = [str(m) for m in models if not _missing(m)]
+        if named:
+            model = _most_common(named)
 
-    prompt = _numeric(req, "input_tokens")
-    compaction = _numeric(req, "compaction_input_tokens")
+    prompt = t.numbers("input_tokens")
+    compaction = t.numbers("compaction_input_tokens")
     if prompt is not None and compaction is not None:
         # a compaction iteration read the whole prompt before the summary: a prompt of its own
-        prompt = prompt.combine(compaction, max, fill_value=0)
+        larger = ~np.isnan(prompt) & (compaction > prompt)  # NaN compares False
+        prompt = np.where(larger, compaction, prompt)
     peak_tokens = peak_request = window = None
-    if prompt is not None and n and prompt.notna().any():
-        pos = int(prompt.fillna(-1).to_numpy().argmax())  # first row of the largest prompt
-        peak_tokens = _int_or_none(prompt.iloc[pos])
+    if prompt is not None and n and not np.isnan(prompt).all():
+        pos = int(np.nan_to_num(prompt, nan=-1.0).argmax())  # first row of the largest prompt
+        peak_tokens = _int_or_none(prompt[pos])
         peak_request = numbers[pos]
-        windows = _numeric(req, "context_window")
+        windows = t.numbers("context_window")
         if windows is not None:
-            window = _int_or_none(windows.iloc[pos])
+            window = _int_or_none(windows[pos])
     if window is None:
         window = _int_or_none(window_setting)
 
-    context = _numeric(req, "context_tokens")
-    peak_context = _int_or_none(context.max()) if context is not None and n else None
+    context = t.numbers("context_tokens")
+    peak_context = (
+        _int_or_none(np.nanmax(context))
+        if context is not None and n and not np.isnan(context).all()
+        else None
+    )
 
-    over = req["over_window"].fillna(False).astype(bool) if "over_window" in req.columns else None
-    over_count = int(over.sum()) if over is not None else 0
+    over_values = t.texts("over_window")
+    over_count = 0
     first_over = None
-    if over is not None and over_count:
-        first_over = numbers[int(over.to_numpy().argmax())]
+    if over_values is not None:
+        over = np.asarray([not _missing(v) and bool(v) for v in over_values], dtype=bool)
+        over_count = int(over.sum())
+        if over_count:
+            first_over = numbers[int(over.argmax())]
 
-    ev = sim.events
     counts: list[EventCount] = []
-    if len(ev) and "type" in ev.columns:
-        ev_requests = pd.to_numeric(ev["request"], errors="coerce") if "request" in ev else None
-        for kind, group in ev.groupby(ev["type"].astype(str), sort=False):
-            first = None
-            if ev_requests is not None:
-                first = _int_or_none(ev_requests.loc[group.index].min())
-            counts.append(EventCount(type=str(kind), count=len(group), first_request=first))
+    firsts: dict[str, float] = {}
+    tally: Counter[str] = Counter()
+    for kind, at in zip(t.event_types, t.event_requests, strict=True):
+        tally[kind] += 1
+        known = firsts.get(kind, np.nan)
+        firsts[kind] = at if np.isnan(known) or (not np.isnan(at) and at < known) else known
+    for kind, count in tally.items():
+        counts.append(EventCount(type=kind, count=count, first_request=_int_or_none(firsts[kind])))
     if first_over is None:
         first_over = next(
             (c.first_request for c in counts if c.type == "context_window_exceeded"), None
         )
 
-    cost = _numeric(req, "cost_usd")
+    cost = t.numbers("cost_usd")
     total_cost = estimated_cost = None
     if cost is not None:
-        total_cost = float(cost.fillna(0).sum())
-        estimated_cost = float(cost[estimated_mask].fillna(0).sum())
+        paid = np.nan_to_num(cost, nan=0.0)
+        total_cost = float(paid.sum())
+        estimated_cost = float(paid[estimated_mask].sum())
 
-    cleared = _numeric(req, "cleared_input_tokens")
-    cleared_total = int(cleared.fillna(0).sum()) if cleared is not None else 0
+    cleared = t.numbers("cleared_input_tokens")
+    cleared_total = int(np.nan_to_num(cleared, nan=0.0).sum()) if cleared is not None else 0
 
     def total(name: str) -> int:
-        return int(_zeros_for_missing(req, name).sum())
+        return int(t.zeros_for_missing(name).sum())
 
     def peak(name: str) -> int:
-        return int(_zeros_for_missing(req, name).max()) if n else 0
+        return int(t.zeros_for_missing(name).max()) if n else 0
 
+    turns = t.numbers("turn")
     return SimulationSummary(
         requests=n,
         recorded_requests=n - estimated,
@@ -257,7 +346,7 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         estimated_cost_usd=estimated_cost,
         cleared_input_tokens=cleared_total,
         cleared_peak_tokens=peak("cleared_input_tokens"),
-        turns=int(req["turn"].max()) + 1 if "turn" in req.columns and n else 0,
+        turns=int(np.nanmax(turns)) + 1 if turns is not None and n else 0,
         thinking_generated_tokens=total("thinking_tokens"),
         thinking_carried_peak_tokens=peak("thinking_carried_tokens"),
         thinking_stripped_peak_tokens=peak("thinking_stripped_tokens"),

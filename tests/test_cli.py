@@ -832,8 +832,13 @@ def test_claude_code_autocompact_bad_settings(flags: list[str], fragment: str) -
     assert_bad_input(run("simulate", SESSION_ZIP, "--claude-code-autocompact", *flags), fragment)
 
 
-@pytest.mark.parametrize("argv", [["count", str(BODY)], ["models"], ["models", "--json"]])
-def test_count_and_models_start_without_pandas(argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["count", str(BODY)], ["models"], ["models", "--json"], ["summary", str(SESSION_ZIP)]],
+)
+def test_commands_that_need_no_frame_start_without_pandas(argv: list[str]) -> None:
+    # pandas costs a fresh process 0.2-0.4 s: summary reads the replay's columns (the bundled
+    # session's sub-agent is replayed and summarized too)
     code = (
         "import sys\n"
         "from ctxviz import cli\n"

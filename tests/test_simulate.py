@@ -6,6 +6,8 @@ is computed by hand in the comment next to it.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -335,3 +337,34 @@ def test_a_tool_results_text_is_never_read_a_character_at_a_time() -> None:
     )
     sim = simulate(conv)
     assert len(sim.requests) == 2
+
+
+_BUNDLED_SESSION = Path(__file__).parents[1] / "sample_conversations" / "claude_code_session.zip"
+
+
+def test_frames_are_built_on_first_read_from_the_columns() -> None:
+    # a replay needs no pandas (the command line's summary reads the arrays); the frames hold
+    # exactly the arrays' values, and a frame is built once
+    code = (
+        "import sys\n"
+        "import ctxviz\n"
+        f"sim = ctxviz.simulate(ctxviz.load({str(_BUNDLED_SESSION)!r}))\n"
+        "from ctxviz.summary import summarize\n"
+        "summary = summarize(sim)\n"
+        "assert 'pandas' not in sys.modules, 'simulate or summarize imported pandas'\n"
+        "assert sim.requests is sim.requests and sim.events is sim.events\n"
+        "assert 'pandas' in sys.modules\n"
+        "import types\n"
+        "frames = types.SimpleNamespace(requests=sim.requests, events=sim.events,\n"
+        "    composition=sim.composition, settings=sim.settings, warnings=sim.warnings)\n"
+        "assert summarize(frames) == summary, (summarize(frames), summary)\n"
+        "for name, values in sim.request_columns.items():\n"
+        "    shown = sim.requests[name].astype(object).where(sim.requests[name].notna(), None)\n"
+        "    assert list(shown) == list(values), name\n"
+        "assert (sim.composition.to_numpy() == sim.composition_tokens).all()\n"
+        "assert [dict(e) for e in sim.event_records] == [\n"
+        "    {k: (None if v != v or v is None else v) for k, v in r.items()}\n"
+        "    for r in sim.events.astype(object).to_dict('records')]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -6,29 +6,24 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Any, Final
+from operator import attrgetter
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from ctxviz import cost
-from ctxviz.categories import CATEGORIES
 from ctxviz.estimates import CATEGORY_INDEX
 from ctxviz.model import Request
 from ctxviz.models import ModelInfo
 from ctxviz.policies import claude_code, clear_tool_uses, limits
 from ctxviz.policies.edits import Edits
-from ctxviz.policies.step import EVENT_COLUMNS, Event, Prompt, event
+from ctxviz.policies.step import Event, Prompt, event
 from ctxviz.simulator.context import Context
 from ctxviz.simulator.engine import Engine
 from ctxviz.simulator.recorded import internal_calls_extra
-from ctxviz.simulator.result import REQUEST_COLUMNS, Simulation
+from ctxviz.simulator.result import Simulation
 from ctxviz.simulator.row import Row
-
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 _KIND_NAMES: Final = {"claude_code": "Claude Code", "client": "SDK", "server": "server"}
 
@@ -72,7 +67,7 @@ def _price_fallbacks(
     if not at:
         return named
     tokens = np.asarray(fields, dtype=np.int64).reshape(len(at), 4)
-    priced = cost.price_rows(
+    priced = cost.price_columns(
         infos,
         input_tokens=tokens[:, 0],
         cache_creation_input_tokens=tokens[:, 1],
@@ -84,9 +79,9 @@ def _price_fallbacks(
     for c in cost.COST_COLUMNS:
         col = cost_cols[c]
         col[np.unique(where)] = 0.0
-        np.add.at(col, where, priced[c].to_numpy())
+        np.add.at(col, where, priced[c])
     long_context[np.unique(where)] = False
-    np.logical_or.at(long_context, where, priced["long_context"].to_numpy(dtype=bool))
+    np.logical_or.at(long_context, where, priced["long_context"])
     return named
 
 
@@ -215,9 +210,8 @@ def assemble(
     warnings: list[str],
     edits: Edits,
 ) -> Simulation:
-    """The ``Simulation``: composition, caching, dollars, limits and recorded events, as frames."""
-    import pandas as pd  # here, not at the top: counting tokens needs no frames
-
+    """The ``Simulation``: composition, caching, dollars, limits and recorded events, as
+    arrays (its frames are built when first read)."""
     c = _Columns.of(rows)
     composition, th_stripped = _composition(ctx, c)
     cache = _caching(ctx, rows, c)
@@ -226,12 +220,10 @@ def assemble(
     _memory_warning(ctx, rows, c, edits, events)
     if not ctx.settings.undo_recorded_compactions:
         _recorded_events(ctx, rows, c, events)
-    comp_df = pd.DataFrame(composition, columns=list(CATEGORIES))
-    comp_df.index.name = "request"
     return Simulation(
         conversation=ctx.conv,
         settings=ctx.settings,
-        requests=_requests_frame(
+        request_columns=_request_columns(
             ctx,
             rows,
             c,
@@ -245,8 +237,8 @@ def assemble(
             extra,
             over,
         ),
-        events=events_frame(events),
-        composition=comp_df,
+        event_records=tuple(events),
+        composition_tokens=composition,
         warnings=warnings,
         scale=ctx.scale,
         hidden_prefix_tokens=ctx.hidden,
@@ -359,12 +351,12 @@ def _caching(ctx: Context, rows: Sequence[Row], c: _Columns) -> _Cache:
     main_info = engine.info(rows[0].model if rows else (settings.model or "unknown"))
     reusable = _reusable_prefix(ctx, prompts, inp, rec_req)
     if caching:
-        acc = cost.cache_accounting(
+        acc = cost.cache_split(
             inp, reusable, min_cacheable_tokens=main_info.min_cacheable_tokens, ttl=ttl
         )
-        uncached = acc["input_tokens"].to_numpy(dtype=np.int64, copy=True)
-        writes = acc["cache_creation_input_tokens"].to_numpy(dtype=np.int64, copy=True)
-        reads = acc["cache_read_input_tokens"].to_numpy(dtype=np.int64, copy=True)
+        uncached = acc["input_tokens"].astype(np.int64)
+        writes = acc["cache_creation_input_tokens"].astype(np.int64)
+        reads = acc["cache_read_input_tokens"].astype(np.int64)
     else:
         uncached, writes, reads = inp.copy(), np.zeros(n, np.int64), np.zeros(n, np.int64)
     writes_1h = writes.copy() if ttl == "1h" else np.zeros(n, dtype=np.int64)
@@ -399,7 +391,7 @@ def _dollars(
             comp_split[k] = r.compaction_usage
     infos = [engine.info(m) for m in model_col]
     stamps = [requests[j].timestamp for j in rec_req.tolist()]
-    priced = cost.price_rows(
+    priced = cost.price_columns(
         infos,
         input_tokens=uncached,
         cache_creation_input_tokens=writes,
@@ -409,16 +401,16 @@ def _dollars(
         timestamps=stamps,
     )
     for col in cost.COST_COLUMNS:
-        cost_cols[col] = priced[col].to_numpy(copy=True)
-    long_context = priced["long_context"].to_numpy(dtype=bool, copy=True)
-    comp_cost = cost.price_rows(
+        cost_cols[col] = priced[col].astype(np.float64)
+    long_context = priced["long_context"].astype(bool)
+    comp_cost = cost.price_columns(
         infos,
         input_tokens=comp_split[:, 0],
         cache_creation_input_tokens=comp_split[:, 1],
         cache_read_input_tokens=comp_split[:, 2],
         output_tokens=comp_out,
         timestamps=stamps,
-    )["cost_usd"].to_numpy()
+    )["cost_usd"].astype(np.float64)
     served = _price_fallbacks(engine, rows, requests, recorded, stamps, cost_cols, long_context)
     for said in dict.fromkeys(engine.info(m).warning() for m in (*model_col, *served)):
         if said is not None and said not in warnings:
@@ -577,7 +569,7 @@ def _recorded_events(ctx: Context, rows: Sequence[Row], c: _Columns, events: lis
         )
 
 
-def _requests_frame(
+def _request_columns(
     ctx: Context,
     rows: Sequence[Row],
     c: _Columns,
@@ -590,10 +582,8 @@ def _requests_frame(
     seen: npt.NDArray[np.int64],
     extra: npt.NDArray[np.int64],
     over: npt.NDArray[np.bool_],
-) -> pd.DataFrame:
-    """``Simulation.requests``: one row per model call."""
-    import pandas as pd
-
+) -> dict[str, npt.NDArray[Any]]:
+    """``Simulation.requests``' columns: one value per model call."""
     n = c.n
     inp, orig, out = c.input_tokens, c.original_input_tokens, c.output_tokens
     recorded, rec_req, prompts, table = c.recorded, c.recorded_request, c.prompts, c.table
@@ -607,64 +597,48 @@ def _requests_frame(
     cat_idx = CATEGORY_INDEX
     source = np.where(recorded, "recorded", "estimated")
     turn = np.asarray(ctx.turns, dtype=np.int64)[rec_req] if n else np.zeros(0, dtype=np.int64)
-    return pd.DataFrame(
-        {
-            "request": np.arange(n, dtype=np.int64),
-            "recorded_request": rec_req,
-            "turn": turn,
-            "model": pd.Series(model_col, dtype=object),
-            "stop_reason": pd.Series([r.stop_reason for r in rows], dtype=object),
-            "source": pd.Series(source, dtype=object),
-            "input_tokens": inp,
-            "original_input_tokens": orig,
-            "output_tokens": out,
-            "thinking_tokens": think,
-            "context_tokens": inp + out,
-            "uncached_input_tokens": uncached,
-            "cache_creation_input_tokens": writes,
-            "cache_read_input_tokens": reads,
-            "reusable_prefix_tokens": reusable,
-            "cleared_input_tokens": table[:, 11],
-            "cleared_tool_uses": table[:, 6],
-            "cleared_thinking_turns": table[:, 7],
-            "thinking_carried_tokens": composition[:, cat_idx["thinking"]],
-            "thinking_stripped_tokens": np.round(ctx.scale * th_stripped).astype(np.int64),
-            "placeholder_tokens": composition[:, cat_idx["cleared_placeholders"]],
-            "summary_tokens": composition[:, cat_idx["summary"]],
-            "compaction_input_tokens": comp_in,
-            "compaction_output_tokens": comp_out,
-            "compaction_control_total_tokens": pd.arrays.IntegerArray(
-                np.asarray([r.sdk_total or 0 for r in rows], dtype=np.int64).reshape(n),
-                np.asarray([r.sdk_total is None for r in rows], dtype=bool).reshape(n),
-            ),
-            "context_window": windows,
-            "remaining_tokens": windows - seen,
-            "server_tool_extra_input_tokens": extra,
-            "over_window": over,
-            "long_context": long_context,
-            **cost_cols,
-            "compaction_cost_usd": comp_cost,
-            "cost_usd": total_cost,
-            "cumulative_cost_usd": np.cumsum(total_cost),
-            "prompt_start_message": starts,
-            "prompt_end_message": ends,
-        },
-        columns=list(REQUEST_COLUMNS),
-    )
+    return {
+        "request": np.arange(n, dtype=np.int64),
+        "recorded_request": rec_req,
+        "turn": turn,
+        "model": _objects(model_col),
+        "stop_reason": _objects([r.stop_reason for r in rows]),
+        "source": _objects(source.tolist()),
+        "input_tokens": inp,
+        "original_input_tokens": orig,
+        "output_tokens": out,
+        "thinking_tokens": think,
+        "context_tokens": inp + out,
+        "uncached_input_tokens": uncached,
+        "cache_creation_input_tokens": writes,
+        "cache_read_input_tokens": reads,
+        "reusable_prefix_tokens": reusable,
+        "cleared_input_tokens": table[:, 11],
+        "cleared_tool_uses": table[:, 6],
+        "cleared_thinking_turns": table[:, 7],
+        "thinking_carried_tokens": composition[:, cat_idx["thinking"]],
+        "thinking_stripped_tokens": np.round(ctx.scale * th_stripped).astype(np.int64),
+        "placeholder_tokens": composition[:, cat_idx["cleared_placeholders"]],
+        "summary_tokens": composition[:, cat_idx["summary"]],
+        "compaction_input_tokens": comp_in,
+        "compaction_output_tokens": comp_out,
+        "compaction_control_total_tokens": _objects([r.sdk_total for r in rows]),
+        "context_window": windows,
+        "remaining_tokens": windows - seen,
+        "server_tool_extra_input_tokens": extra,
+        "over_window": over,
+        "long_context": long_context,
+        **cost_cols,
+        "compaction_cost_usd": comp_cost,
+        "cost_usd": total_cost,
+        "cumulative_cost_usd": np.cumsum(total_cost),
+        "prompt_start_message": starts,
+        "prompt_end_message": ends,
+    }
 
 
-def events_frame(events: list[Event]) -> pd.DataFrame:
-    """Events as a frame, column by column (nullable integers), in request order."""
-    import pandas as pd
-
-    events = sorted(events, key=itemgetter("request"))
-    data: dict[str, Any] = {}
-    for c in EVENT_COLUMNS:
-        values = [e[c] for e in events]
-        if c in ("type", "trigger", "detail"):
-            data[c] = pd.Series(values, dtype=object)
-        else:
-            mask = np.asarray([v is None for v in values], dtype=bool)
-            ints = np.asarray([0 if v is None else v for v in values], dtype=np.int64)
-            data[c] = pd.arrays.IntegerArray(ints, mask)
-    return pd.DataFrame(data, columns=list(EVENT_COLUMNS))
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """A column of Python objects (text, or ints and Nones), one per row."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out

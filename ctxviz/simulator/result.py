@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
+import numpy.typing as npt
+
+from ctxviz.categories import CATEGORIES
 from ctxviz.model import Conversation
 from ctxviz.policies import limits
+from ctxviz.policies.step import EVENT_COLUMNS, Event
 from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.context import Context
 from ctxviz.simulator.inspector import PromptView, view
@@ -107,6 +115,9 @@ class Simulation:
     recorded compaction and the file does not hold (the recorded prompt of the request after it
     minus the hidden prefix and its visible summary and messages), carried by the prompts after.
 
+    The three frames are built from ``request_columns``, ``event_records`` and
+    ``composition_tokens`` when first read (pandas is imported then, not before).
+
     Methods: ``applied_edits(i)`` (the API's ``context_management.applied_edits``),
     ``prompt_view(i)`` (every block up to request ``i`` with its status: kept, cleared,
     thinking_stripped, summarized, dropped, summary; ``.to_frame()`` for a table) and
@@ -115,15 +126,54 @@ class Simulation:
 
     conversation: Conversation
     settings: SimulationSettings
-    requests: pd.DataFrame
-    events: pd.DataFrame
-    composition: pd.DataFrame
+    request_columns: Mapping[str, npt.NDArray[Any]]
+    """``requests``' columns as arrays, read without building the frame (pandas is imported
+    only when a frame is asked for): the command line and the fleet read these."""
+    event_records: tuple[Event, ...]
+    """``events``' rows, in request order."""
+    composition_tokens: npt.NDArray[np.int64]
+    """``composition`` as an array: a row per request, a column per category."""
     warnings: list[str] = field(default_factory=list)
     scale: float = 1.0
     """Recorded prompt tokens per estimated token (1.0 without usage)."""
     hidden_prefix_tokens: int = 0
     _rows: tuple[Row, ...] = ()
     _ctx: Context | None = None
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request_columns", MappingProxyType(dict(self.request_columns)))
+        object.__setattr__(
+            self, "event_records", tuple(sorted(self.event_records, key=itemgetter("request")))
+        )
+
+    @property
+    def requests(self) -> pd.DataFrame:
+        """One row per model call (the class doc lists the columns); built on first read."""
+        frame = self._frames.get("requests")
+        if frame is None:
+            frame = self._frames["requests"] = requests_frame(self.request_columns)
+        return frame
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event; built on first read."""
+        frame = self._frames.get("events")
+        if frame is None:
+            frame = self._frames["events"] = events_frame(self.event_records)
+        return frame
+
+    @property
+    def composition(self) -> pd.DataFrame:
+        """One row per request, one column per category; built on first read."""
+        frame = self._frames.get("composition")
+        if frame is None:
+            import pandas as pd
+
+            frame = pd.DataFrame(self.composition_tokens, columns=list(CATEGORIES))
+            frame.index.name = "request"
+            self._frames["composition"] = frame
+        return frame
 
     def applied_edits(self, i: int) -> list[dict[str, Any]]:
         """What the API would return as ``context_management.applied_edits`` for request ``i``
@@ -170,3 +220,46 @@ class Simulation:
         if p.end > p.start and self.conversation.messages[p.end - 1].is_tool_results_only:
             lines.append(limits.usage_line(row.input_tokens, row.window))
         return tuple(lines)
+
+
+_OBJECT_COLUMNS: Final = frozenset({"model", "stop_reason", "source"})
+_NULLABLE_COLUMNS: Final = frozenset({"compaction_control_total_tokens"})
+
+
+def requests_frame(columns: Mapping[str, npt.NDArray[Any]]) -> pd.DataFrame:
+    """``Simulation.requests`` from its columns: text as objects, a nullable column (an object
+    array of ints and Nones) as nullable integers."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for name in REQUEST_COLUMNS:
+        values = columns[name]
+        if name in _OBJECT_COLUMNS:
+            data[name] = pd.Series(values, dtype=object)
+        elif name in _NULLABLE_COLUMNS:
+            data[name] = _nullable_ints(values)
+        else:
+            data[name] = values
+    return pd.DataFrame(data, columns=list(REQUEST_COLUMNS))
+
+
+def events_frame(events: tuple[Event, ...]) -> pd.DataFrame:
+    """Events (in request order) as a frame, column by column (nullable integers)."""
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for c in EVENT_COLUMNS:
+        values = [e[c] for e in events]
+        if c in ("type", "trigger", "detail"):
+            data[c] = pd.Series(values, dtype=object)
+        else:
+            data[c] = _nullable_ints(values)
+    return pd.DataFrame(data, columns=list(EVENT_COLUMNS))
+
+
+def _nullable_ints(values: Any) -> Any:
+    import pandas as pd
+
+    mask = np.asarray([v is None for v in values], dtype=bool)
+    ints = np.asarray([0 if v is None else v for v in values], dtype=np.int64)
+    return pd.arrays.IntegerArray(ints.reshape(len(mask)), mask)
