@@ -955,6 +955,22 @@ _DROP_WHEN_NARROW: Final = ("context", "thinking", "% window", "before edits", "
 """Columns left out, in this order, when the terminal is too narrow for the whole table."""
 
 
+_TABLE_COLUMNS: Final = (
+    "request",
+    "source",
+    "input_tokens",
+    "original_input_tokens",
+    "output_tokens",
+    "thinking_tokens",
+    "context_tokens",
+    "context_window",
+    "cost_usd",
+    "over_window",
+)
+"""The request columns the table reads (none made of the prompts' estimates: a replay as
+recorded makes those only when asked)."""
+
+
 def _requests_table(sim: Simulation, *, show_all: bool, width: int, terminal: bool) -> Any:
     """The requests, one row each (``sim`` has at least one)."""
     from rich import box
@@ -968,7 +984,7 @@ def _requests_table(sim: Simulation, *, show_all: bool, width: int, terminal: bo
     positions, gap_after = _abridged(n, show_all)
     rows: list[tuple[dict[str, str], str | None]] = []
     for pos in positions:
-        row = {name: values[pos] for name, values in req.items()}
+        row = {name: req[name][pos] for name in _TABLE_COLUMNS}
         number = int(row["request"])
         source = str(row["source"])
         cells = {

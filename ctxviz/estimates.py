@@ -625,6 +625,17 @@ class ConversationTokens:
         return int(self.message_block_start.shape[0]) - 1
 
 
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """Whose text ``conversation_tokens`` counts, the others' counting 0 (their blocks keep their
+    frames): ``whole``: these messages' every block; ``visible``: these messages' blocks but
+    thinking. A replay as recorded counts no more until a view asks for the prompts'
+    composition (``ctxviz.simulator.run``)."""
+
+    whole: frozenset[int]
+    visible: frozenset[int]
+
+
 # Memo of per-conversation estimates: the conversation and counter are held (so ids cannot be
 # reused while an entry lives) and compared by identity; values are pure, so sharing is safe.
 _MEMO_SIZE: Final = 8
@@ -636,6 +647,7 @@ _memo: list[
         tuple[int, int],
         ModelInfo | None,
         ModelTable | None,
+        Pricing | None,
         ConversationTokens,
     ]
 ] = []
@@ -649,19 +661,22 @@ def conversation_tokens(
     message_frame_tokens: int | None = None,
     model: ModelInfo | None = None,
     table: ModelTable | None = None,
+    pricing: Pricing | None = None,
 ) -> ConversationTokens:
     """Estimate every block of ``conv`` once (memoized per conversation object and counter).
     ``model``: whose hidden prompt text (``ModelInfo.hidden_prompt_tokens``) the tools carry;
     None adds none. ``table``: where a request that records its own tools and model (a log of
-    many conversations) finds that model's figures; None: ``model``'s."""
+    many conversations) finds that model's figures; None: ``model``'s. ``pricing``: whose text is
+    counted (``Pricing``; None: every message's)."""
     # the family's frame: a marker per message plus the rest once per prompt; a frame given is
     # per message only (0 turns every frame off)
     default = message_frame_tokens is None
     frame = MESSAGE_MARKER_TOKENS[family] if default else int(message_frame_tokens or 0)
     frames = (frame, prompt_frame_tokens(family) if default else 0)
-    for c, k, f, fr, mo, tb, value in _memo:
+    for c, k, f, fr, mo, tb, pr, value in _memo:
         same_model = mo == model and tb is table
-        if c is conv and k is counter and f == family and fr == frames and same_model:
+        same = f == family and fr == frames and same_model and pr == pricing
+        if c is conv and k is counter and same:
             return value
     value = _estimate(
         conv,
@@ -671,8 +686,9 @@ def conversation_tokens(
         prompt_frame=frames[1],
         model=model,
         table=table,
+        pricing=pricing,
     )
-    _memo.append((conv, counter, family, frames, model, table, value))
+    _memo.append((conv, counter, family, frames, model, table, pricing, value))
     if len(_memo) > _MEMO_SIZE:
         del _memo[0]
     return value
@@ -687,8 +703,10 @@ def _estimate(
     prompt_frame: int,
     model: ModelInfo | None,
     table: ModelTable | None,
+    pricing: Pricing | None = None,
 ) -> ConversationTokens:
     starts = [0]
+    all_text = counter
     tokens: list[int] = []
     kept: list[int] = []
     kinds: list[int] = []
@@ -702,6 +720,10 @@ def _estimate(
     framed = model is not None and frame != 0
     names: dict[str, str] = {}
     for m, message in enumerate(conv.messages):
+        counter = think = all_text
+        if pricing is not None and m not in pricing.whole:
+            counter = all_text if m in pricing.visible else _no_text
+            think = _no_text
         n_calls = n_results = 0  # client tool calls and results so far in this message
         for block in message.content:
             b = len(tokens)
@@ -723,7 +745,8 @@ def _estimate(
                 tokens.append(block_tokens(block, family, counter) + frame_tokens)
                 kept.append(frame_tokens)  # cleared, the block stays: its content is replaced
             else:
-                tokens.append(block_tokens(block, family, counter))
+                thinking = isinstance(block, ThinkingBlock)
+                tokens.append(block_tokens(block, family, think if thinking else counter))
                 kept.append(
                     counter(block.name, family)
                     if isinstance(block, ToolUseBlock | ServerToolUseBlock)
@@ -751,6 +774,7 @@ def _estimate(
         share, extra = divmod(thinking_tokens, len(empty))
         for n, b in enumerate(empty):
             tokens[b] = share + (1 if n < extra else 0)
+    counter = all_text
     found = [results.get(u[2]) for u in uses]
     system_tokens = sum(block_tokens(b, family, counter) for b in conv.system)
     first_choice = conv.requests[0].tool_choice if conv.requests else None
@@ -797,6 +821,11 @@ def _estimate(
             dtype=np.int64,
         ),
     )
+
+
+def _no_text(text: str, family: Family) -> int:
+    """The counter of a message left unpriced (``conversation_tokens``' ``priced_messages``)."""
+    return 0
 
 
 def _is_omitted_thinking(block: Block) -> bool:

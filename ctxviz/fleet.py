@@ -552,8 +552,9 @@ def _project(path: str) -> str:
 
 def _models(conv: Conversation, sim: Simulation) -> tuple[str, ...]:
     counts: dict[str, int] = {}
-    for name in sim.requests["model"].dropna().astype(str) if "model" in sim.requests else ():
-        counts[name] = counts.get(name, 0) + 1
+    for name in sim.request_columns["model"]:
+        if name is not None:
+            counts[str(name)] = counts.get(str(name), 0) + 1
     for sub in conv.subagents:
         for r in sub.requests:
             if r.model:
@@ -592,23 +593,24 @@ def _started(conv: Conversation) -> str | None:
 def _request_rows(path: str, number: int, conv: Conversation, sim: Simulation) -> pd.DataFrame:
     import pandas as pd
 
-    req = sim.requests
+    # the columns, not the frame: a replay as recorded makes the prompts' estimates (which no
+    # kept column needs) only when a frame is built
+    req = sim.request_columns
     stamps = [r.timestamp for r in conv.requests]
-    recorded = req["recorded_request"].tolist() if "recorded_request" in req.columns else None
-    positions = range(len(req)) if recorded is None else map(int, recorded)
     columns: dict[str, Any] = {"path": path, "conversation": number}
-    columns |= {c: req[c] if c in req.columns else None for c in REQUEST_COLUMNS}
+    columns |= {
+        c: pd.Series(req[c], dtype=object) if req[c].dtype == object else req[c]
+        for c in REQUEST_COLUMNS
+    }
     columns["timestamp"] = pd.Series(
-        [stamps[i] if 0 <= i < len(stamps) else None for i in positions],
-        index=req.index,
+        [stamps[i] if 0 <= i < len(stamps) else None for i in req["recorded_request"].tolist()],
         dtype="object",
     )
-    return pd.DataFrame(columns, index=req.index)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(req["request"])))
 
 
 def _total_input(sim: Simulation) -> int:
-    req = sim.requests
-    return int(req["input_tokens"].fillna(0).sum()) if "input_tokens" in req.columns else 0
+    return int(sim.request_columns["input_tokens"].sum())
 
 
 def _sweep_row(

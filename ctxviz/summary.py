@@ -107,9 +107,6 @@ class SimulationSummary:
     turns: int
     """User turns (the largest ``turn`` + 1)."""
     thinking_generated_tokens: int
-    thinking_carried_peak_tokens: int
-    """The most earlier thinking carried in one prompt."""
-    thinking_stripped_peak_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
 
@@ -348,8 +345,6 @@ def summarize(sim: SimulationLike) -> SimulationSummary:
         cleared_peak_tokens=peak("cleared_input_tokens"),
         turns=int(np.nanmax(turns)) + 1 if turns is not None and n else 0,
         thinking_generated_tokens=total("thinking_tokens"),
-        thinking_carried_peak_tokens=peak("thinking_carried_tokens"),
-        thinking_stripped_peak_tokens=peak("thinking_stripped_tokens"),
         cache_read_tokens=total("cache_read_input_tokens"),
         cache_write_tokens=total("cache_creation_input_tokens"),
     )

@@ -7,6 +7,7 @@ placeholders and summaries.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import pytest
 
 from ctxviz.loading import load_all
 from ctxviz.model import Conversation
-from ctxviz.simulator import Simulation, simulate
+from ctxviz.simulator import REQUEST_COLUMNS, Simulation, simulate
+from ctxviz.simulator.result import DEFERRED_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "samples"
@@ -136,3 +138,56 @@ def test_claude_code_hidden_prefix_and_manual_compaction() -> None:
     ev = sim.events[sim.events["type"] == "recorded_compaction"]
     assert ev["tokens_before"].tolist() == [142_431]
     assert (sim.requests["context_window"] == 200_000).all()
+
+
+def check_deferred_equals_whole(conv: Conversation, **kwargs: Any) -> bool:
+    """A replay as recorded that leaves the prompts' estimates for later reads, from the
+    recording and the responses, exactly what the whole replay says (every column but the
+    estimate-made ones, the events, warnings and hidden prefix). Returns whether it deferred."""
+    sim = simulate(conv, **kwargs)
+    if not sim.deferred:
+        return False
+    cheap = {n: list(sim.request_columns[n]) for n in REQUEST_COLUMNS if n not in DEFERRED_COLUMNS}
+    assert sim.deferred, "reading a column the recording gives ran the whole replay"
+    whole = sim._whole()
+    for name, values in cheap.items():
+        assert values == list(whole.request_columns[name]), name
+    assert list(sim.event_records) == list(whole.event_records)
+    assert sim.warnings == whole.warnings
+    assert sim.hidden_prefix_tokens == whole.hidden_prefix_tokens
+    for name in DEFERRED_COLUMNS:  # read on demand: the whole replay's
+        assert list(sim.request_columns[name]) == list(whole.request_columns[name]), name
+    assert not sim.deferred
+    assert (sim.composition.to_numpy() == whole.composition.to_numpy()).all()
+    assert sim.scale == whole.scale
+    return True
+
+
+@pytest.mark.skipif(not SHARED_FILES, reason=f"real samples not found at {SHARED}")
+def test_a_replay_as_recorded_defers_the_prompts_estimates_without_changing_a_number() -> None:
+    deferred = 0
+    for path in [*SHARED_FILES, *BUNDLED_FILES]:
+        for conv in conversations(path):
+            for kwargs in ({}, {"context_window": 60_000}):
+                deferred += check_deferred_equals_whole(conv, **kwargs)
+    assert deferred >= 30  # every Claude Code session and sub-agent, most API logs
+
+
+def test_a_replay_as_recorded_defers_on_cut_and_shuffled_real_sessions(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    # real structure: the thinking session with a record cut, and with its lines shuffled (the
+    # reader rebuilds the chain from the uuids)
+    session = (
+        samples_dir
+        / "03_claude-code_ccl_thinking_v2.0.37"
+        / "cb2e607c-c758-415a-8b45-c49e4631906a.jsonl"
+    )
+    source = session.read_text(encoding="utf-8").splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(source[:40] + source[41:]) + "\n", encoding="utf-8")
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("\n".join(random.Random(7).sample(source, len(source))) + "\n")
+    for path in (cut, shuffled):
+        for conv in conversations(path):
+            assert check_deferred_equals_whole(conv), path.name

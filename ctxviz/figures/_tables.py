@@ -64,12 +64,19 @@ def summary(sim: SimulationLike) -> dict[str, Any]:
         "compactions": s.compactions,
         "total_cost_usd": s.total_cost_usd or 0.0,
         "thinking_generated_tokens": s.thinking_generated_tokens,
-        "thinking_carried_peak_tokens": s.thinking_carried_peak_tokens,
-        "thinking_stripped_peak_tokens": s.thinking_stripped_peak_tokens,
+        # the prompts' estimates (a replay as recorded makes them when first asked for them)
+        "thinking_carried_peak_tokens": _peak(sim, "thinking_carried_tokens"),
+        "thinking_stripped_peak_tokens": _peak(sim, "thinking_stripped_tokens"),
         "cleared_tokens_peak": s.cleared_peak_tokens,
         "cache_read_tokens": s.cache_read_tokens,
         "cache_write_tokens": s.cache_write_tokens,
     }
+
+
+def _peak(sim: SimulationLike, name: str) -> int:
+    """A request column's largest value (0 without requests or without the column)."""
+    values = _col(sim.requests, name)
+    return int(values.max()) if len(values) else 0
 
 
 COST_COLUMNS: Final = (

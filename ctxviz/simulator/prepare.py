@@ -8,6 +8,7 @@ from typing import Any
 
 from ctxviz.estimates import (
     ConversationTokens,
+    Pricing,
     conversation_tokens,
     document_is_estimate,
     image_size_known,
@@ -50,10 +51,16 @@ def recorded_context_management(conv: Conversation) -> Mapping[str, Any] | None:
 
 
 def prepare(
-    conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
+    conv: Conversation,
+    settings: SimulationSettings,
+    table: ModelTable,
+    warnings: list[str],
+    *,
+    pricing: Pricing | None = None,
 ) -> tuple[Context, list[Row], list[Event], list[str], Edits]:
     """The replay itself, on arrays: every request's row and the events (``assemble`` adds the
-    frames, costs and limit events)."""
+    frames, costs and limit events). ``pricing``: whose text is counted (every message's when
+    None; ``ctxviz.estimates.Pricing``)."""
     model_id = settings.model or first_model(conv)
     family: Family = family_for_model(model_id)
     counter = settings.counter or count_text
@@ -64,6 +71,7 @@ def prepare(
         message_frame_tokens=settings.message_frame_tokens,
         model=table.get(model_id) if model_id else None,
         table=table,
+        pricing=pricing,
     )
     requests = conv.requests
     edits, recorded_edits, tool_edit = _edits(conv, settings, warnings)

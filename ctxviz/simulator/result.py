@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -131,21 +131,46 @@ class Simulation:
     only when a frame is asked for): the command line and the fleet read these."""
     event_records: tuple[Event, ...]
     """``events``' rows, in request order."""
-    composition_tokens: npt.NDArray[np.int64]
-    """``composition`` as an array: a row per request, a column per category."""
     warnings: list[str] = field(default_factory=list)
-    scale: float = 1.0
-    """Recorded prompt tokens per estimated token (1.0 without usage)."""
     hidden_prefix_tokens: int = 0
+    _composition: npt.NDArray[np.int64] | None = None
+    _scale: float = 1.0
     _rows: tuple[Row, ...] = ()
     _ctx: Context | None = None
+    _whole_replay: WholeReplay | None = None
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "request_columns", MappingProxyType(dict(self.request_columns)))
+        columns = dict(self.request_columns)
+        if self._whole_replay is not None:
+            columns = _Deferred(columns, self._whole_replay)  # type: ignore[assignment]
+        object.__setattr__(self, "request_columns", MappingProxyType(columns))
         object.__setattr__(
             self, "event_records", tuple(sorted(self.event_records, key=itemgetter("request")))
         )
+
+    def _whole(self) -> Simulation:
+        """This replay with every estimate made (itself unless they were left for later)."""
+        return self if self._whole_replay is None else self._whole_replay.simulation()
+
+    @property
+    def deferred(self) -> bool:
+        """Whether the estimates (composition, scale, the columns made of them) are still to be
+        made: a replay as recorded whose every request is recorded counts only the responses'
+        text until one of them is read (``ctxviz.simulator.run``)."""
+        return self._whole_replay is not None and not self._whole_replay.done
+
+    @property
+    def composition_tokens(self) -> npt.NDArray[np.int64]:
+        """``composition`` as an array: a row per request, a column per category."""
+        whole = self._whole()
+        assert whole._composition is not None
+        return whole._composition
+
+    @property
+    def scale(self) -> float:
+        """Recorded prompt tokens per estimated token (1.0 without usage)."""
+        return self._whole()._scale
 
     @property
     def requests(self) -> pd.DataFrame:
@@ -186,19 +211,18 @@ class Simulation:
 
     def prompt_view(self, i: int) -> PromptView:
         """The blocks of request ``i``'s prompt, each with its status and tokens."""
-        assert self._ctx is not None
-        return view(self._ctx, self._rows[i], i)
+        whole = self._whole()
+        assert whole._ctx is not None
+        return view(whole._ctx, whole._rows[i], i)
 
     def __repr__(self) -> str:
         """A one-line summary (the frames and the conversation would print megabytes)."""
         from ctxviz.notebook import policy_description
 
-        windows = self.requests.get("context_window")
-        window = self.settings.context_window or (
-            int(windows.max()) if windows is not None and len(windows) else None
-        )
+        windows = self.request_columns["context_window"]
+        window = self.settings.context_window or (int(windows.max()) if len(windows) else None)
         return (
-            f"Simulation(requests={len(self.requests)}, events={len(self.events)}, "
+            f"Simulation(requests={len(windows)}, events={len(self.event_records)}, "
             f"model={self.settings.model or self.conversation.model!r}, window={window}, "
             f"policy={policy_description(self.settings)!r}, warnings={len(self.warnings)})"
         )
@@ -220,6 +244,50 @@ class Simulation:
         if p.end > p.start and self.conversation.messages[p.end - 1].is_tool_results_only:
             lines.append(limits.usage_line(row.input_tokens, row.window))
         return tuple(lines)
+
+
+class WholeReplay(Protocol):
+    """The replay with every estimate made, run once when first needed."""
+
+    @property
+    def done(self) -> bool: ...
+
+    def simulation(self) -> Simulation: ...
+
+
+DEFERRED_COLUMNS: Final = frozenset(
+    {
+        "reusable_prefix_tokens",
+        "thinking_carried_tokens",
+        "thinking_stripped_tokens",
+        "placeholder_tokens",
+        "summary_tokens",
+    }
+)
+"""The request columns made of the prompts' estimates (a replay as recorded whose every request
+is recorded reads every other column from the recording and the responses' text)."""
+
+
+class _Deferred(Mapping[str, npt.NDArray[Any]]):
+    """Request columns whose estimate-made ones (``DEFERRED_COLUMNS``) are read from the whole
+    replay, run the first time one of them is asked for."""
+
+    __slots__ = ("_columns", "_whole")
+
+    def __init__(self, columns: dict[str, npt.NDArray[Any]], whole: WholeReplay) -> None:
+        self._columns = columns
+        self._whole = whole
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        if name in DEFERRED_COLUMNS:
+            return self._whole.simulation().request_columns[name]
+        return self._columns[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
 
 
 _OBJECT_COLUMNS: Final = frozenset({"model", "stop_reason", "source"})

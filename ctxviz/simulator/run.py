@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
-from ctxviz.estimates import TokenCounter
+from ctxviz.estimates import Pricing, TokenCounter
 from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.compact_on_demand import CompactOnDemand
+from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.arguments import arguments
 from ctxviz.simulator.assemble import assemble
-from ctxviz.simulator.prepare import prepare
+from ctxviz.simulator.prepare import prepare, recorded_context_management
 from ctxviz.simulator.result import Simulation
 
 
@@ -90,7 +93,79 @@ def simulate(
         models=models,
     )
     with _gc_paused():
+        if not settings.what_if and _recorded_throughout(conv):
+            sim = _responses_first(conv, settings, table, warnings)
+            if sim is not None:
+                return sim
         return assemble(*prepare(conv, settings, table, warnings))
+
+
+def _recorded_throughout(conv: Conversation) -> bool:
+    """Whether every request records its usage, in Claude's tokens, without context editing:
+    replayed as recorded, its rows read nothing but the recording and the responses."""
+    return (
+        bool(conv.requests)
+        and conv.format != "openai"  # OpenAI's usage counts OpenAI's tokens: the scale converts
+        and recorded_context_management(conv) is None
+        and all(r.usage is not None for r in conv.requests)
+    )
+
+
+def _responses_first(
+    conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
+) -> Simulation | None:
+    """The replay as recorded with only the responses' text (and the first prompt's, for the
+    hidden prefix) counted; the prompts' estimates — the composition, the scale and the columns
+    made of them — are made by the whole replay, run when one of them is first read. None when
+    a row turns out not to be as recorded."""
+    first = conv.requests[0]
+    pricing = Pricing(
+        whole=frozenset(range(first.prompt_start, first.prompt_end)),
+        visible=frozenset(r.response for r in conv.requests if r.response is not None),
+    )
+    whole = _WholeReplay(conv, settings, table, list(warnings))
+    said = list(warnings)
+    sim = assemble(*prepare(conv, settings, table, said, pricing=pricing))
+    sources = sim.request_columns["source"]
+    if len(sources) != len(conv.requests) or any(s != "recorded" for s in sources):
+        return None
+    return replace(sim, _whole_replay=whole)
+
+
+class _WholeReplay:
+    """``assemble(prepare(...))`` with every message counted, run once, on first need (several
+    threads may ask at once: the app's pages)."""
+
+    __slots__ = ("_args", "_lock", "_sim")
+
+    def __init__(
+        self,
+        conv: Conversation,
+        settings: SimulationSettings,
+        table: ModelTable,
+        warnings: list[str],
+    ) -> None:
+        self._args: tuple[Conversation, SimulationSettings, ModelTable, list[str]] | None = (
+            conv,
+            settings,
+            table,
+            warnings,
+        )
+        self._lock = threading.Lock()
+        self._sim: Simulation | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._sim is not None
+
+    def simulation(self) -> Simulation:
+        with self._lock:
+            if self._sim is None:
+                assert self._args is not None
+                with _gc_paused():
+                    self._sim = assemble(*prepare(*self._args))
+                self._args = None
+            return self._sim
 
 
 def prompt_tokens(
