@@ -15,7 +15,9 @@ recorded numbers to the token. Otherwise ``input_tokens = recorded prompt - scal
 the policies removed + what they added`` (placeholders at their estimated size, summaries at
 ``summary_tokens``). Block sizes come from the counter (``ctxviz.estimates``) and are scaled by one
 factor per transcript, ``scale = sum(recorded prompts - hidden prefix) / sum(estimated prompts)``,
-so that they agree with the recorded totals; what a policy removes from a request is valued at
+so that they agree with the recorded totals (a response's own blocks, its output and the thinking
+derived from it, are not: the scale measures what a prompt carries beyond the file,
+``Context.response_scale``); what a policy removes from a request is valued at
 that request's own ratio ``(recorded - hidden prefix) / estimate``, so that removing every visible
 block leaves exactly the hidden prefix. A transcript without usage is estimated throughout
 (scale 1). Claude Code's system prompt and tools are not in the file: the hidden prefix is the

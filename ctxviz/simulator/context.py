@@ -68,6 +68,14 @@ class Context:
         factor = self.removal_scale[j] if delta < 0 else self.scale
         return max(round(self.anchor[j] + factor * delta), 0) + p.summary_tokens
 
+    @property
+    def response_scale(self) -> float:
+        """Recorded output tokens per estimated token of a response's blocks: 1, since a response
+        is exactly what the model wrote (``scale`` measures what a prompt carries beyond the file:
+        reminders and re-read files the recording does not hold); an OpenAI log's usage counts
+        OpenAI's tokenizer, so there ``scale`` converts units and applies to responses too."""
+        return self.scale if self.conv.format == "openai" else 1.0
+
     # -- what a policy's step may ask (ctxviz.policies.step.Replay) ------------------------------
 
     @property

@@ -66,7 +66,8 @@ def responses(ctx: Context, warnings: list[str]) -> tuple[list[int], list[int]]:
     """Per recorded request: output tokens (recorded, else the response's estimate) and thinking
     tokens — recorded ``thinking_tokens``, else output minus the visible non-thinking blocks
     (Claude 4 returns summarized thinking, so its text undercounts), else the thinking text's
-    estimate."""
+    estimate. A response's blocks are valued at ``Context.response_scale``, not at the prompts'
+    ``scale``."""
     ct = ctx.engine.ct
     m_count = ctx.engine.m_count
     is_th = (ct.block_kind == KIND_THINKING) | (ct.block_kind == KIND_REDACTED_THINKING)
@@ -76,7 +77,7 @@ def responses(ctx: Context, warnings: list[str]) -> tuple[list[int], list[int]]:
     has_th = (np.bincount(owner[is_th], minlength=m_count) > 0).tolist()
     redacted = ct.block_kind == KIND_REDACTED_THINKING
     has_redacted = (np.bincount(owner[redacted], minlength=m_count) > 0).tolist()
-    scale = ctx.scale
+    scale = ctx.response_scale
     outs: list[int] = []
     thinks: list[int] = []
     note = False
