@@ -24,6 +24,10 @@ block leaves exactly the hidden prefix. A transcript without usage is estimated 
 first recorded prompt minus the estimate of its visible messages. A recorded server compaction's
 iteration (the whole prompt it read) is one more recorded size for the scale.
 
+A replay as recorded whose every request is recorded (``run``) first counts only the responses'
+visible text and the first prompt; the whole replay (every prompt's estimate) runs when the
+composition, the scale or a column made of them is first read (``Simulation.deferred``).
+
 The hot path works on per-message and per-tool-use prefix sums (Python lists of ints, built once
 with numpy): every prompt is a small descriptor (first message, end, first turn whose thinking is
 kept, range of cleared tool uses, summary in front), and its size is a handful of lookups.
