@@ -7,10 +7,10 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from ctxviz.estimates import Pricing, TokenCounter
-from ctxviz.model import Conversation
+from ctxviz.model import Conversation, RedactedThinkingBlock, ThinkingBlock
 from ctxviz.models import ModelsArg, ModelTable
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.compact_on_demand import CompactOnDemand
@@ -100,6 +100,9 @@ def simulate(
         return assemble(*prepare(conv, settings, table, warnings))
 
 
+_THINKING: Final = (ThinkingBlock, RedactedThinkingBlock)
+
+
 def _recorded_throughout(conv: Conversation) -> bool:
     """Whether every request records its usage, in Claude's tokens, without context editing:
     replayed as recorded, its rows read nothing but the recording and the responses."""
@@ -114,14 +117,22 @@ def _recorded_throughout(conv: Conversation) -> bool:
 def _responses_first(
     conv: Conversation, settings: SimulationSettings, table: ModelTable, warnings: list[str]
 ) -> Simulation | None:
-    """The replay as recorded with only the responses' text (and the first prompt's, for the
-    hidden prefix) counted; the prompts' estimates — the composition, the scale and the columns
-    made of them — are made by the whole replay, run when one of them is first read. None when
-    a row turns out not to be as recorded."""
+    """The replay as recorded with only the text of the responses that think (and the first
+    prompt's, for the hidden prefix) counted; the prompts' estimates — the composition, the
+    scale and the columns made of them — are made by the whole replay, run when one of them is
+    first read. None when a row turns out not to be as recorded."""
     first = conv.requests[0]
+    messages = conv.messages
     pricing = Pricing(
         whole=frozenset(range(first.prompt_start, first.prompt_end)),
-        visible=frozenset(r.response for r in conv.requests if r.response is not None),
+        # a response's thinking is its output minus its visible blocks (none: 0)
+        visible=frozenset(
+            m
+            for m in (r.response for r in conv.requests)
+            if m is not None
+            and 0 <= m < len(messages)
+            and any(isinstance(b, _THINKING) for b in messages[m].content)
+        ),
     )
     whole = _WholeReplay(conv, settings, table, list(warnings))
     said = list(warnings)
