@@ -91,8 +91,9 @@ answers at the limit, unless it is stuck where a signal does not reach)."""
 RAY_CONNECT_S: Final = 3.0
 """How long ``--ray ADDRESS`` tries to reach the cluster before it fails."""
 
-SCHEMA_VERSION: Final = 4
-"""Bumped when the tables change: an index of another version (or ctxviz version) is rebuilt."""
+SCHEMA_VERSION: Final = 5
+"""Bumped when the tables change, or the numbers in them (5: a response's thinking is its output
+minus its visible blocks unscaled): an index of another version (or ctxviz version) is rebuilt."""
 
 COMPRESSION_SUFFIXES: Final = ("", ".gz", ".xz", ".bz2")
 SESSION_SUFFIXES: Final = tuple(".jsonl" + c for c in COMPRESSION_SUFFIXES)
