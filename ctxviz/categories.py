@@ -36,5 +36,5 @@ LABELS: Final[dict[Category, str]] = {
     "tool_results": "Tool results",
     "media": "Images and documents",
     "cleared_placeholders": "Cleared placeholders",
-    "other": "Other blocks",
+    "other": "Other blocks, the prompt's frame",
 }

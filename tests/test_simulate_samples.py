@@ -191,3 +191,16 @@ def test_a_replay_as_recorded_defers_on_cut_and_shuffled_real_sessions(
     for path in (cut, shuffled):
         for conv in conversations(path):
             assert check_deferred_equals_whole(conv), path.name
+
+
+def test_a_claude_code_session_has_no_system_prompt_in_its_composition(samples_dir: Path) -> None:
+    # the file holds no system prompt (it is in the hidden prefix): the prompt's own frame, which
+    # the composition counted as "system" (3 tokens shown in the Inspector), is "other"
+    path = samples_dir / "04_claude-code_ccl_v2.1.114_subagents"
+    for conv in conversations(path):
+        assert not conv.system
+        sim = simulate(conv)
+        assert (sim.composition["system"] == 0).all()
+        assert (sim.composition.sum(axis=1) == sim.requests["input_tokens"]).all()
+        view = sim.prompt_view(len(sim.requests) - 1)
+        assert "system" not in {b.category for b in view.blocks if b.message == -1}

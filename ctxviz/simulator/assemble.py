@@ -297,7 +297,10 @@ def _composition(ctx: Context, c: _Columns) -> tuple[npt.NDArray[np.int64], npt.
     weights[:, cat_idx["cleared_placeholders"]] += placeholders
     weights[:, cat_idx["summary"]] += extra
     prefix_at = np.minimum(starts, engine.m_count)
-    weights[:, cat_idx["system"]] += ct.prefix_system_tokens[prefix_at]
+    # the prompt's own frame (once per prompt, in its system prefix) is no system prompt text
+    prompt_frame = np.where(prefix_at < engine.m_count, ct.prompt_frame_tokens, 0)
+    weights[:, cat_idx["system"]] += ct.prefix_system_tokens[prefix_at] - prompt_frame
+    weights[:, cat_idx["other"]] += prompt_frame
     weights[:, cat_idx["tools"]] += ct.prefix_tools_tokens[prefix_at]
     np.clip(weights, 0, None, out=weights)
     room = np.maximum(inp - synth, 0)

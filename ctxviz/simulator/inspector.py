@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ctxviz.categories import CATEGORIES
-from ctxviz.estimates import KIND_COMPACTION, KIND_REDACTED_THINKING, KIND_THINKING
+from ctxviz.estimates import (
+    KIND_COMPACTION,
+    KIND_REDACTED_THINKING,
+    KIND_THINKING,
+    ConversationTokens,
+)
 from ctxviz.policies import clear_tool_uses
 from ctxviz.simulator.blocks import block_text, block_type
 from ctxviz.simulator.context import Context
@@ -82,7 +87,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
 
     fixed = (
         ("hidden_prefix", ctx.hidden if conv.hidden_prefix else 0),
-        ("system", scaled(int(ct.prefix_system_tokens[min(p.start, engine.m_count)]))),
+        ("system", scaled(_system_tokens(ct, p.start, engine.m_count))),
         ("tools", scaled(int(ct.prefix_tools_tokens[min(p.start, engine.m_count)]))),
         ("reinjected", ctx.reinjected_in(row.prompt, row.recorded_request)),
     )
@@ -174,3 +179,10 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
         )
     input_tokens = row.input_tokens
     return PromptView(request=i, input_tokens=input_tokens, blocks=tuple(views))
+
+
+def _system_tokens(ct: ConversationTokens, start: int, m_count: int) -> int:
+    """The system prompt in front of a prompt starting at message ``start``: its text and what
+    the API adds to it (thinking, output format), not the prompt's own frame (``other``)."""
+    at = min(start, m_count)
+    return int(ct.prefix_system_tokens[at]) - (ct.prompt_frame_tokens if at < m_count else 0)
