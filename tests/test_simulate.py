@@ -6,6 +6,7 @@ is computed by hand in the comment next to it.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -368,3 +369,20 @@ def test_frames_are_built_on_first_read_from_the_columns() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_simulation_pickles_whole() -> None:
+    # a replay as recorded that defers its estimates is pickled whole (joblib, multiprocessing,
+    # caches); a what-if as it is
+    from ctxviz import load
+
+    conv = load(_BUNDLED_SESSION)
+    for sim in (simulate(conv), simulate(conv, rolling_window=50_000)):
+        back = pickle.loads(pickle.dumps(sim))
+        assert not back.deferred
+        assert back.requests.equals(sim.requests)
+        assert (back.composition.to_numpy() == sim.composition.to_numpy()).all()
+        assert back.scale == sim.scale and back.warnings == sim.warnings
+        assert repr(back.prompt_view(len(sim.requests) - 1)) == repr(
+            sim.prompt_view(len(sim.requests) - 1)
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
@@ -141,10 +140,8 @@ class Simulation:
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        columns = dict(self.request_columns)
-        if self._whole_replay is not None:
-            columns = _Deferred(columns, self._whole_replay)  # type: ignore[assignment]
-        object.__setattr__(self, "request_columns", MappingProxyType(columns))
+        columns = _Columns(dict(self.request_columns), self._whole_replay)
+        object.__setattr__(self, "request_columns", columns)
         object.__setattr__(
             self, "event_records", tuple(sorted(self.event_records, key=itemgetter("request")))
         )
@@ -268,18 +265,18 @@ DEFERRED_COLUMNS: Final = frozenset(
 is recorded reads every other column from the recording and the responses' text)."""
 
 
-class _Deferred(Mapping[str, npt.NDArray[Any]]):
-    """Request columns whose estimate-made ones (``DEFERRED_COLUMNS``) are read from the whole
-    replay, run the first time one of them is asked for."""
+class _Columns(Mapping[str, npt.NDArray[Any]]):
+    """Request columns, read-only; with a whole replay to come, the estimate-made ones
+    (``DEFERRED_COLUMNS``) are read from it (it runs the first time one of them is asked for)."""
 
     __slots__ = ("_columns", "_whole")
 
-    def __init__(self, columns: dict[str, npt.NDArray[Any]], whole: WholeReplay) -> None:
+    def __init__(self, columns: dict[str, npt.NDArray[Any]], whole: WholeReplay | None) -> None:
         self._columns = columns
         self._whole = whole
 
     def __getitem__(self, name: str) -> npt.NDArray[Any]:
-        if name in DEFERRED_COLUMNS:
+        if self._whole is not None and name in DEFERRED_COLUMNS:
             return self._whole.simulation().request_columns[name]
         return self._columns[name]
 

@@ -169,6 +169,15 @@ class _WholeReplay:
     def done(self) -> bool:
         return self._sim is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled, a replay is whole (a lock cannot be pickled, nor should the work be)."""
+        return {"sim": self.simulation()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._args = None
+        self._lock = threading.Lock()
+        self._sim = state["sim"]
+
     def simulation(self) -> Simulation:
         with self._lock:
             if self._sim is None:
