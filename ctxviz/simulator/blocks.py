@@ -10,6 +10,7 @@ from ctxviz.estimates import IMAGE_TOKENS
 from ctxviz.model import (
     Block,
     CompactionBlock,
+    Conversation,
     DocumentBlock,
     ImageBlock,
     OtherBlock,
@@ -61,6 +62,24 @@ def block_chars(block: Block) -> int:
             return len(data)
         case _:
             return len(block_text(block))
+
+
+_MESSAGE_CHARS: list[tuple[Conversation, list[int]]] = []
+"""Memo of ``message_chars`` (the conversation held, compared by identity, as
+``ctxviz.estimates.conversation_tokens``' memo)."""
+
+
+def message_chars(conv: Conversation) -> list[int]:
+    """Each message's characters as Claude Code's rough estimate reads them (a slider's replays
+    of one conversation count them once)."""
+    for c, chars in _MESSAGE_CHARS:
+        if c is conv:
+            return chars
+    chars = [sum(block_chars(b) for b in m.content) for m in conv.messages]
+    _MESSAGE_CHARS.append((conv, chars))
+    if len(_MESSAGE_CHARS) > 8:
+        del _MESSAGE_CHARS[0]
+    return chars
 
 
 def block_text(block: Block) -> str:

@@ -11,7 +11,7 @@ from ctxviz.model import Conversation, Request
 from ctxviz.models import ModelInfo
 from ctxviz.policies.step import Prompt
 from ctxviz.settings import SimulationSettings
-from ctxviz.simulator.blocks import block_chars
+from ctxviz.simulator.blocks import message_chars
 from ctxviz.simulator.engine import Engine
 
 DEFAULT_SUMMARY_TOKENS: Final = 3_000
@@ -106,10 +106,7 @@ class Context:
         if self._chars is None:
             conv = self.conv
             excluded = self.engine.excluded_messages
-            per = [
-                0 if m in excluded else sum(block_chars(b) for b in msg.content)
-                for m, msg in enumerate(conv.messages)
-            ]
+            per = [0 if m in excluded else c for m, c in enumerate(message_chars(conv))]
             self._chars = [0]
             for c in per:
                 self._chars.append(self._chars[-1] + c)
