@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import assert_never
 
+from ctxviz._memo import per_conversation
 from ctxviz.estimates import IMAGE_TOKENS
 from ctxviz.model import (
     Block,
@@ -64,22 +65,25 @@ def block_chars(block: Block) -> int:
             return len(block_text(block))
 
 
-_MESSAGE_CHARS: list[tuple[Conversation, list[int]]] = []
-"""Memo of ``message_chars`` (the conversation held, compared by identity, as
-``ctxviz.estimates.conversation_tokens``' memo)."""
-
-
-def message_chars(conv: Conversation) -> list[int]:
+@per_conversation
+def message_chars(conv: Conversation) -> tuple[int, ...]:
     """Each message's characters as Claude Code's rough estimate reads them (a slider's replays
     of one conversation count them once)."""
-    for c, chars in _MESSAGE_CHARS:
-        if c is conv:
-            return chars
-    chars = [sum(block_chars(b) for b in m.content) for m in conv.messages]
-    _MESSAGE_CHARS.append((conv, chars))
-    if len(_MESSAGE_CHARS) > 8:
-        del _MESSAGE_CHARS[0]
-    return chars
+    return tuple(sum(block_chars(b) for b in m.content) for m in conv.messages)
+
+
+@per_conversation
+def thinking_responses(conv: Conversation) -> frozenset[int]:
+    """The response messages that hold thinking (their thinking is their output minus their
+    visible blocks; a response without any thinks 0)."""
+    messages = conv.messages
+    return frozenset(
+        m
+        for m in (r.response for r in conv.requests)
+        if m is not None
+        and 0 <= m < len(messages)
+        and any(isinstance(b, ThinkingBlock | RedactedThinkingBlock) for b in messages[m].content)
+    )
 
 
 def block_text(block: Block) -> str:

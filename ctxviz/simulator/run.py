@@ -7,16 +7,17 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
 from ctxviz.estimates import Pricing, TokenCounter
-from ctxviz.model import Conversation, RedactedThinkingBlock, ThinkingBlock
+from ctxviz.model import Conversation
 from ctxviz.models import ModelsArg, ModelTable
 from ctxviz.policies import compaction_control as sdk_compaction
 from ctxviz.policies.compact_on_demand import CompactOnDemand
 from ctxviz.settings import SimulationSettings
 from ctxviz.simulator.arguments import arguments
 from ctxviz.simulator.assemble import assemble
+from ctxviz.simulator.blocks import thinking_responses
 from ctxviz.simulator.prepare import prepare, recorded_context_management
 from ctxviz.simulator.result import Simulation
 
@@ -100,9 +101,6 @@ def simulate(
         return assemble(*prepare(conv, settings, table, warnings))
 
 
-_THINKING: Final = (ThinkingBlock, RedactedThinkingBlock)
-
-
 def _recorded_throughout(conv: Conversation) -> bool:
     """Whether every request records its usage, in Claude's tokens, without context editing:
     replayed as recorded, its rows read nothing but the recording and the responses."""
@@ -122,17 +120,9 @@ def _responses_first(
     scale and the columns made of them — are made by the whole replay, run when one of them is
     first read. None when a row turns out not to be as recorded."""
     first = conv.requests[0]
-    messages = conv.messages
     pricing = Pricing(
         whole=frozenset(range(first.prompt_start, first.prompt_end)),
-        # a response's thinking is its output minus its visible blocks (none: 0)
-        visible=frozenset(
-            m
-            for m in (r.response for r in conv.requests)
-            if m is not None
-            and 0 <= m < len(messages)
-            and any(isinstance(b, _THINKING) for b in messages[m].content)
-        ),
+        visible=thinking_responses(conv),
     )
     whole = _WholeReplay(conv, settings, table, list(warnings))
     said = list(warnings)
