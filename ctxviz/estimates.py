@@ -627,9 +627,9 @@ class ConversationTokens:
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
-    """Whose text ``conversation_tokens`` counts, the others' counting 0 (their blocks keep their
-    frames): ``whole``: these messages' every block; ``visible``: these messages' blocks but
-    thinking. A replay as recorded counts no more until a view asks for the prompts'
+    """Which messages ``conversation_tokens`` sizes, the others' blocks counting 0 (frames and
+    all): ``whole``: these messages' every block; ``visible``: these messages' blocks but
+    thinking. A replay as recorded sizes no more until a view asks for the prompts'
     composition (``ctxviz.simulator.run``)."""
 
     whole: frozenset[int]
@@ -721,13 +721,17 @@ def _estimate(
     names: dict[str, str] = {}
     for m, message in enumerate(conv.messages):
         counter = think = all_text
+        priced = True
         if pricing is not None and m not in pricing.whole:
-            counter = all_text if m in pricing.visible else _no_text
+            priced = m in pricing.visible
             think = _no_text
         n_calls = n_results = 0  # client tool calls and results so far in this message
         for block in message.content:
             b = len(tokens)
-            if framed and isinstance(block, ToolUseBlock):
+            if not priced:  # left for the whole replay: no size, no serialisation
+                tokens.append(0)
+                kept.append(0)
+            elif framed and isinstance(block, ToolUseBlock):
                 extra = PARALLEL_TOOL_FRAME_TOKENS[family] if n_calls else 0
                 n_calls += 1
                 tokens.append(tool_use_tokens(block.name, block.input, family, counter) + extra)
@@ -824,7 +828,7 @@ def _estimate(
 
 
 def _no_text(text: str, family: Family) -> int:
-    """The counter of a message left unpriced (``conversation_tokens``' ``priced_messages``)."""
+    """The counter of thinking left unsized (``Pricing.visible``)."""
     return 0
 
 
