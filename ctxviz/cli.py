@@ -1331,7 +1331,10 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
     kwargs = simulate_kwargs(args)  # bad options fail before a long load
     table = _table(args)
     conv = _load(args, steps)
-    sim = _simulate(conv, steps, "the what-if", models=table, **kwargs)
+    # --json prints the frames: their estimates are made at once (one pass)
+    sim = _simulate(
+        conv, steps, "the what-if", models=table, defer_estimates=not args.json, **kwargs
+    )
     if args.json:
         data = simulation_json(sim, conv, path=args.file, kwargs=kwargs)
         out.write(_json_text(data) + "\n")
@@ -1682,9 +1685,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, steps: _Steps) -> int:
         raise _BadInput(f"{output.parent}: no such folder for the report")
     conv = _load(args, steps)
     what = "the what-if" if kwargs else "as recorded"
-    sim = _simulate(conv, steps, what, models=table, **kwargs)
+    sim = _simulate(conv, steps, what, models=table, defer_estimates=False, **kwargs)
     compare = (
-        {"As recorded": _simulate(conv, steps, "as recorded", models=table)} if kwargs else None
+        {"As recorded": _simulate(conv, steps, "as recorded", models=table, defer_estimates=False)}
+        if kwargs
+        else None
     )
     model = summarize(sim).model
     threshold = table.get(model).long_context_threshold_tokens if model else None

@@ -458,7 +458,8 @@ def _simulate(digest: str, name: str, agent: int, scenario: Scenario, _data: byt
     assert conv is not None, "only called after a successful load"
     if agent >= 0:
         conv = conv.subagents[agent]
-    return ctxviz.simulate(conv, **scenario.kwargs())
+    # every page draws from the frames at once: the estimates are made now, in one pass
+    return ctxviz.simulate(conv, **scenario.kwargs(), defer_estimates=False)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -160,6 +160,10 @@ def check_deferred_equals_whole(conv: Conversation, **kwargs: Any) -> bool:
     assert not sim.deferred
     assert (sim.composition.to_numpy() == whole.composition.to_numpy()).all()
     assert sim.scale == whole.scale
+    at_once = simulate(conv, defer_estimates=False, **kwargs)  # one pass, the same numbers
+    assert not at_once.deferred
+    assert at_once.requests.equals(sim.requests)
+    assert at_once.composition.equals(sim.composition)
     return True
 
 

@@ -44,6 +44,7 @@ def simulate(
     message_frame_tokens: int | None = None,
     model_table: ModelTable | None = None,
     models: ModelsArg = None,
+    defer_estimates: bool = True,
 ) -> Simulation:
     """Replay ``conv`` as recorded, or under the given policies (module doc; docs/api.md).
 
@@ -69,7 +70,9 @@ def simulate(
     for transcripts without usage). ``counter`` / ``message_frame_tokens``: the token counter
     (``(text, family) -> int``) and per-message frame. ``models``: the model table to use (a
     ``ModelTable``, a JSON file's path or its parsed content, merged over the bundled table;
-    ``model_table`` is its older name).
+    ``model_table`` is its older name). ``defer_estimates``: a replay as recorded whose every
+    request is recorded makes the prompts' estimates when they are first read
+    (``Simulation.deferred``); False makes them now (a caller that reads the frames at once).
     """
     settings, table, warnings = arguments(
         conv,
@@ -94,7 +97,7 @@ def simulate(
         models=models,
     )
     with _gc_paused():
-        if not settings.what_if and _recorded_throughout(conv):
+        if defer_estimates and not settings.what_if and _recorded_throughout(conv):
             sim = _responses_first(conv, settings, table, warnings)
             if sim is not None:
                 return sim
