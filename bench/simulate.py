@@ -132,14 +132,15 @@ FIRST_REPLAY = ("as recorded", "as recorded, frames read", "clear_tool_uses")
 """Policies whose first replay of a fresh conversation is timed apart. As recorded, a replay
 makes the prompts' estimates only when they are read (``Simulation.deferred``): "as recorded"
 reads the columns the recording gives (what ``ctxviz summary`` and the fleet read), "frames
-read" builds the three frames too (what the app's charts read: the composition)."""
+read" makes them at once and builds the three frames (what the app's charts read:
+``defer_estimates=False``, as the app asks)."""
 
 
 def _replay(conv: Conversation, policy: str) -> Callable[[], object]:
     if policy == "as recorded, frames read":
 
         def with_frames() -> object:
-            sim = simulate(conv)
+            sim = simulate(conv, defer_estimates=False)
             return sim.requests, sim.events, sim.composition
 
         return with_frames
