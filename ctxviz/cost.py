@@ -26,7 +26,9 @@ the rates in force on its request's timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
+from functools import wraps
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 import numpy as np
@@ -87,27 +89,6 @@ def _check_ttl(ttl: str) -> CacheTTL:
     return ttl  # type: ignore[return-value]  # narrowed by the check above
 
 
-def cache_accounting(
-    prompt_tokens: npt.ArrayLike,
-    reusable_prefix_tokens: npt.ArrayLike,
-    *,
-    min_cacheable_tokens: int,
-    ttl: CacheTTL = "5m",
-    gaps_seconds: npt.ArrayLike | None = None,
-) -> pd.DataFrame:
-    """Split each prompt into cache reads, cache writes and uncached input (module doc: why)."""
-    import pandas as pd
-
-    columns = cache_split(
-        prompt_tokens,
-        reusable_prefix_tokens,
-        min_cacheable_tokens=min_cacheable_tokens,
-        ttl=ttl,
-        gaps_seconds=gaps_seconds,
-    )
-    return pd.DataFrame(columns, index=_index_of(prompt_tokens, len(columns["input_tokens"])))
-
-
 def cache_split(
     prompt_tokens: npt.ArrayLike,
     reusable_prefix_tokens: npt.ArrayLike,
@@ -116,7 +97,7 @@ def cache_split(
     ttl: CacheTTL = "5m",
     gaps_seconds: npt.ArrayLike | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
-    """``cache_accounting``'s columns as arrays (the replay needs no frame)."""
+    """Split each prompt into cache reads, cache writes and uncached input (module doc: why)."""
     ttl = _check_ttl(ttl)
     if isinstance(min_cacheable_tokens, bool) or not isinstance(min_cacheable_tokens, int):
         raise ValueError(f"min_cacheable_tokens: expected an int, got {min_cacheable_tokens!r}")
@@ -158,32 +139,7 @@ def cache_split(
     }
 
 
-def request_costs(
-    model: ModelInfo,
-    *,
-    input_tokens: npt.ArrayLike,
-    cache_creation_input_tokens: npt.ArrayLike,
-    cache_read_input_tokens: npt.ArrayLike,
-    output_tokens: npt.ArrayLike,
-    ttl: CacheTTL = "5m",
-    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
-) -> pd.DataFrame:
-    """Dollars per request from API-shaped usage, with the model's cache and long-context rates."""
-    import pandas as pd
-
-    columns = _request_costs(
-        model,
-        input_tokens=input_tokens,
-        cache_creation_input_tokens=cache_creation_input_tokens,
-        cache_read_input_tokens=cache_read_input_tokens,
-        output_tokens=output_tokens,
-        ttl=ttl,
-        cache_creation_1h_input_tokens=cache_creation_1h_input_tokens,
-    )
-    return pd.DataFrame(columns, index=_index_of(input_tokens, len(columns["cost_usd"])))
-
-
-def _request_costs(
+def request_cost_columns(
     model: ModelInfo,
     *,
     input_tokens: npt.ArrayLike,
@@ -193,6 +149,7 @@ def _request_costs(
     ttl: CacheTTL = "5m",
     cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
+    """Dollars per request from API-shaped usage, with the model's cache and long-context rates."""
     ttl = _check_ttl(ttl)
     uncached = _tokens("input_tokens", input_tokens)
     n = uncached.shape[0]
@@ -237,32 +194,6 @@ def _request_costs(
     }
 
 
-def price_rows(
-    models: Sequence[ModelInfo],
-    *,
-    input_tokens: npt.ArrayLike,
-    cache_creation_input_tokens: npt.ArrayLike,
-    cache_read_input_tokens: npt.ArrayLike,
-    output_tokens: npt.ArrayLike,
-    cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
-    timestamps: Sequence[str | None] | None = None,
-) -> pd.DataFrame:
-    """``request_costs`` of rows served by several models: row ``i`` at ``models[i]``'s rates in
-    force at ``timestamps[i]`` (its current rates when the time is unknown)."""
-    import pandas as pd
-
-    columns = price_columns(
-        models,
-        input_tokens=input_tokens,
-        cache_creation_input_tokens=cache_creation_input_tokens,
-        cache_read_input_tokens=cache_read_input_tokens,
-        output_tokens=output_tokens,
-        cache_creation_1h_input_tokens=cache_creation_1h_input_tokens,
-        timestamps=timestamps,
-    )
-    return pd.DataFrame(columns, index=_index_of(input_tokens, len(models)))
-
-
 def price_columns(
     models: Sequence[ModelInfo],
     *,
@@ -273,7 +204,8 @@ def price_columns(
     cache_creation_1h_input_tokens: npt.ArrayLike | None = None,
     timestamps: Sequence[str | None] | None = None,
 ) -> dict[str, npt.NDArray[Any]]:
-    """``price_rows``'s columns as arrays (the replay needs no frame)."""
+    """``request_costs`` of rows served by several models: row ``i`` at ``models[i]``'s rates in
+    force at ``timestamps[i]`` (its current rates when the time is unknown)."""
     n = len(models)
     if timestamps is not None and len(timestamps) != n:
         raise ValueError(f"timestamps: expected {n} values (one per row), got {len(timestamps)}")
@@ -300,7 +232,7 @@ def price_columns(
     long_context = np.zeros(n, dtype=bool)
     for (key, period), rows in groups.items():
         at = np.asarray(rows, dtype=np.int64)
-        priced = _request_costs(
+        priced = request_cost_columns(
             infos[key].at_period(period),
             input_tokens=columns["input_tokens"][at],
             cache_creation_input_tokens=columns["cache_creation_input_tokens"][at],
@@ -312,3 +244,28 @@ def price_columns(
             out[c][at] = priced[c]
         long_context[at] = priced["long_context"]
     return {**out, "long_context": long_context}
+
+
+def _framed[**P](
+    columns: Callable[P, dict[str, npt.NDArray[Any]]], name: str, index_from: str
+) -> Callable[P, pd.DataFrame]:
+    """``columns`` as a frame, indexed like its ``index_from`` argument when that is a Series:
+    the public forms (the replay reads the arrays)."""
+    signature = inspect.signature(columns)
+
+    @wraps(columns)
+    def framed(*args: P.args, **kwargs: P.kwargs) -> pd.DataFrame:
+        import pandas as pd
+
+        data = columns(*args, **kwargs)
+        like = signature.bind(*args, **kwargs).arguments[index_from]
+        return pd.DataFrame(data, index=_index_of(like, len(next(iter(data.values())))))
+
+    framed.__name__ = framed.__qualname__ = name
+    framed.__doc__ = f"{columns.__doc__} As a frame (``{columns.__name__}``: as arrays)."
+    return framed
+
+
+cache_accounting = _framed(cache_split, "cache_accounting", "prompt_tokens")
+request_costs = _framed(request_cost_columns, "request_costs", "input_tokens")
+price_rows = _framed(price_columns, "price_rows", "input_tokens")
