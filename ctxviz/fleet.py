@@ -594,20 +594,20 @@ def _started(conv: Conversation) -> str | None:
 def _request_rows(path: str, number: int, conv: Conversation, sim: Simulation) -> pd.DataFrame:
     import pandas as pd
 
-    # the columns, not the frame: a replay as recorded makes the prompts' estimates (which no
-    # kept column needs) only when a frame is built
+    from ctxviz.simulator.result import requests_frame
+
+    # the kept columns, not the whole frame: a replay as recorded makes the prompts' estimates
+    # (which no kept column needs) only when they are read
     req = sim.request_columns
     stamps = [r.timestamp for r in conv.requests]
-    columns: dict[str, Any] = {"path": path, "conversation": number}
-    columns |= {
-        c: pd.Series(req[c], dtype=object) if req[c].dtype == object else req[c]
-        for c in REQUEST_COLUMNS
-    }
-    columns["timestamp"] = pd.Series(
+    frame = requests_frame(req, REQUEST_COLUMNS)
+    frame.insert(0, "path", path)
+    frame.insert(1, "conversation", number)
+    frame["timestamp"] = pd.Series(
         [stamps[i] if 0 <= i < len(stamps) else None for i in req["recorded_request"].tolist()],
         dtype="object",
     )
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(req["request"])))
+    return frame
 
 
 def _total_input(sim: Simulation) -> int:

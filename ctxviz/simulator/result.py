@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -172,29 +172,22 @@ class Simulation:
     @property
     def requests(self) -> pd.DataFrame:
         """One row per model call (the class doc lists the columns); built on first read."""
-        frame = self._frames.get("requests")
-        if frame is None:
-            frame = self._frames["requests"] = requests_frame(self.request_columns)
-        return frame
+        return self._frame("requests", lambda: requests_frame(self.request_columns))
 
     @property
     def events(self) -> pd.DataFrame:
         """One row per event; built on first read."""
-        frame = self._frames.get("events")
-        if frame is None:
-            frame = self._frames["events"] = events_frame(self.event_records)
-        return frame
+        return self._frame("events", lambda: events_frame(self.event_records))
 
     @property
     def composition(self) -> pd.DataFrame:
         """One row per request, one column per category; built on first read."""
-        frame = self._frames.get("composition")
-        if frame is None:
-            import pandas as pd
+        return self._frame("composition", lambda: composition_frame(self.composition_tokens))
 
-            frame = pd.DataFrame(self.composition_tokens, columns=list(CATEGORIES))
-            frame.index.name = "request"
-            self._frames["composition"] = frame
+    def _frame(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._frames[name] = build()
         return frame
 
     def applied_edits(self, i: int) -> list[dict[str, Any]]:
@@ -291,13 +284,15 @@ _OBJECT_COLUMNS: Final = frozenset({"model", "stop_reason", "source"})
 _NULLABLE_COLUMNS: Final = frozenset({"compaction_control_total_tokens"})
 
 
-def requests_frame(columns: Mapping[str, npt.NDArray[Any]]) -> pd.DataFrame:
-    """``Simulation.requests`` from its columns: text as objects, a nullable column (an object
-    array of ints and Nones) as nullable integers."""
+def requests_frame(
+    columns: Mapping[str, npt.NDArray[Any]], names: Sequence[str] = REQUEST_COLUMNS
+) -> pd.DataFrame:
+    """``Simulation.requests`` (or those of its columns ``names``) from its columns: text as
+    objects, a nullable column (an object array of ints and Nones) as nullable integers."""
     import pandas as pd
 
     data: dict[str, Any] = {}
-    for name in REQUEST_COLUMNS:
+    for name in names:
         values = columns[name]
         if name in _OBJECT_COLUMNS:
             data[name] = pd.Series(values, dtype=object)
@@ -305,7 +300,16 @@ def requests_frame(columns: Mapping[str, npt.NDArray[Any]]) -> pd.DataFrame:
             data[name] = _nullable_ints(values)
         else:
             data[name] = values
-    return pd.DataFrame(data, columns=list(REQUEST_COLUMNS))
+    return pd.DataFrame(data, columns=list(names))
+
+
+def composition_frame(tokens: npt.NDArray[np.int64]) -> pd.DataFrame:
+    """``Simulation.composition`` from its array."""
+    import pandas as pd
+
+    frame = pd.DataFrame(tokens, columns=list(CATEGORIES))
+    frame.index.name = "request"
+    return frame
 
 
 def events_frame(events: tuple[Event, ...]) -> pd.DataFrame:

@@ -127,13 +127,11 @@ def _responses_first(
         whole=frozenset(range(first.prompt_start, first.prompt_end)),
         visible=thinking_responses(conv),
     )
-    whole = _WholeReplay(conv, settings, table, list(warnings))
-    said = list(warnings)
-    sim = assemble(*prepare(conv, settings, table, said, pricing=pricing))
+    sim = assemble(*prepare(conv, settings, table, list(warnings), pricing=pricing))
     sources = sim.request_columns["source"]
     if len(sources) != len(conv.requests) or any(s != "recorded" for s in sources):
         return None
-    return replace(sim, _whole_replay=whole)
+    return replace(sim, _whole_replay=_WholeReplay(conv, settings, table, warnings))
 
 
 class _WholeReplay:
