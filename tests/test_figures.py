@@ -789,3 +789,30 @@ def test_compaction_on_demand_past_a_size_draws_its_threshold() -> None:
     assert line.tokens == 150_000 and "on demand" in line.label
     every = SimulationSettings(compaction_on_demand=CompactOnDemand(every_requests=5))
     assert figures.policy_lines(every) == []  # no size to draw
+
+
+def test_token_axes_have_a_fixed_left_margin_wide_enough_for_their_labels() -> None:
+    """Token axes (tickformat ",") are laid out without plotly's automargin, which measures the
+    labels in the page at every redraw; the margin grows with the widest label the range allows
+    (tests/browser checks in Chromium that labels and titles stay inside)."""
+    from ctxviz.figures._traces import _label_px, _layout
+
+    def margin(top: float, bottom: float = 0.0, **axis: Any) -> tuple[float, Any]:
+        fig = go.Figure(go.Scatter(x=[0, 1], y=[bottom, top]))
+        fig.update_yaxes(tickformat=",", **axis)
+        _layout(fig, title="t", subtitle="s", height=300, fit=False)
+        return fig.layout.margin.l, fig.layout.yaxis.automargin
+
+    small, automargin = margin(900)
+    assert automargin is False and small == 59 + 3 * 6  # "900"
+    million, automargin = margin(900, range=[0, 1_050_000])  # a fixed range wins over the data
+    assert automargin is False and million >= 59 + _label_px(0, 1_000_000)
+    assert margin(150_000)[0] < margin(1_500_000)[0] < million + 1 + 2 * 6
+    assert margin(150_000, bottom=-150_000)[0] > margin(150_000)[0]  # "−100,000"
+    assert _label_px(0, 2.5) > _label_px(0, 100)  # "2.25" is wider than "100"
+    # axes whose labels are not plain token counts keep plotly's automargin
+    assert margin(900, tickprefix="$") == (60, None)
+    assert margin(900, side="right")[1] is None
+    fig = figures.context_editing(make_sim(), full_window=True)
+    assert fig.layout.yaxis.automargin is False and fig.layout.yaxis2.automargin is False
+    assert fig.layout.margin.l >= 59 + _label_px(*fig.layout.yaxis.range)

@@ -149,14 +149,9 @@ def request_picker(
     fig.update_xaxes(title_text="Request")
     _request_axis(fig, x)
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
-    _layout(fig, title=title, subtitle=source_note(req), height=height, fit=False)  # every bar
-    fig.update_layout(
-        bargap=0.15,
-        showlegend=False,
-        clickmode="event+select",
-        dragmode=False,
-        margin={"l": 60, "r": 20, "t": 70, "b": 40},
-    )
+    # fit=False: every bar is drawn (a bar is a request to click)
+    _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=70, fit=False)
+    fig.update_layout(bargap=0.15, showlegend=False, clickmode="event+select", dragmode=False)
     return fig
 
 

@@ -304,7 +304,76 @@ def _layout(
         bargap=0,
         hoverlabel={"namelength": -1},
     )
+    _fixed_left_margin(fig)
     return fig
+
+
+# ---- the left margin, set here rather than measured by plotly ----------------------------------
+# Plotly's automargin measures the tick labels in the page at every redraw, and each measurement
+# lays out the whole Streamlit document: ~30 ms of a slider move's 250 ms at 236 requests
+# (docs/speed.md). A token axis's labels are numbers with thousands separators (tickformat ","),
+# so their widest possible text is known from the axis's range, and the margin is set from it.
+# Pixel widths in plotly's 12 px tick font; the frame is the tick marks, padding and the axis
+# title, measured in Chromium (tests/browser checks every label and title lies inside the chart).
+_DIGIT_PX: Final = 6.0
+_SEPARATOR_PX: Final = 3.0
+_MINUS_PX: Final = 7.0
+_LEFT_FRAME_PX: Final = 59
+
+
+def _fixed_left_margin(fig: go.Figure) -> None:
+    """Switch automargin off on left token axes (tickformat ",") and widen the left margin to
+    their widest possible tick label; other axes keep plotly's automargin."""
+    layout = fig.layout
+    widths = []
+    for name in [key for key in layout.to_plotly_json() if re.fullmatch("yaxis[0-9]*", key)]:
+        axis = layout[name]
+        if (
+            axis.tickformat not in (",", ",d")
+            or axis.side == "right"
+            or axis.overlaying
+            or axis.type not in (None, "-", "linear")
+            or axis.tickprefix
+            or axis.ticksuffix
+            or axis.showticklabels is False
+        ):
+            continue
+        lo, hi = _axis_span(fig, "y" + name.removeprefix("yaxis"), axis.range)
+        widths.append(_label_px(lo, hi))
+        axis.automargin = False
+    if widths:
+        layout.margin.l = max(layout.margin.l or 0, _LEFT_FRAME_PX + math.ceil(max(widths)))
+
+
+def _axis_span(fig: go.Figure, axis_id: str, fixed: Any) -> tuple[float, float]:
+    """The axis's range if set, else a bound on plotly's autorange: every value drawn on it
+    (bars summed as if stacked), zero included, padded by 5%."""
+    if fixed is not None and len(fixed) == 2 and None not in fixed:
+        return float(fixed[0]), float(fixed[1])
+    lo = hi = bars_lo = bars_hi = 0.0
+    for trace in fig.data:
+        if (getattr(trace, "yaxis", None) or "y") != axis_id or getattr(trace, "y", None) is None:
+            continue
+        y = np.asarray(trace.y, dtype=np.float64)
+        y = y[np.isfinite(y)]
+        if not len(y):
+            continue
+        if trace.type == "bar":
+            bars_lo += min(float(y.min()), 0.0)
+            bars_hi += max(float(y.max()), 0.0)
+        else:
+            lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+    lo, hi = min(lo, bars_lo), max(hi, bars_hi)
+    return lo * 1.05, hi * 1.05
+
+
+def _label_px(lo: float, hi: float) -> float:
+    """Width of the widest tick label an axis from ``lo`` to ``hi`` can show (format ",")."""
+    digits = len(str(int(max(abs(lo), abs(hi), 1))))
+    px = digits * _DIGIT_PX + (digits - 1) // 3 * _SEPARATOR_PX
+    if hi - lo < 20:  # fractional steps: "2.5", "0.25"
+        px += _SEPARATOR_PX + 2 * _DIGIT_PX
+    return px + (_MINUS_PX if lo < 0 else 0.0)
 
 
 # ---- axes: fit the data, keep the window marked, whole requests ---------------------------------

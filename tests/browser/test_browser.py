@@ -110,6 +110,33 @@ def _no_errors(page: Any) -> None:
     assert errors.count() == 0, errors.all_inner_texts()
 
 
+# Every y axis: its tick labels' left edge, and its title's left and right edges (px from the
+# chart's left edge; the title is drawn rotated, to the left of the labels).
+_LEFT_EDGES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(el => {
+  const left = el.querySelector('.main-svg').getBoundingClientRect().left;
+  return Object.keys(el._fullLayout).filter(k => /^yaxis[0-9]*$/.test(k)).map(k => {
+    const id = el._fullLayout[k]._id;
+    const labels = [...el.querySelectorAll('.' + id + 'tick text')].map(
+      t => t.getBoundingClientRect().left - left);
+    const title = el.querySelector('.g-' + id + 'title text');
+    const box = title ? title.getBoundingClientRect() : null;
+    return [id, Math.min(...labels), box ? box.left - left : null, box ? box.right - left : null];
+  });
+})"""
+
+
+def _labels_inside(page: Any, where: str) -> None:
+    """No y tick label or axis title is cut off by the chart's left edge, and no title overlaps
+    its labels (the left margin of token axes is set from their labels' widths, not measured by
+    plotly: figures/_traces.py)."""
+    edges = page.evaluate(_LEFT_EDGES)
+    assert edges, where
+    for axis, labels, title_left, title_right in edges:
+        assert labels >= 0, (where, axis, edges)
+        if title_left is not None:
+            assert title_left >= 0 and title_right <= labels, (where, axis, edges)
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
@@ -122,9 +149,28 @@ def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> N
             _ready(page)
             _no_errors(page)
             assert page.locator(".js-plotly-plot").count() >= 1
+            _labels_inside(page, name)
             _screenshot(page, f"{name}_{scheme}")
     finally:
         context.close()
+
+
+def test_labels_fit_on_token_axes_up_to_a_million(server: str, browser: Any) -> None:
+    """Token axes drawn up to the 1M window ("1,000,000" labels) keep their labels and titles
+    inside the chart."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    millions = 0
+    try:
+        for path, name in PAGES[:7]:
+            page.goto(f"{server}/{path}?window=1000000&full_window=true")
+            _ready(page)
+            _no_errors(page)
+            _labels_inside(page, name)
+            millions += page.locator(".ytick text:has-text('1,000,000')").count()
+        assert millions, "no 1,000,000 label drawn"
+    finally:
+        page.close()
 
 
 def test_settings_follow_the_user_and_live_in_the_url(server: str, browser: Any) -> None:
