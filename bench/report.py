@@ -25,6 +25,9 @@ PLOT = "docs/benchmarks.png"
 
 TARGET_LOAD_MB_S = 30.0
 TARGET_VS_CCL = 3.0
+SUMMARY_SIZES = ("10mb", "50mb", "200mb")
+"""The sizes at which issue 17 sets `ctxviz summary` against claude-code-log and ccusage 18; at
+other sizes the comparison is shown, not judged."""
 TARGET_MEMORY_X = 2.0
 """Issue 17: load peak memory ≤ 2× the file (3× before)."""
 TARGET_VS_CCUSAGE = 2.0
@@ -170,6 +173,16 @@ def verdict(ok: bool | None) -> str:
     return "–" if ok is None else ("met" if ok else "**missed**")
 
 
+def _summaries_kept(startup: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`ctxviz summary` as a whole command, tables kept (every use after the first), by session
+    size: the same files the peers read."""
+    return {
+        Path(r["session"]).parts[-4]: r
+        for r in startup
+        if r.get("bench") == "summary" and r.get("cache") == "kept"
+    }
+
+
 def _user_facing_targets(
     ccusages: dict[str, dict[str, Any]],
     sizes: list[str],
@@ -213,13 +226,7 @@ def _user_facing_targets(
                 verdict(worst >= TARGET_COUNT_COLD_MB_S),
             ]
         )
-    # `ctxviz summary` as a whole command (tables kept: every use after the first) on the same
-    # session file ccusage read
-    summaries = {
-        Path(r["session"]).parts[-4]: r
-        for r in startup
-        if r.get("bench") == "summary" and r.get("cache") == "kept"
-    }
+    summaries = _summaries_kept(startup)
     for s in sizes:
         for peer, ccu in ccusages.items():
             if s in ccu and s in summaries:
@@ -231,7 +238,11 @@ def _user_facing_targets(
                         "commands)",
                         f"{sec(mine)} against {sec(theirs)}: {ratio(mine, theirs)} its time "
                         f"(CPU {sec(mine_cpu)} against {sec(theirs_cpu)})",
-                        verdict(mine <= TARGET_VS_CCUSAGE * theirs),
+                        verdict(
+                            mine <= TARGET_VS_CCUSAGE * theirs
+                            if s in SUMMARY_SIZES and peer == "ccusage 18"
+                            else None
+                        ),
                     ]
                 )
     if "index" in fleet:
@@ -456,7 +467,7 @@ def report() -> str:
     ccu = {r["size"]: r for r in load if r.get("tool") == "ccusage" and "error" not in r}
     ccu18 = {r["size"]: r for r in load if r.get("tool") == "ccusage-18" and "error" not in r}
     setup = next((r for r in load if r.get("bench") == "load-setup"), {})
-    sizes = [s for s in ("1mb", "10mb", "100mb") if s in ctx]
+    sizes = [s for s in ("1mb", "10mb", "50mb", "100mb", "200mb") if s in ctx]
     browser = [r for r in records("browser") if r.get("bench") == "browser"]
     startup = records("startup")
     fleet = {r["what"]: r for r in records("fleet") if r.get("bench") == "fleet"}
@@ -539,26 +550,34 @@ def report() -> str:
                 verdict(worst <= TARGET_MEMORY_X),
             ]
         )
+    # Against claude-code-log: `ctxviz summary` as a whole command (the issue's measure) where
+    # bench/startup.py timed it on the same file, else ctxviz's load command.
+    summary_kept = _summaries_kept(startup)
     for s in sizes:
         if s in ccl:
             c, p = ctx[s], ccl[s]
-            ok = p["command_wall_s"] / c["command_wall_s"] >= TARGET_VS_CCL
+            what, mine, mine_cpu = "`ctxviz.load` command", c["command_wall_s"], c["command_cpu_s"]
+            if s in summary_kept:
+                what = "`ctxviz summary`"
+                mine = summary_kept[s]["process_wall_s"]
+                mine_cpu = summary_kept[s]["process_cpu_s"]
+            ok = p["command_wall_s"] / mine >= TARGET_VS_CCL if s in SUMMARY_SIZES else None
             rows.append(
                 [
-                    f"≥ {TARGET_VS_CCL:g}× faster than claude-code-log ({s})",
-                    f"{ratio(p['command_wall_s'], c['command_wall_s'])} whole command, wall "
-                    f"({ratio(p['command_cpu_s'], c['command_cpu_s'])} CPU)",
+                    f"≥ {TARGET_VS_CCL:g}× faster than claude-code-log ({s}, {what})",
+                    f"{ratio(p['command_wall_s'], mine)} whole command, wall "
+                    f"({ratio(p['command_cpu_s'], mine_cpu)} CPU): {sec(mine)} against "
+                    f"{sec(p['command_wall_s'])}",
                     verdict(ok),
                 ]
             )
-            if not ok and "tiny" in ctx:
+            if ok is False and "tiny" in ctx:
                 limits.append(
-                    f"Against claude-code-log at {s}: start-up dominates both commands. ctxviz's "
-                    f"whole command took {sec(c['command_wall_s'])}, of which `import ctxviz` "
+                    f"Against claude-code-log at {s}: start-up dominates both commands. "
+                    f"{what} took {sec(mine)}; ctxviz's `import ctxviz` "
                     f"{sec(c['import_s'])} and the load itself {sec(c['load_wall_s'])}; "
                     "claude-code-log's start-up alone took "
-                    f"{sec(ccl['tiny']['command_wall_s']) if 'tiny' in ccl else '?'} "
-                    "(`import ctxviz` defers pandas and plotly to first use)."
+                    f"{sec(ccl['tiny']['command_wall_s']) if 'tiny' in ccl else '?'}."
                 )
     replay = [r for r in sim if r["requests"] == 10_000 and not r["policy"].startswith("(")]
     if replay:
