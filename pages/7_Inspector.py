@@ -9,7 +9,7 @@ import streamlit as st
 from ctxviz import figures
 from ctxviz_app import ui
 
-PAGE_SIZE = 25
+PAGE_SIZE = 10
 MAX_CHARS = 20_000
 STATUS = {
     "kept": "kept",
@@ -131,4 +131,5 @@ ui.run_page(
     icon=":material/search:",
     intro="Pick a request (slider, or click a bar): what its window holds, like Claude Code's "
     "/context, and every block as the model saw it — cleared, stripped or summarized.",
+    fragment=True,
 )

@@ -323,11 +323,15 @@ _LEFT_FRAME_PX: Final = 59
 
 def _fixed_left_margin(fig: go.Figure) -> None:
     """Switch automargin off on left token axes (tickformat ",") and widen the left margin to
-    their widest possible tick label; other axes keep plotly's automargin."""
+    their widest possible tick label, and off on y axes without labels; other axes keep
+    plotly's automargin."""
     layout = fig.layout
     widths = []
     for name in [key for key in layout.to_plotly_json() if re.fullmatch("yaxis[0-9]*", key)]:
         axis = layout[name]
+        if axis.showticklabels is False and not axis.title.text:
+            axis.automargin = False  # nothing to measure
+            continue
         if (
             axis.tickformat not in (",", ",d")
             or axis.side == "right"

@@ -24,12 +24,18 @@ def test_prompt_view_blocks_are_inert_and_marked() -> None:
     at.query_params["source"] = "thinking_chat"
     at.query_params["request"] = "5"
     run(at)
-    labels = [e.label for e in at.expander]
+    labels, codes, markdown = [], [], []
+    pages = at.slider(key="insp_first")
+    for first in range(0, int(pages.max) + 1, int(pages.step)):  # every page of blocks
+        at.slider(key="insp_first").set_value(first)
+        run(at)
+        labels += [e.label for e in at.expander]
+        codes += [c.value for c in at.code]
+        markdown += [m.value for m in at.markdown]
     assert any("STRIPPED" in label for label in labels)  # earlier turns' thinking
     # Every transcript text is in st.code; no markdown element carries it.
-    codes = [c.value for c in at.code]
     assert any("rate limit" in c.lower() for c in codes)
-    assert not any("rate limit" in m.value.lower() for m in at.markdown)
+    assert not any("rate limit" in m.lower() for m in markdown)
 
 
 def test_cleared_results_show_the_placeholder() -> None:
