@@ -5,15 +5,18 @@ Debian's /usr/bin/chromium (``--headless --no-sandbox --disable-gpu
 --disable-background-networking``). Sessions come from ``bench/make_sessions.py`` (real Claude Code
 sessions appended into one chain; ``--sizes`` in MB, 4 MB is ~200 requests, 48 MB ~3,000).
 
-For each session, on the Context editing page:
+For each session, on each page of ``PAGES`` (the page opened with its URL settings, then the
+session uploaded):
 
-* upload → first chart: from handing the file to the sidebar's uploader until the script is idle
-  (``[data-test-script-state=notRunning]``) and plotly has stopped changing the charts (no DOM
-  change inside any ``.js-plotly-plot`` for ``--quiet-ms``); the time is that of the last change.
-* slider → redrawn: the ``clear_tool_uses`` trigger slider is moved one step (keyboard, as a user
-  would by arrow key; every value is new, so the replay cache misses) ``--moves`` times; each move
-  is timed the same way. Bytes per move: the sizes of the websocket frames received from the
-  server (Playwright's ``page.on("websocket")``) during the move.
+* upload → first chart (on the first page, Context editing): from handing the file to the
+  sidebar's uploader until the script is idle (``[data-test-script-state=notRunning]``) and
+  plotly has stopped changing the charts (no DOM change inside any ``.js-plotly-plot`` for
+  ``--quiet-ms``); the time is that of the last change.
+* slider → redrawn: the page's slider is moved one step (keyboard, as a user would by arrow key,
+  always the same way: every value is new, so the replay cache misses) ``--moves`` times; each
+  move is timed the same way. Bytes per move: the sizes of the websocket frames received from the
+  server (Playwright's ``page.on("websocket")``) during the move. The Context editing trigger is
+  the figure of record (a what-if replay per move); the other pages' sliders are shown beside it.
 * where a move's time goes, as CPU time (which a loaded machine inflates much less than wall
   time): the server's (the Streamlit process, from /proc) and the page's main thread in Chromium
   (CDP ``Performance.getMetrics``: its tasks, of which scripts — Streamlit's React and plotly.js —
@@ -46,8 +49,18 @@ from ctxviz_app.serve import server_process  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 300_000
-SLIDER = 'input[type=range][aria-label="trigger.value (input tokens)"]'
+# (page, URL settings, slider label, key): each page's main slider, its what-if switched on in the
+# URL (a move that changes no chart is counted apart, see measure). The first page is the figure
+# of record: the upload opens as recorded (what a user first sees), then clearing is switched on
+# (its slider is disabled until then).
 TOGGLE = "[data-testid=stCheckbox] label:has-text('Clear old tool results')"
+PAGES = (
+    ("Context_editing", "", "trigger.value (input tokens)", "ArrowRight"),
+    ("Timeline", "", "Requests shown — start", "ArrowRight"),
+    ("Thinking", "?th_edit=turns", "keep: thinking_turns", "ArrowRight"),
+    ("Compaction", "?cp_mode=server", "trigger (input tokens)", "ArrowRight"),
+    ("Inspector", "", "Request", "ArrowLeft"),
+)
 
 # Records the time of the last DOM change inside any plotly chart (window.__lastPlot).
 _OBSERVER = """() => {
@@ -131,14 +144,21 @@ def settle(page: Any, t0: float, quiet_ms: int) -> float:
 
 
 def measure(
-    url: str, server_pid: int, browser: Any, session: Path, moves: int, quiet_ms: int
+    url: str,
+    server_pid: int,
+    browser: Any,
+    session: Path,
+    moves: int,
+    quiet_ms: int,
+    where: tuple[str, str, str, str],
 ) -> dict[str, Any]:
+    name, query, label, key = where
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(TIMEOUT_MS)
     frames = Frames(page)
     main_thread = MainThread(page)
     try:
-        page.goto(f"{url}/Context_editing")
+        page.goto(f"{url}/{name}{query}")
         page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT_MS)
         page.wait_for_selector(
             "[data-test-script-state=notRunning]", state="attached", timeout=TIMEOUT_MS
@@ -156,11 +176,13 @@ def measure(
         errors = page.locator("[data-testid=stException], [data-testid=stAlertContentError]")
         if errors.count():
             raise RuntimeError(f"the app showed an error: {errors.all_inner_texts()}")
-        # every page opens on the recording: switch clearing on (its slider is disabled until then)
-        t0 = page.evaluate("() => performance.now()")
-        page.locator(TOGGLE).first.click()
-        settle(page, t0, quiet_ms)
-        slider = page.locator(SLIDER).first
+        if name == PAGES[0][0]:
+            t0 = page.evaluate("() => performance.now()")
+            page.locator(TOGGLE).first.click()
+            settle(page, t0, quiet_ms)
+        slider = page.locator(f'[data-testid=stMain] input[type=range][aria-label="{label}"]').first
+        if slider.is_disabled():
+            raise RuntimeError(f"{name}: the slider {label!r} is disabled")
         redraw_s: list[float] = []
         move_bytes: list[int] = []
         cpu: dict[str, list[float]] = {"server": [], **{n: [] for n in MainThread.NAMES}}
@@ -169,20 +191,26 @@ def measure(
             start_bytes = frames.received
             server0, browser0 = cpu_s(server_pid), main_thread.read()
             t0 = page.evaluate("() => performance.now()")
-            page.keyboard.press("ArrowRight")
+            page.keyboard.press(key)
             redraw_s.append(settle(page, t0, quiet_ms))
             move_bytes.append(frames.received - start_bytes)
             cpu["server"].append(cpu_s(server_pid) - server0)
-            for name, value in main_thread.read().items():
-                cpu[name].append(value - browser0[name])
+            for metric, value in main_thread.read().items():
+                cpu[metric].append(value - browser0[metric])
         layout_style = [
             a + b for a, b in zip(cpu["LayoutDuration"], cpu["RecalcStyleDuration"], strict=True)
         ]
         return {
+            "page": name,
+            "slider": label,
             "upload_first_chart_s": round(first_chart_s, 3),
             "upload_bytes_received": upload_bytes,
             "slider_redrawn_s": [round(s, 3) for s in redraw_s],
-            "slider_redrawn_median_s": round(statistics.median(redraw_s), 3),
+            # a move that changed no chart (settle's 0) is left out of the median, and counted
+            "slider_redrawn_median_s": round(
+                statistics.median([s for s in redraw_s if s] or [0]), 3
+            ),
+            "moves_without_redraw": sum(1 for s in redraw_s if not s),
             "bytes_per_move": move_bytes,
             "bytes_per_move_median": int(statistics.median(move_bytes)),
             # CPU per move (medians): the server process, the page's main thread in Chromium
@@ -200,6 +228,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="4,48", help="session sizes in MB (make_sessions)")
     parser.add_argument("--moves", type=int, default=7)
     parser.add_argument("--quiet-ms", type=int, default=300)
+    parser.add_argument(
+        "--pages", default=",".join(p[0] for p in PAGES), help="pages measured (of PAGES)"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -209,19 +240,21 @@ def main() -> None:
     with server_process() as (url, server), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
+            wanted = args.pages.split(",")
             for path in paths:
                 requests = len(ctxviz.load(path).requests)
-                t = time.perf_counter()
-                row = measure(url, server.pid, browser, path, args.moves, args.quiet_ms)
-                row = {
-                    "bench": "browser",
-                    "session": path.parent.parent.parent.name,
-                    "mb": round(path.stat().st_size / 1e6, 1),
-                    "requests": requests,
-                    **row,
-                    "wall_s": round(time.perf_counter() - t, 1),
-                }
-                print(json.dumps(row), flush=True)
+                for where in (p for p in PAGES if p[0] in wanted):
+                    t = time.perf_counter()
+                    row = measure(url, server.pid, browser, path, args.moves, args.quiet_ms, where)
+                    row = {
+                        "bench": "browser",
+                        "session": path.parent.parent.parent.name,
+                        "mb": round(path.stat().st_size / 1e6, 1),
+                        "requests": requests,
+                        **row,
+                        "wall_s": round(time.perf_counter() - t, 1),
+                    }
+                    print(json.dumps(row), flush=True)
         finally:
             browser.close()
 

@@ -183,6 +183,16 @@ def _summaries_kept(startup: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _unchanged(r: dict[str, Any]) -> str:
+    """Says how many moves changed no chart (left out of the median), if any."""
+    n = r.get("moves_without_redraw", 0)
+    return (
+        f" ({len(r['slider_redrawn_s']) - n} of {len(r['slider_redrawn_s'])} moves redrew)"
+        if n
+        else ""
+    )
+
+
 def _user_facing_targets(
     ccusages: dict[str, dict[str, Any]],
     sizes: list[str],
@@ -197,21 +207,23 @@ def _user_facing_targets(
     for r in browser:
         small = r["requests"] < 1_000
         slider, first = (0.3, 1.5) if small else (0.6, 3.0)
+        page = r.get("page", "Context_editing")
         at = f"{r['requests']:,} requests, Chromium"
         rows.append(
             [
-                f"slider → chart redrawn ≤ {sec(slider)} ({at})",
-                f"median {sec(r['slider_redrawn_median_s'])}",
+                f"slider → chart redrawn ≤ {sec(slider)} ({at}, {page}: {r.get('slider', '?')})",
+                f"median {sec(r['slider_redrawn_median_s'])}" + _unchanged(r),
                 verdict(r["slider_redrawn_median_s"] <= slider),
             ]
         )
-        rows.append(
-            [
-                f"upload → first chart ≤ {sec(first)} ({at})",
-                sec(r["upload_first_chart_s"]),
-                verdict(r["upload_first_chart_s"] <= first),
-            ]
-        )
+        if page == "Context_editing":  # the upload as recorded: the first page opens on it
+            rows.append(
+                [
+                    f"upload → first chart ≤ {sec(first)} ({at})",
+                    sec(r["upload_first_chart_s"]),
+                    verdict(r["upload_first_chart_s"] <= first),
+                ]
+            )
     counts = [r for r in startup if r.get("bench") == "count_tokens"]
     if counts:
         worst = min(r["process_mb_per_s_wall"] for r in counts)
@@ -832,11 +844,14 @@ def report() -> str:
     add("## 5. In a real browser (the figure of record)\n")
     add(
         "From `bench/browser.py`: the app served headless and driven by Playwright through "
-        "Chromium, on the Context editing page, with sessions of `bench/make_sessions.py`. Upload "
-        "→ first chart: until the script is idle and the charts have stopped changing. Slider → "
-        "redrawn: one step of the clearing trigger (a new value, a replay cache miss), median of "
-        "the moves; bytes per move: websocket frames received. Targets: redrawn ≤ 0.3 s at ~200 "
-        "requests and ≤ 0.6 s at ~3,000; first chart ≤ 1.5 s and ≤ 3 s.\n"
+        "Chromium, with sessions of `bench/make_sessions.py`, on each page's main slider (the "
+        "page opened with its what-if on in the URL, then the session uploaded). Upload → first "
+        "chart: until the script is idle and the charts have stopped changing; the target is "
+        "judged on Context editing, which opens as recorded (the other pages replay their "
+        "what-if at once). Slider → redrawn: one step at a time, always the same way (a new "
+        "value, a replay cache miss), median of the moves that changed a chart; bytes per move: "
+        "websocket frames received. Targets: redrawn ≤ 0.3 s at ~200 requests and ≤ 0.6 s at "
+        "~3,000; first chart ≤ 1.5 s and ≤ 3 s.\n"
     )
     if browser:
         add(
@@ -844,6 +859,7 @@ def report() -> str:
                 [
                     "session",
                     "requests",
+                    "page: slider",
                     "upload → first chart",
                     "slider → redrawn",
                     "server CPU/move",
@@ -854,8 +870,9 @@ def report() -> str:
                     [
                         r["session"],
                         f"{r['requests']:,}",
+                        f"{r.get('page', 'Context_editing')}: {r.get('slider', '?')}",
                         sec(r["upload_first_chart_s"]),
-                        sec(r["slider_redrawn_median_s"]),
+                        sec(r["slider_redrawn_median_s"]) + _unchanged(r),
                         sec(r["server_cpu_per_move_s"]) if "server_cpu_per_move_s" in r else "–",
                         sec(r["browser_main_thread_per_move_s"])
                         if "browser_main_thread_per_move_s" in r
