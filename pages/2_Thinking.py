@@ -92,11 +92,11 @@ def body(app: ui.App) -> None:
     m[2].metric("Most stripped from one prompt", f"{s['thinking_stripped_peak_tokens']:,}")
     ui.chart(figures.thinking(sim), key="thinking_chart")
     st.caption(
-        "Bars up: thinking each response generated (billed as output, part of max_tokens). "
-        "Bars down: thinking of the history the API stripped from that prompt. Line: thinking "
-        "the prompt carried. Shaded: tool-use loops — the current turn's thinking must be sent "
-        "back with the tool results and counts in the window until a genuine user message "
-        "starts a new turn. Open markers: estimated requests."
+        "Up: thinking each response generated (billed as output, part of max_tokens). "
+        "Down (hatched): thinking of the history the API stripped from that prompt. Line: "
+        "thinking the prompt carried. Shaded: tool-use loops — the current turn's thinking must "
+        "be sent back with the tool results and counts in the window until a genuine user "
+        "message starts a new turn. Open markers (up to 300 requests): estimated requests."
     )
     st.subheader("applied_edits per request")
     ui.table(figures.applied_edits_table(sim), key="thinking_edits")

@@ -282,9 +282,25 @@ def test_thinking_generated_carried_stripped_and_tool_loops() -> None:
     assert list(generated.y) == [300, 0, 300, 0, 300, 0, 300, 0]
     assert list(stripped.y) == [0, 0, 0, -200, 0, 0, -200, 0]
     assert list(carried.y) == [0, 300, 600, 0, 300, 600, 0, 300]
-    assert list(loops.x) == list(range(8))  # turns of 3, 3 and 2 requests: all loops
+    assert all(loops.y > 0)  # turns of 3, 3 and 2 requests: all loops
     # Estimated requests get open markers.
     assert list(carried.marker.symbol[4:6]) == [0, 100]  # circle, circle-open
+    # Areas, not a bar per request; past MARKED_REQUESTS requests the carried line has no markers
+    assert {t.type for t in fig.data} == {"scatter"}
+    from ctxviz.figures._thinking import MARKED_REQUESTS
+
+    long = figures.thinking(make_sim(MARKED_REQUESTS + 1))
+    assert next(t for t in long.data if t.name.startswith("Carried")).mode == "lines"
+
+
+def test_request_picker_styles_bars_as_a_whole() -> None:
+    """One colour, no per-bar hatch unless a request is estimated, the selection a bar of its
+    own: per-bar arrays make plotly style each bar one by one."""
+    bars, chosen = figures.request_picker(make_sim(), selected=2).data  # estimated from 5
+    assert bars.marker.color == "#0077BB" and list(chosen.x) == [2]
+    assert list(bars.marker.pattern.shape) == [""] * 5 + ["/"] * 3
+    (recorded,) = figures.request_picker(make_sim(estimated_from=8)).data  # nothing selected
+    assert recorded.marker.pattern.shape is None
 
 
 def test_context_editing_before_after_and_cache_invalidation() -> None:
@@ -816,3 +832,14 @@ def test_token_axes_have_a_fixed_left_margin_wide_enough_for_their_labels() -> N
     fig = figures.context_editing(make_sim(), full_window=True)
     assert fig.layout.yaxis.automargin is False and fig.layout.yaxis2.automargin is False
     assert fig.layout.margin.l >= 59 + _label_px(*fig.layout.yaxis.range)
+
+
+def test_a_long_request_picker_is_thinned_and_its_bars_still_tile_the_axis() -> None:
+    sim = make_sim(3_000, estimated_from=3_000)
+    bars, chosen = figures.request_picker(sim, selected=1_234).data
+    assert len(bars.x) < 1_000  # thinned for the screen
+    left = np.asarray(bars.x) + np.asarray(bars.offset)
+    right = left + np.asarray(bars.width)
+    assert left[0] == -0.5 and right[-1] == 2_999.5
+    assert np.allclose(left[1:], right[:-1])  # no gap, no overlap
+    assert list(chosen.x) == [1_234]  # the selection is never thinned away

@@ -124,33 +124,51 @@ def request_picker(
     """One bar per request (its prompt); click one to select it. Estimated bars are hatched."""
     req = sim.requests
     x = _x(req)
+    y = _col(req, "input_tokens")
     est = _estimated_mask(req)
-    colors = np.where(
-        np.asarray(x) == (selected if selected is not None else -1), "#EE7733", "#0077BB"
-    )
+    # One colour and, only where a request is estimated, a hatch: per-bar arrays make plotly
+    # style every bar one by one (0.3 s of a move at 3,000 requests). The selected request is
+    # a bar of its own drawn over it.
+    marker: dict[str, Any] = {"color": "#0077BB", "line": {"width": 0}}
+    if bool(est.any()):
+        marker["pattern"] = {
+            "shape": np.where(est, "/", ""),
+            "fgcolor": "rgba(255,255,255,0.8)",
+            "solidity": 0.3,
+        }
     fig = go.Figure(
         go.Bar(
             x=x,
-            y=_col(req, "input_tokens"),
+            y=y,
             name="Prompt (input_tokens)",
-            marker={
-                "color": colors,
-                "line": {"width": 0},
-                "pattern": {
-                    "shape": np.where(est, "/", ""),
-                    "fgcolor": "rgba(255,255,255,0.8)",
-                    "solidity": 0.3,
-                },
-            },
+            marker=marker,
             customdata=np.where(est, "estimated", "recorded"),
             hovertemplate="request %{x}: %{y:,} tokens (%{customdata})<extra></extra>",
         )
     )
+    chosen = np.asarray(x) == (selected if selected is not None else -1)
+    if bool(chosen.any()):
+        fig.add_trace(
+            go.Bar(
+                x=x[chosen],
+                y=y[chosen],
+                name="Selected request",
+                width=max(0.8, len(x) / 300),  # at least about 4 px wide
+                marker={"color": "#EE7733", "line": {"width": 0}},
+                hoverinfo="skip",
+            )
+        )
     fig.update_xaxes(title_text="Request")
     _request_axis(fig, x)
     fig.update_yaxes(title_text="Prompt tokens", tickformat=",", rangemode="tozero")
-    # fit=False: every bar is drawn (a bar is a request to click)
-    _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=70, fit=False)
+    # Long series thinned like every chart (3,000 bars took 0.4 s of a move to draw); each bar
+    # left then spans half way to its neighbours, so the bars still tile the axis, and a click
+    # picks the request it stands for (the slider picks any).
+    _layout(fig, title=title, subtitle=source_note(req), height=height, top_margin=70)
+    kept = np.asarray(fig.data[0].x, dtype=np.float64)
+    if 1 < len(kept) < len(x):
+        edges = np.concatenate([[kept[0] - 0.5], (kept[1:] + kept[:-1]) / 2, [kept[-1] + 0.5]])
+        fig.data[0].update(width=np.diff(edges), offset=edges[:-1] - kept)
     fig.update_layout(bargap=0.15, showlegend=False, clickmode="event+select", dragmode=False)
     return fig
 

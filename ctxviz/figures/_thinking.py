@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -39,6 +41,11 @@ def turn_starts(requests: pd.DataFrame) -> IntArray:
     return starts
 
 
+MARKED_REQUESTS: Final = 300
+"""Up to this many requests, the carried line has a marker per request (open: estimated); past
+it, a line only (a marker is styled one by one, and 3,000 are a blur)."""
+
+
 def thinking(
     sim: SimulationLike,
     *,
@@ -56,14 +63,18 @@ def thinking(
     loop = _tool_loop_mask(req)
     top = float(max(generated.max() if len(req) else 0, carried.max() if len(req) else 0, 1))
     bottom = -float(stripped.max()) if len(req) and float(stripped.max()) > 0 else 0.0
+    # Areas stepped at each request, not bars: a bar is an SVG element styled one by one (3,000
+    # requests made a slider move spend ~0.3 s styling them); an area is one path.
     if bool(loop.any()):
         fig.add_trace(
-            go.Bar(
-                x=x[loop],
-                y=np.full(int(loop.sum()), top * 1.05),
-                width=1.0,
+            go.Scatter(
+                x=x,
+                y=np.where(loop, top * 1.05, 0.0),
                 name="Tool-use loop: this turn's thinking is sent back and counts",
-                marker={"color": "rgba(136,204,238,0.16)", "line": {"width": 0}},
+                mode="lines",
+                line={"width": 0, "shape": "hvh", "color": "rgba(136,204,238,0.16)"},
+                fill="tozeroy",
+                fillcolor="rgba(136,204,238,0.16)",
                 hoverinfo="skip",
             )
         )
@@ -84,37 +95,43 @@ def thinking(
             )
         )
     fig.add_trace(
-        go.Bar(
+        go.Scatter(
             x=x,
             y=generated,
             name="Generated (output thinking_tokens)",
-            marker={"color": COLORS["thinking"], "line": {"width": 0}},
+            mode="lines",
+            line={"width": 0, "shape": "hvh", "color": COLORS["thinking"]},
+            fill="tozeroy",
+            fillcolor=COLORS["thinking"],
             hovertemplate="generated: %{y:,}<extra></extra>",
         )
     )
     fig.add_trace(
-        go.Bar(
+        go.Scatter(
             x=x,
             y=(-stripped),
             name="Stripped from the prompt (below zero)",
-            marker={
-                "color": "rgba(170,68,153,0.25)",
-                "pattern": {"shape": "/", "fgcolor": COLORS["thinking"], "solidity": 0.4},
-                "line": {"width": 0},
-            },
+            mode="lines",
+            line={"width": 0, "shape": "hvh", "color": COLORS["thinking"]},
+            fill="tozeroy",
+            fillcolor="rgba(170,68,153,0.25)",
+            fillpattern={"shape": "/", "fgcolor": COLORS["thinking"], "solidity": 0.4},
             customdata=stripped,
             hovertemplate="stripped: %{customdata:,}<extra></extra>",
         )
     )
     est = _estimated_mask(req)
+    markers = len(x) <= MARKED_REQUESTS
     fig.add_trace(
         go.Scatter(
             x=x,
             y=carried,
             name="Carried in the prompt (thinking_carried_tokens)",
-            mode="lines+markers",
+            mode="lines+markers" if markers else "lines",
             line={"color": CARRIED_COLOR, "width": 2.5, "shape": "hv"},
-            marker={"size": 6, "color": CARRIED_COLOR, "symbol": _symbols(est)},
+            marker={"size": 6, "color": CARRIED_COLOR, "symbol": _symbols(est)}
+            if markers
+            else None,
             hovertemplate="carried: %{y:,}<extra></extra>",
         )
     )
@@ -122,5 +139,5 @@ def thinking(
     fig.update_xaxes(title_text="Request", rangemode="tozero")
     _request_axis(fig, x)
     fig.update_yaxes(title_text="Thinking tokens", tickformat=",", zeroline=True)
-    fig.update_layout(hovermode="x unified", barmode="overlay")
+    fig.update_layout(hovermode="x unified")
     return _layout(fig, title=title, subtitle=source_note(req), height=height)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 from apptest_helpers import page, run, spec
 
 
@@ -14,9 +17,11 @@ def test_request_slider_changes_the_composition() -> None:
     after = spec(at, 1)
     assert after["data"] != before["data"]
     assert after["layout"]["title"]["text"].startswith("Request 10")
-    # The picker highlights the chosen request.
-    colors = spec(at, 0)["data"][0]["marker"]["color"]
-    assert colors[10] != colors[0]
+    # The picker highlights the chosen request: a bar of its own over it.
+    bars, chosen = spec(at, 0)["data"]
+    assert chosen["marker"]["color"] != bars["marker"]["color"]
+    x = chosen["x"]  # plotly's typed array: base64 of its bytes
+    assert list(np.frombuffer(base64.b64decode(x["bdata"]), x["dtype"])) == [10]
 
 
 def test_prompt_view_blocks_are_inert_and_marked() -> None:
