@@ -1,4 +1,4 @@
-"""Build Claude Code sessions of about 1, 10 and 100 MB for the load benchmarks.
+"""Build Claude Code sessions of about 1, 10, 50, 100 and 200 MB for the benchmarks.
 
 Real session files (the bundled sample and ../shared/samples/0[234]*) are appended one after the
 other, in a fixed order, until the target size is reached (cut at a record boundary). Each copy
