@@ -297,7 +297,7 @@ def test_request_picker_styles_bars_as_a_whole() -> None:
     """One colour, no per-bar hatch unless a request is estimated, the selection a bar of its
     own: per-bar arrays make plotly style each bar one by one."""
     bars, chosen = figures.request_picker(make_sim(), selected=2).data  # estimated from 5
-    assert bars.marker.color == "#0077BB" and list(chosen.x) == [2]
+    assert bars.marker.color == bars.marker.pattern.fgcolor and list(chosen.x) == [2]
     assert list(bars.marker.pattern.shape) == [""] * 5 + ["/"] * 3
     (recorded,) = figures.request_picker(make_sim(estimated_from=8)).data  # nothing selected
     assert recorded.marker.pattern.shape is None

@@ -114,6 +114,9 @@ def cost_table(sims: Mapping[str, SimulationLike]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+PICKER_COLOR: Final = "#0077BB"
+
+
 def request_picker(
     sim: SimulationLike,
     *,
@@ -129,11 +132,11 @@ def request_picker(
     # One colour and, only where a request is estimated, a hatch: per-bar arrays make plotly
     # style every bar one by one (0.3 s of a move at 3,000 requests). The selected request is
     # a bar of its own drawn over it.
-    marker: dict[str, Any] = {"color": "#0077BB", "line": {"width": 0}}
-    if bool(est.any()):
+    marker: dict[str, Any] = {"color": PICKER_COLOR, "line": {"width": 0}}
+    if bool(est.any()):  # hatched in the bars' colour on a clear ground, as they were drawn
         marker["pattern"] = {
             "shape": np.where(est, "/", ""),
-            "fgcolor": "rgba(255,255,255,0.8)",
+            "fgcolor": PICKER_COLOR,
             "solidity": 0.3,
         }
     fig = go.Figure(
@@ -154,7 +157,11 @@ def request_picker(
                 y=y[chosen],
                 name="Selected request",
                 width=max(0.8, len(x) / 300),  # at least about 4 px wide
-                marker={"color": "#EE7733", "line": {"width": 0}},
+                marker={
+                    "color": "#EE7733",
+                    "line": {"width": 0},
+                    "pattern": {"shape": "/" if est[chosen][0] else "", "fgcolor": "#EE7733"},
+                },
                 hoverinfo="skip",
             )
         )
