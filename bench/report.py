@@ -302,8 +302,8 @@ def _load_section(
 ) -> None:
     add("## 1. Loading Claude Code sessions\n")
     add(
-        "Sessions of about 1, 10, 50, 100 and 200 MB are built by `bench/make_sessions.py` from the bundled "
-        "sample and ../shared/samples/0[234]* (real sessions appended with fresh uuids, message, "
+        "Sessions of about 1, 10, 50, 100 and 200 MB are built by `bench/make_sessions.py` from "
+        "the bundled sample and ../shared/samples/0[234]* (real sessions appended with fresh uuids, message, "
         "request and tool ids, one chain). ctxviz is timed in a fresh process per run "
         f"({ctx[sizes[0]]['runs'] if sizes else '?'} runs, best kept): `ctxviz.load(path)` alone, "
         "and the whole command (interpreter, `import ctxviz`, load) for a like-for-like comparison "
