@@ -303,13 +303,14 @@ def _load_section(
     add("## 1. Loading Claude Code sessions\n")
     add(
         "Sessions of about 1, 10, 50, 100 and 200 MB are built by `bench/make_sessions.py` from "
-        "the bundled sample and ../shared/samples/0[234]* (real sessions appended with fresh uuids, message, "
-        "request and tool ids, one chain). ctxviz is timed in a fresh process per run "
-        f"({ctx[sizes[0]]['runs'] if sizes else '?'} runs, best kept): `ctxviz.load(path)` alone, "
-        "and the whole command (interpreter, `import ctxviz`, load) for a like-for-like comparison "
-        "with the peers, whose figures are whole commands. The loader's modules (every format "
-        "reader) are imported before the load is measured, and their import shown apart: a fixed "
-        "cost of the program, in the whole command. Peak memory: RSS growth during the load "
+        "the bundled sample and ../shared/samples/0[234]* (real sessions appended with fresh "
+        "uuids, message, request and tool ids, one chain). ctxviz is timed in a fresh process "
+        f"per run ({ctx[sizes[0]]['runs'] if sizes else '?'} runs, best kept): "
+        "`ctxviz.load(path)` alone, and the whole command (interpreter, `import ctxviz`, load) "
+        "for a like-for-like comparison with the peers, whose figures are whole commands. The "
+        "loader's modules (every format reader) are imported before the load is measured, and "
+        "their import shown apart: a fixed cost of the program, in the whole command. Peak "
+        "memory: RSS growth during the load "
         "(`ru_maxrss` after − RSS before), and `tracemalloc`'s peak in a separate run.\n"
     )
     add(
