@@ -46,6 +46,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import ctxviz
 from ctxviz import figures, report, snippets
@@ -1178,7 +1179,13 @@ def run_page(
 
 @st.fragment
 def _body_fragment(body: Callable[[App], None], app: App) -> None:
-    """A page's body as a fragment; guarded inside, since a fragment's own rerun starts here."""
+    """A page's body as a fragment; guarded inside, since a fragment's own rerun starts here.
+    The synced widgets' values are re-assigned here too: at the end of a fragment's rerun,
+    Streamlit drops the state of widgets it did not draw (the sidebar's), and the next page
+    opened would lose the upload and every setting."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:  # in a full run they are drawn: kept
+        _keep_state()
     with guard(source=app.source_name):
         body(app)
 

@@ -230,6 +230,48 @@ def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) ->
         page.close()
 
 
+def test_a_slider_move_then_another_page_keeps_the_upload(server: str, browser: Any) -> None:
+    """A page body is a fragment: after a move reruns it alone, the next page opened still has
+    the upload and the settings (Streamlit dropped the sidebar widgets' state at the end of a
+    fragment's rerun, and the next page fell back to the bundled sample)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+
+    def source() -> str:
+        return _input(page, "Bundled sample or your file")
+
+    try:
+        page.goto(f"{server}/Timeline")
+        _ready(page)
+        upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
+        upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+            ".some(e => e.value === 'Uploaded: thinking_chat.jsonl')",
+            timeout=TIMEOUT_MS,
+        )
+        _ready(page)
+        for link, slider in (("Timeline", "Requests shown — start"), ("Inspector", "Request")):
+            page.locator("[data-testid=stSidebar]").get_by_role("link", name=link).click()
+            _ready(page)
+            moved = page.locator(f'[data-testid=stMain] input[type=range][aria-label="{slider}"]')
+            before = moved.first.input_value()
+            moved.first.focus()
+            page.keyboard.press("ArrowLeft" if link == "Inspector" else "ArrowRight")
+            page.wait_for_function(
+                "([s, v]) => document.querySelector(`input[type=range][aria-label='${s}']`)"
+                ".value !== v",
+                arg=[slider, before],
+            )
+            _ready(page)
+            page.locator("[data-testid=stSidebar]").get_by_role("link", name="Cost").click()
+            _ready(page)
+            _no_errors(page)
+            assert source() == "Uploaded: thinking_chat.jsonl", (link, source())
+    finally:
+        page.close()
+
+
 def test_report_opens_offline(browser: Any, tmp_path: Path) -> None:
     import ctxviz
     from ctxviz import report

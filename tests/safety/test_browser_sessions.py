@@ -28,9 +28,8 @@ def _own_text(user: str) -> str:
     import ctxviz
 
     conv = ctxviz.load(USERS[user][1])
-    prompt = next(
-        m for m in reversed(conv.messages) if m.role == "user" and not m.is_tool_results_only
-    )
+    # the first prompt: the Inspector shows it on its first page of blocks
+    prompt = next(m for m in conv.messages if m.role == "user" and not m.is_tool_results_only)
     text = next(b.text for b in prompt.content if getattr(b, "text", ""))  # type: ignore[attr-defined]
     return str(re.findall(r"[A-Za-z0-9 ,.]{25,}", text)[0][:40])
 
@@ -75,8 +74,16 @@ def test_two_sessions_on_one_server_see_only_their_own_upload(server: str) -> No
                     assert page.locator("[data-testid=stException]").count() == 0, (user, link)
                     assert f"Uploaded: {USERS[user][0]}" in _sidebar_value(page), (user, link)
                     assert USERS[other][0] not in body and texts[other] not in body, (user, link)
-                    if link == "Inspector":
-                        assert texts[user] in body, (user, "its own prompt")
+                    if link == "Inspector":  # its first page of blocks
+                        blocks = page.locator('input[type=range][aria-label="Blocks from"]')
+                        blocks.first.focus()
+                        page.keyboard.press("Home")
+                        page.wait_for_function(
+                            "t => document.body.innerText.includes(t)",
+                            arg=texts[user],
+                            timeout=TIMEOUT_MS,
+                        )
+                        assert texts[other] not in page.locator("body").inner_text(), user
         finally:
             browser.close()
 

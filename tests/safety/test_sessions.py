@@ -103,14 +103,13 @@ USERS = {
 
 
 def _fingerprint(path: Path) -> tuple[int, str]:
-    """The transcript's request count and a text only it holds (from the last user prompt, which
-    the Inspector shows; plain letters, as protobuf's text format escapes quotes and non-ASCII)."""
+    """The transcript's request count and a text only it holds (from the first user prompt, which
+    the Inspector's first page of blocks shows; plain letters, as protobuf's text format escapes
+    quotes and non-ASCII)."""
     import ctxviz
 
     conv = ctxviz.load(path)
-    user = next(
-        m for m in reversed(conv.messages) if m.role == "user" and not m.is_tool_results_only
-    )
+    user = next(m for m in conv.messages if m.role == "user" and not m.is_tool_results_only)
     last = next(b for b in user.content if getattr(b, "text", ""))
     return len(conv.requests), re.findall(r"[A-Za-z0-9 ]{20,}", last.text)[0][:40]  # type: ignore[attr-defined]
 
@@ -143,6 +142,9 @@ class _Session:
         if target == "app.py":
             assert at.metric[0].value == f"{self.requests:,}", (who, at.metric[0].value)
         if target == "7_Inspector.py":
+            at.slider(key="insp_first").set_value(0).run()  # the first page of blocks
+            assert not at.exception, (who, [e.value for e in at.exception])
+            text = "\n".join(str(p) for _, p in elements(at))
             assert self.own_text in text, (who, "its own prompt is shown")
         self.pages_checked += 1
 
