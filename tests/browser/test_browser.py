@@ -104,6 +104,21 @@ def _input(page: Any, label: str) -> str:
     return str(field.first.input_value())
 
 
+def _upload(page: Any, sample: str) -> Any:
+    """Upload a bundled sample through the sidebar and wait until it is in use; the uploader."""
+    # the transcript's uploader (the model-table one takes .json only)
+    upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
+    upload.set_input_files(str(ROOT / "sample_conversations" / sample))
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+        ".some(e => e.value === 'Uploaded: ' + n)",
+        arg=sample,
+        timeout=TIMEOUT_MS,
+    )
+    _ready(page)
+    return upload
+
+
 def _no_errors(page: Any) -> None:
     assert page.locator("[data-testid=stException]").count() == 0
     errors = page.locator("[data-testid=stAlertContentError]")
@@ -207,15 +222,7 @@ def test_upload_good_and_bad_files(server: str, browser: Any, tmp_path: Path) ->
     try:
         page.goto(f"{server}/Timeline")
         _ready(page)
-        # the transcript's uploader (the model-table one takes .json only)
-        upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
-        upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
-            ".some(e => e.value === 'Uploaded: thinking_chat.jsonl')",
-            timeout=TIMEOUT_MS,
-        )
-        _ready(page)
+        upload = _upload(page, "thinking_chat.jsonl")
         _no_errors(page)
         bad = tmp_path / "broken.jsonl"
         bad.write_text('{"type": "user"}\n{not json\n', encoding="utf-8")
@@ -243,14 +250,7 @@ def test_a_slider_move_then_another_page_keeps_the_upload(server: str, browser: 
     try:
         page.goto(f"{server}/Timeline")
         _ready(page)
-        upload = page.locator("[data-testid=stSidebar] input[type=file][accept*='.jsonl']")
-        upload.set_input_files(str(ROOT / "sample_conversations" / "thinking_chat.jsonl"))
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
-            ".some(e => e.value === 'Uploaded: thinking_chat.jsonl')",
-            timeout=TIMEOUT_MS,
-        )
-        _ready(page)
+        _upload(page, "thinking_chat.jsonl")
         for link, slider in (("Timeline", "Requests shown — start"), ("Inspector", "Request")):
             page.locator("[data-testid=stSidebar]").get_by_role("link", name=link).click()
             _ready(page)
