@@ -327,10 +327,10 @@ def _fixed_left_margin(fig: go.Figure) -> None:
     plotly's automargin."""
     layout = fig.layout
     widths = []
-    for name in [key for key in layout.to_plotly_json() if re.fullmatch("yaxis[0-9]*", key)]:
-        axis = layout[name]
-        if axis.showticklabels is False and not axis.title.text:
-            axis.automargin = False  # nothing to measure
+    for axis in fig.select_yaxes():
+        if axis.showticklabels is False:
+            if not axis.title.text:
+                axis.automargin = False  # nothing to measure
             continue
         if (
             axis.tickformat not in (",", ",d")
@@ -339,10 +339,9 @@ def _fixed_left_margin(fig: go.Figure) -> None:
             or axis.type not in (None, "-", "linear")
             or axis.tickprefix
             or axis.ticksuffix
-            or axis.showticklabels is False
         ):
             continue
-        lo, hi = _axis_span(fig, "y" + name.removeprefix("yaxis"), axis.range)
+        lo, hi = _axis_span(fig, "y" + axis.plotly_name.removeprefix("yaxis"), axis.range)
         widths.append(_label_px(lo, hi))
         axis.automargin = False
     if widths:
