@@ -39,14 +39,16 @@ from ctok.constants import (
     CAPS_G,
     CONTRACTION_SUFFIXES,
     EOW_G,
+    HARD,
     MARKER_GLYPHS,
+    PUNCT,
     SEAM_RE,
     SHIFT_G,
     WORDY,
 )
 from ctok.engine import ByteFloor, ReverseTrie, char_cost, frame_tail
 from ctok.main import TokenizerModel, _model
-from ctok.normalize import classify, mark_case, nfc, stream_norm
+from ctok.normalize import _marks_like_punct, classify, mark_case, nfc, stream_norm
 
 from ctxviz import _disk_cache
 
@@ -265,11 +267,22 @@ def _tail_cost(normalized: str, model: Any) -> int:
 
 # The ASCII characters after which a word letter starts a part of its own (tokens.py's third cut):
 # whitespace, digits and punctuation except the apostrophe, which may glue a contraction suffix.
-# A part that ends in one of them is followed by a word letter (or, unless it is whitespace, by a
-# newline, which reads the same to it): it is priced before a stand-in word.
+# A part that ends in one of them, or in a cut symbol (``is_cut_symbol``), is followed by a word
+# letter or an ASCII digit (or, unless it is whitespace, by a newline, which reads the same to it):
+# it is priced before a stand-in word.
 BEFORE_WORD: Final = frozenset(
     "\t\n " + "".join(ch for ch in map(chr, range(0x21, 0x7F)) if not ch.isalpha() and ch != "'")
 )
+
+
+def _priced_before_word(part: str) -> bool:
+    last = part[-1:]
+    return last in BEFORE_WORD or (last > "\x7f" and _cut_symbol().fullmatch(last) is not None)
+
+
+@cache
+def _cut_symbol() -> re.Pattern[str]:
+    return re.compile(f"[{table('cut_symbols')}]")
 
 
 def middle_costs(parts: list[str], family: BridgeFamily) -> list[int]:
@@ -369,7 +382,7 @@ def part_cost(part: str, family: BridgeFamily, *, first: bool, last: bool) -> in
     head = ""
     if not first and part[:1] != "\n" and not is_nfc_safe_letter(part[:1]):
         text, head = _WORD_CONTEXT + text, _WORD_CONTEXT_STREAM
-    tail = not last and part[-1:] in BEFORE_WORD
+    tail = not last and _priced_before_word(part)
     if tail:
         text += _WORD_CONTEXT
     if not plain:
@@ -660,6 +673,29 @@ def ends_word(ch: str) -> bool:
     )
 
 
+def is_cut_symbol(ch: str) -> bool:
+    """A non-ASCII BMP punctuation mark or symbol that the cut treats as ASCII punctuation other
+    than the apostrophe (tokens.py's first, third and fourth cuts): ``→ · • — – ● ✓ │ … ©``.
+
+    ctok's border-marker branch claims it (a marker only beside a space), no vocabulary piece
+    joins it to an ASCII digit, past a word's ⟨eow⟩ or into a ⟨bow⟩ or case marker (the premises
+    tests/test_tokens.py checks on the vocabularies), and ctok's normalization keeps it and never
+    merges it into the character before. Ideographic punctuation (U+3000-U+303F), which ctok
+    leaves in the ideograph run it sits in, and the quotes v3 folds are out.
+    """
+    cp = ord(ch)
+    if cp < 0x80 or cp >= 0x10000 or 0xD800 <= cp <= 0xDFFF or 0x3000 <= cp <= 0x303F:
+        return False
+    return (
+        unicodedata.category(ch)[0] in "PS"
+        and classify(ch) in (PUNCT, HARD)
+        and bool(_marks_like_punct(ch))
+        and unicodedata.combining(ch) == 0
+        and nfc(ch, fold_quotes=True) == ch == nfc(ch, fold_quotes=False)
+        and ch not in canonical_second_chars()
+    )
+
+
 def is_word_letter(ch: str) -> bool:
     """Whether ctok classifies ``ch`` as a word letter (WORDY)."""
     return bool(classify(ch) == WORDY)
@@ -693,6 +729,7 @@ TABLES: Final[dict[str, Callable[[str], bool]]] = {
     "nfc_safe_letters": is_nfc_safe_letter,
     "bmp_wordy": _is_bmp_wordy,
     "word_ends": ends_word,
+    "cut_symbols": is_cut_symbol,
 }
 
 

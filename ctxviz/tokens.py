@@ -35,18 +35,24 @@ Parts: the text is cut only where ctok's count splits exactly, so part costs add
 
 1. After a character that ends a word (``_ctok_bridge.ends_word``: a letter or mark whose run
    closes with ⟨eow⟩, which NFC cannot reorder or merge into anything else) and before an ASCII
-   non-letter (``hello| world``, ``x|=1``). No vocabulary piece continues past an ⟨eow⟩, and what
-   follows depends on the word only through "a word came before", so it is priced behind a
-   stand-in word ``a``.
+   non-letter or a cut symbol (``hello| world``, ``x|=1``, ``a|—b``). No vocabulary piece
+   continues past an ⟨eow⟩, and what follows depends on the word only through "a word came
+   before", so it is priced behind a stand-in word ``a``.
 2. Before a newline whose left neighbour is neither whitespace nor a stripped control character.
    Whitespace tiles only in runs of one character, a newline hands no boundary marker to either
    side, and the part before keeps its whole whitespace run's head.
 3. Before a cut-safe word letter (one NFC cannot merge into its neighbour) after ASCII
-   whitespace, a digit or punctuation other than the apostrophe (which may glue a contraction):
-   a word's stream starts with ⟨bow⟩ (or a case marker) whatever came before, and no piece spans
-   into one. A part that ends in such a character is priced before a stand-in word.
-4. Between an ASCII digit and ASCII punctuation, either way round: digit pieces are runs of
-   digits, digits take no boundary markers, and punctuation next to a digit takes none either.
+   whitespace, a digit, punctuation other than the apostrophe (which may glue a contraction) or
+   a cut symbol: a word's stream starts with ⟨bow⟩ (or a case marker) whatever came before, and
+   no piece spans into one. A part that ends in such a character is priced before a stand-in word.
+4. Between an ASCII digit and ASCII punctuation or a cut symbol, either way round: digit pieces
+   are runs of digits, digits take no boundary markers, and punctuation next to a digit takes
+   none either.
+
+A *cut symbol* (``_ctok_bridge.is_cut_symbol``) is non-ASCII punctuation or a symbol that ctok
+marks as it marks ASCII punctuation (``→ · • — ● ✓ │ …``). Claude Code's file reads number every
+line ``    12→``: cut at the arrow, the number and what follows it are each priced once, then read
+from the memo down the whole file.
 
 Each part is priced by the cheapest exact route: a whole word (any script) is one segment
 between ⟨bow⟩ and ⟨eow⟩; an ASCII gap's stream is built by three regular expressions; a run of
@@ -421,13 +427,13 @@ def cache_size() -> tuple[int, int]:
 @cache
 def _cutter() -> re.Pattern[str]:
     """The regex whose zero-width matches are the exact cut points (see the module docstring)."""
-    word_end, letters, ascii_non_letter, before_word, stripped = _cut_classes()
+    word_end, letters, ascii_non_letter, before_word, stripped, symbols = _cut_classes()
     # Lookahead first: most positions fail on it at once, before the large classes are tried.
     return re.compile(
-        f"(?=[{ascii_non_letter}])(?<=[{word_end}])"
+        f"(?=[{ascii_non_letter}{symbols}])(?<=[{word_end}])"
         f"|(?=\\n)(?<=[^\\t\\n {stripped}])"
-        f"|(?=[{letters}])(?<=[{before_word}])"
-        f"|(?=[0-9])(?<=[{_ASCII_PUNCT}])|(?=[{_ASCII_PUNCT}])(?<=[0-9])",
+        f"|(?=[{letters}])(?<=[{before_word}{symbols}])"
+        f"|(?=[0-9])(?<=[{_ASCII_PUNCT}{symbols}])|(?=[{_ASCII_PUNCT}{symbols}])(?<=[0-9])",
     )
 
 
@@ -437,14 +443,14 @@ def _part_finder() -> re.Pattern[str]:
 
     A part is a run of characters each followed by a character it is not cut from, then one more.
     """
-    word_end, letters, ascii_non_letter, _before_word, stripped = _cut_classes()
+    word_end, letters, ascii_non_letter, _before_word, stripped, symbols = _cut_classes()
     punct = _ASCII_PUNCT.replace("'", "")
-    other = f"[^{word_end}{ascii_non_letter}{stripped}]"
+    other = f"[^{word_end}{ascii_non_letter}{stripped}{symbols}]"
     uncut = (
-        f"[{word_end}](?=[^{ascii_non_letter}])"
+        f"[{word_end}](?=[^{ascii_non_letter}{symbols}])"
         f"|[ \\t\\n](?=[^{letters}])"
-        f"|[{punct}](?=[^{letters}\\n0-9])"
-        f"|[0-9](?=[^{letters}\\n{_ASCII_PUNCT}])"
+        f"|[{punct}{symbols}](?=[^{letters}\\n0-9])"
+        f"|[0-9](?=[^{letters}\\n{_ASCII_PUNCT}{symbols}])"
         f"|'(?=[^\\n0-9])"
         f"|{other}(?=[^\\n])"
         f"|[{stripped}](?=.)"
@@ -457,14 +463,16 @@ _ASCII_PUNCT: Final = "!-/:-@\\[-`{-~"
 
 
 @cache
-def _cut_classes() -> tuple[str, str, str, str, str]:
+def _cut_classes() -> tuple[str, str, str, str, str, str]:
     """Character-class bodies: characters that end a word, cut-safe word letters, ASCII
-    non-letters, the characters after which a word starts a part (``_ctok_bridge.BEFORE_WORD``),
-    and the characters ctok strips."""
+    non-letters, the ASCII characters after which a word starts a part
+    (``_ctok_bridge.BEFORE_WORD``), the characters ctok strips, and the non-ASCII punctuation and
+    symbols cut like ASCII punctuation (``_ctok_bridge.is_cut_symbol``)."""
     return (
         _ctok_bridge.table("word_ends"),
         _ctok_bridge.table("nfc_safe_letters"),
         "\\t\\n -@\\[-`{-~",
         re.escape("".join(sorted(_ctok_bridge.BEFORE_WORD))),
         "\\x01-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ue000-\\uf8ff",
+        _ctok_bridge.table("cut_symbols"),
     )

@@ -99,7 +99,8 @@ def test_reported_thinking_is_what_the_empty_block_weighs(samples_dir: Path) -> 
     ]
     assert len(sizes) == 14
     assert all(reported == block for reported, block in sizes)
-    assert sum(block for _, block in sizes) == 9_448
+    # three Agent tool calls' prompts (over 1,024 parts each) are visible blocks sampled, not exact
+    assert sum(block for _, block in sizes) == 9_489
 
 
 def _without_usage(conv: Conversation, requests: set[int]) -> Conversation:

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,7 @@ SPICY = (
     "١٢٣0123¹½⅓Ⅻⓐ"
     "\u0915\u093f\u094d\u0937\u0710\u0730"
     "😀👍🏽\ufe0f\u200d\u200b\ufeff\ue000\ufdd0\ufdd1\uffff\ud800\udfff"
+    "→·•—●✓│«©×…"
 )
 WORDS = (
     "the",
@@ -82,6 +84,10 @@ WORDS = (
     "こんにちは",
     "한국어",
     "😀",
+    "\n    12→  ",
+    "1→",
+    "a—b",
+    "x·y",
 )
 
 text_strategy = st.one_of(
@@ -528,3 +534,72 @@ def test_default_counter_is_exact_on_the_blocks_of_a_real_session() -> None:
     for text, size in zip(texts, sizes, strict=True):
         if size <= tokens.EXACT_TEXT_PARTS:
             assert count_text(text, "v3") == count_text_memo(text, "v3")
+
+
+# Claude Code's Read tool numbers every line of a file: "    12→" (the arrow, U+2192).
+SYMBOLS = "→·•—–●✓│«»€©°±×…⇒✗"
+SYMBOLS_AND_NEIGHBOURS = (
+    *SYMBOLS,
+    *"aZ09 '\".,(-\n\t\u0301\ufe0f٣\u00a0\u2019",
+    *("the", "It", "NASA", "s", "ll", "é", "Ж", "中文", "😀", "\n    ", "  93"),
+)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(SYMBOLS_AND_NEIGHBOURS),
+        max_size=20,
+    ).map("".join)
+)
+def test_symbols_cut_like_ascii_punctuation_equal_ctok(family: Family, text: str) -> None:
+    """The cut treats non-ASCII punctuation and symbols (is_cut_symbol) as ASCII punctuation."""
+    assert count_text_memo(text, family) == ctok_content(text, family)
+    if text:
+        assert tokens._part_finder().findall(text) == tokens._cutter().split(text)
+
+
+def test_cut_symbols_are_the_punctuation_ctok_marks_at_spaces_only() -> None:
+    cut = tokens._cut_classes()[5]
+    for ch in "→·•—–●✓│…©×":
+        assert re.fullmatch(f"[{cut}]", ch), ch
+    # not: ASCII, the curly quotes v3 folds, ideographic punctuation, marks, letters, emoji
+    for ch in "-'\u2019\u201c。、\u0301\u200dé😀":
+        assert not re.fullmatch(f"[{cut}]", ch), ch
+
+
+def test_read_tool_line_numbers_are_parts_of_their_own(samples_dir: Path) -> None:
+    """In a real session's file reads, the line number (ASCII digits, after the newline and its
+    padding) and what follows the arrow are separate parts, so each is priced once and then
+    found in the memo: no part holds a digit and the arrow after it. Counts stay exact."""
+    from ctxviz import load
+
+    conversation = load(samples_dir / "02_claude-code_spotter_manualcompact")
+    reads = [
+        text
+        for message in conversation.messages
+        for block in message.content
+        for text in _texts(block)
+        if re.search("\n +[0-9]+→", text)
+    ]
+    assert len(reads) >= 10
+    parts = [part for text in reads for part in tokens._part_finder().findall(text)]
+    arrows = [part for part in parts if "→" in part]
+    assert len(arrows) >= 1000
+    assert not [part for part in arrows if re.search("[0-9]→", part)]
+    assert len(set(arrows)) < len(arrows) / 3  # "→  " and its kind repeat down a file
+    for text in reads[:10]:
+        assert count_text_memo(text, "v3") == ctok_content(text, "v3")
+
+
+def _texts(block: object) -> Iterator[str]:
+    content = getattr(block, "content", None)
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, tuple | list):
+        for inner in content:
+            yield from _texts(inner)
+    text = getattr(block, "text", None)
+    if isinstance(text, str):
+        yield text
