@@ -66,9 +66,10 @@ def composition(
     request: int,
     *,
     title: str | None = None,
-    height: int = 300,
+    height: int = 250,
 ) -> go.Figure:
-    """One request's context window as a horizontal stacked bar: categories, output, free."""
+    """One request's context window as a horizontal stacked bar: categories, output, free (the
+    legend's rows are added to ``height``)."""
     table = composition_table(sim, request)
     row = _row(sim.requests, request)
     estimated = str(row.get("source", "estimated")) != "recorded"
@@ -93,6 +94,7 @@ def composition(
             go.Bar(
                 x=[int(record["tokens"])],
                 y=["window"],
+                width=0.5,
                 orientation="h",
                 name=label,
                 marker=marker,
@@ -114,5 +116,4 @@ def composition(
         height=height,
     )
     fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "t": 70, "b": 20})
-    fig.update_layout(legend={"orientation": "h", "y": -0.2, "yanchor": "top"})
     return fig

@@ -9,7 +9,7 @@ from typing import Final
 import pandas as pd
 import plotly.graph_objects as go
 
-from ctxviz.figures._style import _BELOW_DAY_AXIS, STRATEGY_COLORS
+from ctxviz.figures._style import STRATEGY_COLORS
 from ctxviz.figures._traces import _layout
 
 PROJECT_COLORS: Final[tuple[str, ...]] = (
@@ -96,7 +96,7 @@ def fleet_cost(frame: pd.DataFrame) -> go.Figure:
         "it started",
         height=380,
         fit=False,
-    ).update_layout(barmode="stack", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
+    ).update_layout(barmode="stack", bargap=0.2)
 
 
 def fleet_compactions(frame: pd.DataFrame) -> go.Figure:
@@ -146,7 +146,7 @@ def fleet_compactions(frame: pd.DataFrame) -> go.Figure:
         subtitle="compactions (recorded) and sessions with a request over the window, per day",
         height=340,
         fit=False,
-    ).update_layout(barmode="group", bargap=0.2, legend_y=_BELOW_DAY_AXIS)
+    ).update_layout(barmode="group", bargap=0.2)
 
 
 def sweep_savings(totals: pd.DataFrame) -> go.Figure:

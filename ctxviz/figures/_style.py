@@ -142,14 +142,15 @@ MANY_EVENTS: Final = 20
 """Above this many events, Compare draws them as ticks along the bottom (hover intact)."""
 
 _HATCH: Final = {"shape": "/", "fgcolor": "rgba(128,128,128,0.7)", "size": 7, "solidity": 0.25}
-_BELOW_DAY_AXIS: Final = -0.3
-"""The legend's place under an axis of day labels and its title (the default overlaps them)."""
 
+# Horizontal, above the plot and under the title (``_traces._layout`` places it, in pixels from
+# the figure's top): under the x axis, placed in fractions of the plot's height, it met the tick
+# labels or the axis title whenever it wrapped onto more rows, which shrinks the plot.
 _LEGEND: Final = {
     "orientation": "h",
     "yanchor": "top",
-    "y": -0.14,
     "x": 0,
     "xanchor": "left",
     "traceorder": "normal",  # legend groups (for toggling) must not split the horizontal legend
+    "maxheight": 1.0,  # never a scrolled legend: the figure is grown for it (_traces._layout)
 }

@@ -284,6 +284,17 @@ def _add_estimated_hatch(
     )
 
 
+_TITLE_TOP_PX: Final = 12
+LEGEND_ROW_PX: Final = 20
+
+
+def _legend_entries(fig: go.Figure) -> int:
+    if fig.layout.showlegend is False:
+        return 0
+    shown = [t for t in fig.data if t.showlegend is not False and t.name]
+    return len(shown) if len(shown) > 1 or fig.layout.showlegend else 0
+
+
 def _layout(
     fig: go.Figure,
     *,
@@ -295,10 +306,21 @@ def _layout(
 ) -> go.Figure:
     if fit:  # long series thinned for the screen: peaks, steps and events kept (_decimate)
         _decimate.fit(fig)
+    # The legend sits above the plot (see _LEGEND): the figure grows by its rows (two columns
+    # assumed) so that the plot keeps its height; on a narrow page the legend takes more.
+    height += LEGEND_ROW_PX * ((_legend_entries(fig) + 1) // 2)
     fig.update_layout(
-        title={"text": title, "subtitle": {"text": subtitle}, "x": 0, "xanchor": "left"},
+        title={
+            "text": title,
+            "subtitle": {"text": subtitle},
+            "x": 0,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1 - _TITLE_TOP_PX / height,
+            "yanchor": "top",
+        },
         height=height,
-        legend=_LEGEND,
+        legend={**_LEGEND, "yref": "container", "y": 1 - (top_margin - 24) / height},
         margin={"l": 60, "r": 20, "t": top_margin, "b": 40},
         barmode="overlay",
         bargap=0,

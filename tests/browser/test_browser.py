@@ -152,6 +152,39 @@ def _labels_inside(page: Any, where: str) -> None:
             assert title_left >= 0 and title_right <= labels, (where, axis, edges)
 
 
+# Pairs (chart, legend entry, label) where a legend's entry overlaps an x tick label or x title.
+_LEGEND_OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((el, i) => {
+  const box = t => t.getBoundingClientRect();
+  const entries = [...el.querySelectorAll('.legend .legendtext')].map(box);
+  const labels = [...el.querySelectorAll('.xaxislayer-above text, [class^=g-x] text')]
+    .filter(t => t.textContent).map(t => [t.textContent, box(t)]);
+  const meet = (a, b) =>
+    a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  return entries.flatMap(
+    (e, j) => labels.filter(([, r]) => meet(e, r)).map(([text]) => [i, j, text]));
+})"""
+
+
+def _legends_clear(page: Any, where: str) -> None:
+    """No legend entry lies on an x tick label or an x axis title."""
+    assert not page.evaluate(_LEGEND_OVERLAPS), where
+
+
+@pytest.mark.parametrize("width", [900, 1200])
+def test_a_legend_never_covers_the_scale(server: str, browser: Any, width: int) -> None:
+    """On narrower pages legends wrap onto more rows, which shrinks the plot they are placed
+    under (in fractions of its height); 1440 px is checked with every page's chart."""
+    page = browser.new_page(viewport={"width": width, "height": 1400})
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        for path, name in PAGES:
+            page.goto(f"{server}/{path}")
+            _ready(page)
+            _legends_clear(page, f"{name} at {width} px")
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
@@ -165,6 +198,7 @@ def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> N
             _no_errors(page)
             assert page.locator(".js-plotly-plot").count() >= 1
             _labels_inside(page, name)
+            _legends_clear(page, name)
             _screenshot(page, f"{name}_{scheme}")
     finally:
         context.close()
