@@ -565,6 +565,28 @@ def _models_editor(bar: DeltaGenerator) -> None:
 # ---- URL-synced widgets ------------------------------------------------------------------------
 
 
+# Places within one transcript (a request, a page of blocks, a range of requests): another
+# transcript, or another chain of this one, opens at their defaults (the last request, the
+# whole range), not at the number the previous one was left at.
+PER_TRANSCRIPT_KEYS: Final = ("request", "insp_first", "tl_range", "ce_request")
+_TRANSCRIPT_SHOWN: Final = "_transcript_shown"
+
+
+def _forget_positions(transcript: tuple[str, int]) -> None:
+    """Drop the places of ``PER_TRANSCRIPT_KEYS`` (session and URL) when the transcript shown
+    (its digest, the chain) is not the one this session showed last; a first run keeps the
+    URL's, which a shared link gives for its own transcript."""
+    ss = st.session_state
+    shown = ss.get(_TRANSCRIPT_SHOWN)
+    ss[_TRANSCRIPT_SHOWN] = transcript
+    if shown is None or shown == transcript:
+        return
+    for key in PER_TRANSCRIPT_KEYS:
+        ss.pop(key, None)
+        if key in st.query_params:
+            del st.query_params[key]
+
+
 def _keep_state() -> None:
     """Re-assign every synced widget's value so Streamlit keeps it while its page is not shown."""
     ss = st.session_state
@@ -1026,6 +1048,7 @@ def sidebar() -> App | None:
             "main chain's context, so each is replayed separately.",
         )
     conv = root if agent < 0 else root.subagents[agent]
+    _forget_positions((digest, agent))
 
     bar.header("Replay settings")
     _models_editor(bar)

@@ -53,3 +53,21 @@ def test_cleared_results_show_the_placeholder() -> None:
     run(at)
     assert any("CLEARED" in e.label for e in at.expander)
     assert any("cleared" in c.value.lower() for c in at.code)
+
+
+def test_another_transcript_opens_at_its_last_request() -> None:
+    """The request picked in one transcript is not carried to the next one opened (nor to a
+    sub-agent's chain): each opens at its own last request, and the URL forgets the old one."""
+    at = run(page("7_Inspector.py"))
+    last = int(at.slider(key="request").max)
+    at.slider(key="request").set_value(2)
+    run(at)
+    assert at.query_params["request"] == "2"
+    at.selectbox(key="agent").select(0)  # the bundled session's sub-agent
+    run(at)
+    assert at.slider(key="request").value == int(at.slider(key="request").max) != last
+    at.selectbox(key="source").select("agent_tool_loop")
+    run(at)
+    assert at.slider(key="request").value == int(at.slider(key="request").max)
+    assert at.slider(key="request").max not in (2, last)
+    assert "request" not in at.query_params

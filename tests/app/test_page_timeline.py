@@ -27,3 +27,14 @@ def test_events_toggle_and_zoom_change_the_chart() -> None:
     run(at)
     assert spec(at)["layout"]["xaxis"]["range"] == [4.5, 10.5]
     assert at.query_params["tl_range"] == ["5", "10"]
+
+
+def test_another_transcript_shows_its_whole_range() -> None:
+    at = run(page("1_Timeline.py"))
+    at.slider(key="tl_range").set_value((5, 10))
+    run(at)
+    at.selectbox(key="source").select("agent_tool_loop")
+    run(at)
+    lo, hi = at.slider(key="tl_range").value
+    assert (lo, hi) == (0, int(at.slider(key="tl_range").max)) and hi > 10
+    assert "tl_range" not in at.query_params
