@@ -66,11 +66,15 @@ def composition(
     request: int,
     *,
     title: str | None = None,
-    height: int = 250,
+    height: int | None = None,
 ) -> go.Figure:
-    """One request's context window as a horizontal stacked bar: categories, output, free (the
-    legend's rows are added to ``height``)."""
+    """One request's context window as a horizontal stacked bar: categories, output, free.
+
+    ``height`` (pixels) defaults to room for the legend in one column (a narrow page) and the
+    bar under it; the bar keeps a fixed thickness."""
     table = composition_table(sim, request)
+    if height is None:
+        height = 200 + 19 * len(table)
     row = _row(sim.requests, request)
     estimated = str(row.get("source", "estimated")) != "recorded"
     fig = go.Figure()
@@ -115,5 +119,5 @@ def composition(
         + (f" · window {window:,} tokens" if window else ""),
         height=height,
     )
-    fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "t": 70, "b": 20})
+    fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "b": 20})
     return fig

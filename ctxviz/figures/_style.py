@@ -152,5 +152,5 @@ _LEGEND: Final = {
     "x": 0,
     "xanchor": "left",
     "traceorder": "normal",  # legend groups (for toggling) must not split the horizontal legend
-    "maxheight": 1.0,  # never a scrolled legend: the figure is grown for it (_traces._layout)
+    "maxheight": 1.0,  # never a scrolled legend: on a narrow page the plot gives it room
 }

@@ -285,14 +285,25 @@ def _add_estimated_hatch(
 
 
 _TITLE_TOP_PX: Final = 12
-LEGEND_ROW_PX: Final = 20
+# The legend's room above the plot is reserved in the top margin, its rows reckoned for a plot
+# _TYPICAL_PLOT_PX wide (a 1,440 px page): had plotly to push the margin, it would at every redraw
+# (the figure resets it), and each push costs a second layout, ~20 ms of a slider move. Where
+# the page is narrower and the legend takes more rows, plotly still makes room for them.
+_TYPICAL_PLOT_PX: Final = 1000
+_LEGEND_ROW_PX: Final = 19
+_LEGEND_CHAR_PX: Final = 6.2
+_LEGEND_SYMBOL_PX: Final = 46
 
 
-def _legend_entries(fig: go.Figure) -> int:
-    if fig.layout.showlegend is False:
+def _legend_px(fig: go.Figure) -> int:
+    """The reserved height of the legend: its rows at the typical width, columns as wide as its
+    widest entry."""
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    if fig.layout.showlegend is False or (len(names) < 2 and not fig.layout.showlegend):
         return 0
-    shown = [t for t in fig.data if t.showlegend is not False and t.name]
-    return len(shown) if len(shown) > 1 or fig.layout.showlegend else 0
+    widest = _LEGEND_SYMBOL_PX + _LEGEND_CHAR_PX * max(map(len, names))
+    columns = max(1, int(_TYPICAL_PLOT_PX // widest))
+    return _LEGEND_ROW_PX * -(-len(names) // columns)
 
 
 def _layout(
@@ -306,9 +317,6 @@ def _layout(
 ) -> go.Figure:
     if fit:  # long series thinned for the screen: peaks, steps and events kept (_decimate)
         _decimate.fit(fig)
-    # The legend sits above the plot (see _LEGEND): the figure grows by its rows (two columns
-    # assumed) so that the plot keeps its height; on a narrow page the legend takes more.
-    height += LEGEND_ROW_PX * ((_legend_entries(fig) + 1) // 2)
     fig.update_layout(
         title={
             "text": title,
@@ -321,7 +329,7 @@ def _layout(
         },
         height=height,
         legend={**_LEGEND, "yref": "container", "y": 1 - (top_margin - 24) / height},
-        margin={"l": 60, "r": 20, "t": top_margin, "b": 40},
+        margin={"l": 60, "r": 20, "t": top_margin + _legend_px(fig), "b": 40},
         barmode="overlay",
         bargap=0,
         hoverlabel={"namelength": -1},
