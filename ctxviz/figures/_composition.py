@@ -119,5 +119,6 @@ def composition(
         + (f" · window {window:,} tokens" if window else ""),
         height=height,
     )
-    fig.update_layout(barmode="stack", margin={"l": 20, "r": 20, "b": 20})
+    # room for the tick labels below and the last one's overhang on the right (never pushed)
+    fig.update_layout(barmode="stack", margin={"l": 20, "r": 35, "b": 40})
     return fig

@@ -165,6 +165,15 @@ _LEGEND_OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].fl
 })"""
 
 
+# Charts whose margins plotly pushed (set, drawn) on some side: a push is made again at every
+# redraw and costs a second layout (figures/_traces.py sets every margin to what it needs).
+_PUSHED = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(el => {
+  const set = el._fullLayout.margin, drawn = el._fullLayout._size;
+  return ['t', 'b', 'l', 'r'].filter(k => drawn[k] !== set[k]).map(
+    k => [el.layout.title.text.slice(0, 40), k, set[k], drawn[k]]);
+})"""
+
+
 def _legends_clear(page: Any, where: str) -> None:
     """No legend entry lies on an x tick label or an x axis title."""
     assert not page.evaluate(_LEGEND_OVERLAPS), where
@@ -199,6 +208,7 @@ def test_every_page_renders_a_chart(server: str, browser: Any, scheme: str) -> N
             assert page.locator(".js-plotly-plot").count() >= 1
             _labels_inside(page, name)
             _legends_clear(page, name)
+            assert not page.evaluate(_PUSHED), name
             _screenshot(page, f"{name}_{scheme}")
     finally:
         context.close()
