@@ -480,7 +480,7 @@ def test_summary_and_cost_table() -> None:
 
 def test_prompt_table_leaves_the_text_out() -> None:
     class View:
-        def to_frame(self) -> pd.DataFrame:
+        def to_frame(self, *, text: bool = True) -> pd.DataFrame:
             return pd.DataFrame(
                 {
                     "message": [0],

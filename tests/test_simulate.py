@@ -386,3 +386,39 @@ def test_a_simulation_pickles_whole() -> None:
         assert repr(back.prompt_view(len(sim.requests) - 1)) == repr(
             sim.prompt_view(len(sim.requests) - 1)
         )
+
+
+def test_a_prompt_views_text_is_made_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Inspector shows a prompt's blocks ten at a time: a view writes no block's text (tool
+    inputs as JSON) until that block's text is read, and then it is the block's text."""
+    from ctxviz import load
+    from ctxviz.simulator import inspector
+    from ctxviz.simulator.blocks import block_text
+
+    conv = load(_BUNDLED_SESSION)
+    edit = {"type": "clear_tool_uses_20250919", "trigger": {"type": "input_tokens", "value": 30000}}
+    sim = simulate(conv, context_management={"edits": [edit]})
+    request = max(
+        range(len(sim.requests)),
+        key=lambda i: sum(b.status == "cleared" for b in sim.prompt_view(i).blocks),
+    )
+    made: list[object] = []
+
+    def counted(block: object) -> str:
+        made.append(block)
+        return block_text(block)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inspector, "block_text", counted)
+    view = sim.prompt_view(request)
+    assert len(view.blocks) > 50 and not made
+    table = view.to_frame(text=False)
+    assert "text" not in table.columns and not made
+    texts = view.to_frame()["text"].tolist()
+    assert len(made) == sum(not isinstance(b.content, str) for b in view.blocks)
+    assert {b.status for b in view.blocks} >= {"kept", "cleared"}
+    for b, text in zip(view.blocks, texts, strict=True):
+        msg = conv.messages[b.message].content[b.block] if b.message >= 0 else None
+        if b.status == "cleared" and b.type == "tool_result":
+            assert text == inspector.clear_tool_uses.PLACEHOLDER
+        elif msg is not None:
+            assert text == block_text(msg)

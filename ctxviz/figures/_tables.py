@@ -212,7 +212,7 @@ def request_row(sim: SimulationLike, request: int) -> dict[str, Any]:
 
 
 class _HasToFrame(Protocol):
-    def to_frame(self) -> pd.DataFrame: ...
+    def to_frame(self, *, text: bool = True) -> pd.DataFrame: ...
 
 
 PROMPT_TABLE_COLUMNS: Final = (
@@ -230,5 +230,5 @@ PROMPT_TABLE_COLUMNS: Final = (
 def prompt_table(view: _HasToFrame) -> pd.DataFrame:
     """A prompt view's blocks without their text (the table stays small at thousands of blocks;
     the text is shown block by block, inert)."""
-    frame = view.to_frame()
+    frame = view.to_frame(text=False)
     return frame[[c for c in PROMPT_TABLE_COLUMNS if c in frame.columns]]

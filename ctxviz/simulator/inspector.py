@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ctxviz.categories import CATEGORIES
@@ -12,6 +12,7 @@ from ctxviz.estimates import (
     KIND_THINKING,
     ConversationTokens,
 )
+from ctxviz.model import Block
 from ctxviz.policies import clear_tool_uses
 from ctxviz.simulator.blocks import block_text, block_type
 from ctxviz.simulator.context import Context
@@ -41,7 +42,15 @@ class BlockView:
     """Tokens in this prompt (scaled estimate): 0 when stripped, dropped or summarized."""
     original_tokens: int
     """Tokens of the block as written (scaled estimate)."""
-    text: str
+    content: Block | str = field(repr=False)
+    """The block as written, or the text shown for it (a placeholder, a what-if summary)."""
+
+    @property
+    def text(self) -> str:
+        """The block's text as the Inspector shows it, made on first read: a prompt of 10,000
+        blocks is shown ten at a time, and its tool calls' inputs are JSON to write."""
+        content = self.content
+        return content if isinstance(content, str) else block_text(content)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,13 +61,15 @@ class PromptView:
     input_tokens: int
     blocks: tuple[BlockView, ...]
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per block."""
+    def to_frame(self, *, text: bool = True) -> pd.DataFrame:
+        """One row per block (``text=False``: without the blocks' text, which is made per block
+        on first read)."""
         import pandas as pd
 
         cols = ("message", "block", "role", "type", "category", "status", "tokens")
-        data = {c: [getattr(b, c) for b in self.blocks] for c in (*cols, "original_tokens", "text")}
-        return pd.DataFrame(data, columns=[*cols, "original_tokens", "text"])
+        columns = [*cols, "original_tokens", *(("text",) if text else ())]
+        data = {c: [getattr(b, c) for b in self.blocks] for c in columns}
+        return pd.DataFrame(data, columns=columns)
 
 
 def view(ctx: Context, row: Row, i: int) -> PromptView:
@@ -103,7 +114,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
                     status="kept",
                     tokens=value,
                     original_tokens=value,
-                    text="",
+                    content="",
                 )
             )
     summarized_before = p.summary_id != 0 or p.extra_estimate != 0
@@ -117,7 +128,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
             size = scaled(int(tokens[b]))
             status: BlockStatus = "kept"
             shown = size
-            text = block_text(block)
+            text: Block | str = block
             if not in_prompt:
                 status = "summarized" if summarized_before and m < p.start else "dropped"
                 shown = 0
@@ -143,7 +154,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
                     status=status,
                     tokens=shown,
                     original_tokens=size,
-                    text=text,
+                    content=text,
                 )
             )
         if m + 1 == p.start and p.summary_tokens:
@@ -157,7 +168,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
                     status="summary",
                     tokens=p.summary_tokens,
                     original_tokens=p.summary_tokens,
-                    text=f"[what-if summary of the history before message {p.start}]",
+                    content=f"[what-if summary of the history before message {p.start}]",
                 )
             )
     if p.extra_estimate and ctx.server_compaction_at.get(row.recorded_request) is not None:
@@ -174,7 +185,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
                 status="summary",
                 tokens=scaled(p.extra_estimate),
                 original_tokens=scaled(p.extra_estimate),
-                text=block_text(block),
+                content=block,
             )
         )
     input_tokens = row.input_tokens
