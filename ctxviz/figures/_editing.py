@@ -25,6 +25,7 @@ from ctxviz.figures._traces import (
     _hline,
     _layout,
     _request_axis,
+    _stepped_area,
 )
 from ctxviz.summary import CLEARING_EVENTS, SimulationLike
 
@@ -102,29 +103,26 @@ def context_editing(
     # hand so that the hover says each trace's own value.
     write_color = EVENT_STYLES["clear_tool_uses_20250919"].color
     fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=reads,
-            name="Cache reads",
-            mode="lines",
-            line={"width": 0, "shape": "hvh", "color": COLORS["system"]},
-            fill="tozeroy",
+        _stepped_area(
+            x,
+            reads,
+            color=COLORS["system"],
             fillcolor=COLORS["system"],
+            name="Cache reads",
             hovertemplate="cache read: %{y:,}<extra></extra>",
         ),
         row=2,
         col=1,
     )
     fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=reads + writes,
+        _stepped_area(
+            x,
+            reads + writes,
+            color=write_color,
+            fillcolor=write_color,
+            fill="tonexty",
             customdata=writes,
             name="Cache writes",
-            mode="lines",
-            line={"width": 0, "shape": "hvh", "color": write_color},
-            fill="tonexty",
-            fillcolor=write_color,
             hovertemplate="cache write: %{customdata:,}<extra></extra>",
         ),
         row=2,

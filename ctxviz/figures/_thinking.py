@@ -18,7 +18,7 @@ from ctxviz.figures._readers import (
     source_note,
 )
 from ctxviz.figures._style import CARRIED_COLOR, COLORS, NEUTRAL
-from ctxviz.figures._traces import _add_events, _layout, _request_axis
+from ctxviz.figures._traces import _add_events, _layout, _request_axis, _stepped_area
 from ctxviz.summary import SimulationLike
 
 
@@ -67,14 +67,12 @@ def thinking(
     # requests made a slider move spend ~0.3 s styling them); an area is one path.
     if bool(loop.any()):
         fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=np.where(loop, top * 1.05, 0.0),
-                name="Tool-use loop: this turn's thinking is sent back and counts",
-                mode="lines",
-                line={"width": 0, "shape": "hvh", "color": "rgba(136,204,238,0.16)"},
-                fill="tozeroy",
+            _stepped_area(
+                x,
+                np.where(loop, top * 1.05, 0.0),
+                color="rgba(136,204,238,0.16)",
                 fillcolor="rgba(136,204,238,0.16)",
+                name="Tool-use loop: this turn's thinking is sent back and counts",
                 hoverinfo="skip",
             )
         )
@@ -95,26 +93,22 @@ def thinking(
             )
         )
     fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=generated,
-            name="Generated (output thinking_tokens)",
-            mode="lines",
-            line={"width": 0, "shape": "hvh", "color": COLORS["thinking"]},
-            fill="tozeroy",
+        _stepped_area(
+            x,
+            generated,
+            color=COLORS["thinking"],
             fillcolor=COLORS["thinking"],
+            name="Generated (output thinking_tokens)",
             hovertemplate="generated: %{y:,}<extra></extra>",
         )
     )
     fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=(-stripped),
-            name="Stripped from the prompt (below zero)",
-            mode="lines",
-            line={"width": 0, "shape": "hvh", "color": COLORS["thinking"]},
-            fill="tozeroy",
+        _stepped_area(
+            x,
+            -stripped,
+            color=COLORS["thinking"],
             fillcolor="rgba(170,68,153,0.25)",
+            name="Stripped from the prompt (below zero)",
             fillpattern={"shape": "/", "fgcolor": COLORS["thinking"], "solidity": 0.4},
             customdata=stripped,
             hovertemplate="stripped: %{customdata:,}<extra></extra>",

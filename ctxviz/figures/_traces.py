@@ -41,6 +41,20 @@ def _add(fig: go.Figure, trace: Any, row: int | None) -> None:
         fig.add_trace(trace, row=row, col=1)
 
 
+def _stepped_area(x: Any, y: Any, *, color: str, fillcolor: str, **kwargs: Any) -> go.Scatter:
+    """An area stepped at each request: one SVG path, where bars are an element each that
+    plotly styles one by one (thousands of them make a slider move slow)."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="lines",
+        line={"width": 0, "shape": "hvh", "color": color},
+        fill=kwargs.pop("fill", "tozeroy"),
+        fillcolor=fillcolor,
+        **kwargs,
+    )
+
+
 def _hline(
     fig: go.Figure,
     x: IntArray,

@@ -128,14 +128,14 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
             size = scaled(int(tokens[b]))
             status: BlockStatus = "kept"
             shown = size
-            text: Block | str = block
+            content: Block | str = block
             if not in_prompt:
                 status = "summarized" if summarized_before and m < p.start else "dropped"
                 shown = 0
             elif int(ct.block_kind[b]) in (KIND_THINKING, KIND_REDACTED_THINKING) and m < kept_from:
                 status, shown = "thinking_stripped", 0
             elif b in cleared_results:
-                status, shown, text = (
+                status, shown, content = (
                     "cleared",
                     scaled(engine.placeholder + int(ct.block_kept_tokens[b])),
                     clear_tool_uses.PLACEHOLDER,
@@ -154,7 +154,7 @@ def view(ctx: Context, row: Row, i: int) -> PromptView:
                     status=status,
                     tokens=shown,
                     original_tokens=size,
-                    content=text,
+                    content=content,
                 )
             )
         if m + 1 == p.start and p.summary_tokens:
