@@ -356,6 +356,39 @@ def test_part_finder_finds_the_cutters_parts(text: str) -> None:
         assert tokens._part_finder().findall(text) == tokens._cutter().split(text)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.lists(
+        st.sampled_from(
+            (
+                "a",
+                "Zed",
+                " ",
+                "  ",
+                "'",
+                "x'",
+                "\n",
+                "\t",
+                "7",
+                "42",
+                ".",
+                "_",
+                "é",
+                "e\u0301",
+                "→",
+                "\x01",
+                "日本",
+            )
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_part_finder_whole_ascii_parts_are_the_cutters(text: str) -> None:
+    """Words and lone spaces of ASCII, which the finder matches whole, beside everything else."""
+    if text:
+        assert tokens._part_finder().findall(text) == tokens._cutter().split(text)
+
+
 GAPS = st.text(alphabet=" \t\n.,;:'\"()[]{}=+-*/<>!?#$%&@^`~|\\_0123456789", min_size=1, max_size=8)
 
 
