@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 from ctxviz.policies import claude_code, compact, preserved_thinking
 from ctxviz.policies.edits import Edits
@@ -253,7 +254,14 @@ def _request(
         if (edits.compact or compact.Compact()).pause_after_compaction:
             # the request stops after the summary: a row of its own, then the request again
             books.rows.append(
-                _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
+                _row(
+                    row,
+                    p,
+                    original,
+                    tokens,
+                    original_tokens,
+                    cleared,
+                    applied,
                     output_tokens=fired.compaction_output_tokens,
                     thinking_tokens=0,
                     stop_reason="compaction",
@@ -272,7 +280,14 @@ def _request(
         if checked != p:
             p, tokens = checked, at.size(checked)
     books.rows.append(
-        _row(row, p, original, tokens, original_tokens, cleared, applied)._replace(
+        _row(
+            row,
+            p,
+            original,
+            tokens,
+            original_tokens,
+            cleared,
+            applied,
             recorded=recorded and at.request not in ctx.not_recorded,
             compaction_input_tokens=compaction_in,
             compaction_output_tokens=compaction_out,
@@ -391,15 +406,19 @@ def _row(
     original_tokens: int,
     cleared_tokens: int,
     applied: list[AppliedEdit],
+    **more: Any,
 ) -> Row:
-    """The request's row for prompt ``p`` (``original`` before the edits ``applied``)."""
+    """The request's row for prompt ``p`` (``original`` before the edits ``applied``), with the
+    fields in ``more`` (one ``_replace``: the loop makes a row per request)."""
+    if applied:
+        more["cleared_tool_uses"] = sum(r.get("cleared_tool_uses", 0) for r in applied)
+        more["cleared_thinking_turns"] = sum(r.get("cleared_thinking_turns", 0) for r in applied)
+        more["applied_edits"] = tuple(applied)
     return row._replace(
         prompt=p,
         original=original,
         input_tokens=tokens,
         original_input_tokens=original_tokens,
-        cleared_tool_uses=sum(r.get("cleared_tool_uses", 0) for r in applied),
-        cleared_thinking_turns=sum(r.get("cleared_thinking_turns", 0) for r in applied),
         cleared_input_tokens=cleared_tokens,
-        applied_edits=tuple(applied),
+        **more,
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ctxviz._memo import per_conversation
 from ctxviz.estimates import (
     ConversationTokens,
     Pricing,
@@ -291,26 +292,33 @@ def _as_recorded(ctx: Context, undo: bool) -> list[Prompt]:
     return plain
 
 
-def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
-    """What the user should know about the estimates of this replay."""
-    notes: list[str] = []
-    # every block, a tool result's own blocks included (never its text: one step a character)
+@per_conversation
+def _estimated_media(conv: Conversation) -> tuple[int, int]:
+    """(images of unknown size, documents counted as estimates) among every block, a tool
+    result's own blocks included (never its text: one step a character)."""
     blocks = [
         i
-        for m in ctx.conv.messages
+        for m in conv.messages
         for b in m.content
         for i in (
             b.content if isinstance(b, ToolResultBlock) and isinstance(b.content, tuple) else (b,)
         )
     ]
     unsized = sum(1 for i in blocks if isinstance(i, ImageBlock) and not image_size_known(i))
+    rough = sum(1 for i in blocks if isinstance(i, DocumentBlock) and document_is_estimate(i))
+    return unsized, rough
+
+
+def estimate_notes(ctx: Context, settings: SimulationSettings) -> list[str]:
+    """What the user should know about the estimates of this replay."""
+    notes: list[str] = []
+    unsized, rough = _estimated_media(ctx.conv)
     if unsized:
         notes.append(
             f"{unsized:,} image(s) (URL, file or unreadable data) are counted at their resolution "
             "tier's maximum (1,568 or 4,784 tokens): their pixel size is not in the data, so "
             "their count is an estimate."
         )
-    rough = sum(1 for i in blocks if isinstance(i, DocumentBlock) and document_is_estimate(i))
     if rough:
         notes.append(
             f"{rough:,} document(s) are counted as estimates: a PDF without extractable text "
