@@ -24,6 +24,9 @@ from ctxviz.model import Conversation
 from tests.fuzz._check import CASES, OUTCOMES
 from tests.fuzz._corpus import SHARED_MISSING, Seed, bundled_seeds, shared_seeds
 
+# test_tally_adds_up reads what the tests before it counted: all on one xdist worker, in order.
+pytestmark = pytest.mark.xdist_group("nothing_lost")
+
 TALLY: Counter[str] = Counter()
 """Blocks checked, and how each was found (printed by the test's summary line)."""
 
