@@ -694,6 +694,30 @@ def conversation_tokens(
     return value
 
 
+def counted_texts(
+    conv: Conversation, *, family: Family, model: ModelInfo | None, table: ModelTable | None
+) -> list[str]:
+    """The distinct texts ``conversation_tokens`` (default frames, every message) asks its
+    counter about, in the order it first asks: what another process can count ahead
+    (``tokens.known_counts``). A pass without counting, about 1/15 of a cold estimate's time."""
+    seen: dict[str, None] = {}
+
+    def collect(text: str, _family: Family) -> int:
+        seen[text] = None
+        return 0
+
+    _estimate(
+        conv,
+        family=family,
+        counter=collect,
+        frame=MESSAGE_MARKER_TOKENS[family],
+        prompt_frame=prompt_frame_tokens(family),
+        model=model,
+        table=table,
+    )
+    return list(seen)
+
+
 def _estimate(
     conv: Conversation,
     *,

@@ -10,6 +10,14 @@ never a traceback.
 The server thread only waits on pipes meanwhile (the GIL free), so the server still answers other
 users and stops on SIGTERM during a hostile parse. A fresh interpreter, not multiprocessing: no
 re-import of the server's ``__main__``, no fork of a threaded server.
+
+Its conversation sent, a worker counts the tokens of its texts ahead, on the other core: the
+first replay as recorded needs every text counted (``ctxviz.estimates.counted_texts``), and on a
+large upload that counting is most of what the user waits for. :class:`Ahead` reads its counts as
+they come while the server counts from the last text back; they meet about half way, and the
+worker is stopped. Counts are ``count_text``'s, made by the same code, so the replay is the same
+with or without them (only its time differs); anything amiss with the worker's counts and the
+server counts those texts itself.
 """
 
 from __future__ import annotations
@@ -20,11 +28,13 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from ctxviz.model import Conversation
+from ctxviz.tokens import Family
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 MEMORY_BYTES: Final = 3 << 30
@@ -32,6 +42,11 @@ MEMORY_BYTES: Final = 3 << 30
 own budget keeps a hostile file under 2 GB)."""
 CPU_SECONDS: Final = 120
 WALL_SECONDS: Final = 120.0
+AHEAD_MIN_CHARS: Final = 1 << 20
+"""A conversation whose texts are shorter is counted by the server alone (a second core saves
+less than a few tens of milliseconds there)."""
+AHEAD_CHUNK: Final = 32
+"""Texts per message of counts."""
 
 
 class Refused(Exception):
@@ -43,6 +58,125 @@ class Parsed:
     conversation: Conversation
     pickled_bytes: int
     """The size of the pickled conversation: what the caches weigh it by."""
+    ahead: Ahead | None = None
+    """The worker counting the conversation's texts ahead, if it does."""
+
+
+def ahead_texts(conv: Conversation) -> tuple[Family, list[str]]:
+    """The tokenizer family and texts of ``conv``'s first replay as recorded on the bundled
+    model table: what a worker counts ahead."""
+    from ctxviz.estimates import counted_texts
+    from ctxviz.models import default_table
+    from ctxviz.simulator.prepare import first_model
+    from ctxviz.tokens import family_for_model
+
+    table = default_table()
+    model_id = first_model(conv)
+    family = family_for_model(model_id)
+    model = table.get(model_id) if model_id else None
+    return family, counted_texts(conv, family=family, model=model, table=table)
+
+
+class _Replies:
+    """A worker's replies (pickles on its stdout), read by a thread of their own as they come."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.items: list[Any] = []
+        self.ended = False
+        self.changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        try:
+            while True:
+                item = pickle.load(stream)
+                with self.changed:
+                    self.items.append(item)
+                    self.changed.notify_all()
+        except Exception:  # the end of the stream, or a worker that died mid-reply
+            pass
+        finally:
+            with self.changed:
+                self.ended = True
+                self.changed.notify_all()
+
+    def first(self, timeout: float) -> Any:
+        """The first reply; None if the stream ended without one; TimeoutError past timeout."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.items or self.ended, timeout):
+                raise TimeoutError
+            return self.items[0] if self.items else None
+
+
+class Ahead:
+    """A worker's counts of its conversation's texts (``ahead_texts``), from the first on."""
+
+    def __init__(
+        self, worker: subprocess.Popen[bytes], replies: _Replies, min_chars: int = AHEAD_MIN_CHARS
+    ) -> None:
+        self._worker = worker
+        self._replies = replies
+        self._min_chars = min_chars
+        self._lock = threading.Lock()
+        self._spent = False
+
+    def known(self, conv: Conversation, family: Family) -> dict[str, int]:
+        """Every text's count: the worker's from the first on, this thread's from the last
+        back, until they meet; then the worker is stopped. Once only (then, or for another
+        family: empty)."""
+        with self._lock:
+            spent, self._spent = self._spent, True
+        theirs_family, texts = ahead_texts(conv) if not spent else (None, [])
+        if theirs_family != family or sum(map(len, texts)) < self._min_chars:
+            self.close()
+            return {}
+        from ctxviz.tokens import count_text
+
+        counts: dict[str, int] = {}
+        j = len(texts)
+        while j > self._counted(len(texts)):
+            j -= 1
+            counts[texts[j]] = count_text(texts[j], family)
+        theirs = self._counts(len(texts))[:j]
+        self.close()
+        counts.update(zip(texts, theirs, strict=False))
+        for text in texts[len(theirs) : j]:  # what a worker that stopped short left
+            counts[text] = count_text(text, family)
+        return counts
+
+    def _counted(self, n: int) -> int:
+        """About how many of the first texts the worker has counted (0 if its list is not
+        ours); read as the reader thread appends (reading a list's length is atomic)."""
+        items = self._replies.items
+        if len(items) < 2 or items[1] != ("texts", n):
+            return 0
+        return min(n, (len(items) - 2) * AHEAD_CHUNK)
+
+    def _counts(self, n: int) -> list[int]:
+        """The worker's counts of the first texts, as far as its replies run well-formed."""
+        items = self._replies.items[:]
+        out: list[int] = []
+        if len(items) < 2 or items[1] != ("texts", n):
+            return out
+        for item in items[2:]:
+            well_formed = (
+                isinstance(item, tuple)
+                and len(item) == 3
+                and item[:2] == ("counts", len(out))
+                and isinstance(item[2], list)
+                and all(type(value) is int and value >= 0 for value in item[2])
+            )
+            if not well_formed:
+                break
+            out.extend(item[2])
+        return out
+
+    def close(self) -> None:
+        """Stop the worker (it may still be counting)."""
+        with contextlib.suppress(OSError):
+            self._worker.kill()
+        self._worker.wait()
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -60,23 +194,46 @@ def _limit(memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
 
 
-def _work(memory_bytes: int, cpu_seconds: int) -> tuple[str, Any]:
-    """The worker: load stdin; ``("ok", pickled conversation)`` or ``("refused", why)``."""
+def _work(memory_bytes: int, cpu_seconds: int, ahead_chars: int, out: IO[bytes]) -> None:
+    """The worker: load stdin; reply ``("ok", pickled conversation)`` or ``("refused", why)``;
+    then, if its texts have ``ahead_chars`` characters or more, ``("texts", n)`` and their
+    counts, ``AHEAD_CHUNK`` at a time: ``("counts", first text's index, counts)``."""
     _limit(memory_bytes, cpu_seconds)
     from ctxviz.errors import TranscriptError
     from ctxviz.loading import loads
 
+    reply: tuple[str, Any]
     try:
         conv = loads(sys.stdin.buffer.read())
-        return ("ok", pickle.dumps(conv, protocol=pickle.HIGHEST_PROTOCOL))
+        reply = ("ok", pickle.dumps(conv, protocol=pickle.HIGHEST_PROTOCOL))
     except TranscriptError as e:
-        return ("refused", str(e))
+        reply = ("refused", str(e))
     except MemoryError:
-        return ("refused", f"reading it needs more than {memory_bytes / 2**30:.0f} GiB")
+        reply = ("refused", f"reading it needs more than {memory_bytes / 2**30:.0f} GiB")
     except RecursionError:
-        return ("refused", "nested too deeply to read")
+        reply = ("refused", "nested too deeply to read")
     except Exception as e:  # a bug in ctxviz: one sentence for the user, not a traceback
-        return ("refused", f"an internal error ({type(e).__name__}: {e!s:.200})")
+        reply = ("refused", f"an internal error ({type(e).__name__}: {e!s:.200})")
+    _send(out, reply)
+    if reply[0] == "ok":
+        _count_ahead(conv, ahead_chars, out)
+
+
+def _count_ahead(conv: Conversation, min_chars: int, out: IO[bytes]) -> None:
+    from ctxviz.tokens import count_text
+
+    family, texts = ahead_texts(conv)
+    if sum(map(len, texts)) < min_chars:
+        return
+    _send(out, ("texts", len(texts)))
+    for start in range(0, len(texts), AHEAD_CHUNK):
+        chunk = texts[start : start + AHEAD_CHUNK]
+        _send(out, ("counts", start, [count_text(text, family) for text in chunk]))
+
+
+def _send(out: IO[bytes], item: object) -> None:
+    pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
 
 
 def parse(
@@ -85,34 +242,54 @@ def parse(
     memory_bytes: int = MEMORY_BYTES,
     cpu_seconds: int = CPU_SECONDS,
     wall_seconds: float = WALL_SECONDS,
+    ahead_chars: int = AHEAD_MIN_CHARS,
 ) -> Parsed:
-    """The conversation ``data`` holds, read in a worker process; :class:`Refused` if not."""
+    """The conversation ``data`` holds, read in a worker process; :class:`Refused` if not.
+    ``ahead_chars``: the fewest characters of text the worker counts ahead."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    command = [sys.executable, "-m", "ctxviz_app.isolated", str(memory_bytes), str(cpu_seconds)]
-    with subprocess.Popen(
+    limits = (memory_bytes, cpu_seconds, ahead_chars)
+    command = [sys.executable, "-m", "ctxviz_app.isolated", *map(str, limits)]
+    worker = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
         cwd=ROOT,
-    ) as worker:
-        try:
-            out, _ = worker.communicate(data, timeout=wall_seconds)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-            raise Refused(f"reading it took longer than {wall_seconds:g} s; stopped") from None
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    replies = _Replies(worker.stdout)
+    threading.Thread(target=_feed, args=(worker.stdin, data), daemon=True).start()
     try:
-        status, payload = pickle.loads(out)
+        reply = replies.first(wall_seconds)
+    except TimeoutError:
+        worker.kill()
+        worker.wait()
+        raise Refused(f"reading it took longer than {wall_seconds:g} s; stopped") from None
+    try:
+        status, payload = reply
+        conversation = pickle.loads(payload) if status == "ok" else None
     except Exception:
-        raise Refused(_death(worker.returncode, memory_bytes)) from None
-    if status != "ok":
+        worker.kill()
+        raise Refused(_death(worker.wait(), memory_bytes)) from None
+    if conversation is None:
+        worker.kill()
+        worker.wait()
         raise Refused(str(payload))
-    return Parsed(conversation=pickle.loads(payload), pickled_bytes=len(payload))
+    replies.items[0] = None  # the pickled conversation: not kept while the worker counts
+    ahead = Ahead(worker, replies, ahead_chars)
+    return Parsed(conversation=conversation, pickled_bytes=len(payload), ahead=ahead)
+
+
+def _feed(stdin: IO[bytes], data: bytes) -> None:
+    """Write the bytes to a worker (a thread of its own: the worker may die before reading)."""
+    with contextlib.suppress(OSError):
+        stdin.write(data)
+    with contextlib.suppress(OSError):
+        stdin.close()
 
 
 def _death(exitcode: int | None, memory_bytes: int) -> str:
@@ -125,5 +302,4 @@ def _death(exitcode: int | None, memory_bytes: int) -> str:
 
 
 if __name__ == "__main__":
-    reply = _work(int(sys.argv[1]), int(sys.argv[2]))
-    sys.stdout.buffer.write(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+    _work(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.stdout.buffer)

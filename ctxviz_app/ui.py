@@ -65,6 +65,8 @@ from ctxviz.policies import (
 from ctxviz.policies.compact_on_demand import CompactOnDemand
 from ctxviz.policies.thinking import thinking_on
 from ctxviz.simulator import Simulation
+from ctxviz.simulator.prepare import first_model
+from ctxviz.tokens import family_for_model, known_counts
 from ctxviz_app import isolated
 
 _LOG = logging.getLogger("ctxviz.app")
@@ -378,6 +380,8 @@ class Loaded:
 
     conversation: Conversation | None
     error: str | None = None
+    ahead: isolated.Ahead | None = None
+    """The reader counting the conversation's texts ahead (``_simulate``'s first replay)."""
 
 
 LOADED_CACHE_BYTES: Final = 256 << 20
@@ -445,7 +449,8 @@ def _load(digest: str, name: str, data: bytes) -> Loaded:
         with st.spinner("Reading the transcript…"), _parse_slots():
             try:
                 parsed = isolated.parse(data)
-                loaded, size = Loaded(conversation=parsed.conversation), parsed.pickled_bytes
+                loaded = Loaded(conversation=parsed.conversation, ahead=parsed.ahead)
+                size = parsed.pickled_bytes
             except isolated.Refused as err:
                 loaded, size = Loaded(conversation=None, error=str(err)), 0
         cache.put(digest, loaded, size)
@@ -455,12 +460,18 @@ def _load(digest: str, name: str, data: bytes) -> Loaded:
 @st.cache_resource(max_entries=64, ttl="2h", show_spinner="Replaying the transcript…")
 def _simulate(digest: str, name: str, agent: int, scenario: Scenario, _data: bytes) -> Simulation:
     """Replay one chain of a transcript under a scenario."""
-    conv = _load(digest, name, _data).conversation
+    loaded = _load(digest, name, _data)
+    conv = loaded.conversation
     assert conv is not None, "only called after a successful load"
     if agent >= 0:
         conv = conv.subagents[agent]
+    known: dict[str, int] = {}
+    family = family_for_model(scenario.model or first_model(conv))
+    if loaded.ahead is not None and agent < 0:  # the first replay: the reader counted ahead
+        known = loaded.ahead.known(conv, family)
     # every page draws from the frames at once: the estimates are made now, in one pass
-    return ctxviz.simulate(conv, **scenario.kwargs(), defer_estimates=False)
+    with known_counts(family, known):
+        return ctxviz.simulate(conv, **scenario.kwargs(), defer_estimates=False)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

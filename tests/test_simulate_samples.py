@@ -208,3 +208,32 @@ def test_a_claude_code_session_has_no_system_prompt_in_its_composition(samples_d
         assert (sim.composition.sum(axis=1) == sim.requests["input_tokens"]).all()
         view = sim.prompt_view(len(sim.requests) - 1)
         assert "system" not in {b.category for b in view.blocks if b.message == -1}
+
+
+def test_counted_texts_are_every_text_a_replay_counts(samples_dir: Path) -> None:
+    """What a worker counts ahead (``estimates.counted_texts``) is what the first replay asks
+    the counter for: all of it but clear_tool_uses' placeholder, which the replay counts apart."""
+    import ctxviz
+    from ctxviz.estimates import counted_texts
+    from ctxviz.models import default_table
+    from ctxviz.simulator.prepare import first_model
+    from ctxviz.tokens import count_text, family_for_model
+
+    for path in sorted(samples_dir.glob("0[234]*/*.jsonl")):
+        conv = ctxviz.load(path)
+        model_id = first_model(conv)
+        table = default_table()
+        family = family_for_model(model_id)
+        texts = counted_texts(
+            conv, family=family, model=table.get(model_id) if model_id else None, table=table
+        )
+        asked: list[str] = []
+
+        def spy(text: str, family: str, asked: list[str] = asked) -> int:
+            asked.append(text)
+            return count_text(text, family)  # type: ignore[arg-type]
+
+        simulate(conv, counter=spy, defer_estimates=False)
+        assert len(texts) == len(set(texts))
+        assert set(asked) - set(texts) == {"[Tool result cleared to save context]"}, path
+        assert set(texts) <= set(asked), path

@@ -636,3 +636,13 @@ def _texts(block: object) -> Iterator[str]:
     text = getattr(block, "text", None)
     if isinstance(text, str):
         yield text
+
+
+def test_known_counts_answer_count_text_for_their_family_inside_the_block_only() -> None:
+    text = "a text whose count was made elsewhere"
+    real = count_text(text, "v3")
+    with tokens.known_counts("v3", {text: real + 7}):
+        assert count_text(text, "v3") == real + 7
+        assert count_text(text, "v5") == count_text_memo(text, "v5")  # another family
+        assert count_text("another text", "v3") == count_text_memo("another text", "v3")
+    assert count_text(text, "v3") == real
