@@ -3,7 +3,8 @@
 The app is served headless (``ctxviz_app.serve.served``) and driven by Playwright through
 Debian's /usr/bin/chromium (``--headless --no-sandbox --disable-gpu
 --disable-background-networking``). Sessions come from ``bench/make_sessions.py`` (real Claude Code
-sessions appended into one chain; ``--sizes`` in MB, 4 MB is ~200 requests, 48 MB ~3,000).
+sessions appended into one chain; ``--sizes`` in MB, 4 MB is ~200 requests, 48 MB ~3,000; 48n
+the same with every copy's words new to the token counter, as a real session's mostly are).
 
 For each session, on each page of ``PAGES`` (the page opened with its URL settings, then the
 session uploaded):
@@ -25,7 +26,7 @@ session uploaded):
 The machine is shared: medians are quoted, and every run's figures are printed. One JSON line per
 (session, measure). Never fails on timing.
 
-    python bench/browser.py [--sizes 4,48] [--moves 7]
+    python bench/browser.py [--sizes 4,48,48n] [--moves 7]
 """
 
 from __future__ import annotations
@@ -225,7 +226,9 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="4,48", help="session sizes in MB (make_sessions)")
+    parser.add_argument(
+        "--sizes", default="4,48,48n", help="session sizes in MB (make_sessions; 48n: new text)"
+    )
     parser.add_argument("--moves", type=int, default=7)
     parser.add_argument("--quiet-ms", type=int, default=300)
     parser.add_argument(

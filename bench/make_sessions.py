@@ -12,7 +12,14 @@ Each session is written as ``bench/out/sessions/<size>/projects/-bench-<size>/<s
 that ``CLAUDE_CONFIG_DIR=bench/out/sessions/<size>`` shows ccusage that one session only. A file is
 rebuilt only when missing or built by another version of this script.
 
-    python bench/make_sessions.py [--sizes 1,10,100]   # prints one JSON line per session
+The copies repeat their sources' text, which the token counter meets once per process: a session
+of ``<size>n`` (written as ``<size>mb-new``) is the same with each copy's words made new to it,
+every letter of the assistant's text, thinking and tool results rotated by a shift of its own
+per copy (1-25, then again). Its words are gibberish, so the counter's memo cannot reuse them: a
+48 MB one holds about 5,700 distinct parts per million characters, between the plain copies'
+1,100 and a short real session's 10,000-13,000 (a long real session repeats more of its words).
+
+    python bench/make_sessions.py [--sizes 1,10,100,48n]   # prints one JSON line per session
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import argparse
 import hashlib
 import json
 import re
+import string
 import sys
 import uuid
 from datetime import datetime, timedelta
@@ -115,8 +123,41 @@ def _times(records: list[dict[str, Any]]) -> tuple[datetime, datetime]:
     return min(ts), max(ts)
 
 
-def build(target_bytes: int, name: str) -> Path:
-    """Write one session of at least ``target_bytes`` (unless cached) and return its path."""
+_LOW, _UP = string.ascii_lowercase, string.ascii_uppercase
+_ROTATIONS = [str.maketrans(_LOW + _UP, _LOW[k:] + _LOW[:k] + _UP[k:] + _UP[:k]) for k in range(26)]
+
+
+def _rotate(record: dict[str, Any], table: dict[int, int]) -> dict[str, Any]:
+    """The record with its assistant text, thinking and tool results' text letter-rotated."""
+    message = record.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        return record
+    for block in message["content"]:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text" and message.get("role") == "assistant":
+            block["text"] = _rotated(block.get("text"), table)
+        elif kind == "thinking":
+            block["thinking"] = _rotated(block.get("thinking"), table)
+        elif kind == "tool_result":
+            content = block.get("content")
+            if isinstance(content, list):
+                for item in content:
+                    if isinstance(item, dict) and item.get("type") == "text":
+                        item["text"] = _rotated(item.get("text"), table)
+            else:
+                block["content"] = _rotated(content, table)
+    return record
+
+
+def _rotated(value: Any, table: dict[int, int]) -> Any:
+    return value.translate(table) if isinstance(value, str) else value
+
+
+def build(target_bytes: int, name: str, *, new_text: bool = False) -> Path:
+    """Write one session of at least ``target_bytes`` (unless cached) and return its path;
+    ``new_text``: each copy's words rotated (the module doc)."""
     session_id = str(
         uuid.UUID(bytes=hashlib.sha256(f"ctxviz-bench-{name}".encode()).digest()[:16], version=4)
     )
@@ -151,6 +192,8 @@ def build(target_bytes: int, name: str) -> Path:
             leaf = prev_leaf
             for r in records:
                 r = _shift(copy.rewrite(r), delta)
+                if new_text:
+                    r = _rotate(r, _ROTATIONS[copies % 25 + 1])
                 if (
                     not linked
                     and "parentUuid" in r
@@ -180,15 +223,20 @@ def build(target_bytes: int, name: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,10,100", help="target sizes in MB (10^6 bytes)")
+    parser.add_argument(
+        "--sizes", default="1,10,100", help="target sizes in MB (10^6 bytes); 48n: new text"
+    )
     args = parser.parse_args()
-    for mb in args.sizes.split(","):
-        path = build(int(float(mb) * 1_000_000), f"{mb}mb")
+    for size in args.sizes.split(","):
+        new_text = size.endswith("n")
+        mb = size.removesuffix("n")
+        name = f"{mb}mb-new" if new_text else f"{mb}mb"
+        path = build(int(float(mb) * 1_000_000), name, new_text=new_text)
         print(
             json.dumps(
                 {
                     "bench": "session",
-                    "name": f"{mb}mb",
+                    "name": name,
                     "path": str(path.relative_to(ROOT)),
                     "bytes": path.stat().st_size,
                     "lines": sum(1 for _ in path.open("rb")),

@@ -208,7 +208,8 @@ def _user_facing_targets(
         small = r["requests"] < 1_000
         slider, first = (0.3, 1.5) if small else (0.6, 3.0)
         page = r.get("page", "Context_editing")
-        at = f"{r['requests']:,} requests, Chromium"
+        new_text = ", new text" if str(r.get("session", "")).endswith("-new") else ""
+        at = f"{r['requests']:,} requests{new_text}, Chromium"
         rows.append(
             [
                 f"slider → chart redrawn ≤ {sec(slider)} ({at}, {page}: {r.get('slider', '?')})",
@@ -845,7 +846,8 @@ def report() -> str:
     add("## 5. In a real browser (the figure of record)\n")
     add(
         "From `bench/browser.py`: the app served headless and driven by Playwright through "
-        "Chromium, with sessions of `bench/make_sessions.py`, on each page's main slider (the "
+        "Chromium, with sessions of `bench/make_sessions.py` (`-new`: each copy's words made new "
+        "to the token counter, as most of a real session's are), on each page's main slider (the "
         "page opened with its what-if on in the URL, then the session uploaded). Upload → first "
         "chart: until the script is idle and the charts have stopped changing; the target is "
         "judged on Context editing, which opens as recorded (the other pages replay their "
