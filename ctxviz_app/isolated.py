@@ -127,8 +127,8 @@ class Ahead:
         family: empty)."""
         with self._lock:
             spent, self._spent = self._spent, True
-        theirs_family, texts = ahead_texts(conv) if not spent else (None, [])
-        if theirs_family != family or sum(map(len, texts)) < self._min_chars:
+        counted_family, texts = ahead_texts(conv) if not spent else (None, [])
+        if counted_family != family or sum(map(len, texts)) < self._min_chars:
             self.close()
             return {}
         from ctxviz.tokens import count_text
