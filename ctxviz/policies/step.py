@@ -140,9 +140,9 @@ class Previous:
     """Its prompt was as recorded and it carries recorded usage."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class At:
-    """The request a step acts on."""
+class At(NamedTuple):
+    """The request a step acts on (a NamedTuple, as ``Prompt``: the loop makes one per request,
+    and a tuple is built about 3x faster than a frozen dataclass)."""
 
     request: int
     """The transcript's request (``recorded_request``)."""

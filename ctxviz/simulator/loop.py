@@ -15,7 +15,7 @@ and the events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -166,7 +166,7 @@ def loop(
         )
         if sdk is not None and req.response is not None:
             last = rows[-1]
-            at = replace(at, row=len(rows) - 1, next_summary_id=books.summaries + 1)
+            at = at._replace(row=len(rows) - 1, next_summary_id=books.summaries + 1)
             excess = server_tool_excess(ctx, req, j)
             total, fired = sdk.after_response(
                 last.input_tokens, at, server_tool_excess_tokens=excess
@@ -216,7 +216,7 @@ def _request(
             client = fired.prompt
             compaction_in += fired.compaction_input_tokens
             compaction_out += fired.compaction_output_tokens
-            at = replace(at, start=client.start, next_summary_id=books.summaries + 1)
+            at = at._replace(start=client.start, next_summary_id=books.summaries + 1)
             if not fired.keeps_thinking_valid:
                 books.rewrites.append(
                     preserved_thinking.Rewrite(request=at.request, change_at=client.start)
