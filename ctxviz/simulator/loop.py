@@ -253,19 +253,13 @@ def _request(
         after = at.size(fired.prompt)
         if (edits.compact or compact.Compact()).pause_after_compaction:
             # the request stops after the summary: a row of its own, then the request again
+            paused = {
+                "output_tokens": fired.compaction_output_tokens,
+                "thinking_tokens": 0,
+                "stop_reason": "compaction",
+            }
             books.rows.append(
-                _row(
-                    row,
-                    p,
-                    original,
-                    tokens,
-                    original_tokens,
-                    cleared,
-                    applied,
-                    output_tokens=fired.compaction_output_tokens,
-                    thinking_tokens=0,
-                    stop_reason="compaction",
-                )
+                _row(row, p, original, tokens, original_tokens, cleared, applied, paused)
             )
             applied, cleared, original, original_tokens = [], 0, fired.prompt, after
         else:
@@ -279,20 +273,12 @@ def _request(
         checked = _unreadable_thinking(ctx, books, p, at)
         if checked != p:
             p, tokens = checked, at.size(checked)
-    books.rows.append(
-        _row(
-            row,
-            p,
-            original,
-            tokens,
-            original_tokens,
-            cleared,
-            applied,
-            recorded=recorded and at.request not in ctx.not_recorded,
-            compaction_input_tokens=compaction_in,
-            compaction_output_tokens=compaction_out,
-        )
-    )
+    sent = {
+        "recorded": recorded and at.request not in ctx.not_recorded,
+        "compaction_input_tokens": compaction_in,
+        "compaction_output_tokens": compaction_out,
+    }
+    books.rows.append(_row(row, p, original, tokens, original_tokens, cleared, applied, sent))
     return at
 
 
@@ -406,7 +392,7 @@ def _row(
     original_tokens: int,
     cleared_tokens: int,
     applied: list[AppliedEdit],
-    **more: Any,
+    more: dict[str, Any],
 ) -> Row:
     """The request's row for prompt ``p`` (``original`` before the edits ``applied``), with the
     fields in ``more`` (one ``_replace``: the loop makes a row per request)."""
