@@ -70,6 +70,11 @@ Memory: the part memo is module-level, shared by all families and threads, and b
 whenever a bound would be crossed); the guesses and the bridge's segment costs are bounded the
 same way. They only hold reproducible values: they never change a result. ``clear_cache()``
 empties them; ``cache_size()`` reports the part memo.
+
+Counts made elsewhere: inside ``with known_counts(family, counts):`` (this thread or task only),
+``count_text`` answers from ``counts`` for the texts it holds. The app's upload worker counts an
+upload's first texts in its own process while the server counts the last ones
+(``ctxviz_app/isolated.py``); the counts are this module's, so the results are the same.
 """
 
 from __future__ import annotations
