@@ -161,7 +161,7 @@ def count_text_exact(text: str, family: Family = "v3") -> int:
     return _ctok_bridge.exact_content_tokens(text, family)
 
 
-_KNOWN: Final[ContextVar[tuple[str, Mapping[str, int]] | None]] = ContextVar(
+_KNOWN: Final[ContextVar[tuple[Family, Mapping[str, int]] | None]] = ContextVar(
     "ctxviz_known_counts", default=None
 )
 

@@ -77,6 +77,11 @@ def ahead_texts(conv: Conversation) -> tuple[Family, list[str]]:
     return family, counted_texts(conv, family=family, model=model, table=table)
 
 
+def _worth_counting_ahead(texts: list[str], min_chars: int) -> bool:
+    """The one rule both sides apply: texts this long are counted by the worker too."""
+    return sum(map(len, texts)) >= min_chars
+
+
 class _Replies:
     """A worker's replies (pickles on its stdout), read by a thread of their own as they come."""
 
@@ -127,8 +132,10 @@ class Ahead:
         family: empty)."""
         with self._lock:
             spent, self._spent = self._spent, True
-        counted_family, texts = ahead_texts(conv) if not spent else (None, [])
-        if counted_family != family or sum(map(len, texts)) < self._min_chars:
+        if spent:
+            return {}
+        counted_family, texts = ahead_texts(conv)
+        if counted_family != family or not _worth_counting_ahead(texts, self._min_chars):
             self.close()
             return {}
         from ctxviz.tokens import count_text
@@ -223,7 +230,7 @@ def _count_ahead(conv: Conversation, min_chars: int, out: IO[bytes]) -> None:
     from ctxviz.tokens import count_text
 
     family, texts = ahead_texts(conv)
-    if sum(map(len, texts)) < min_chars:
+    if not _worth_counting_ahead(texts, min_chars):
         return
     _send(out, ("texts", len(texts)))
     for start in range(0, len(texts), AHEAD_CHUNK):
